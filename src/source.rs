@@ -1,0 +1,108 @@
+//! Source files and byte spans.
+//!
+//! Every value deployer reads can answer "where did this come from": nodes carry a
+//! [`Span`] into a [`SourceFile`] held by [`Sources`]. Spans are byte offsets so they
+//! can be handed straight to the snippet renderer; lines and columns are computed
+//! only when a diagnostic is printed.
+
+use std::path::{Path, PathBuf};
+
+/// Index of a file inside [`Sources`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);
+
+/// A byte range inside one source file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(file: FileId, start: usize, end: usize) -> Span {
+        Span { file, start: start as u32, end: end.max(start) as u32 }
+    }
+
+    /// An empty span at the start of a file, for errors about a file as a whole.
+    pub fn file_start(file: FileId) -> Span {
+        Span { file, start: 0, end: 0 }
+    }
+
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// One loaded file: its path relative to the repository root and its text.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Path shown to users, relative to the repository root, always with `/`.
+    pub display: String,
+    /// Absolute path on disk.
+    pub path: PathBuf,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(display: String, path: PathBuf, text: String) -> SourceFile {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        SourceFile { display, path, text, line_starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.line_starts[line];
+        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
+        (line + 1, col + 1)
+    }
+
+    /// Byte offset of a 1-based line and 0-based character column, as the YAML
+    /// scanner reports them. Clamped to the end of the file.
+    pub fn offset_of(&self, line: usize, char_col: usize) -> usize {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+            return self.text.len();
+        };
+        let rest = &self.text[start..];
+        match rest.char_indices().nth(char_col) {
+            Some((i, _)) => start + i,
+            None => self.text.len(),
+        }
+    }
+}
+
+/// All files read while compiling; diagnostics refer to them by [`FileId`].
+#[derive(Debug, Default)]
+pub struct Sources {
+    files: Vec<SourceFile>,
+}
+
+impl Sources {
+    pub fn add(&mut self, file: SourceFile) -> FileId {
+        self.files.push(file);
+        FileId((self.files.len() - 1) as u32)
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    pub fn find(&self, path: &Path) -> Option<FileId> {
+        self.files.iter().position(|f| f.path == path).map(|i| FileId(i as u32))
+    }
+
+    /// `file:line:col` of the start of a span.
+    pub fn location(&self, span: Span) -> String {
+        let file = self.get(span.file);
+        let (line, col) = file.line_col(span.start as usize);
+        format!("{}:{line}:{col}", file.display)
+    }
+
+    pub fn text(&self, span: Span) -> &str {
+        self.get(span.file).text.get(span.range()).unwrap_or("")
+    }
+}
