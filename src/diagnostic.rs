@@ -124,7 +124,10 @@ impl Diagnostic {
     }
 
     pub fn warning(code: Code, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
     }
 
     pub fn at(mut self, span: Span) -> Self {
@@ -143,7 +146,10 @@ impl Diagnostic {
     }
 
     pub fn also(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.labels.push(Label { span, message: message.into() });
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
         self
     }
 
@@ -184,7 +190,9 @@ impl Diagnostic {
 /// checked once per environment, so the same problem can be found several times).
 pub fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>, sources: &Sources) {
     diagnostics.sort_by_cached_key(|d| d.sort_key(sources));
-    diagnostics.dedup_by(|a, b| a.code == b.code && a.span == b.span && a.path == b.path && a.message == b.message);
+    diagnostics.dedup_by(|a, b| {
+        a.code == b.code && a.span == b.span && a.path == b.path && a.message == b.message
+    });
 }
 
 /// Renders one diagnostic the way rustc does: title, location, snippet, notes, help.
@@ -193,7 +201,9 @@ pub fn render(diagnostic: &Diagnostic, sources: &Sources, styled: bool) -> Strin
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
     };
-    let title = level.primary_title(diagnostic.message.as_str()).id(diagnostic.code.as_str());
+    let title = level
+        .primary_title(diagnostic.message.as_str())
+        .id(diagnostic.code.as_str());
     let mut group = Group::with_title(title);
     if let Some(span) = diagnostic.span {
         let file = sources.get(span.file);
@@ -201,12 +211,16 @@ pub fn render(diagnostic: &Diagnostic, sources: &Sources, styled: bool) -> Strin
         if let Some(label) = &diagnostic.label {
             primary = primary.label(label.as_str());
         }
-        let mut snippet = Snippet::source(file.text.as_str()).path(file.display.as_str()).annotation(primary);
+        let mut snippet = Snippet::source(file.text.as_str())
+            .path(file.display.as_str())
+            .annotation(primary);
         let mut other_files = Vec::new();
         for label in &diagnostic.labels {
             if label.span.file == span.file {
                 snippet = snippet.annotation(
-                    AnnotationKind::Context.span(span_for_snippet(label.span, &file.text)).label(label.message.as_str()),
+                    AnnotationKind::Context
+                        .span(span_for_snippet(label.span, &file.text))
+                        .label(label.message.as_str()),
                 );
             } else {
                 other_files.push(label);
@@ -216,11 +230,13 @@ pub fn render(diagnostic: &Diagnostic, sources: &Sources, styled: bool) -> Strin
         for label in other_files {
             let other = sources.get(label.span.file);
             group = group.element(
-                Snippet::source(other.text.as_str()).path(other.display.as_str()).annotation(
-                    AnnotationKind::Context
-                        .span(span_for_snippet(label.span, &other.text))
-                        .label(label.message.as_str()),
-                ),
+                Snippet::source(other.text.as_str())
+                    .path(other.display.as_str())
+                    .annotation(
+                        AnnotationKind::Context
+                            .span(span_for_snippet(label.span, &other.text))
+                            .label(label.message.as_str()),
+                    ),
             );
         }
     } else if let Some(path) = &diagnostic.path {
@@ -232,7 +248,11 @@ pub fn render(diagnostic: &Diagnostic, sources: &Sources, styled: bool) -> Strin
     if let Some(help) = &diagnostic.help {
         group = group.element(Level::HELP.message(help.as_str()));
     }
-    let renderer = if styled { Renderer::styled() } else { Renderer::plain() };
+    let renderer = if styled {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
     renderer.render(&[group])
 }
 
@@ -245,7 +265,13 @@ fn span_for_snippet(span: Span, text: &str) -> std::ops::Range<usize> {
         end += 1;
     }
     if end == start {
-        end = text[start..].chars().next().map_or(start, |c| if c == '\n' { start } else { start + c.len_utf8() });
+        end = text[start..].chars().next().map_or(start, |c| {
+            if c == '\n' {
+                start
+            } else {
+                start + c.len_utf8()
+            }
+        });
     }
     start..end
 }
@@ -292,7 +318,10 @@ impl JsonDiagnostic {
 }
 
 /// "did you mean `x`?" for a misspelt name, when one candidate is close enough.
-pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     closest(wrong, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 

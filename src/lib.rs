@@ -9,4 +9,13 @@ pub mod diagnostic;
 pub mod node;
 pub mod source;
 
+pub mod cli;
+pub mod engine;
+pub mod error;
+pub mod expand;
+pub mod kinds;
 pub mod load;
+pub mod model;
+pub mod pipeline;
+pub mod schema;
+pub mod validate;

@@ -38,15 +38,24 @@ pub struct Map {
 
 impl Map {
     pub fn get(&self, name: &str) -> Option<&Node> {
-        self.entries.iter().find(|(k, _)| k.name == name).map(|(_, v)| v)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.name == name)
+            .map(|(_, v)| v)
     }
 
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Node> {
-        self.entries.iter_mut().find(|(k, _)| k.name == name).map(|(_, v)| v)
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| k.name == name)
+            .map(|(_, v)| v)
     }
 
     pub fn key(&self, name: &str) -> Option<&Key> {
-        self.entries.iter().find(|(k, _)| k.name == name).map(|(k, _)| k)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.name == name)
+            .map(|(k, _)| k)
     }
 
     pub fn remove(&mut self, name: &str) -> Option<(Key, Node)> {
@@ -121,7 +130,10 @@ impl Node {
             Value::Str(s) => Json::String(s.clone()),
             Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
             Value::Map(map) => Json::Object(
-                map.entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect(),
+                map.entries
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
             ),
         }
     }
@@ -137,11 +149,21 @@ impl Node {
                 None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
             Json::String(s) => Value::Str(s.clone()),
-            Json::Array(items) => Value::Seq(items.iter().map(|j| Node::from_json(j, span)).collect()),
+            Json::Array(items) => {
+                Value::Seq(items.iter().map(|j| Node::from_json(j, span)).collect())
+            }
             Json::Object(obj) => Value::Map(Map {
                 entries: obj
                     .iter()
-                    .map(|(k, v)| (Key { name: k.clone(), span }, Node::from_json(v, span)))
+                    .map(|(k, v)| {
+                        (
+                            Key {
+                                name: k.clone(),
+                                span,
+                            },
+                            Node::from_json(v, span),
+                        )
+                    })
                     .collect(),
             }),
         };

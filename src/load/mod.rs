@@ -1,1 +1,452 @@
+//! Finds the files of a stack and parses them, keeping a span for every node.
+//!
+//! Layout (DESIGN.md §1):
+//! `stacks/<stack>/stack.yaml`, `stacks/<stack>/services/<service>/service.yaml`,
+//! `.../components/<component>/<kind>.yaml` (+ `infra.yaml`, `configs/*.yaml`).
+//! Everything found wrong is reported, and loading goes on with the rest.
+
+pub mod repo;
 pub mod yaml;
+
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::kinds::Kind;
+use crate::model::names::{self, NameKind};
+use crate::node::Node;
+use crate::source::{FileId, SourceFile, Sources, Span};
+pub use repo::Repo;
+use std::path::{Path, PathBuf};
+
+/// A parsed file: where it is and its document.
+#[derive(Clone, Debug)]
+pub struct Doc {
+    pub file: FileId,
+    pub root: Node,
+}
+
+#[derive(Debug)]
+pub struct LoadedStack {
+    pub name: String,
+    pub dir: PathBuf,
+    /// `None` when stack.yaml is missing or could not be parsed (already reported).
+    pub stack_file: Option<Doc>,
+    pub services: Vec<LoadedService>,
+}
+
+#[derive(Debug)]
+pub struct LoadedService {
+    pub name: String,
+    pub dir: PathBuf,
+    pub file: Option<Doc>,
+    pub components: Vec<LoadedComponent>,
+}
+
+#[derive(Debug)]
+pub struct LoadedComponent {
+    pub name: String,
+    pub dir: PathBuf,
+    pub kind: Kind,
+    pub doc: Option<Doc>,
+    pub infra: Option<Doc>,
+    /// `configs/<name>.yaml` files, by name without extension, sorted.
+    pub configs: Vec<(String, Doc)>,
+}
+
+impl LoadedStack {
+    pub fn components(&self) -> impl Iterator<Item = (&LoadedService, &LoadedComponent)> {
+        self.services
+            .iter()
+            .flat_map(|s| s.components.iter().map(move |c| (s, c)))
+    }
+}
+
+/// Reads files into [`Sources`] and collects what is wrong with them.
+pub struct Loader<'a> {
+    pub repo: &'a Repo,
+    pub sources: &'a mut Sources,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Loader<'a> {
+    pub fn new(repo: &'a Repo, sources: &'a mut Sources) -> Self {
+        Loader {
+            repo,
+            sources,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Loads every file of one stack. The stack must exist (see [`Repo::stack_dir`]).
+    pub fn load_stack(&mut self, name: &str) -> LoadedStack {
+        let dir = self.repo.root.join("stacks").join(name);
+        if let Err(why) = names::check(NameKind::Stack, name) {
+            self.report(
+                Diagnostic::error(Code::InvalidName, why)
+                    .in_path(self.repo.display(&dir))
+                    .help(format!(
+                        "rename the folder, for example to `{}`",
+                        names::suggest(name)
+                    )),
+            );
+        }
+        let stack_file = self.required_file(
+            &dir.join("stack.yaml"),
+            "every stack folder needs a stack.yaml; `deployer stack init` writes one",
+        );
+        let services_dir = dir.join("services");
+        let mut services = Vec::new();
+        for service_dir in self.subdirs(&services_dir) {
+            services.push(self.load_service(service_dir));
+        }
+        LoadedStack {
+            name: name.to_string(),
+            dir,
+            stack_file,
+            services,
+        }
+    }
+
+    fn load_service(&mut self, dir: PathBuf) -> LoadedService {
+        let name = file_name(&dir);
+        if let Err(why) = names::check(NameKind::Service, &name) {
+            self.report(
+                Diagnostic::error(Code::InvalidName, why)
+                    .in_path(self.repo.display(&dir))
+                    .help(format!(
+                        "rename the folder, for example to `{}`",
+                        names::suggest(&name)
+                    )),
+            );
+        }
+        let file = self.required_file(
+            &dir.join("service.yaml"),
+            "every service folder needs a service.yaml (it may hold just a description)",
+        );
+        let mut components = Vec::new();
+        let components_dir = dir.join("components");
+        for component_dir in self.subdirs(&components_dir) {
+            if let Some(component) = self.load_component(component_dir) {
+                components.push(component);
+            }
+        }
+        if components.is_empty() && file.is_some() {
+            self.report(
+                Diagnostic::warning(
+                    Code::MissingFile,
+                    format!("service `{name}` has no components"),
+                )
+                .in_path(self.repo.display(&components_dir))
+                .help(
+                    "add a folder under components/ with a microservice.yaml, rds.yaml or sqs.yaml",
+                ),
+            );
+        }
+        LoadedService {
+            name,
+            dir,
+            file,
+            components,
+        }
+    }
+
+    fn load_component(&mut self, dir: PathBuf) -> Option<LoadedComponent> {
+        let name = file_name(&dir);
+        if let Err(why) = names::check(NameKind::Component, &name) {
+            self.report(
+                Diagnostic::error(Code::InvalidName, why)
+                    .in_path(self.repo.display(&dir))
+                    .help(format!(
+                        "rename the folder, for example to `{}`",
+                        names::suggest(&name)
+                    )),
+            );
+        }
+        let mut kinds = Vec::new();
+        let mut infra_path = None;
+        for path in self.files(&dir) {
+            let file = file_name(&path);
+            if let Some(kind) = Kind::from_file_name(&file) {
+                kinds.push((kind, path));
+            } else if file == "infra.yaml" {
+                infra_path = Some(path);
+            } else if file.ends_with(".yaml") || file.ends_with(".yml") {
+                let known = Kind::ALL
+                    .iter()
+                    .map(|k| k.file_name())
+                    .chain(["infra.yaml"]);
+                let corrected = file.replace(".yml", ".yaml");
+                let help = did_you_mean(&corrected, known).unwrap_or_else(|| {
+                    "a component folder holds one kind file (microservice.yaml, rds.yaml or sqs.yaml), an optional infra.yaml and a configs/ folder".into()
+                });
+                self.report(
+                    Diagnostic::error(
+                        Code::UnexpectedFile,
+                        format!("unexpected file `{file}` in component `{name}`"),
+                    )
+                    .in_path(self.repo.display(&path))
+                    .help(help),
+                );
+            }
+        }
+        let (kind, kind_path) = match kinds.len() {
+            0 => {
+                self.report(
+                    Diagnostic::error(Code::NoKindFile, format!("component `{name}` has no kind file"))
+                        .in_path(self.repo.display(&dir))
+                        .help("add exactly one of microservice.yaml, rds.yaml or sqs.yaml; the file's name says what the component is"),
+                );
+                return None;
+            }
+            1 => kinds.pop().expect("one"),
+            _ => {
+                let found: Vec<_> = kinds.iter().map(|(k, _)| k.file_name()).collect();
+                self.report(
+                    Diagnostic::error(
+                        Code::MultipleKindFiles,
+                        format!(
+                            "component `{name}` has {} kind files: {}",
+                            found.len(),
+                            found.join(", ")
+                        ),
+                    )
+                    .in_path(self.repo.display(&dir))
+                    .help("a component is one thing; move the others into components of their own"),
+                );
+                return None;
+            }
+        };
+        let doc = self.parse_file(&kind_path);
+        let infra = infra_path.and_then(|p| {
+            if !kind.runs_containers() {
+                self.report(
+                    Diagnostic::error(
+                        Code::UnexpectedFile,
+                        format!("infra.yaml does not apply to a {kind} component"),
+                    )
+                    .in_path(self.repo.display(&p))
+                    .help("infra.yaml sizes containers; set sizes in the kind file instead"),
+                );
+                return None;
+            }
+            self.parse_file(&p)
+        });
+        let mut configs = Vec::new();
+        let configs_dir = dir.join("configs");
+        if configs_dir.is_dir() {
+            if !kind.runs_containers() {
+                self.report(
+                    Diagnostic::error(
+                        Code::UnexpectedFile,
+                        format!("configs/ does not apply to a {kind} component"),
+                    )
+                    .in_path(self.repo.display(&configs_dir)),
+                );
+            } else {
+                for path in self.files(&configs_dir) {
+                    let file = file_name(&path);
+                    let Some(stem) = file
+                        .strip_suffix(".yaml")
+                        .or_else(|| file.strip_suffix(".yml"))
+                    else {
+                        self.report(
+                            Diagnostic::error(Code::UnexpectedFile, format!("config `{file}` is not a .yaml file"))
+                                .in_path(self.repo.display(&path))
+                                .help("configs are YAML files; they are rendered per environment and delivered to the container as JSON"),
+                        );
+                        continue;
+                    };
+                    if let Err(why) = names::check(NameKind::Component, stem) {
+                        self.report(
+                            Diagnostic::error(
+                                Code::InvalidName,
+                                why.replace("component", "config"),
+                            )
+                            .in_path(self.repo.display(&path)),
+                        );
+                        continue;
+                    }
+                    if let Some(doc) = self.parse_file(&path) {
+                        configs.push((stem.to_string(), doc));
+                    }
+                }
+            }
+        }
+        Some(LoadedComponent {
+            name,
+            dir,
+            kind,
+            doc,
+            infra,
+            configs,
+        })
+    }
+
+    /// Parses a file that must exist; reports it missing otherwise.
+    fn required_file(&mut self, path: &Path, help: &str) -> Option<Doc> {
+        if !path.exists() && path.symlink_metadata().is_err() {
+            let name = file_name(path);
+            self.report(
+                Diagnostic::error(Code::MissingFile, format!("missing {name}"))
+                    .in_path(self.repo.display(path))
+                    .help(help.to_string()),
+            );
+            return None;
+        }
+        self.parse_file(path)
+    }
+
+    /// Reads and parses one YAML file. Returns `None` when it could not be read or
+    /// parsed, after reporting why.
+    pub fn parse_file(&mut self, path: &Path) -> Option<Doc> {
+        let id = self.read(path)?;
+        let parsed = yaml::parse(id, self.sources.get(id));
+        let syntax_error = parsed
+            .diagnostics
+            .iter()
+            .any(|d| d.code == Code::YamlSyntax);
+        // Other problems (a duplicate key, an unsupported tag) leave a usable tree:
+        // keep checking it so that one run shows every error.
+        self.diagnostics.extend(parsed.diagnostics);
+        if syntax_error {
+            return None;
+        }
+        match parsed.root {
+            Some(root) => Some(Doc { file: id, root }),
+            None => {
+                self.report(
+                    Diagnostic::error(Code::EmptyFile, format!("{} is empty", file_name(path)))
+                        .at(Span::file_start(id))
+                        .help("write `{}` for a file that takes every default"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Reads a file into [`Sources`] after checking that it stays inside the repository.
+    pub fn read(&mut self, path: &Path) -> Option<FileId> {
+        if !self.inside_repo(path) {
+            return None;
+        }
+        let display = self.repo.display(path);
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                self.report(
+                    Diagnostic::error(Code::Io, format!("cannot read {display}: {err}"))
+                        .in_path(display),
+                );
+                return None;
+            }
+        };
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                let text = text
+                    .strip_prefix('\u{feff}')
+                    .map(str::to_string)
+                    .unwrap_or(text);
+                Some(
+                    self.sources
+                        .add(SourceFile::new(display, path.to_path_buf(), text)),
+                )
+            }
+            Err(err) => {
+                let at = err.utf8_error().valid_up_to();
+                let bytes = err.into_bytes();
+                let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+                self.report(
+                    Diagnostic::error(
+                        Code::NotUtf8,
+                        format!(
+                            "{display} is not UTF-8 text (invalid byte at offset {at}, line {line})"
+                        ),
+                    )
+                    .in_path(display)
+                    .help("save the file as UTF-8; deployer files are text"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Refuses paths whose real location (after following symbolic links) is
+    /// outside the repository, so a link cannot make deployer read `/etc/passwd`
+    /// or another team's files into a program.
+    fn inside_repo(&mut self, path: &Path) -> bool {
+        match path.canonicalize() {
+            Ok(real) if real.starts_with(&self.repo.real_root) => true,
+            Ok(real) => {
+                self.report(
+                    Diagnostic::error(
+                        Code::SymlinkEscape,
+                        format!(
+                            "{} is a link to {}, outside the repository",
+                            self.repo.display(path),
+                            real.display()
+                        ),
+                    )
+                    .in_path(self.repo.display(path))
+                    .help("copy the file into the repository instead of linking to it"),
+                );
+                false
+            }
+            Err(err) => {
+                let display = self.repo.display(path);
+                self.report(
+                    Diagnostic::error(Code::Io, format!("cannot read {display}: {err}"))
+                        .in_path(display),
+                );
+                false
+            }
+        }
+    }
+
+    /// Sub-folders of `dir`, sorted, skipping hidden ones. A missing `dir` has none.
+    fn subdirs(&mut self, dir: &Path) -> Vec<PathBuf> {
+        self.entries(dir)
+            .into_iter()
+            .filter(|p| p.is_dir())
+            .collect()
+    }
+
+    /// Files of `dir`, sorted, skipping hidden ones.
+    fn files(&mut self, dir: &Path) -> Vec<PathBuf> {
+        self.entries(dir)
+            .into_iter()
+            .filter(|p| !p.is_dir())
+            .collect()
+    }
+
+    fn entries(&mut self, dir: &Path) -> Vec<PathBuf> {
+        if !dir.exists() || !self.inside_repo(dir) {
+            return Vec::new();
+        }
+        let read = match std::fs::read_dir(dir) {
+            Ok(read) => read,
+            Err(err) => {
+                let display = self.repo.display(dir);
+                self.report(
+                    Diagnostic::error(Code::Io, format!("cannot list {display}: {err}"))
+                        .in_path(display),
+                );
+                return Vec::new();
+            }
+        };
+        let mut paths: Vec<PathBuf> = read
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| !file_name(p).starts_with('.'))
+            .collect();
+        paths.sort();
+        paths
+    }
+}
+
+pub fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

@@ -35,14 +35,29 @@ pub fn parse(id: FileId, file: &SourceFile) -> Parsed {
                 .at(Span::new(id, offset, offset))
                 .help("check the indentation and quoting around this line; a value starting with `{`, `[`, `*`, `&`, `!`, `|`, `>`, `%` or `@` must be quoted"),
         );
-        return Parsed { root: None, diagnostics };
+        return Parsed {
+            root: None,
+            diagnostics,
+        };
     }
-    Parsed { root: builder.root, diagnostics }
+    Parsed {
+        root: builder.root,
+        diagnostics,
+    }
 }
 
 enum Frame {
-    Seq { items: Vec<Node>, start: usize, anchor: usize },
-    Map { map: Map, start: usize, anchor: usize, key: Option<Key> },
+    Seq {
+        items: Vec<Node>,
+        start: usize,
+        anchor: usize,
+    },
+    Map {
+        map: Map,
+        start: usize,
+        anchor: usize,
+        key: Option<Key>,
+    },
 }
 
 struct Builder<'a> {
@@ -80,7 +95,8 @@ impl<'a> Builder<'a> {
     }
 
     fn error(&mut self, code: Code, message: String, span: Span) {
-        self.diagnostics.push(Diagnostic::error(code, message).at(span));
+        self.diagnostics
+            .push(Diagnostic::error(code, message).at(span));
     }
 
     /// Places a finished value: as a key, as a map value, as a list item, or as the root.
@@ -95,7 +111,9 @@ impl<'a> Builder<'a> {
                 }
             }
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { key: key @ None, .. }) => {
+            Some(Frame::Map {
+                key: key @ None, ..
+            }) => {
                 let name = match node.value {
                     Value::Str(s) => s,
                     Value::Int(i) => i.to_string(),
@@ -104,15 +122,25 @@ impl<'a> Builder<'a> {
                     Value::Null => "null".to_string(),
                     Value::Seq(_) | Value::Map(_) => {
                         self.diagnostics.push(
-                            Diagnostic::error(Code::UnsupportedYaml, "a list or mapping cannot be used as a key")
-                                .at(node.span),
+                            Diagnostic::error(
+                                Code::UnsupportedYaml,
+                                "a list or mapping cannot be used as a key",
+                            )
+                            .at(node.span),
                         );
                         "<complex key>".to_string()
                     }
                 };
-                *key = Some(Key { name, span: node.span });
+                *key = Some(Key {
+                    name,
+                    span: node.span,
+                });
             }
-            Some(Frame::Map { map, key: key @ Some(_), .. }) => {
+            Some(Frame::Map {
+                map,
+                key: key @ Some(_),
+                ..
+            }) => {
                 let key = key.take().expect("checked above");
                 if let Some(first) = map.key(&key.name) {
                     let first_span = first.span;
@@ -142,10 +170,17 @@ impl<'a> Builder<'a> {
                     let value = resolve_plain(text);
                     let ok = matches!(
                         (tag.suffix.as_str(), &value),
-                        ("null", Value::Null) | ("bool", Value::Bool(_)) | ("int", Value::Int(_)) | ("float", Value::Float(_) | Value::Int(_))
+                        ("null", Value::Null)
+                            | ("bool", Value::Bool(_))
+                            | ("int", Value::Int(_))
+                            | ("float", Value::Float(_) | Value::Int(_))
                     );
                     if !ok {
-                        self.error(Code::UnsupportedYaml, format!("`{text}` is not a valid !!{}", tag.suffix), span);
+                        self.error(
+                            Code::UnsupportedYaml,
+                            format!("`{text}` is not a valid !!{}", tag.suffix),
+                            span,
+                        );
                     }
                     match value {
                         Value::Int(i) if tag.suffix == "float" => Value::Float(i as f64),
@@ -153,7 +188,11 @@ impl<'a> Builder<'a> {
                     }
                 }
                 other => {
-                    self.error(Code::UnsupportedYaml, format!("unsupported tag `!!{other}`"), span);
+                    self.error(
+                        Code::UnsupportedYaml,
+                        format!("unsupported tag `!!{other}`"),
+                        span,
+                    );
                     Value::Str(text.to_string())
                 }
             },
@@ -167,7 +206,6 @@ impl<'a> Builder<'a> {
             }
         }
     }
-
 }
 
 impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
@@ -192,14 +230,30 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                 self.push_value(Node::new(value, at), anchor);
             }
             Event::SequenceStart(anchor, _) => {
-                self.stack.push(Frame::Seq { items: Vec::new(), start: at.start as usize, anchor });
+                self.stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    start: at.start as usize,
+                    anchor,
+                });
             }
             Event::MappingStart(anchor, _) => {
-                self.stack.push(Frame::Map { map: Map::default(), start: at.start as usize, anchor, key: None });
+                self.stack.push(Frame::Map {
+                    map: Map::default(),
+                    start: at.start as usize,
+                    anchor,
+                    key: None,
+                });
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq { items, start, anchor }) = self.stack.pop() {
-                    let end = items.last().map_or(at.end as usize, |n| n.span.end as usize);
+                if let Some(Frame::Seq {
+                    items,
+                    start,
+                    anchor,
+                }) = self.stack.pop()
+                {
+                    let end = items
+                        .last()
+                        .map_or(at.end as usize, |n| n.span.end as usize);
                     let node = Node::new(Value::Seq(items), Span::new(self.id, start, end));
                     if self.documents <= 1 {
                         self.push_value(node, anchor);
@@ -207,9 +261,15 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map { map, start, anchor, .. }) = self.stack.pop() {
+                if let Some(Frame::Map {
+                    map, start, anchor, ..
+                }) = self.stack.pop()
+                {
                     let map = apply_merge_keys(map, &mut self.diagnostics);
-                    let end = map.entries.last().map_or(at.end as usize, |(_, n)| n.span.end as usize);
+                    let end = map
+                        .entries
+                        .last()
+                        .map_or(at.end as usize, |(_, n)| n.span.end as usize);
                     let node = Node::new(Value::Map(map), Span::new(self.id, start, end));
                     if self.documents <= 1 {
                         self.push_value(node, anchor);
@@ -218,7 +278,11 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
             }
             Event::Alias(id) => {
                 let Some(&(_, node_size)) = self.anchors.get(&id) else {
-                    self.error(Code::YamlSyntax, "alias to an unknown anchor".to_string(), at);
+                    self.error(
+                        Code::YamlSyntax,
+                        "alias to an unknown anchor".to_string(),
+                        at,
+                    );
                     return;
                 };
                 let was_within = self.nodes <= MAX_NODES;
@@ -260,8 +324,11 @@ fn apply_merge_keys(mut map: Map, diagnostics: &mut Vec<Diagnostic>) -> Map {
         Value::Seq(items) => items,
         _ => {
             diagnostics.push(
-                Diagnostic::error(Code::UnsupportedYaml, "a merge key `<<` needs a mapping or a list of mappings")
-                    .at(key.span),
+                Diagnostic::error(
+                    Code::UnsupportedYaml,
+                    "a merge key `<<` needs a mapping or a list of mappings",
+                )
+                .at(key.span),
             );
             return map;
         }
@@ -276,7 +343,11 @@ fn apply_merge_keys(mut map: Map, diagnostics: &mut Vec<Diagnostic>) -> Map {
                 }
             }
             _ => diagnostics.push(
-                Diagnostic::error(Code::UnsupportedYaml, "a merge key `<<` can only merge mappings").at(source.span),
+                Diagnostic::error(
+                    Code::UnsupportedYaml,
+                    "a merge key `<<` can only merge mappings",
+                )
+                .at(source.span),
             ),
         }
     }
@@ -289,7 +360,9 @@ pub fn resolve_plain(text: &str) -> Value {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
         _ => {}
@@ -334,7 +407,11 @@ fn is_float(s: &str) -> bool {
         let e = e.strip_prefix(['-', '+']).unwrap_or(e);
         !e.is_empty() && digits(e)
     });
-    has_digit && digits(int) && frac.is_none_or(digits) && exponent_ok && (frac.is_some() || exponent.is_some())
+    has_digit
+        && digits(int)
+        && frac.is_none_or(digits)
+        && exponent_ok
+        && (frac.is_some() || exponent.is_some())
 }
 
 #[cfg(test)]
@@ -369,7 +446,10 @@ mod tests {
         let root = parsed.root.unwrap();
         let map = root.as_map().unwrap();
         let (key, value) = &map.entries[1];
-        assert_eq!((key.name.as_str(), key.span.start, key.span.end), ("bb", 5, 7));
+        assert_eq!(
+            (key.name.as_str(), key.span.start, key.span.end),
+            ("bb", 5, 7)
+        );
         let (ckey, cval) = &value.as_map().unwrap().entries[0];
         assert_eq!(ckey.span.start, 11);
         assert_eq!(cval.as_str(), Some("x"));
@@ -411,7 +491,12 @@ mod tests {
             text.push_str(&format!("a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
         }
         let parsed = parse_str(&text);
-        assert!(parsed.diagnostics.iter().any(|d| d.code == Code::UnsupportedYaml));
+        assert!(
+            parsed
+                .diagnostics
+                .iter()
+                .any(|d| d.code == Code::UnsupportedYaml)
+        );
     }
 
     #[test]

@@ -1,0 +1,154 @@
+//! Command-line definitions (clap). Kept apart from the code that runs commands.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "deployer",
+    version,
+    about = "Deploy services to AWS from a repository of small YAML files",
+    long_about = "deployer compiles a deployment repository (stacks → services → components) into Pulumi programs, validates every file against JSON Schemas, and deploys with a DynamoDB lock and S3 state.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every file of a stack (or of all stacks) and report every problem
+    Validate(ValidateArgs),
+    /// Write the JSON Schemas of every file kind, for editors
+    Schema(SchemaArgs),
+    /// Scaffold stacks
+    #[command(subcommand)]
+    Stack(StackCommand),
+    /// Show deployer's version and the Pulumi CLI it finds
+    Version(VersionArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StackCommand {
+    /// Write a stack.yaml and a first service in the current folder
+    Init(StackInitArgs),
+}
+
+/// Options every command that reads a repository takes.
+#[derive(Debug, Args)]
+pub struct RepoArgs {
+    /// The deployment repository (default: the git root above the current folder)
+    #[arg(long, value_name = "DIR", global = true)]
+    pub repo: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VarArgs {
+    /// Set a stack variable (repeatable)
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Read variables from a YAML file of NAME: value (repeatable; --var wins)
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StackSelection {
+    /// The stack (a folder under stacks/)
+    #[arg(
+        long,
+        short = 's',
+        value_name = "STACK",
+        conflicts_with = "all",
+        required_unless_present = "all"
+    )]
+    pub stack: Option<String>,
+    /// Every stack in the repository
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub selection: StackSelection,
+    /// Check only this environment (default: every environment of the stack)
+    #[arg(long, short = 'e', value_name = "ENV", conflicts_with = "all")]
+    pub environment: Option<String>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Folder to write the schemas into
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct StackInitArgs {
+    /// Stack name (default: the current folder's name)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// One sentence on what the stack is for
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Owning team or email address
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Environments to declare, comma-separated; one named `production` is marked production
+    #[arg(long, value_delimiter = ',', value_name = "ENV,...")]
+    pub environments: Vec<String>,
+    /// AWS account ID for every environment (edit stack.yaml to use several)
+    #[arg(long)]
+    pub account: Option<String>,
+    /// AWS region
+    #[arg(long)]
+    pub region: Option<String>,
+    /// VPC ID to deploy into
+    #[arg(long)]
+    pub vpc: Option<String>,
+    /// Private subnet IDs, comma-separated (at least two)
+    #[arg(long, value_delimiter = ',', value_name = "SUBNET,...")]
+    pub private_subnets: Vec<String>,
+    /// Name of the first service
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Container image of the first service's `api` component (without tag)
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Take defaults for everything not given instead of asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
+    if name.is_empty() {
+        return Err(format!("`{text}` has no variable name before `=`"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}

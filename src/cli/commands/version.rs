@@ -1,0 +1,44 @@
+//! `deployer version`: deployer's version and commit, and the Pulumi CLI it finds.
+
+use crate::cli::ExitStatus;
+use crate::cli::args::{OutputFormat, VersionArgs};
+use crate::cli::printer::Printer;
+use crate::engine::pulumi;
+use crate::error::Result;
+use serde_json::json;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const COMMIT: &str = env!("DEPLOYER_GIT_COMMIT");
+
+pub fn run(args: VersionArgs, printer: &Printer) -> Result<ExitStatus> {
+    let located = pulumi::locate();
+    let found = located.as_ref().map(|p| (p, pulumi::version_of(p)));
+    match args.output {
+        OutputFormat::Json => {
+            let pulumi = match &found {
+                Some((path, Ok(v))) => {
+                    json!({"path": path, "version": v.to_string(), "supported": *v >= pulumi::MIN_VERSION})
+                }
+                Some((path, Err(e))) => json!({"path": path, "error": e.to_string()}),
+                None => json!(null),
+            };
+            printer.json(&json!({"version": VERSION, "commit": COMMIT, "pulumi": pulumi, "pulumi_minimum": pulumi::MIN_VERSION.to_string()}));
+        }
+        OutputFormat::Text => {
+            printer.out(format!("deployer {VERSION} (commit {COMMIT})"));
+            match &found {
+                Some((path, Ok(v))) if *v >= pulumi::MIN_VERSION => {
+                    printer.out(format!("pulumi {v} ({})", path.display()))
+                }
+                Some((path, Ok(v))) => printer.out(format!(
+                    "pulumi {v} ({}) — too old, deployer needs {} or newer",
+                    path.display(),
+                    pulumi::MIN_VERSION
+                )),
+                Some((path, Err(e))) => printer.out(format!("pulumi at {}: {e}", path.display())),
+                None => printer.out(format!("pulumi: not found — {}", pulumi::INSTALL_HELP)),
+            }
+        }
+    }
+    Ok(ExitStatus::Success)
+}

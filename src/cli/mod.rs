@@ -1,0 +1,64 @@
+//! The command line: clap definitions in [`args`], one module per command in
+//! [`commands`], all output through [`printer::Printer`]. This is the only module
+//! that prints, and the only place exit codes are decided.
+
+pub mod args;
+pub mod commands;
+pub mod printer;
+
+use crate::error::Error;
+use args::{Cli, Command};
+use clap::Parser;
+use printer::Printer;
+use std::process::ExitCode;
+
+/// What a command ended with. Errors are separate ([`Error`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    Success,
+    /// The command ran and found problems (invalid files, unhealthy components).
+    Failure,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let printer = Printer::new();
+    let result = match cli.command {
+        Command::Validate(args) => commands::validate::run(args, &printer),
+        Command::Schema(args) => commands::schema::run(args, &printer),
+        Command::Stack(args::StackCommand::Init(args)) => commands::stack_init::run(args, &printer),
+        Command::Version(args) => commands::version::run(args, &printer),
+    };
+    match result {
+        Ok(ExitStatus::Success) => ExitCode::SUCCESS,
+        Ok(ExitStatus::Failure) => ExitCode::from(1),
+        Err(err) => {
+            let code = report(&printer, &err);
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Prints an error and returns its exit code: 2 for usage errors, 1 otherwise.
+pub fn report(printer: &Printer, err: &Error) -> u8 {
+    match err {
+        Error::Diagnostic(d) => {
+            printer.diagnostic(d, &crate::source::Sources::default());
+            if d.code == crate::diagnostic::Code::UnknownStack
+                || d.code == crate::diagnostic::Code::UnknownEnvironment
+            {
+                2
+            } else {
+                1
+            }
+        }
+        Error::Usage { message, help } => {
+            printer.error(message, help.as_deref());
+            2
+        }
+        Error::Failed { message, help } => {
+            printer.error(message, help.as_deref());
+            1
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! All output goes through the [`Printer`]: results to stdout, progress and
+//! diagnostics to stderr. Colour only on a terminal and never with `NO_COLOR`
+//! (anstream strips the styles otherwise).
+
+use crate::diagnostic::{self, Diagnostic, JsonDiagnostic};
+use crate::source::Sources;
+use anstyle::{AnsiColor, Style};
+use std::io::{IsTerminal, Write};
+
+pub struct Printer {
+    styled_stderr: bool,
+}
+
+pub const GREEN: Style = AnsiColor::Green.on_default().bold();
+pub const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
+pub const RED: Style = AnsiColor::Red.on_default().bold();
+pub const BOLD: Style = Style::new().bold();
+pub const DIM: Style = Style::new().dimmed();
+
+impl Default for Printer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Printer {
+    pub fn new() -> Printer {
+        let styled_stderr =
+            anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
+        Printer { styled_stderr }
+    }
+
+    /// Whether stdin and stderr are a terminal, so a question can be asked.
+    pub fn can_prompt(&self) -> bool {
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
+
+    /// A result line on stdout.
+    pub fn out(&self, text: impl std::fmt::Display) {
+        let mut out = anstream::stdout();
+        let _ = writeln!(out, "{text}");
+    }
+
+    /// Raw text on stdout (a program, JSON), printed as is.
+    pub fn out_raw(&self, text: &str) {
+        let mut out = anstream::stdout();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
+    /// A status line on stderr.
+    pub fn status(&self, text: impl std::fmt::Display) {
+        let mut err = anstream::stderr();
+        let _ = writeln!(err, "{text}");
+    }
+
+    pub fn success(&self, text: impl std::fmt::Display) {
+        self.status(format!("{GREEN}✓{GREEN:#} {text}"));
+    }
+
+    pub fn warning(&self, text: impl std::fmt::Display) {
+        self.status(format!("{YELLOW}⚠{YELLOW:#} {text}"));
+    }
+
+    pub fn failure(&self, text: impl std::fmt::Display) {
+        self.status(format!("{RED}✗{RED:#} {text}"));
+    }
+
+    /// An error line like rustc's `error: ...` with an optional help line.
+    pub fn error(&self, message: &str, help: Option<&str>) {
+        self.status(format!("{RED}error{RED:#}{BOLD}: {message}{BOLD:#}"));
+        if let Some(help) = help {
+            self.status(format!("  {} {help}", styled_help()));
+        }
+    }
+
+    pub fn diagnostic(&self, d: &Diagnostic, sources: &Sources) {
+        let text = diagnostic::render(d, sources, self.styled_stderr);
+        self.status(format!("{text}\n"));
+    }
+
+    pub fn json(&self, value: &impl serde::Serialize) {
+        let text = serde_json::to_string_pretty(value).expect("values serialise");
+        self.out(text);
+    }
+
+    pub fn json_diagnostics(d: &[Diagnostic], sources: &Sources) -> Vec<JsonDiagnostic> {
+        d.iter().map(|d| JsonDiagnostic::new(d, sources)).collect()
+    }
+}
+
+fn styled_help() -> String {
+    let cyan = AnsiColor::Cyan.on_default().bold();
+    format!("{cyan}help:{cyan:#}")
+}

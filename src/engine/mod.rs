@@ -1,0 +1,3 @@
+//! The engine drives the Pulumi CLI.
+
+pub mod pulumi;

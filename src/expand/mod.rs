@@ -1,0 +1,561 @@
+//! Expansion: presets from `shared/`, environment overlays, and templates.
+//!
+//! For one environment, each document becomes what it means there:
+//! 1. its own `environments.<env>` overlay is merged over it;
+//! 2. its strings are rendered (minijinja);
+//! 3. it is merged over the preset it `extends`, itself expanded the same way
+//!    with the `with:` parameters as `params`.
+//!
+//! The file's own values always win over its preset's, in every environment.
+//! Spans survive: a value from a preset or overlay points at the line that wrote it.
+
+pub mod merge;
+pub mod template;
+pub mod variables;
+
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::load::{Doc, LoadedStack, Loader};
+use crate::model::stack::StackFile;
+use crate::node::{Node, Value};
+use crate::source::{FileId, Span};
+use serde_json::{Value as Json, json};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Component, Path, PathBuf};
+use template::{Rendered, Templates};
+
+/// A document after expansion for one environment.
+#[derive(Clone, Debug)]
+pub struct Expanded {
+    pub file: FileId,
+    pub root: Node,
+}
+
+#[derive(Debug)]
+pub struct ExpandedStack {
+    pub environment: String,
+    pub services: Vec<ExpandedService>,
+}
+
+#[derive(Debug)]
+pub struct ExpandedService {
+    pub name: String,
+    /// `None` when service.yaml is missing or failed to expand (already reported).
+    pub doc: Option<Expanded>,
+    pub components: Vec<ExpandedComponent>,
+}
+
+#[derive(Debug)]
+pub struct ExpandedComponent {
+    pub name: String,
+    pub kind: crate::kinds::Kind,
+    pub doc: Option<Expanded>,
+    pub infra: Option<Expanded>,
+    /// Set when infra.yaml exists but failed to expand, so validation does not
+    /// fall back to defaults and hide the problem.
+    pub infra_failed: bool,
+    pub configs: Vec<(String, Expanded)>,
+}
+
+/// Expands documents of one stack; keeps loaded presets across environments.
+pub struct Expander {
+    templates: Templates,
+    shared: PathBuf,
+    presets: HashMap<PathBuf, Option<Doc>>,
+    environments: Vec<String>,
+}
+
+/// What templates see, minus `params` (added per preset).
+pub struct Scope {
+    json: Json,
+}
+
+impl Scope {
+    pub fn new(
+        stack_name: &str,
+        stack: &StackFile,
+        environment: &str,
+        vars: &BTreeMap<String, String>,
+    ) -> Scope {
+        let env = &stack.environments[environment];
+        let tags: BTreeMap<&str, &str> = stack
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.0.as_str()))
+            .collect();
+        Scope {
+            json: json!({
+                "stack": {"name": stack_name, "tags": tags, "owner": stack.owner},
+                "environment": {
+                    "name": environment,
+                    "account": env.account,
+                    "region": env.region,
+                    "production": env.production,
+                },
+                "var": vars,
+            }),
+        }
+    }
+
+    fn with(&self, key: &str, value: Json) -> Scope {
+        let mut json = self.json.clone();
+        json[key] = value;
+        Scope { json }
+    }
+
+    pub fn for_service(&self, service: &str) -> Scope {
+        self.with("service", json!({"name": service}))
+    }
+
+    pub fn for_component(&self, component: &str, kind: crate::kinds::Kind) -> Scope {
+        self.with("component", json!({"name": component, "kind": kind.name()}))
+    }
+}
+
+impl Expander {
+    pub fn new(repo_root: &Path, stack: &StackFile) -> Expander {
+        let shared = repo_root.join("shared");
+        Expander {
+            templates: Templates::new(shared.clone()),
+            shared,
+            presets: HashMap::new(),
+            environments: stack.environments.keys().cloned().collect(),
+        }
+    }
+
+    /// Expands every service and component document of a stack for one environment.
+    pub fn expand_stack(
+        &mut self,
+        loader: &mut Loader,
+        stack: &LoadedStack,
+        scope: &Scope,
+        environment: &str,
+    ) -> ExpandedStack {
+        let mut services = Vec::new();
+        for service in &stack.services {
+            let service_scope = scope.for_service(&service.name);
+            let doc = service
+                .file
+                .as_ref()
+                .and_then(|d| self.expand(loader, d, environment, &service_scope));
+            let mut components = Vec::new();
+            for component in &service.components {
+                let scope = service_scope.for_component(&component.name, component.kind);
+                let doc = component
+                    .doc
+                    .as_ref()
+                    .and_then(|d| self.expand(loader, d, environment, &scope));
+                let infra = component
+                    .infra
+                    .as_ref()
+                    .and_then(|d| self.expand(loader, d, environment, &scope));
+                let infra_failed = component.infra.is_some() && infra.is_none();
+                let configs = component
+                    .configs
+                    .iter()
+                    .filter_map(|(name, d)| {
+                        Some((name.clone(), self.expand(loader, d, environment, &scope)?))
+                    })
+                    .collect();
+                components.push(ExpandedComponent {
+                    name: component.name.clone(),
+                    kind: component.kind,
+                    doc,
+                    infra,
+                    infra_failed,
+                    configs,
+                });
+            }
+            services.push(ExpandedService {
+                name: service.name.clone(),
+                doc,
+                components,
+            });
+        }
+        ExpandedStack {
+            environment: environment.to_string(),
+            services,
+        }
+    }
+
+    /// Expands one document for one environment. `None` when it cannot be expanded
+    /// (the reasons are in the loader's diagnostics).
+    pub fn expand(
+        &mut self,
+        loader: &mut Loader,
+        doc: &Doc,
+        environment: &str,
+        scope: &Scope,
+    ) -> Option<Expanded> {
+        let mut chain = vec![loader.sources.get(doc.file).path.clone()];
+        let mut root = self.expand_node(loader, doc, environment, scope, &mut chain)?;
+        merge::strip_nulls(&mut root);
+        Some(Expanded {
+            file: doc.file,
+            root,
+        })
+    }
+
+    fn expand_node(
+        &mut self,
+        loader: &mut Loader,
+        doc: &Doc,
+        environment: &str,
+        scope: &Scope,
+        chain: &mut Vec<PathBuf>,
+    ) -> Option<Node> {
+        let mut root = doc.root.clone();
+        let Some(map) = root.as_map_mut() else {
+            let file = loader.sources.get(doc.file).display.clone();
+            loader.diagnostics.push(
+                Diagnostic::error(
+                    Code::WrongType,
+                    format!(
+                        "{file} must hold a mapping (`key: value` lines), not {}",
+                        doc.root.type_name()
+                    ),
+                )
+                .at(doc.root.span),
+            );
+            return None;
+        };
+        let extends = map.remove("extends");
+        let overlays = map.remove("environments");
+        // A bad overlay is reported but does not stop the rest of the file from
+        // being checked; a template that fails does (its value is unknown).
+        if let Some((key, overlays)) = overlays {
+            self.apply_overlay(loader, &mut root, key.span, overlays, environment);
+        }
+        let ok = self.render(loader, &mut root, scope);
+        if let Some((_, extends)) = extends {
+            let mut preset = self.expand_preset(loader, extends, environment, scope, chain)?;
+            merge::merge(&mut preset, root);
+            root = preset;
+        }
+        ok.then_some(root)
+    }
+
+    /// Checks `environments:` and merges the block for `environment` over `root`.
+    /// Returns false when something was wrong (and reported).
+    fn apply_overlay(
+        &mut self,
+        loader: &mut Loader,
+        root: &mut Node,
+        key_span: Span,
+        overlays: Node,
+        environment: &str,
+    ) -> bool {
+        let Value::Map(overlays) = overlays.value else {
+            loader.diagnostics.push(
+                Diagnostic::error(
+                    Code::WrongType,
+                    format!(
+                        "`environments` must be a mapping of environment name to overrides, not {}",
+                        overlays.type_name()
+                    ),
+                )
+                .at(key_span),
+            );
+            return false;
+        };
+        let mut ok = true;
+        let mut chosen = None;
+        for (key, overlay) in overlays.entries {
+            if !self.environments.contains(&key.name) {
+                let mut d = Diagnostic::error(
+                    Code::UnknownEnvironment,
+                    format!(
+                        "overlay for environment `{}`, which the stack does not declare",
+                        key.name
+                    ),
+                )
+                .at(key.span)
+                .note(format!(
+                    "declared environments: {}",
+                    self.environments.join(", ")
+                ));
+                d = match did_you_mean(&key.name, self.environments.iter().map(String::as_str)) {
+                    Some(help) => d.help(help),
+                    None => d.help(
+                        "declare it under `environments:` in stack.yaml, or remove this overlay",
+                    ),
+                };
+                loader.diagnostics.push(d);
+                ok = false;
+                continue;
+            }
+            if !matches!(overlay.value, Value::Map(_)) {
+                loader.diagnostics.push(
+                    Diagnostic::error(
+                        Code::WrongType,
+                        format!(
+                            "the overlay for `{}` must be a mapping, not {}",
+                            key.name,
+                            overlay.type_name()
+                        ),
+                    )
+                    .at(overlay.span),
+                );
+                ok = false;
+                continue;
+            }
+            if key.name == environment {
+                chosen = Some(overlay);
+            }
+        }
+        if let Some(overlay) = chosen {
+            if let Some(map) = overlay.as_map() {
+                for forbidden in ["extends", "environments"] {
+                    if let Some(key) = map.key(forbidden) {
+                        loader.diagnostics.push(
+                            Diagnostic::error(
+                                Code::UnknownKey,
+                                format!("`{forbidden}` cannot be set in an environment overlay"),
+                            )
+                            .at(key.span)
+                            .help("set it at the top level of the file"),
+                        );
+                        return false;
+                    }
+                }
+            }
+            merge::merge(root, overlay);
+        }
+        ok
+    }
+
+    /// Renders every string under `node`; reports every failing one.
+    fn render(&self, loader: &mut Loader, node: &mut Node, scope: &Scope) -> bool {
+        match &mut node.value {
+            Value::Str(text) => {
+                let file = node.span.file;
+                let name = loader.sources.get(file).display.clone();
+                match self.templates.render(text, &name, &scope.json) {
+                    None => true,
+                    Some(Ok(Rendered::Text(out))) => {
+                        *text = out;
+                        true
+                    }
+                    Some(Ok(Rendered::Native(json))) => {
+                        *node = Node::from_json(&json, node.span);
+                        true
+                    }
+                    Some(Err(err)) => {
+                        let span = template_line_span(loader, node.span, err.line);
+                        let mut d = Diagnostic::error(err.code, err.message).at(span);
+                        if let Some(help) = err.help {
+                            d = d.help(help);
+                        }
+                        loader.diagnostics.push(d);
+                        false
+                    }
+                }
+            }
+            Value::Seq(items) => items
+                .iter_mut()
+                .fold(true, |ok, item| self.render(loader, item, scope) & ok),
+            Value::Map(map) => map
+                .entries
+                .iter_mut()
+                .fold(true, |ok, (_, v)| self.render(loader, v, scope) & ok),
+            _ => true,
+        }
+    }
+
+    fn expand_preset(
+        &mut self,
+        loader: &mut Loader,
+        extends: Node,
+        environment: &str,
+        scope: &Scope,
+        chain: &mut Vec<PathBuf>,
+    ) -> Option<Node> {
+        let (path_node, mut params) = match &extends.value {
+            Value::Str(_) => (extends.clone(), None),
+            Value::Map(map) => {
+                let Some(preset) = map.get("preset") else {
+                    loader.diagnostics.push(
+                        Diagnostic::error(Code::MissingField, "`extends` needs a `preset` path")
+                            .at(extends.span)
+                            .help(
+                                "write `extends: {preset: shared/presets/NAME.yaml, with: {...}}`",
+                            ),
+                    );
+                    return None;
+                };
+                if let Some(key) = map.keys().find(|k| *k != "preset" && *k != "with") {
+                    let span = map.key(key).map_or(extends.span, |k| k.span);
+                    loader.diagnostics.push(
+                        Diagnostic::error(
+                            Code::UnknownKey,
+                            format!("unknown key `{key}` in `extends`"),
+                        )
+                        .at(span)
+                        .help("`extends` takes `preset` and `with`"),
+                    );
+                    return None;
+                }
+                (preset.clone(), map.get("with").cloned())
+            }
+            _ => {
+                loader.diagnostics.push(
+                    Diagnostic::error(
+                        Code::WrongType,
+                        format!(
+                            "`extends` must be a preset path or `{{preset, with}}`, not {}",
+                            extends.type_name()
+                        ),
+                    )
+                    .at(extends.span),
+                );
+                return None;
+            }
+        };
+        let Some(relative) = path_node.as_str() else {
+            loader.diagnostics.push(
+                Diagnostic::error(Code::WrongType, "the preset path must be a string")
+                    .at(path_node.span),
+            );
+            return None;
+        };
+        if let Some(p) = &mut params {
+            if !matches!(p.value, Value::Map(_)) {
+                loader.diagnostics.push(
+                    Diagnostic::error(
+                        Code::WrongType,
+                        format!(
+                            "`with` must be a mapping of parameters, not {}",
+                            p.type_name()
+                        ),
+                    )
+                    .at(p.span),
+                );
+                return None;
+            }
+            if !self.render(loader, p, scope) {
+                return None;
+            }
+        }
+        let path = self.preset_path(loader, relative, path_node.span)?;
+        if let Some(start) = chain.iter().position(|p| *p == path) {
+            let cycle: Vec<String> = chain[start..]
+                .iter()
+                .chain([&path])
+                .map(|p| loader.repo.display(p))
+                .collect();
+            loader.diagnostics.push(
+                Diagnostic::error(
+                    Code::PresetCycle,
+                    format!(
+                        "presets extend each other in a cycle: {}",
+                        cycle.join(" → ")
+                    ),
+                )
+                .at(path_node.span)
+                .help("a preset may extend another, but never, through others, itself"),
+            );
+            return None;
+        }
+        let doc = match self.presets.get(&path) {
+            Some(doc) => doc.clone(),
+            None => {
+                let doc = loader.parse_file(&path);
+                self.presets.insert(path.clone(), doc.clone());
+                doc
+            }
+        }?;
+        let params_json = params.map_or(json!({}), |p| {
+            let mut p = p;
+            merge::strip_nulls(&mut p);
+            p.to_json()
+        });
+        let preset_scope = scope.with("params", params_json);
+        chain.push(path);
+        let result = self.expand_node(loader, &doc, environment, &preset_scope, chain);
+        chain.pop();
+        result
+    }
+
+    /// Resolves a preset path: relative to the repository root, inside `shared/`.
+    fn preset_path(&self, loader: &mut Loader, relative: &str, span: Span) -> Option<PathBuf> {
+        let rel = Path::new(relative);
+        let clean = rel.components().all(|c| matches!(c, Component::Normal(_)));
+        if !clean || !relative.starts_with("shared/") {
+            loader.diagnostics.push(
+                Diagnostic::error(Code::PresetOutsideShared, format!("preset `{relative}` is not under shared/"))
+                    .at(span)
+                    .help("presets live in the repository's shared/ folder and are named from the repository root: `shared/presets/NAME.yaml`"),
+            );
+            return None;
+        }
+        let path = loader.repo.root.join(rel);
+        if !path.is_file() {
+            let known = list_yaml_files(&self.shared, &loader.repo.root);
+            let mut d = Diagnostic::error(
+                Code::MissingPreset,
+                format!("preset `{relative}` does not exist"),
+            )
+            .at(span);
+            d = match did_you_mean(relative, known.iter().map(String::as_str)) {
+                Some(help) => d.help(help),
+                None if known.is_empty() => {
+                    d.help("the repository has no presets; add them under shared/presets/")
+                }
+                None => d.note(format!("presets in this repository: {}", known.join(", "))),
+            };
+            loader.diagnostics.push(d);
+            return None;
+        }
+        Some(path)
+    }
+}
+
+/// Points at the line of a multi-line template where rendering failed.
+fn template_line_span(loader: &Loader, span: Span, line: Option<usize>) -> Span {
+    let Some(line) = line.filter(|l| *l > 1) else {
+        return span;
+    };
+    let file = loader.sources.get(span.file);
+    let (start_line, _) = file.line_col(span.start as usize);
+    // Block scalars (`|`, `>`) start their content on the next line.
+    let block = matches!(
+        file.text.as_bytes().get(span.start as usize),
+        Some(b'|' | b'>')
+    );
+    let target = start_line + line - 1 + usize::from(block);
+    let start = file.offset_of(target, 0);
+    let end = file.text[start..]
+        .find('\n')
+        .map_or(file.text.len(), |i| start + i);
+    let start = start + (file.text[start..end].len() - file.text[start..end].trim_start().len());
+    if start as u32 >= span.end {
+        span
+    } else {
+        Span::new(span.file, start, end)
+    }
+}
+
+/// Repository-relative paths of every YAML file under `shared/`, sorted.
+fn list_yaml_files(shared: &Path, root: &Path) -> Vec<String> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, root, out);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                out.push(
+                    path.strip_prefix(root)
+                        .unwrap_or(&path)
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(shared, root, &mut out);
+    out.sort();
+    out
+}

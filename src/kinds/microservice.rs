@@ -1,0 +1,447 @@
+//! `microservice.yaml` (+ `infra.yaml`, `configs/*.yaml`): a container service on
+//! ECS Fargate, optionally behind the environment's load balancer.
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::expand::Expanded;
+use crate::model::Text;
+use crate::source::{Sources, Span};
+use crate::validate::span_of;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A long-running container service on ECS Fargate.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "deployer microservice.yaml")]
+pub struct Microservice {
+    /// Container image, usually with the tag from a variable:
+    /// `123456789012.dkr.ecr.us-east-1.amazonaws.com/email-api:{{ var.VERSION }}`.
+    #[schemars(length(min = 1, max = 1024))]
+    pub image: String,
+    /// The port the container listens on. Required when the service is exposed.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<u16>,
+    /// Overrides the image's command (`CMD`).
+    pub command: Option<Vec<String>>,
+    /// Overrides the image's entry point (`ENTRYPOINT`).
+    pub entrypoint: Option<Vec<String>>,
+    /// Environment variables given to the container. Names are letters, digits
+    /// and underscores; values are plain text (never put secrets here: use
+    /// `secrets`).
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}))]
+    pub env: BTreeMap<String, Text>,
+    /// Secrets from AWS Secrets Manager, injected by ECS as environment
+    /// variables when the container starts. Give the secret's name or ARN, or
+    /// `{secret: NAME_OR_ARN, key: JSON_KEY}` for one key of a JSON secret. The
+    /// value never appears in the program, the state or the logs.
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}))]
+    pub secrets: BTreeMap<String, SecretRef>,
+    /// How the load balancer (and ECS) decide that a task is healthy.
+    #[serde(default)]
+    pub health_check: HealthCheck,
+    /// Route traffic to this service through the environment's load balancer.
+    /// Leave it out for services nobody calls over HTTP.
+    pub expose: Option<Exposure>,
+    /// Other components this service talks to: `database`, `queue`, or
+    /// `other-service/component`. deployer wires environment variables with
+    /// their endpoints, network access and least-privilege IAM permissions.
+    #[serde(default)]
+    pub uses: Vec<Use>,
+    /// Seconds ECS waits after SIGTERM before killing the container.
+    #[schemars(range(min = 2, max = 120))]
+    pub stop_timeout_seconds: Option<u32>,
+    /// Run the container with a read-only root file system.
+    #[serde(default)]
+    pub read_only_root_filesystem: bool,
+}
+
+/// A secret from AWS Secrets Manager.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SecretRef {
+    /// The secret's name (in the environment's account and region) or full ARN.
+    Name(#[schemars(length(min = 1, max = 2048))] String),
+    /// One key of a JSON secret.
+    Key(SecretKey),
+}
+
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretKey {
+    /// The secret's name or full ARN.
+    #[schemars(length(min = 1, max = 2048))]
+    pub secret: String,
+    /// The key inside the secret's JSON value.
+    #[schemars(length(min = 1))]
+    pub key: String,
+}
+
+impl SecretRef {
+    pub fn secret(&self) -> &str {
+        match self {
+            SecretRef::Name(s) => s,
+            SecretRef::Key(k) => &k.secret,
+        }
+    }
+
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            SecretRef::Name(_) => None,
+            SecretRef::Key(k) => Some(&k.key),
+        }
+    }
+}
+
+/// Health check of the service's tasks.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthCheck {
+    /// HTTP path the load balancer requests.
+    #[schemars(regex(pattern = r"^/"))]
+    pub path: String,
+    /// HTTP codes that count as healthy, for example `200` or `200-299`.
+    #[schemars(regex(pattern = r"^[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*$"))]
+    pub matcher: String,
+    /// Seconds between checks.
+    #[schemars(range(min = 5, max = 300))]
+    pub interval_seconds: u32,
+    /// Seconds after which a check fails.
+    #[schemars(range(min = 2, max = 120))]
+    pub timeout_seconds: u32,
+    /// Consecutive successes before a task is healthy.
+    #[schemars(range(min = 2, max = 10))]
+    pub healthy_threshold: u32,
+    /// Consecutive failures before a task is unhealthy.
+    #[schemars(range(min = 2, max = 10))]
+    pub unhealthy_threshold: u32,
+    /// Seconds after a task starts during which failed checks are ignored.
+    #[schemars(range(min = 0, max = 2147483647))]
+    pub grace_period_seconds: u32,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        HealthCheck {
+            path: "/health".into(),
+            matcher: "200-399".into(),
+            interval_seconds: 30,
+            timeout_seconds: 5,
+            healthy_threshold: 3,
+            unhealthy_threshold: 3,
+            grace_period_seconds: 60,
+        }
+    }
+}
+
+/// How traffic reaches the service.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Exposure {
+    /// `public`: through the internet-facing load balancer; `internal`: through
+    /// the environment's internal load balancer, reachable only inside the VPC.
+    pub visibility: Visibility,
+    /// URL path patterns routed to this service, for example `/email/*`.
+    #[serde(default)]
+    #[schemars(inner(regex(pattern = r"^/[A-Za-z0-9_.~*?/-]*$"), length(max = 128)))]
+    pub paths: Vec<String>,
+    /// Host names routed to this service, for example `email.example.com`.
+    #[serde(default)]
+    #[schemars(inner(regex(
+        pattern = r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$"
+    )))]
+    pub hosts: Vec<String>,
+    /// Listener rule priority (1–50000, lower is evaluated first). By default
+    /// more specific routes come first.
+    #[schemars(range(min = 1, max = 50000))]
+    pub priority: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Reachable from the internet.
+    Public,
+    /// Reachable only from inside the VPC.
+    Internal,
+}
+
+/// A component this one uses.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Use {
+    /// `component` in the same service, or `service/component`.
+    Name(
+        #[schemars(regex(
+            pattern = r"^([a-z]([a-z0-9-]*[a-z0-9])?/)?[a-z]([a-z0-9-]*[a-z0-9])?$"
+        ))]
+        String,
+    ),
+    /// With details.
+    Detailed(UseDetails),
+}
+
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UseDetails {
+    /// `component` in the same service, or `service/component`.
+    #[schemars(regex(pattern = r"^([a-z]([a-z0-9-]*[a-z0-9])?/)?[a-z]([a-z0-9-]*[a-z0-9])?$"))]
+    pub component: String,
+    /// What this service may do: for a queue, `read` (receive and delete),
+    /// `write` (send) or `read-write` (the default).
+    #[serde(default)]
+    pub access: Access,
+    /// Prefix of the environment variables deployer sets (default: the
+    /// component's name in upper case, e.g. `QUEUE` gives `QUEUE_URL`).
+    #[schemars(regex(pattern = r"^[A-Z][A-Z0-9_]*$"))]
+    pub env_prefix: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Access {
+    Read,
+    Write,
+    #[default]
+    ReadWrite,
+}
+
+impl Use {
+    pub fn component(&self) -> &str {
+        match self {
+            Use::Name(n) => n,
+            Use::Detailed(d) => &d.component,
+        }
+    }
+
+    pub fn access(&self) -> Access {
+        match self {
+            Use::Name(_) => Access::ReadWrite,
+            Use::Detailed(d) => d.access,
+        }
+    }
+
+    pub fn env_prefix(&self) -> Option<&str> {
+        match self {
+            Use::Name(_) => None,
+            Use::Detailed(d) => d.env_prefix.as_deref(),
+        }
+    }
+}
+
+/// `infra.yaml`: how much of what the service runs on.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "deployer infra.yaml")]
+pub struct Infra {
+    /// CPU units per task (1024 = one vCPU).
+    #[serde(default = "default_cpu")]
+    #[schemars(extend("enum" = [256, 512, 1024, 2048, 4096, 8192, 16384]))]
+    pub cpu: u32,
+    /// Memory per task in MiB. Fargate allows 512–2048 for 256 CPU, 1024–4096
+    /// for 512, 2048–8192 for 1024, 4096–16384 for 2048, 8192–30720 for 4096.
+    #[serde(default = "default_memory")]
+    #[schemars(range(min = 512, max = 122880))]
+    pub memory: u32,
+    /// Number of tasks to run (the starting point when autoscaling).
+    #[serde(default = "default_replicas")]
+    #[schemars(range(min = 0, max = 1000))]
+    pub replicas: u32,
+    /// Scale the number of tasks with load.
+    pub autoscaling: Option<Autoscaling>,
+    /// CPU architecture of the image.
+    #[serde(default)]
+    pub architecture: Architecture,
+}
+
+impl Default for Infra {
+    fn default() -> Self {
+        Infra {
+            cpu: default_cpu(),
+            memory: default_memory(),
+            replicas: default_replicas(),
+            autoscaling: None,
+            architecture: Architecture::default(),
+        }
+    }
+}
+
+fn default_cpu() -> u32 {
+    256
+}
+fn default_memory() -> u32 {
+    512
+}
+fn default_replicas() -> u32 {
+    1
+}
+
+/// Target-tracking autoscaling.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscaling {
+    /// Fewest tasks.
+    #[schemars(range(min = 0, max = 1000))]
+    pub min: u32,
+    /// Most tasks.
+    #[schemars(range(min = 1, max = 1000))]
+    pub max: u32,
+    /// Average CPU utilisation (percent) to hold.
+    #[schemars(range(min = 1, max = 100))]
+    pub cpu_target: Option<u32>,
+    /// Average memory utilisation (percent) to hold.
+    #[schemars(range(min = 1, max = 100))]
+    pub memory_target: Option<u32>,
+    /// Load balancer requests per task per minute to hold (exposed services only).
+    #[schemars(range(min = 1, max = 1000000))]
+    pub requests_per_target: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    #[default]
+    X86_64,
+    Arm64,
+}
+
+/// Outputs other components can reference with `{{ ref("service/component.output") }}`.
+pub const OUTPUTS: &[(&str, &str)] = &[
+    (
+        "url",
+        "base URL through the load balancer (exposed services only)",
+    ),
+    ("name", "ECS service name"),
+    ("security_group", "security group ID of the tasks"),
+    ("log_group", "CloudWatch log group name"),
+    ("task_role_arn", "ARN of the task role"),
+];
+
+/// Memory sizes (MiB) Fargate accepts for a CPU size.
+pub fn fargate_memory(cpu: u32) -> Vec<u32> {
+    let (from, to, step) = match cpu {
+        256 => return vec![512, 1024, 2048],
+        512 => (1024, 4096, 1024),
+        1024 => (2048, 8192, 1024),
+        2048 => (4096, 16384, 1024),
+        4096 => (8192, 30720, 1024),
+        8192 => (16384, 61440, 4096),
+        16384 => (32768, 122880, 8192),
+        _ => return Vec::new(),
+    };
+    (from..=to).step_by(step as usize).collect()
+}
+
+/// What the schema cannot say. Returns false when something is wrong.
+pub fn check(
+    service: &Microservice,
+    infra: &Infra,
+    doc: &Expanded,
+    infra_doc: Option<&Expanded>,
+    sources: &Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> bool {
+    let before = diagnostics.len();
+    let infra_span =
+        |pointer: &str| infra_doc.map_or(Span::file_start(doc.file), |d| span_of(d, pointer));
+    if service.expose.is_some() && service.port.is_none() {
+        diagnostics.push(
+            Diagnostic::error(Code::MissingField, "an exposed service needs a `port`")
+                .at(span_of(doc, "/expose"))
+                .help("add `port: 8080` (the port the container listens on)"),
+        );
+    }
+    let hc = &service.health_check;
+    if hc.timeout_seconds >= hc.interval_seconds {
+        diagnostics.push(
+            Diagnostic::error(
+                Code::OutOfRange,
+                format!(
+                    "`health_check.timeout_seconds` ({}) must be less than `interval_seconds` ({})",
+                    hc.timeout_seconds, hc.interval_seconds
+                ),
+            )
+            .at(span_of(doc, "/health_check/timeout_seconds")),
+        );
+    }
+    for (name, secret) in &service.secrets {
+        if service.env.contains_key(name) {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::Conflict,
+                    format!("`{name}` is both an environment variable and a secret"),
+                )
+                .at(span_of(doc, &format!("/secrets/{name}")))
+                .also(span_of(doc, &format!("/env/{name}")), "also set here"),
+            );
+        }
+        let id = secret.secret();
+        if id.starts_with("arn:") && !is_secret_arn(id) {
+            diagnostics.push(
+                Diagnostic::error(Code::PatternMismatch, format!("secret `{name}` is not a Secrets Manager ARN: `{id}`"))
+                    .at(span_of(doc, &format!("/secrets/{name}")))
+                    .help("give the secret's name, or an ARN like arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME"),
+            );
+        }
+    }
+    let memory = fargate_memory(infra.cpu);
+    if !memory.contains(&infra.memory) {
+        let shown: Vec<String> = if memory.len() > 8 {
+            vec![
+                memory[0].to_string(),
+                "…".into(),
+                memory[memory.len() - 1].to_string(),
+                format!("in steps of {}", memory[1] - memory[0]),
+            ]
+        } else {
+            memory.iter().map(u32::to_string).collect()
+        };
+        diagnostics.push(
+            Diagnostic::error(
+                Code::OutOfRange,
+                format!(
+                    "Fargate does not run {} MiB of memory with {} CPU units",
+                    infra.memory, infra.cpu
+                ),
+            )
+            .at(infra_span("/memory"))
+            .help(format!(
+                "with cpu {}, memory can be {}",
+                infra.cpu,
+                shown.join(", ")
+            )),
+        );
+    }
+    if let Some(scaling) = &infra.autoscaling {
+        if scaling.min > scaling.max {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::OutOfRange,
+                    format!(
+                        "`autoscaling.min` ({}) is more than `autoscaling.max` ({})",
+                        scaling.min, scaling.max
+                    ),
+                )
+                .at(infra_span("/autoscaling/min")),
+            );
+        }
+        if scaling.requests_per_target.is_some() && service.expose.is_none() {
+            diagnostics.push(
+                Diagnostic::error(Code::InvalidValue, "`requests_per_target` scales on load balancer requests, but this service is not exposed")
+                    .at(infra_span("/autoscaling/requests_per_target"))
+                    .help("scale on `cpu_target` or `memory_target`, or expose the service"),
+            );
+        }
+    }
+    for d in &mut diagnostics[before..] {
+        crate::validate::note_origin(d, doc.file, sources);
+    }
+    !diagnostics[before..].iter().any(Diagnostic::is_error)
+}
+
+fn is_secret_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    parts.len() == 7 && parts[2] == "secretsmanager" && parts[5] == "secret" && !parts[6].is_empty()
+}

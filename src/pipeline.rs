@@ -1,0 +1,119 @@
+//! Runs the compiler stages for a stack, one environment at a time:
+//! load → stack.yaml → variables → expand → validate (→ resolve → emit).
+//!
+//! Every stage reports into one list of diagnostics and goes on with what it
+//! can, so that one run shows every problem.
+
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::expand::variables::{Inputs, Missing};
+use crate::expand::{Expander, Scope};
+use crate::load::{LoadedStack, Loader, Repo};
+use crate::model::stack::StackFile;
+use crate::source::Sources;
+use crate::validate::{self, TypedStack};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Variables as given on the command line.
+#[derive(Clone, Debug, Default)]
+pub struct VarArgs {
+    pub vars: Vec<(String, String)>,
+    pub var_files: Vec<PathBuf>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Only this environment; all of the stack's when `None`.
+    pub environment: Option<String>,
+    pub missing: Missing,
+    /// With `--all`, `--var` flags a stack does not declare are not errors.
+    pub ignore_undeclared: bool,
+}
+
+/// A stack checked for each of its environments.
+pub struct Checked {
+    pub loaded: LoadedStack,
+    pub stack: Option<StackFile>,
+    pub variables: BTreeMap<String, String>,
+    pub environments: Vec<TypedStack>,
+}
+
+/// Loads and checks one stack; problems go to `diagnostics`.
+pub fn check_stack(
+    repo: &Repo,
+    name: &str,
+    vars: &VarArgs,
+    options: &Options,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Checked {
+    let mut loader = Loader::new(repo, sources);
+    let loaded = loader.load_stack(name);
+    let stack = loaded.stack_file.as_ref().and_then(|doc| {
+        validate::check_stack_file(&doc.root, doc.file, loader.sources, &mut loader.diagnostics)
+    });
+    let mut checked = Checked {
+        loaded,
+        stack: None,
+        variables: BTreeMap::new(),
+        environments: Vec::new(),
+    };
+    let Some(stack) = stack else {
+        diagnostics.append(&mut loader.diagnostics);
+        return checked;
+    };
+    let inputs = Inputs::collect(&mut loader, &vars.var_files, &vars.vars);
+    let variables = inputs.resolve(
+        name,
+        &stack,
+        options.missing,
+        options.ignore_undeclared,
+        &mut loader.diagnostics,
+    );
+    let environments: Vec<String> = match &options.environment {
+        Some(env) if stack.environments.contains_key(env) => vec![env.clone()],
+        Some(env) => {
+            loader
+                .diagnostics
+                .push(unknown_environment(name, env, &stack));
+            Vec::new()
+        }
+        None => stack.environments.keys().cloned().collect(),
+    };
+    let variables_ok = !loader.diagnostics.iter().any(|d| {
+        matches!(
+            d.code,
+            Code::UndeclaredVariable | Code::MissingVariable | Code::InvalidVariable
+        )
+    });
+    if variables_ok {
+        let mut expander = Expander::new(&repo.root, &stack);
+        for environment in environments {
+            let scope = Scope::new(name, &stack, &environment, &variables);
+            let expanded =
+                expander.expand_stack(&mut loader, &checked.loaded, &scope, &environment);
+            let typed = validate::check_stack(expanded, loader.sources, &mut loader.diagnostics);
+            checked.environments.push(typed);
+        }
+    }
+    diagnostics.append(&mut loader.diagnostics);
+    checked.stack = Some(stack);
+    checked.variables = variables;
+    checked
+}
+
+pub fn unknown_environment(stack_name: &str, env: &str, stack: &StackFile) -> Diagnostic {
+    let names: Vec<&str> = stack.environments.keys().map(String::as_str).collect();
+    let d = Diagnostic::error(
+        Code::UnknownEnvironment,
+        format!("stack `{stack_name}` has no environment `{env}`"),
+    )
+    .note(format!(
+        "environments of `{stack_name}`: {}",
+        names.join(", ")
+    ));
+    match did_you_mean(env, names.iter().copied()) {
+        Some(help) => d.help(help),
+        None => d,
+    }
+}

@@ -1,0 +1,348 @@
+//! Validation: each expanded document against the JSON Schema of its file kind,
+//! errors mapped back to file:line:col, then deserialisation into the typed model
+//! and the checks a schema cannot express (each kind's `check`).
+
+pub mod schema_errors;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::expand::{Expanded, ExpandedStack};
+use crate::kinds::{Kind, Spec, microservice, rds, sqs};
+use crate::model::service::ServiceFile;
+use crate::model::stack::StackFile;
+use crate::node::Node;
+use crate::schema::FileKind;
+use crate::source::{FileId, Sources, Span};
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// A stack for one environment, every file checked and typed.
+#[derive(Debug)]
+pub struct TypedStack {
+    pub environment: String,
+    pub services: Vec<TypedService>,
+}
+
+#[derive(Debug)]
+pub struct TypedService {
+    pub name: String,
+    pub file: ServiceFile,
+    pub components: Vec<TypedComponent>,
+}
+
+#[derive(Debug)]
+pub struct TypedComponent {
+    pub service: String,
+    pub name: String,
+    pub spec: Spec,
+    /// The expanded kind file, kept so later stages can point at values.
+    pub doc: Expanded,
+    pub configs: Vec<Config>,
+}
+
+impl TypedComponent {
+    /// `service/component`, the name used in references and messages.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.service, self.name)
+    }
+}
+
+/// A rendered config file, delivered to the container as JSON.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub name: String,
+    pub json: Json,
+    pub span: Span,
+}
+
+/// Largest config, as JSON, that can be delivered (an SSM advanced parameter).
+pub const MAX_CONFIG_BYTES: usize = 8192;
+
+struct Compiled {
+    schema: Json,
+    validator: jsonschema::Validator,
+}
+
+/// Schemas are compiled once per process and shared by every thread.
+fn compiled(kind: FileKind) -> &'static Compiled {
+    static SCHEMAS: OnceLock<HashMap<FileKind, Compiled>> = OnceLock::new();
+    let all = SCHEMAS.get_or_init(|| {
+        FileKind::ALL
+            .iter()
+            .map(|&k| {
+                let schema = k.schema();
+                let validator =
+                    jsonschema::validator_for(&schema).expect("generated schemas are valid");
+                (k, Compiled { schema, validator })
+            })
+            .collect()
+    });
+    &all[&kind]
+}
+
+/// Validates a document against its kind's schema and deserialises it. Reports
+/// every schema error; returns `None` when there was any.
+pub fn check<T: DeserializeOwned>(
+    kind: FileKind,
+    root: &Node,
+    file: FileId,
+    sources: &Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    let compiled = compiled(kind);
+    let json = root.to_json();
+    let mut found = Vec::new();
+    for err in compiled.validator.iter_errors(&json) {
+        schema_errors::diagnose(&err, root, &compiled.schema, &mut found);
+    }
+    if !found.is_empty() {
+        for d in &mut found {
+            note_origin(d, file, sources);
+        }
+        diagnostics.extend(found);
+        return None;
+    }
+    match serde_json::from_value(json) {
+        Ok(value) => Some(value),
+        Err(err) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::SchemaViolation,
+                    format!("{}: {err}", kind.file_name()),
+                )
+                .at(Span::file_start(file)),
+            );
+            None
+        }
+    }
+}
+
+/// A problem in a value that came from a preset is shown at the preset's line;
+/// say which file it was merged into, since the preset may serve many.
+pub fn note_origin(d: &mut Diagnostic, file: FileId, sources: &Sources) {
+    if let Some(span) = d.span {
+        if span.file != file {
+            d.notes.push(format!(
+                "this value comes from {} and is merged into {}",
+                sources.get(span.file).display,
+                sources.get(file).display
+            ));
+        }
+    }
+}
+
+/// Validates stack.yaml (which is not expanded) and what its schema cannot say.
+pub fn check_stack_file(
+    root: &Node,
+    file: FileId,
+    sources: &Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<StackFile> {
+    let stack: StackFile = check(FileKind::Stack, root, file, sources, diagnostics)?;
+    let before = diagnostics.len();
+    for (name, variable) in &stack.variables {
+        if let Some(pattern) = &variable.pattern {
+            if let Err(err) = regex::Regex::new(pattern) {
+                let (span, _) = schema_errors::locate(root, &format!("/variables/{name}/pattern"));
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!(
+                            "the pattern of variable `{name}` is not a valid regular expression"
+                        ),
+                    )
+                    .at(span)
+                    .note(
+                        err.to_string()
+                            .lines()
+                            .last()
+                            .unwrap_or_default()
+                            .to_string(),
+                    ),
+                );
+            }
+        }
+        if variable.required && variable.default.is_some() {
+            let (span, _) = schema_errors::locate(root, &format!("/variables/{name}/required"));
+            diagnostics.push(
+                Diagnostic::warning(
+                    Code::InvalidValue,
+                    format!(
+                        "variable `{name}` is required and has a default; the default is never used"
+                    ),
+                )
+                .at(span),
+            );
+        }
+    }
+    let mut tag_sets = vec![("/tags".to_string(), &stack.tags)];
+    tag_sets.extend(
+        stack
+            .environments
+            .iter()
+            .map(|(n, e)| (format!("/environments/{n}/tags"), &e.tags)),
+    );
+    for (pointer, tags) in tag_sets {
+        for key in tags.keys() {
+            if key.starts_with("aws:") || key.starts_with("deployer:") {
+                let span = root
+                    .lookup_pointer(&pointer)
+                    .and_then(|(n, _)| n.as_map()?.key(key).map(|k| k.span))
+                    .unwrap_or(root.span);
+                diagnostics.push(
+                    Diagnostic::error(Code::InvalidName, format!("tag key `{key}` uses a reserved prefix"))
+                        .at(span)
+                        .help("`aws:` tags belong to AWS and `deployer:` tags are set by deployer itself; choose another key"),
+                );
+            }
+        }
+    }
+    let errors = diagnostics[before..].iter().any(Diagnostic::is_error);
+    (!errors).then_some(stack)
+}
+
+/// Validates every document of an expanded stack. Components with errors are
+/// left out of the result (their errors are reported).
+pub fn check_stack(
+    stack: ExpandedStack,
+    sources: &Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> TypedStack {
+    let mut services = Vec::new();
+    for service in stack.services {
+        let file = service
+            .doc
+            .as_ref()
+            .and_then(|d| {
+                check::<ServiceFile>(FileKind::Service, &d.root, d.file, sources, diagnostics)
+            })
+            .unwrap_or_default();
+        let mut components = Vec::new();
+        for component in service.components {
+            let Some(doc) = component.doc else { continue };
+            let spec = match component.kind {
+                Kind::Microservice => {
+                    let spec = check::<microservice::Microservice>(
+                        FileKind::Component(Kind::Microservice),
+                        &doc.root,
+                        doc.file,
+                        sources,
+                        diagnostics,
+                    );
+                    let infra = match &component.infra {
+                        Some(d) => check::<microservice::Infra>(
+                            FileKind::Infra,
+                            &d.root,
+                            d.file,
+                            sources,
+                            diagnostics,
+                        ),
+                        None if component.infra_failed => None,
+                        None => Some(microservice::Infra::default()),
+                    };
+                    match (spec, infra) {
+                        (Some(spec), Some(infra)) => {
+                            let ok = microservice::check(
+                                &spec,
+                                &infra,
+                                &doc,
+                                component.infra.as_ref(),
+                                sources,
+                                diagnostics,
+                            );
+                            ok.then(|| Spec::Microservice(Box::new(spec), infra))
+                        }
+                        _ => None,
+                    }
+                }
+                Kind::Rds => check::<rds::Rds>(
+                    FileKind::Component(Kind::Rds),
+                    &doc.root,
+                    doc.file,
+                    sources,
+                    diagnostics,
+                )
+                .filter(|spec| rds::check(spec, &doc, diagnostics))
+                .map(Spec::Rds),
+                Kind::Sqs => check::<sqs::Sqs>(
+                    FileKind::Component(Kind::Sqs),
+                    &doc.root,
+                    doc.file,
+                    sources,
+                    diagnostics,
+                )
+                .filter(|spec| sqs::check(spec, &doc, diagnostics))
+                .map(Spec::Sqs),
+            };
+            let configs = check_configs(&component.configs, sources, diagnostics);
+            if let (Some(spec), Some(configs)) = (spec, configs) {
+                components.push(TypedComponent {
+                    service: service.name.clone(),
+                    name: component.name,
+                    spec,
+                    doc,
+                    configs,
+                });
+            }
+        }
+        services.push(TypedService {
+            name: service.name,
+            file,
+            components,
+        });
+    }
+    TypedStack {
+        environment: stack.environment,
+        services,
+    }
+}
+
+/// Configs are free-form, but must be mappings small enough to deliver.
+fn check_configs(
+    configs: &[(String, Expanded)],
+    sources: &Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Vec<Config>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (name, doc) in configs {
+        if doc.root.as_map().is_none() {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::InvalidConfig,
+                    format!(
+                        "config `{name}` must be a mapping, not {}",
+                        doc.root.type_name()
+                    ),
+                )
+                .at(doc.root.span),
+            );
+            ok = false;
+            continue;
+        }
+        let json = doc.root.to_json();
+        let size = serde_json::to_string(&json).map_or(0, |s| s.len());
+        if size > MAX_CONFIG_BYTES {
+            diagnostics.push(
+                Diagnostic::error(Code::InvalidConfig, format!("config `{name}` is {size} bytes as JSON; at most {MAX_CONFIG_BYTES} can be delivered"))
+                    .at(Span::file_start(doc.file))
+                    .note(format!("configs are stored as SSM parameters ({})", sources.get(doc.file).display))
+                    .help("keep large or binary configuration in S3 and pass its location in a config value"),
+            );
+            ok = false;
+            continue;
+        }
+        out.push(Config {
+            name: name.clone(),
+            json,
+            span: doc.root.span,
+        });
+    }
+    ok.then_some(out)
+}
+
+/// Span of the value at `pointer` in an expanded document, for semantic checks.
+pub fn span_of(doc: &Expanded, pointer: &str) -> Span {
+    schema_errors::locate(&doc.root, pointer).0
+}
