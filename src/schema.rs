@@ -148,17 +148,3 @@ mod tests {
         }
     }
 }
-#[cfg(test)]
-mod dump {
-    #[test]
-    #[ignore]
-    fn dump() {
-        for k in super::FileKind::ALL {
-            println!(
-                "=== {:?}\n{}",
-                k,
-                serde_json::to_string_pretty(&k.schema()).unwrap()
-            );
-        }
-    }
-}

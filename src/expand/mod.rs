@@ -228,7 +228,10 @@ impl Expander {
         let ok = self.render(loader, &mut root, scope);
         if let Some((_, extends)) = extends {
             let mut preset = self.expand_preset(loader, extends, environment, scope, chain)?;
+            let own_span = root.span;
             merge::merge(&mut preset, root);
+            // The document is still this file: a missing field is missing here.
+            preset.span = own_span;
             root = preset;
         }
         ok.then_some(root)

@@ -71,24 +71,23 @@ impl Templates {
             return None;
         }
         let ctx = JValue::from(minijinja::value::Serde(scope));
-        if let Some(expr) = single_expression(text) {
-            if let Ok(compiled) = self.env.compile_expression(expr) {
-                let result = compiled.eval(ctx.clone()).and_then(|value| {
-                    if value.is_undefined() {
-                        return Err(minijinja::Error::new(
-                            ErrorKind::UndefinedError,
-                            "undefined value",
-                        ));
-                    }
-                    serde_json::to_value(&value).map_err(|e| {
-                        minijinja::Error::new(ErrorKind::BadSerialization, e.to_string())
-                    })
-                });
-                return Some(match result {
-                    Ok(json) => Ok(Rendered::Native(json)),
-                    Err(err) => Err(self.explain(err, text, scope)),
-                });
-            }
+        if let Some(expr) = single_expression(text)
+            && let Ok(compiled) = self.env.compile_expression(expr)
+        {
+            let result = compiled.eval(ctx.clone()).and_then(|value| {
+                if value.is_undefined() {
+                    return Err(minijinja::Error::new(
+                        ErrorKind::UndefinedError,
+                        "undefined value",
+                    ));
+                }
+                serde_json::to_value(&value)
+                    .map_err(|e| minijinja::Error::new(ErrorKind::BadSerialization, e.to_string()))
+            });
+            return Some(match result {
+                Ok(json) => Ok(Rendered::Native(json)),
+                Err(err) => Err(self.explain(err, text, scope)),
+            });
         }
         Some(
             self.env

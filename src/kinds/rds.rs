@@ -141,15 +141,15 @@ pub const OUTPUTS: &[(&str, &str)] = &[
 
 /// What the schema cannot say. Returns false when something is wrong.
 pub fn check(rds: &Rds, doc: &Expanded, diagnostics: &mut Vec<Diagnostic>) -> bool {
-    if let Some(max) = rds.storage.max_size_gb {
-        if max <= rds.storage.size_gb {
-            diagnostics.push(
+    if let Some(max) = rds.storage.max_size_gb
+        && max <= rds.storage.size_gb
+    {
+        diagnostics.push(
                 Diagnostic::error(Code::OutOfRange, format!("`storage.max_size_gb` ({max}) must be larger than `storage.size_gb` ({})", rds.storage.size_gb))
                     .at(span_of(doc, "/storage/max_size_gb"))
                     .help("storage autoscaling grows from size_gb up to max_size_gb; leave max_size_gb out to turn it off"),
             );
-            return false;
-        }
+        return false;
     }
     true
 }

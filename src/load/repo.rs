@@ -1,6 +1,7 @@
 //! The deployment repository: where it is and which stacks it has.
 
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::error::Result;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug)]
@@ -14,7 +15,7 @@ pub struct Repo {
 impl Repo {
     /// Opens the repository at `explicit` (`--repo`), or the git root above `cwd`,
     /// or failing that the nearest folder above `cwd` that has a `stacks/` folder.
-    pub fn open(explicit: Option<&Path>, cwd: &Path) -> Result<Repo, Diagnostic> {
+    pub fn open(explicit: Option<&Path>, cwd: &Path) -> Result<Repo> {
         let root = match explicit {
             Some(dir) => cwd.join(dir),
             None => find_root(cwd).ok_or_else(|| {
@@ -27,11 +28,13 @@ impl Repo {
                 Code::NotARepository,
                 format!("{} is not a folder", root.display()),
             )
-            .help("pass the deployment repository's root to `--repo`"));
+            .help("pass the deployment repository's root to `--repo`")
+            .into());
         }
         if !root.join("stacks").is_dir() {
             return Err(Diagnostic::error(Code::NotARepository, format!("{} has no stacks/ folder", root.display()))
-                .help("a deployment repository keeps its stacks in `stacks/<name>/stack.yaml`; create one with `deployer stack init` inside `stacks/<name>/`"));
+                .help("a deployment repository keeps its stacks in `stacks/<name>/stack.yaml`; create one with `deployer stack init` inside `stacks/<name>/`")
+            .into());
         }
         let real_root = root.canonicalize().map_err(|e| {
             Diagnostic::error(Code::Io, format!("cannot open {}: {e}", root.display()))
@@ -55,7 +58,7 @@ impl Repo {
     }
 
     /// Checks that a stack exists; the error lists the ones that do.
-    pub fn check_stack(&self, name: &str) -> Result<(), Diagnostic> {
+    pub fn check_stack(&self, name: &str) -> Result<()> {
         let names = self.stack_names();
         if names.iter().any(|n| n == name) {
             return Ok(());
@@ -72,7 +75,7 @@ impl Repo {
                 None => d,
             }
         };
-        Err(d)
+        Err(d.into())
     }
 
     /// Path relative to the repository root with `/` separators, for messages.
@@ -85,10 +88,10 @@ impl Repo {
 
 fn find_root(cwd: &Path) -> Option<PathBuf> {
     let git_root = cwd.ancestors().find(|d| d.join(".git").exists());
-    if let Some(root) = git_root {
-        if root.join("stacks").is_dir() {
-            return Some(root.to_path_buf());
-        }
+    if let Some(root) = git_root
+        && root.join("stacks").is_dir()
+    {
+        return Some(root.to_path_buf());
     }
     cwd.ancestors()
         .find(|d| d.join("stacks").is_dir())

@@ -121,14 +121,14 @@ pub fn check<T: DeserializeOwned>(
 /// A problem in a value that came from a preset is shown at the preset's line;
 /// say which file it was merged into, since the preset may serve many.
 pub fn note_origin(d: &mut Diagnostic, file: FileId, sources: &Sources) {
-    if let Some(span) = d.span {
-        if span.file != file {
-            d.notes.push(format!(
-                "this value comes from {} and is merged into {}",
-                sources.get(span.file).display,
-                sources.get(file).display
-            ));
-        }
+    if let Some(span) = d.span
+        && span.file != file
+    {
+        d.notes.push(format!(
+            "this value comes from {} and is merged into {}",
+            sources.get(span.file).display,
+            sources.get(file).display
+        ));
     }
 }
 
@@ -142,26 +142,24 @@ pub fn check_stack_file(
     let stack: StackFile = check(FileKind::Stack, root, file, sources, diagnostics)?;
     let before = diagnostics.len();
     for (name, variable) in &stack.variables {
-        if let Some(pattern) = &variable.pattern {
-            if let Err(err) = regex::Regex::new(pattern) {
-                let (span, _) = schema_errors::locate(root, &format!("/variables/{name}/pattern"));
-                diagnostics.push(
-                    Diagnostic::error(
-                        Code::InvalidValue,
-                        format!(
-                            "the pattern of variable `{name}` is not a valid regular expression"
-                        ),
-                    )
-                    .at(span)
-                    .note(
-                        err.to_string()
-                            .lines()
-                            .last()
-                            .unwrap_or_default()
-                            .to_string(),
-                    ),
-                );
-            }
+        if let Some(pattern) = &variable.pattern
+            && let Err(err) = regex::Regex::new(pattern)
+        {
+            let (span, _) = schema_errors::locate(root, &format!("/variables/{name}/pattern"));
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("the pattern of variable `{name}` is not a valid regular expression"),
+                )
+                .at(span)
+                .note(
+                    err.to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+            );
         }
         if variable.required && variable.default.is_some() {
             let (span, _) = schema_errors::locate(root, &format!("/variables/{name}/required"));

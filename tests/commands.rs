@@ -1,0 +1,206 @@
+//! `schema`, `stack init`, `version`: run as a user would.
+
+mod common;
+use common::*;
+
+#[test]
+fn checked_in_schemas_are_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = deployer(
+        &["schema", "--out", dir.path().to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 6);
+    for name in names {
+        let fresh = std::fs::read_to_string(dir.path().join(&name)).unwrap();
+        let checked_in = std::fs::read_to_string(crate_dir().join("schemas").join(&name))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "schemas/{} is missing: run `cargo run -- schema --out schemas`",
+                    name.to_string_lossy()
+                )
+            });
+        assert!(
+            fresh == checked_in,
+            "schemas/{} is out of date: run `cargo run -- schema --out schemas`",
+            name.to_string_lossy()
+        );
+    }
+}
+
+#[test]
+fn schemas_describe_fields_for_editors() {
+    let text =
+        std::fs::read_to_string(crate_dir().join("schemas/microservice.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    assert!(
+        schema["properties"]["image"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Container image")
+    );
+    assert!(
+        schema["properties"]["environments"].is_object(),
+        "overlays are described"
+    );
+    assert!(
+        schema["properties"]["extends"].is_object(),
+        "presets are described"
+    );
+}
+
+#[test]
+fn example_shared_library_is_the_shipped_one() {
+    fn files(dir: &std::path::Path, base: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, base, out);
+            } else {
+                out.push((
+                    path.strip_prefix(base).unwrap().display().to_string(),
+                    std::fs::read(&path).unwrap(),
+                ));
+            }
+        }
+    }
+    let (mut shipped, mut example) = (Vec::new(), Vec::new());
+    files(
+        &crate_dir().join("shared"),
+        &crate_dir().join("shared"),
+        &mut shipped,
+    );
+    let example_shared = crate_dir().join("examples/deployment-repo/shared");
+    files(&example_shared, &example_shared, &mut example);
+    shipped.sort();
+    example.sort();
+    assert!(
+        shipped == example,
+        "examples/deployment-repo/shared differs from shared/: copy shared/ over it"
+    );
+}
+
+fn init_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "stack",
+        "init",
+        "--account",
+        "123456789012",
+        "--vpc",
+        "vpc-0123456789abcdef0",
+        "--private-subnets",
+        "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
+        "--owner",
+        "team@example.com",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn stack_init_scaffolds_a_valid_stack() {
+    let repo = TestRepo::empty();
+    let dir = repo.file("stacks/payments");
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = deployer(&init_args(&["--service", "checkout"]), &dir);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "wrote stack.yaml",
+            "wrote services/checkout/components/api/microservice.yaml",
+            "next: deployer validate --stack payments",
+        ],
+    );
+    let stack = repo.read("stacks/payments/stack.yaml");
+    assert_contains(
+        &stack,
+        &[
+            "owner: \"team@example.com\"",
+            "  production:\n",
+            "    production: true",
+        ],
+    );
+    let run = repo.run(&["validate", "--stack", "payments"]);
+    assert_eq!(run.code, 0, "the scaffold must validate:\n{}", run.all());
+}
+
+#[test]
+fn stack_init_never_overwrites() {
+    let repo = TestRepo::empty();
+    let dir = repo.file("stacks/payments");
+    std::fs::create_dir_all(&dir).unwrap();
+    repo.write("stacks/payments/stack.yaml", "# mine\n");
+    let run = deployer(&init_args(&[]), &dir);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &["stack.yaml already exists", "never overwrites"],
+    );
+    assert_eq!(repo.read("stacks/payments/stack.yaml"), "# mine\n");
+}
+
+#[test]
+fn stack_init_without_a_terminal_names_the_missing_flag() {
+    let repo = TestRepo::empty();
+    let dir = repo.file("stacks/payments");
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = deployer(&["stack", "init"], &dir);
+    assert_eq!(run.code, 2);
+    assert_contains(
+        &run.stderr,
+        &[
+            "cannot ask for AWS account ID: not a terminal",
+            "help: pass --account",
+        ],
+    );
+    assert!(!dir.join("stack.yaml").exists(), "nothing written on error");
+}
+
+#[test]
+fn stack_init_checks_flag_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = deployer(
+        &["stack", "init", "--name", "Payments", "--account", "1"],
+        dir.path(),
+    );
+    assert_eq!(run.code, 2);
+    assert_contains(
+        &run.stderr,
+        &["--name: `Payments` is not a valid stack name"],
+    );
+}
+
+#[test]
+fn version_reports_deployer_and_a_missing_pulumi() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = deployer_with_env(&["version"], dir.path(), &[("PATH", "/nonexistent")]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stdout,
+        &[
+            &format!("deployer {} (commit ", env!("CARGO_PKG_VERSION")),
+            "pulumi: not found",
+            "DEPLOYER_PULUMI",
+        ],
+    );
+    let run = deployer_with_env(
+        &["version", "--output", "json"],
+        dir.path(),
+        &[("PATH", "/nonexistent")],
+    );
+    let json = run.json();
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+    assert!(json["pulumi"].is_null());
+    assert_eq!(json["pulumi_minimum"], "3.227.0");
+}

@@ -1,0 +1,500 @@
+//! `deployer validate` as a user runs it: every error class has a test that checks
+//! the message, the code and the position.
+
+mod common;
+use common::*;
+
+const API: &str = "stacks/notification-platform/services/email-service/components/api";
+const QUEUE: &str = "stacks/notification-platform/services/email-service/components/queue";
+
+fn validate(repo: &TestRepo) -> Run {
+    repo.run(&["validate", "--stack", STACK])
+}
+
+#[test]
+fn the_example_is_valid() {
+    let run = validate(&TestRepo::example());
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(&run.stderr, &["✓ notification-platform: 13 files valid"]);
+}
+
+#[test]
+fn the_example_is_valid_with_real_variables_in_every_environment() {
+    let repo = TestRepo::example();
+    for env in ["development", "staging", "production"] {
+        let run = repo.run(&[
+            "validate",
+            "--stack",
+            STACK,
+            "--environment",
+            env,
+            "--var",
+            "VERSION=v1.2.3",
+        ]);
+        assert_eq!(run.code, 0, "{env}: {}", run.all());
+        assert!(!run.stderr.contains("placeholder"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn yaml_syntax_error() {
+    let repo = TestRepo::example();
+    repo.write(
+        &format!("{API}/infra.yaml"),
+        "cpu: 512\nmemory: [1024\nreplicas: 2\n",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[yaml-syntax]: invalid YAML",
+            &format!("{API}/infra.yaml:3:"),
+        ],
+    );
+}
+
+#[test]
+fn duplicate_key_points_at_both() {
+    let repo = TestRepo::example();
+    repo.write(
+        &format!("{QUEUE}/sqs.yaml"),
+        "retention_days: 4\nfifo: false\nretention_days: 5\n",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[duplicate-key]: duplicate key `retention_days`",
+            &format!("{QUEUE}/sqs.yaml:3:1"),
+            "first defined here",
+        ],
+    );
+}
+
+#[test]
+fn unknown_key_suggests_the_closest() {
+    let repo = TestRepo::example();
+    repo.edit(&format!("{API}/infra.yaml"), "replicas: 2", "replica: 2");
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[unknown-key]: unknown key `replica`",
+            &format!("{API}/infra.yaml:4:1"),
+            "help: did you mean `replicas`?",
+        ],
+    );
+}
+
+#[test]
+fn unknown_nested_key_names_its_parent() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{QUEUE}/sqs.yaml"),
+        "max_receives: 5",
+        "max_recieves: 5",
+    );
+    let run = validate(&repo);
+    assert_contains(
+        &run.stderr,
+        &[
+            "unknown key `max_recieves` in `dead_letter`",
+            &format!("{QUEUE}/sqs.yaml:5:3"),
+            "did you mean `max_receives`?",
+        ],
+    );
+}
+
+#[test]
+fn wrong_type() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{QUEUE}/sqs.yaml"),
+        "retention_days: 4",
+        "retention_days: four",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[wrong-type]: `retention_days` should be an integer, not the string `four`",
+            &format!("{QUEUE}/sqs.yaml:3:17"),
+        ],
+    );
+}
+
+#[test]
+fn missing_required_field() {
+    let repo = TestRepo::example();
+    let path = "stacks/notification-platform/services/delivery-service/components/worker/microservice.yaml";
+    let text = repo.read(path);
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("image:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    repo.write(path, without);
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[missing-field]: missing required field `image`",
+            &format!("{path}:2:1"),
+            "note: image: Container image",
+        ],
+    );
+}
+
+#[test]
+fn bad_enum_value_suggests() {
+    let repo = TestRepo::example();
+    repo.edit(
+        "stacks/notification-platform/stack.yaml",
+        "approval: required",
+        "approval: requird",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[invalid-value]: `environments.production.approval` must be one of `required`, `none`; found the string `requird`",
+            "stacks/notification-platform/stack.yaml:37:15",
+            "did you mean `required`?",
+        ],
+    );
+}
+
+#[test]
+fn out_of_range_number() {
+    let repo = TestRepo::example();
+    repo.edit(&format!("{API}/infra.yaml"), "max: 6", "max: 5000");
+    let run = validate(&repo);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[out-of-range]: `autoscaling.max` must be at most 1000; found `5000`",
+            &format!("{API}/infra.yaml:7:8"),
+        ],
+    );
+}
+
+#[test]
+fn fargate_memory_must_fit_the_cpu() {
+    let repo = TestRepo::example();
+    repo.edit(&format!("{API}/infra.yaml"), "memory: 1024", "memory: 8192");
+    let run = validate(&repo);
+    assert_contains(
+        &run.stderr,
+        &[
+            "Fargate does not run 8192 MiB of memory with 512 CPU units",
+            &format!("{API}/infra.yaml:3:9"),
+            "with cpu 512, memory can be 1024, 2048, 3072, 4096",
+        ],
+    );
+}
+
+#[test]
+fn component_without_kind_file() {
+    let repo = TestRepo::example();
+    repo.write(
+        &format!("{SERVICES}/email-service/components/cache/notes.txt"),
+        "todo",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[no-kind-file]: component `cache` has no kind file",
+            &format!("--> {SERVICES}/email-service/components/cache"),
+        ],
+    );
+}
+
+#[test]
+fn component_with_two_kind_files() {
+    let repo = TestRepo::example();
+    repo.write(&format!("{QUEUE}/rds.yaml"), "engine: postgres\n");
+    let run = validate(&repo);
+    assert_contains(
+        &run.stderr,
+        &["error[multiple-kind-files]: component `queue` has 2 kind files: rds.yaml, sqs.yaml"],
+    );
+}
+
+#[test]
+fn misspelt_kind_file() {
+    let repo = TestRepo::example();
+    repo.write(
+        &format!("{SERVICES}/email-service/components/cache/microservce.yaml"),
+        "image: x\n",
+    );
+    let run = validate(&repo);
+    assert_contains(
+        &run.stderr,
+        &[
+            "unexpected file `microservce.yaml`",
+            "did you mean `microservice.yaml`?",
+        ],
+    );
+}
+
+#[test]
+fn overlay_for_an_undeclared_environment() {
+    let repo = TestRepo::example();
+    repo.edit(&format!("{API}/infra.yaml"), "  production:", "  prod:");
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[unknown-environment]: overlay for environment `prod`, which the stack does not declare",
+            &format!("{API}/infra.yaml:15:3"),
+            "declared environments: development, production, staging",
+            "did you mean `production`?",
+        ],
+    );
+}
+
+#[test]
+fn names_must_be_dns_safe() {
+    let repo = TestRepo::example();
+    std::fs::rename(
+        repo.file(&format!("{SERVICES}/delivery-service")),
+        repo.file(&format!("{SERVICES}/Delivery_Service")),
+    )
+    .unwrap();
+    let run = validate(&repo);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[invalid-name]: `Delivery_Service` is not a valid service name",
+            "rename the folder, for example to `delivery-service`",
+        ],
+    );
+
+    let repo = TestRepo::example();
+    let long = "a-component-name-that-is-far-too-long";
+    std::fs::rename(
+        repo.file(QUEUE),
+        repo.file(&format!("{SERVICES}/email-service/components/{long}")),
+    )
+    .unwrap();
+    let run = validate(&repo);
+    assert_contains(
+        &run.stderr,
+        &[&format!(
+            "`{long}` is 37 characters long; a component name has at most 32"
+        )],
+    );
+}
+
+#[test]
+fn environment_names_in_stack_yaml_must_be_dns_safe() {
+    let repo = TestRepo::example();
+    repo.edit(
+        "stacks/notification-platform/stack.yaml",
+        "  staging:",
+        "  Staging_1:",
+    );
+    let run = validate(&repo);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[invalid-name]: invalid key `Staging_1` in `environments`",
+            "stacks/notification-platform/stack.yaml:26:3",
+        ],
+    );
+}
+
+#[test]
+fn file_that_is_not_utf8() {
+    let repo = TestRepo::example();
+    repo.write(
+        &format!("{QUEUE}/sqs.yaml"),
+        b"retention_days: 4\n\xff\xfe\n",
+    );
+    let run = validate(&repo);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[not-utf8]",
+            &format!("{QUEUE}/sqs.yaml is not UTF-8 text (invalid byte at offset 18, line 2)"),
+        ],
+    );
+}
+
+#[test]
+fn empty_file() {
+    let repo = TestRepo::example();
+    repo.write(&format!("{QUEUE}/sqs.yaml"), "# nothing yet\n");
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[empty-file]: sqs.yaml is empty",
+            &format!("{QUEUE}/sqs.yaml:1:1"),
+            "write `{}`",
+        ],
+    );
+}
+
+#[test]
+fn symlink_leaving_the_repository() {
+    let repo = TestRepo::example();
+    let outside = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(outside.path(), "retention_days: 4\n").unwrap();
+    repo.remove(&format!("{QUEUE}/sqs.yaml"));
+    std::os::unix::fs::symlink(outside.path(), repo.file(&format!("{QUEUE}/sqs.yaml"))).unwrap();
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[symlink-escape]",
+            &format!("{QUEUE}/sqs.yaml is a link to"),
+            "outside the repository",
+        ],
+    );
+}
+
+#[test]
+fn symlink_inside_the_repository_is_fine() {
+    let repo = TestRepo::example();
+    repo.write("shared/queues/default.yaml", "retention_days: 4\n");
+    repo.remove(&format!("{QUEUE}/sqs.yaml"));
+    std::os::unix::fs::symlink(
+        repo.file("shared/queues/default.yaml"),
+        repo.file(&format!("{QUEUE}/sqs.yaml")),
+    )
+    .unwrap();
+    let run = validate(&repo);
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
+fn unknown_stack_lists_the_known_ones() {
+    let run = TestRepo::example().run(&["validate", "--stack", "notification-platfrom"]);
+    assert_eq!(run.code, 2);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[unknown-stack]: no stack named `notification-platfrom`",
+            "stacks in this repository: notification-platform",
+            "did you mean `notification-platform`?",
+        ],
+    );
+}
+
+#[test]
+fn unknown_environment_option() {
+    let run = TestRepo::example().run(&["validate", "--stack", STACK, "--environment", "prod"]);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &["no environment `prod`", "did you mean `production`?"],
+    );
+}
+
+#[test]
+fn every_error_in_every_file_with_a_summary() {
+    let repo = TestRepo::example();
+    repo.edit(&format!("{API}/infra.yaml"), "replicas: 2", "replica: 2");
+    repo.edit(
+        &format!("{QUEUE}/sqs.yaml"),
+        "retention_days: 4",
+        "retention_days: 40",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "unknown key `replica`",
+            "`retention_days` must be at most 14",
+            "error: 2 errors in 2 files",
+        ],
+    );
+}
+
+#[test]
+fn json_output_for_editors_and_ci() {
+    let repo = TestRepo::example();
+    repo.edit(&format!("{API}/infra.yaml"), "replicas: 2", "replica: 2");
+    let run = repo.run(&["validate", "--stack", STACK, "--output", "json"]);
+    assert_eq!(run.code, 1);
+    let report = run.json();
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["errors"], 1);
+    let d = &report["diagnostics"][0];
+    assert_eq!(d["code"], "unknown-key");
+    assert_eq!(d["file"], format!("{API}/infra.yaml"));
+    assert_eq!(d["line"], 4);
+    assert_eq!(d["column"], 1);
+    assert_eq!(d["help"], "did you mean `replicas`?");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let repo = TestRepo::example();
+    assert_eq!(repo.run(&["validate"]).code, 2, "no --stack and no --all");
+    assert_eq!(
+        repo.run(&["validate", "--stack", STACK, "--var", "NOEQUALS"])
+            .code,
+        2
+    );
+}
+
+#[test]
+fn variables_are_checked() {
+    let repo = TestRepo::example();
+    let run = repo.run(&["validate", "--stack", STACK, "--var", "VERSON=v1.0.0"]);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[undeclared-variable]: variable `VERSON` is not declared by stack `notification-platform`",
+            "did you mean `VERSION`?",
+        ],
+    );
+    let run = repo.run(&["validate", "--stack", STACK, "--var", "VERSION=1.0"]);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[invalid-variable]: variable `VERSION` is `1.0`, which does not match `^v[0-9]+\\.[0-9]+\\.[0-9]+$`",
+        ],
+    );
+}
+
+#[test]
+fn all_stacks() {
+    let repo = TestRepo::example();
+    let run = repo.run(&["validate", "--all"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
+fn repository_is_found_from_a_subfolder() {
+    let repo = TestRepo::example();
+    std::fs::create_dir(repo.file(".git")).unwrap();
+    let run = deployer(&["validate", "--stack", STACK], &repo.file(SERVICES));
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
+fn not_a_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = deployer(&["validate", "--stack", STACK], dir.path());
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &["error[not-a-repository]", "pass `--repo DIR`"],
+    );
+}
