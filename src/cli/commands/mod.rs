@@ -12,7 +12,7 @@ use crate::load::Repo;
 pub fn open_repo(repo: &Option<std::path::PathBuf>) -> Result<Repo> {
     let cwd = std::env::current_dir()
         .map_err(|e| crate::error::Error::failed(format!("cannot read the current folder: {e}")))?;
-    Ok(Repo::open(repo.as_deref(), &cwd)?)
+    Repo::open(repo.as_deref(), &cwd)
 }
 
 /// The stacks a command works on: `--stack S` (checked to exist) or `--all`.
