@@ -9,7 +9,9 @@ pub mod diagnostic;
 pub mod node;
 pub mod source;
 
+pub mod artifacts;
 pub mod cli;
+pub mod emit;
 pub mod engine;
 pub mod error;
 pub mod expand;
@@ -17,5 +19,6 @@ pub mod kinds;
 pub mod load;
 pub mod model;
 pub mod pipeline;
+pub mod resolve;
 pub mod schema;
 pub mod validate;

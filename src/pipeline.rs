@@ -9,9 +9,10 @@ use crate::expand::variables::{Inputs, Missing};
 use crate::expand::{Expander, Scope};
 use crate::load::{LoadedStack, Loader, Repo};
 use crate::model::stack::StackFile;
+use crate::resolve::{self, Id, ResolvedStack};
 use crate::source::Sources;
-use crate::validate::{self, TypedStack};
-use std::collections::BTreeMap;
+use crate::validate;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// Variables as given on the command line.
@@ -30,12 +31,12 @@ pub struct Options {
     pub ignore_undeclared: bool,
 }
 
-/// A stack checked for each of its environments.
+/// A stack checked for each of its environments, ready to emit.
 pub struct Checked {
     pub loaded: LoadedStack,
     pub stack: Option<StackFile>,
     pub variables: BTreeMap<String, String>,
-    pub environments: Vec<TypedStack>,
+    pub environments: Vec<ResolvedStack>,
 }
 
 /// Loads and checks one stack; problems go to `diagnostics`.
@@ -87,13 +88,24 @@ pub fn check_stack(
         )
     });
     if variables_ok {
+        // Every component the stack has, valid or not: a reference to a broken
+        // component is not reported a second time.
+        let known: BTreeSet<Id> = checked
+            .loaded
+            .components()
+            .map(|(s, c)| Id {
+                service: s.name.clone(),
+                component: c.name.clone(),
+            })
+            .collect();
         let mut expander = Expander::new(&repo.root, &stack);
         for environment in environments {
             let scope = Scope::new(name, &stack, &environment, &variables);
             let expanded =
                 expander.expand_stack(&mut loader, &checked.loaded, &scope, &environment);
             let typed = validate::check_stack(expanded, loader.sources, &mut loader.diagnostics);
-            checked.environments.push(typed);
+            let resolved = resolve::resolve(name, &stack, typed, &known, &mut loader.diagnostics);
+            checked.environments.push(resolved);
         }
     }
     diagnostics.append(&mut loader.diagnostics);

@@ -20,6 +20,12 @@ pub struct Cli {
 pub enum Command {
     /// Check every file of a stack (or of all stacks) and report every problem
     Validate(ValidateArgs),
+    /// Print the compiled Pulumi program (or the resolved configuration)
+    Show(ShowArgs),
+    /// Compile stacks into Pulumi programs in a folder, skipping unchanged ones
+    Compile(CompileArgs),
+    /// Show what a change does to the compiled program (exit 0 no change, 1 changes, 2 error)
+    Diff(DiffArgs),
     /// Write the JSON Schemas of every file kind, for editors
     Schema(SchemaArgs),
     /// Scaffold stacks
@@ -43,7 +49,7 @@ pub struct RepoArgs {
     pub repo: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct VarArgs {
     /// Set a stack variable (repeatable)
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
@@ -83,6 +89,72 @@ pub struct ValidateArgs {
     /// Check only this environment (default: every environment of the stack)
     #[arg(long, short = 'e', value_name = "ENV", conflicts_with = "all")]
     pub environment: Option<String>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ProgramFormat {
+    #[default]
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The stack (a folder under stacks/)
+    #[arg(long, short = 's', value_name = "STACK")]
+    pub stack: String,
+    /// Only this environment (default: every environment in turn)
+    #[arg(long, short = 'e', value_name = "ENV")]
+    pub environment: Option<String>,
+    /// Print the merged configuration of every component instead of the program
+    #[arg(long)]
+    pub resolved: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ProgramFormat,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    #[command(flatten)]
+    pub selection: StackSelection,
+    /// Only this environment (default: every environment)
+    #[arg(long, short = 'e', value_name = "ENV", conflicts_with = "all")]
+    pub environment: Option<String>,
+    /// Folder to write DIR/<stack>/<environment>/ into
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Output format of the summary
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The stack (a folder under stacks/)
+    #[arg(long, short = 's', value_name = "STACK")]
+    pub stack: String,
+    /// The environment
+    #[arg(long, short = 'e', value_name = "ENV")]
+    pub environment: String,
+    /// Git revision to compare the working tree with (a branch, tag or commit)
+    #[arg(long, value_name = "REV")]
+    pub against: String,
     #[command(flatten)]
     pub vars: VarArgs,
     #[command(flatten)]

@@ -25,6 +25,19 @@ pub fn main() -> ExitCode {
     let printer = Printer::new();
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args, &printer),
+        Command::Show(args) => commands::show::run(args, &printer),
+        Command::Compile(args) => commands::compile::run(args, &printer),
+        Command::Diff(args) => {
+            // diff: 0 no change, 1 changes, 2 any error (so CI can tell them apart).
+            return match commands::diff::run(args, &printer) {
+                Ok(ExitStatus::Success) => ExitCode::SUCCESS,
+                Ok(ExitStatus::Failure) => ExitCode::from(1),
+                Err(err) => {
+                    report(&printer, &err);
+                    ExitCode::from(2)
+                }
+            };
+        }
         Command::Schema(args) => commands::schema::run(args, &printer),
         Command::Stack(args::StackCommand::Init(args)) => commands::stack_init::run(args, &printer),
         Command::Version(args) => commands::version::run(args, &printer),

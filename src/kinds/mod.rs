@@ -85,3 +85,72 @@ impl Spec {
         }
     }
 }
+
+use crate::emit::Emitter;
+use crate::emit::program::{Part, Value};
+use crate::resolve::Wire;
+
+/// What using a component gives the user: environment variables, secrets,
+/// IAM permissions and network access. Each kind says what it grants.
+#[derive(Debug, Default)]
+pub struct Grant {
+    pub env: Vec<(String, Vec<Part>)>,
+    /// Secrets injected by ECS: name → `valueFrom`.
+    pub secrets: Vec<(String, Vec<Part>)>,
+    /// IAM statements for the user's task role.
+    pub task_statements: Vec<Value>,
+    /// Secrets Manager ARNs the user's execution role must read at start.
+    pub execution_secrets: Vec<Value>,
+    /// The used component's security group (logical name) and port the user may reach.
+    pub ingress: Option<(String, u16)>,
+}
+
+/// What `wire` gives its user, by the kind of the used component.
+pub fn grant(e: &Emitter, target: usize, wire: &Wire) -> Grant {
+    match &e.stack.components[target].spec {
+        Spec::Microservice(..) => microservice::emit::grant(e, target, wire),
+        Spec::Rds(rds) => rds::grant(e, target, rds, wire),
+        Spec::Sqs(_) => sqs::grant(e, target, wire),
+    }
+}
+
+/// Names of the environment variables `uses` sets for a kind, for conflict checks.
+pub fn wired_env_names(kind: Kind, prefix: &str) -> Vec<String> {
+    let suffixes: &[&str] = match kind {
+        Kind::Microservice => &["URL"],
+        Kind::Rds => &["HOST", "PORT", "NAME", "USERNAME", "PASSWORD"],
+        Kind::Sqs => &["URL", "ARN"],
+    };
+    suffixes.iter().map(|s| format!("{prefix}_{s}")).collect()
+}
+
+/// An output of a component as parts of a string.
+pub fn output(e: &Emitter, index: usize, output: &str) -> Vec<Part> {
+    match &e.stack.components[index].spec {
+        Spec::Microservice(..) => microservice::emit::output(e, index, output),
+        Spec::Rds(rds) => rds::output(e, index, rds, output),
+        Spec::Sqs(_) => sqs::output(e, index, output),
+    }
+}
+
+/// Whether a component has an output in its configuration (a queue without a
+/// dead-letter queue has no `dead_letter_url`).
+pub fn output_available(spec: &Spec, output: &str) -> Result<(), String> {
+    match (spec, output) {
+        (Spec::Microservice(m, _), "url") if m.expose.is_none() => Err("it is not exposed".into()),
+        (Spec::Sqs(q), "dead_letter_url" | "dead_letter_arn") if !q.dead_letter.enabled => {
+            Err("its dead-letter queue is turned off".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The resource other components wait for when they come after this one.
+pub fn main_resource(e: &Emitter, index: usize) -> String {
+    let role = match e.stack.components[index].spec.kind() {
+        Kind::Microservice => "service",
+        Kind::Rds => "instance",
+        Kind::Sqs => "queue",
+    };
+    e.name(index, role)
+}

@@ -4,11 +4,11 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::expand::Expanded;
 use crate::validate::span_of;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A managed database instance. The master password is created and rotated by
 /// RDS in Secrets Manager; services that `use` the database get it injected.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "deployer rds.yaml")]
 pub struct Rds {
@@ -59,7 +59,7 @@ fn default_username() -> String {
     "app".into()
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
     Postgres,
@@ -85,7 +85,7 @@ impl Engine {
 }
 
 /// Storage of the instance.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Storage {
     /// Allocated storage in GiB.
@@ -109,7 +109,7 @@ impl Default for Storage {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StorageType {
     Gp3,
@@ -152,4 +152,157 @@ pub fn check(rds: &Rds, doc: &Expanded, diagnostics: &mut Vec<Diagnostic>) -> bo
         return false;
     }
     true
+}
+
+use crate::emit::Emitter;
+use crate::emit::program::{Part, Resource, Value, r, s, strings};
+use crate::kinds::Grant;
+use crate::resolve::Wire;
+
+impl Rds {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or_else(|| self.engine.default_port())
+    }
+
+    /// The database name: as given, or the component's name with `_` for `-`.
+    pub fn database_name(&self, component: &str) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(|| component.replace('-', "_"))
+    }
+}
+
+pub fn output(e: &Emitter, index: usize, rds: &Rds, output: &str) -> Vec<Part> {
+    let instance = e.name(index, "instance");
+    let reference = |prop: &str| vec![Part::Ref(format!("{instance}.{prop}"))];
+    match output {
+        "host" => reference("address"),
+        "port" => vec![Part::Text(rds.port().to_string())],
+        "endpoint" => reference("endpoint"),
+        "database" => vec![Part::Text(rds.database_name(&e.id(index).component))],
+        "username" => vec![Part::Text(rds.username.clone())],
+        "secret_arn" => reference("masterUserSecrets[0].secretArn"),
+        "arn" => reference("arn"),
+        _ => Vec::new(),
+    }
+}
+
+/// Using a database gives its address, and its credentials as secrets injected
+/// from the secret RDS manages; only the user's tasks may reach its port.
+pub fn grant(e: &Emitter, target: usize, rds: &Rds, wire: &Wire) -> Grant {
+    let p = &wire.env_prefix;
+    let secret = output(e, target, rds, "secret_arn");
+    let key = |k: &str| {
+        let mut parts = secret.clone();
+        parts.push(Part::Text(format!(":{k}::")));
+        parts
+    };
+    Grant {
+        env: vec![
+            (format!("{p}_HOST"), output(e, target, rds, "host")),
+            (format!("{p}_PORT"), output(e, target, rds, "port")),
+            (format!("{p}_NAME"), output(e, target, rds, "database")),
+        ],
+        secrets: vec![
+            (format!("{p}_USERNAME"), key("username")),
+            (format!("{p}_PASSWORD"), key("password")),
+        ],
+        execution_secrets: vec![Value::interp(secret)],
+        ingress: Some((e.name(target, "sg"), rds.port())),
+        ..Grant::default()
+    }
+}
+
+/// A subnet group in the private subnets, a security group that only users open,
+/// and the instance: encrypted, password managed by RDS, not public, with the
+/// production defaults (multi-AZ, longer backups, deletion protection, a final
+/// snapshot, and `protect` so Pulumi never deletes it).
+pub fn emit(e: &mut Emitter, index: usize) {
+    let crate::kinds::Spec::Rds(rds) = &e.stack.components[index].spec else {
+        return;
+    };
+    let rds = rds.clone();
+    let id = e.id(index).clone();
+    let tags = e.tags(index);
+    let production = e.stack.env.production;
+    let net = e.stack.env.network.clone();
+    let subnets = e.name(index, "subnets");
+    e.add(
+        index,
+        Resource::new(&subnets, "aws:rds/subnetGroup:SubnetGroup")
+            .set("description", s(format!("private subnets of {id}")))
+            .set("subnetIds", strings(&net.private_subnets))
+            .set("tags", tags.clone()),
+    );
+    let sg = e.name(index, "sg");
+    e.add(
+        index,
+        Resource::new(&sg, "aws:ec2/securityGroup:SecurityGroup")
+            .set(
+                "description",
+                s(format!(
+                    "database {id}: reachable only from the components that use it"
+                )),
+            )
+            .set("vpcId", s(&net.vpc))
+            .set("tags", tags.clone()),
+    );
+    let identifier = e.physical_name(&[&e.qualified(index)], 63);
+    let mut instance = Resource::new(e.name(index, "instance"), "aws:rds/instance:Instance")
+        .set("identifier", s(&identifier))
+        .set("engine", s(rds.engine.as_str()))
+        .set("engineVersion", s(&rds.version))
+        .set("instanceClass", s(&rds.instance_class))
+        .set(
+            "allocatedStorage",
+            Value::Int(i64::from(rds.storage.size_gb)),
+        )
+        .set_opt(
+            "maxAllocatedStorage",
+            rds.storage.max_size_gb.map(|m| Value::Int(i64::from(m))),
+        )
+        .set("storageType", s(rds.storage.kind.as_str()))
+        .set("storageEncrypted", Value::Bool(true))
+        .set("dbName", s(rds.database_name(&id.component)))
+        .set("username", s(&rds.username))
+        .set("manageMasterUserPassword", Value::Bool(true))
+        .set("port", Value::Int(i64::from(rds.port())))
+        .set("dbSubnetGroupName", r(format!("{subnets}.name")))
+        .set(
+            "vpcSecurityGroupIds",
+            Value::List(vec![r(format!("{sg}.id"))]),
+        )
+        .set("publiclyAccessible", Value::Bool(false))
+        .set("multiAz", Value::Bool(rds.multi_az.unwrap_or(production)))
+        .set(
+            "backupRetentionPeriod",
+            Value::Int(i64::from(
+                rds.backup_retention_days
+                    .unwrap_or(if production { 30 } else { 7 }),
+            )),
+        )
+        .set(
+            "deletionProtection",
+            Value::Bool(rds.deletion_protection.unwrap_or(production)),
+        )
+        .set("autoMinorVersionUpgrade", Value::Bool(true))
+        .set("copyTagsToSnapshot", Value::Bool(true))
+        .set(
+            "performanceInsightsEnabled",
+            Value::Bool(rds.performance_insights),
+        )
+        .set("applyImmediately", Value::Bool(!production))
+        .set_opt("maintenanceWindow", rds.maintenance_window.as_ref().map(s))
+        .set_opt("backupWindow", rds.backup_window.as_ref().map(s));
+    instance = if production {
+        instance.set("skipFinalSnapshot", Value::Bool(false)).set(
+            "finalSnapshotIdentifier",
+            s(format!("{}-final", e.physical_name(&[&identifier], 57))),
+        )
+    } else {
+        instance.set("skipFinalSnapshot", Value::Bool(true))
+    };
+    instance = instance.set("tags", tags);
+    instance.protect = production;
+    e.add(index, instance);
 }

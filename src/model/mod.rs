@@ -10,7 +10,7 @@ pub mod service;
 pub mod stack;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -30,6 +30,12 @@ impl<'de> Deserialize<'de> for Text {
                 "expected a string, got {other}"
             ))),
         }
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
     }
 }
 

@@ -2,11 +2,11 @@
 
 use super::{Tags, tags_schema};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A service: a group of components (containers, databases, queues) owned by one
 /// team.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "deployer service.yaml")]
 pub struct ServiceFile {

@@ -5,11 +5,11 @@
 
 use super::{Tags, Text, tags_schema};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A stack: services deployed together, to each of its environments.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "deployer stack.yaml")]
 pub struct StackFile {
@@ -36,7 +36,7 @@ pub struct StackFile {
 }
 
 /// A variable the stack accepts.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariableSpec {
     /// What the variable means; shown when it is missing.
@@ -52,7 +52,7 @@ pub struct VariableSpec {
 }
 
 /// Where and how an environment is deployed.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentSpec {
     /// The 12-digit AWS account ID. deployer refuses to deploy with credentials
@@ -96,7 +96,7 @@ impl EnvironmentSpec {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Approval {
     /// Ask before applying (or require `--auto-approve`).
@@ -107,7 +107,7 @@ pub enum Approval {
 
 /// An existing VPC: deployer does not create networks, it deploys into the one the
 /// platform team runs.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
     /// The VPC ID, for example `vpc-0a1b2c3d4e5f67890`.

@@ -53,7 +53,8 @@ impl TypedComponent {
 pub struct Config {
     pub name: String,
     pub json: Json,
-    pub span: Span,
+    /// The expanded document, for pointing at values.
+    pub root: Node,
 }
 
 /// Largest config, as JSON, that can be delivered (an SSM advanced parameter).
@@ -334,7 +335,7 @@ fn check_configs(
         out.push(Config {
             name: name.clone(),
             json,
-            span: doc.root.span,
+            root: doc.root.clone(),
         });
     }
     ok.then_some(out)

@@ -1,6 +1,9 @@
 //! One module per command.
 
+pub mod compile;
+pub mod diff;
 pub mod schema;
+pub mod show;
 pub mod stack_init;
 pub mod validate;
 pub mod version;
@@ -32,5 +35,55 @@ pub fn plural(n: usize, word: &str) -> String {
         format!("{n} {word}")
     } else {
         format!("{n} {word}s")
+    }
+}
+
+use crate::cli::printer::Printer;
+use crate::diagnostic::sort_and_dedup;
+use crate::error::Error;
+use crate::expand::variables::Missing;
+use crate::pipeline::{self, Checked, Options, VarArgs};
+use crate::source::Sources;
+
+/// Checks a stack for compiling (every variable needs a value). Prints the
+/// diagnostics; an error when any is an error.
+pub fn check_for_compile(
+    printer: &Printer,
+    repo: &Repo,
+    stack: &str,
+    environment: Option<String>,
+    vars: &VarArgs,
+    ignore_undeclared: bool,
+) -> Result<Checked> {
+    let mut sources = Sources::default();
+    let mut diagnostics = Vec::new();
+    let options = Options {
+        environment,
+        missing: Missing::Error,
+        ignore_undeclared,
+    };
+    let checked =
+        pipeline::check_stack(repo, stack, vars, &options, &mut sources, &mut diagnostics);
+    sort_and_dedup(&mut diagnostics, &sources);
+    diagnostics
+        .iter()
+        .for_each(|d| printer.diagnostic(d, &sources));
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    if errors > 0 {
+        return Err(Error::failed(format!(
+            "stack `{stack}` has {}; nothing was compiled",
+            plural(errors, "error")
+        ))
+        .with_help(format!(
+            "run `deployer validate --stack {stack}` to see them again"
+        )));
+    }
+    Ok(checked)
+}
+
+pub fn var_args(args: crate::cli::args::VarArgs) -> VarArgs {
+    VarArgs {
+        vars: args.vars,
+        var_files: args.var_files,
     }
 }

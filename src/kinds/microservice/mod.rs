@@ -1,17 +1,20 @@
 //! `microservice.yaml` (+ `infra.yaml`, `configs/*.yaml`): a container service on
 //! ECS Fargate, optionally behind the environment's load balancer.
 
+pub mod emit;
+
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expand::Expanded;
 use crate::model::Text;
 use crate::source::{Sources, Span};
 use crate::validate::span_of;
+pub use emit::route_paths;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A long-running container service on ECS Fargate.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "deployer microservice.yaml")]
 pub struct Microservice {
@@ -59,7 +62,7 @@ pub struct Microservice {
 }
 
 /// A secret from AWS Secrets Manager.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum SecretRef {
     /// The secret's name (in the environment's account and region) or full ARN.
@@ -68,7 +71,7 @@ pub enum SecretRef {
     Key(SecretKey),
 }
 
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecretKey {
     /// The secret's name or full ARN.
@@ -96,7 +99,7 @@ impl SecretRef {
 }
 
 /// Health check of the service's tasks.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct HealthCheck {
     /// HTTP path the load balancer requests.
@@ -137,7 +140,7 @@ impl Default for HealthCheck {
 }
 
 /// How traffic reaches the service.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Exposure {
     /// `public`: through the internet-facing load balancer; `internal`: through
@@ -159,7 +162,7 @@ pub struct Exposure {
     pub priority: Option<u32>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Visibility {
     /// Reachable from the internet.
@@ -169,7 +172,7 @@ pub enum Visibility {
 }
 
 /// A component this one uses.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Use {
     /// `component` in the same service, or `service/component`.
@@ -183,7 +186,7 @@ pub enum Use {
     Detailed(UseDetails),
 }
 
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UseDetails {
     /// `component` in the same service, or `service/component`.
@@ -199,7 +202,7 @@ pub struct UseDetails {
     pub env_prefix: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Access {
     Read,
@@ -232,7 +235,7 @@ impl Use {
 }
 
 /// `infra.yaml`: how much of what the service runs on.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "deployer infra.yaml")]
 pub struct Infra {
@@ -279,7 +282,7 @@ fn default_replicas() -> u32 {
 }
 
 /// Target-tracking autoscaling.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Autoscaling {
     /// Fewest tasks.
@@ -299,7 +302,7 @@ pub struct Autoscaling {
     pub requests_per_target: Option<u32>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Architecture {
     #[default]

@@ -1,0 +1,224 @@
+//! What `compile` writes for each stack and environment, and how it knows that
+//! nothing changed.
+//!
+//! `DIR/<stack>/<environment>/` holds `Pulumi.yaml` (the program),
+//! `Pulumi.<environment>.yaml` (provider settings) and `manifest.json` (input
+//! hash, deployer version, program hash, component → resources). The input hash
+//! covers every file the compiler may read for the stack (the stack's folder,
+//! `shared/`, variable files), the variables and deployer's version, so a CI
+//! cache keyed on it can skip compiling without parsing anything.
+
+use crate::emit::Compiled;
+use crate::emit::program::to_yaml;
+use crate::load::Repo;
+use crate::resolve::ResolvedStack;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub deployer_version: String,
+    pub stack: String,
+    pub environment: String,
+    pub input_hash: String,
+    pub program_hash: String,
+    pub settings_hash: String,
+    pub variables: BTreeMap<String, String>,
+    /// Every environment of the stack, so a cache check knows them all without
+    /// reading stack.yaml.
+    pub environments: Vec<String>,
+    pub components: BTreeMap<String, ComponentEntry>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ComponentEntry {
+    pub kind: String,
+    pub resources: Vec<String>,
+}
+
+/// The files of one compiled program, as bytes ready to write.
+pub struct Artifacts {
+    pub program: String,
+    pub settings: String,
+    pub manifest: Manifest,
+}
+
+impl Artifacts {
+    pub fn new(
+        stack: &ResolvedStack,
+        compiled: &Compiled,
+        input_hash: String,
+        variables: &BTreeMap<String, String>,
+    ) -> Artifacts {
+        let environments = stack.stack.environments.keys().cloned().collect();
+        let program = to_yaml(&compiled.program.to_json());
+        let settings = to_yaml(&compiled.settings);
+        let by_component = compiled.resources_by_component();
+        let mut components = BTreeMap::new();
+        for c in &stack.components {
+            let id = c.id.to_string();
+            components.insert(
+                id.clone(),
+                ComponentEntry {
+                    kind: c.spec.kind().name().into(),
+                    resources: by_component.get(&id).cloned().unwrap_or_default(),
+                },
+            );
+        }
+        if let Some(shared) = by_component.get("_stack") {
+            components.insert(
+                "_stack".into(),
+                ComponentEntry {
+                    kind: "stack".into(),
+                    resources: shared.clone(),
+                },
+            );
+        }
+        let manifest = Manifest {
+            deployer_version: VERSION.into(),
+            stack: stack.name.clone(),
+            environment: stack.environment.clone(),
+            input_hash,
+            program_hash: sha256(program.as_bytes()),
+            settings_hash: sha256(settings.as_bytes()),
+            variables: variables.clone(),
+            environments,
+            components,
+        };
+        Artifacts {
+            program,
+            settings,
+            manifest,
+        }
+    }
+
+    /// Writes the three files into `dir`, each through a temporary file and a
+    /// rename so a reader never sees half a program.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        write_atomic(&dir.join("Pulumi.yaml"), self.program.as_bytes())?;
+        write_atomic(
+            &dir.join(format!("Pulumi.{}.yaml", self.manifest.environment)),
+            self.settings.as_bytes(),
+        )?;
+        let manifest =
+            serde_json::to_string_pretty(&self.manifest).expect("manifest serialises") + "\n";
+        write_atomic(&dir.join("manifest.json"), manifest.as_bytes())
+    }
+}
+
+/// `DIR/<stack>/<environment>`.
+pub fn output_dir(out: &Path, stack: &str, environment: &str) -> PathBuf {
+    out.join(stack).join(environment)
+}
+
+/// The manifest in `dir` when it records these inputs and the files it lists
+/// are there, untouched.
+pub fn up_to_date(dir: &Path, input_hash: &str) -> Option<Manifest> {
+    let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
+    let manifest = serde_json::from_str::<Manifest>(&text).ok()?;
+    let same_file = |name: &str, hash: &str| {
+        std::fs::read(dir.join(name)).is_ok_and(|bytes| sha256(&bytes) == hash)
+    };
+    let fresh = manifest.input_hash == input_hash
+        && manifest.deployer_version == VERSION
+        && same_file("Pulumi.yaml", &manifest.program_hash)
+        && same_file(
+            &format!("Pulumi.{}.yaml", manifest.environment),
+            &manifest.settings_hash,
+        );
+    fresh.then_some(manifest)
+}
+
+/// The environments of a stack whose output in `out` is current: all of them
+/// (or the one asked for), or `None` if any must be compiled.
+pub fn cached_stack(
+    out: &Path,
+    stack: &str,
+    environment: Option<&str>,
+    input_hash: &str,
+) -> Option<Vec<Manifest>> {
+    let stack_dir = out.join(stack);
+    let first = match environment {
+        Some(env) => up_to_date(&stack_dir.join(env), input_hash)?,
+        None => std::fs::read_dir(&stack_dir)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .find_map(|e| up_to_date(&e.path(), input_hash))?,
+    };
+    let wanted: Vec<String> = match environment {
+        Some(env) => vec![env.to_string()],
+        None => first.environments.clone(),
+    };
+    wanted
+        .iter()
+        .map(|env| up_to_date(&stack_dir.join(env), input_hash))
+        .collect()
+}
+
+/// Hash of everything that can change a stack's programs.
+pub fn input_hash(
+    repo: &Repo,
+    stack: &str,
+    variables: &[(String, String)],
+    var_files: &[PathBuf],
+) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    hasher.update(format!("deployer {VERSION}\0stack {stack}\0"));
+    let mut vars: Vec<&(String, String)> = variables.iter().collect();
+    vars.sort();
+    for (k, v) in vars {
+        hasher.update(format!("var {k}={v}\0"));
+    }
+    let mut files = Vec::new();
+    collect_files(&repo.root.join("stacks").join(stack), &mut files)?;
+    collect_files(&repo.root.join("shared"), &mut files)?;
+    files.sort();
+    files.extend(var_files.iter().cloned());
+    for file in files {
+        let display = repo.display(&file);
+        hasher.update(format!("file {display}\0"));
+        hasher.update(std::fs::read(&file)?);
+        hasher.update([0]);
+    }
+    Ok(format!("sha256:{:x}", hasher.finalize()))
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_files(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", Sha256::digest(bytes))
+}
+
+/// Writes through a temporary file in the same folder and renames it into place.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}

@@ -1,0 +1,300 @@
+//! `deployer diff --against REV`: compiles the stack at a git revision and in the
+//! working tree and shows what changes — resources added, removed and changed,
+//! then the text diff of the two programs — for pull requests. Exit 0 when
+//! nothing changes, 1 when something does, 2 on any error.
+
+use super::{check_for_compile, open_repo, var_args};
+use crate::cli::ExitStatus;
+use crate::cli::args::{DiffArgs, OutputFormat};
+use crate::cli::printer::{GREEN, Printer, RED, YELLOW};
+use crate::emit::{self, program::to_yaml};
+use crate::error::{Error, Result};
+use crate::load::Repo;
+use crate::pipeline::VarArgs;
+use serde::Serialize;
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+#[derive(Serialize)]
+struct Change {
+    name: String,
+    #[serde(rename = "type")]
+    token: String,
+    /// Top-level properties (and options) that differ.
+    properties: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Report {
+    stack: String,
+    environment: String,
+    against: String,
+    changed: bool,
+    added: Vec<Change>,
+    removed: Vec<Change>,
+    updated: Vec<Change>,
+    diff: String,
+}
+
+pub fn run(mut args: DiffArgs, printer: &Printer) -> Result<ExitStatus> {
+    let repo = open_repo(&args.repo.repo)?;
+    repo.check_stack(&args.stack)?;
+    let vars = var_args(std::mem::take(&mut args.vars));
+    let new = program_text(printer, &repo, &args.stack, &args.environment, &vars)?
+        .expect("the stack exists in the working tree");
+    let checkout = Checkout::at(&repo, &args.against)?;
+    let old_repo = Repo::open(Some(&checkout.root), &checkout.root).ok();
+    let old = match old_repo {
+        Some(old_repo) if old_repo.check_stack(&args.stack).is_ok() => {
+            program_text(printer, &old_repo, &args.stack, &args.environment, &vars).map_err(
+                |e| {
+                    Error::failed(format!(
+                        "the stack does not compile at `{}`: {e}",
+                        args.against
+                    ))
+                },
+            )?
+        }
+        _ => None,
+    };
+    let (old_text, old_json) = old.unwrap_or_default();
+    let (new_text, new_json) = new;
+    let report = compare(&args, &old_json, &new_json, &old_text, &new_text);
+    match args.output {
+        OutputFormat::Json => printer.json(&report),
+        OutputFormat::Text => print(printer, &report),
+    }
+    Ok(if report.changed {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// The program as YAML text and JSON, or `None` when the environment does not exist there.
+fn program_text(
+    printer: &Printer,
+    repo: &Repo,
+    stack: &str,
+    environment: &str,
+    vars: &VarArgs,
+) -> Result<Option<(String, Json)>> {
+    let checked = check_for_compile(
+        printer,
+        repo,
+        stack,
+        Some(environment.to_string()),
+        vars,
+        false,
+    )?;
+    Ok(checked.environments.first().map(|resolved| {
+        let json = emit::emit(resolved).program.to_json();
+        (to_yaml(&json), json)
+    }))
+}
+
+fn compare(args: &DiffArgs, old: &Json, new: &Json, old_text: &str, new_text: &str) -> Report {
+    let empty = serde_json::Map::new();
+    let old_resources = old
+        .get("resources")
+        .and_then(Json::as_object)
+        .unwrap_or(&empty);
+    let new_resources = new
+        .get("resources")
+        .and_then(Json::as_object)
+        .unwrap_or(&empty);
+    let token = |r: &Json| {
+        r.get("type")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut report = Report {
+        stack: args.stack.clone(),
+        environment: args.environment.clone(),
+        against: args.against.clone(),
+        changed: old_text != new_text,
+        added: Vec::new(),
+        removed: Vec::new(),
+        updated: Vec::new(),
+        diff: String::new(),
+    };
+    for (name, resource) in new_resources {
+        match old_resources.get(name) {
+            None => report.added.push(Change {
+                name: name.clone(),
+                token: token(resource),
+                properties: Vec::new(),
+            }),
+            Some(before) if before != resource => {
+                let fields = |r: &Json| -> Vec<(String, Json)> {
+                    let mut out = Vec::new();
+                    for section in ["properties", "options"] {
+                        if let Some(obj) = r.get(section).and_then(Json::as_object) {
+                            out.extend(obj.iter().map(|(k, v)| (k.clone(), v.clone())));
+                        }
+                    }
+                    out
+                };
+                let (a, b) = (fields(before), fields(resource));
+                let mut properties: Vec<String> = b
+                    .iter()
+                    .filter(|(k, v)| a.iter().find(|(ka, _)| ka == k).map(|(_, va)| va) != Some(v))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                properties.extend(
+                    a.iter()
+                        .filter(|(k, _)| !b.iter().any(|(kb, _)| kb == k))
+                        .map(|(k, _)| k.clone()),
+                );
+                if token(before) != token(resource) {
+                    properties.insert(0, "type".into());
+                }
+                report.updated.push(Change {
+                    name: name.clone(),
+                    token: token(resource),
+                    properties,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, resource) in old_resources {
+        if !new_resources.contains_key(name) {
+            report.removed.push(Change {
+                name: name.clone(),
+                token: token(resource),
+                properties: Vec::new(),
+            });
+        }
+    }
+    if report.changed {
+        report.diff = similar::TextDiff::from_lines(old_text, new_text)
+            .unified_diff()
+            .context_radius(3)
+            .header(
+                &format!("{}:Pulumi.yaml", args.against),
+                "working tree:Pulumi.yaml",
+            )
+            .to_string();
+    }
+    report
+}
+
+fn print(printer: &Printer, r: &Report) {
+    if !r.changed {
+        printer.success(format!(
+            "{} / {}: no changes against `{}`",
+            r.stack, r.environment, r.against
+        ));
+        return;
+    }
+    printer.out(format!(
+        "{} / {} against `{}`: {} to add, {} to change, {} to remove",
+        r.stack,
+        r.environment,
+        r.against,
+        r.added.len(),
+        r.updated.len(),
+        r.removed.len()
+    ));
+    for c in &r.added {
+        printer.out(format!("  {GREEN}+{GREEN:#} {} ({})", c.name, c.token));
+    }
+    for c in &r.updated {
+        printer.out(format!(
+            "  {YELLOW}~{YELLOW:#} {} ({}): {}",
+            c.name,
+            c.token,
+            c.properties.join(", ")
+        ));
+    }
+    for c in &r.removed {
+        printer.out(format!("  {RED}-{RED:#} {} ({})", c.name, c.token));
+    }
+    printer.out("");
+    for line in r.diff.lines() {
+        let styled = match line.chars().next() {
+            Some('+') if !line.starts_with("+++") => format!("{GREEN}{line}{GREEN:#}"),
+            Some('-') if !line.starts_with("---") => format!("{RED}{line}{RED:#}"),
+            _ => line.to_string(),
+        };
+        printer.out(styled);
+    }
+}
+
+/// The deployment repository as it was at a git revision, in a temporary folder.
+struct Checkout {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Checkout {
+    fn at(repo: &Repo, revision: &str) -> Result<Checkout> {
+        let git = |args: &[&str]| -> Result<String> {
+            let out = Command::new("git")
+                .arg("-C")
+                .arg(&repo.root)
+                .args(args)
+                .output()
+                .map_err(|e| {
+                    Error::failed(format!("cannot run git: {e}"))
+                        .with_help("diff --against needs git on PATH")
+                })?;
+            if !out.status.success() {
+                let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+                return Err(Error::failed(format!("git {}: {msg}", args.join(" "))));
+            }
+            Ok(String::from_utf8_lossy(&out.stdout)
+                .trim_end_matches('\n')
+                .to_string())
+        };
+        git(&["rev-parse", "--show-toplevel"]).map_err(|e| e.with_help("diff --against compares with a git revision; the repository must be a git work tree"))?;
+        git(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{revision}^{{commit}}"),
+        ])
+        .map_err(|_| {
+            Error::usage(format!("unknown git revision `{revision}`")).with_help(
+                "give a branch, tag or commit, e.g. `--against main` or `--against HEAD~1`",
+            )
+        })?;
+        let prefix = git(&["rev-parse", "--show-prefix"])?;
+        let dir = tempfile::tempdir()
+            .map_err(|e| Error::failed(format!("cannot create a temporary folder: {e}")))?;
+        let top = git(&["rev-parse", "--show-toplevel"])?;
+        let mut archive = Command::new("git")
+            .arg("-C")
+            .arg(&top)
+            .args(["archive", "--format=tar", revision])
+            .args(if prefix.is_empty() {
+                vec![]
+            } else {
+                vec![prefix.clone()]
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| Error::failed(format!("cannot run git archive: {e}")))?;
+        let stdout = archive.stdout.take().expect("piped");
+        let status = Command::new("tar")
+            .arg("-x")
+            .arg("-C")
+            .arg(dir.path())
+            .stdin(stdout)
+            .status()
+            .map_err(|e| Error::failed(format!("cannot run tar: {e}")))?;
+        let archived = archive
+            .wait()
+            .map_err(|e| Error::failed(format!("git archive failed: {e}")))?;
+        if !status.success() || !archived.success() {
+            // The folder may not exist at that revision; an empty checkout means "nothing there".
+            std::fs::create_dir_all(dir.path().join(&prefix)).ok();
+        }
+        let root = dir.path().join(Path::new(&prefix));
+        Ok(Checkout { _dir: dir, root })
+    }
+}

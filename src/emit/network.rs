@@ -1,0 +1,247 @@
+//! Stack-wide resources of an environment: the ECS cluster when there are
+//! containers, and a load balancer per visibility (public, internal) that some
+//! component is exposed on, with its security group and listeners.
+
+use super::Emitter;
+use super::program::{Resource, Value, list, map, r, s, strings};
+use crate::kinds::Spec;
+use crate::kinds::microservice::Visibility;
+
+pub const CLUSTER: &str = "cluster";
+
+/// Recommended TLS policy of Application Load Balancers (TLS 1.3 and 1.2).
+const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+pub fn prefix(visibility: Visibility) -> &'static str {
+    match visibility {
+        Visibility::Public => "public",
+        Visibility::Internal => "internal",
+    }
+}
+
+/// Logical name of the load balancer for a visibility.
+pub fn alb(visibility: Visibility) -> String {
+    format!("{}-alb", prefix(visibility))
+}
+
+pub fn alb_security_group(visibility: Visibility) -> String {
+    format!("{}-alb-sg", prefix(visibility))
+}
+
+/// Whether the environment's public load balancer speaks HTTPS.
+pub fn https(e: &Emitter, visibility: Visibility) -> bool {
+    visibility == Visibility::Public && e.stack.env.network.certificate.is_some()
+}
+
+/// The listener that routes requests to services.
+pub fn listener(e: &Emitter, visibility: Visibility) -> String {
+    let protocol = if https(e, visibility) {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{}-alb-{protocol}", prefix(visibility))
+}
+
+/// The base URL of a load balancer.
+pub fn base_url(e: &Emitter, visibility: Visibility) -> Vec<super::program::Part> {
+    use super::program::Part;
+    let scheme = if https(e, visibility) {
+        "https://"
+    } else {
+        "http://"
+    };
+    vec![
+        Part::Text(scheme.into()),
+        Part::Ref(format!("{}.dnsName", alb(visibility))),
+    ]
+}
+
+pub fn emit(e: &mut Emitter) {
+    let services: Vec<&crate::kinds::microservice::Microservice> = e
+        .stack
+        .components
+        .iter()
+        .filter_map(|c| match &c.spec {
+            Spec::Microservice(m, _) => Some(m.as_ref()),
+            _ => None,
+        })
+        .collect();
+    if services.is_empty() {
+        return;
+    }
+    let visibilities: Vec<Visibility> = [Visibility::Public, Visibility::Internal]
+        .into_iter()
+        .filter(|v| {
+            services
+                .iter()
+                .any(|m| m.expose.as_ref().is_some_and(|x| x.visibility == *v))
+        })
+        .collect();
+    let cluster = Resource::new(CLUSTER, "aws:ecs/cluster:Cluster")
+        .set(
+            "name",
+            s(format!("{}-{}", e.stack.name, e.stack.environment)),
+        )
+        .set(
+            "settings",
+            list([map([
+                ("name", s("containerInsights")),
+                ("value", s("enabled")),
+            ])]),
+        )
+        .set("tags", e.shared_tags("cluster"));
+    e.add_shared(cluster);
+    e.program
+        .outputs
+        .push(("_stack.cluster".into(), r(format!("{CLUSTER}.name"))));
+    for visibility in visibilities {
+        load_balancer(e, visibility);
+    }
+}
+
+fn load_balancer(e: &mut Emitter, visibility: Visibility) {
+    let p = prefix(visibility);
+    let net = &e.stack.env.network;
+    let public = visibility == Visibility::Public;
+    let tags = e.shared_tags(&format!("{p}-load-balancer"));
+    let sg = alb_security_group(visibility);
+    e.add_shared(
+        Resource::new(&sg, "aws:ec2/securityGroup:SecurityGroup")
+            .set(
+                "description",
+                s(format!(
+                    "{p} load balancer of {} {}",
+                    e.stack.name, e.stack.environment
+                )),
+            )
+            .set("vpcId", s(&net.vpc))
+            .set("tags", tags.clone()),
+    );
+    // Who may connect: anyone for a public load balancer, the VPC for an internal one.
+    let source = if public {
+        s("0.0.0.0/0")
+    } else {
+        let variable = "vpc-cidr".to_string();
+        e.add_variable(
+            variable.clone(),
+            Value::Fn(
+                "invoke",
+                Box::new(map([
+                    ("function", s("aws:ec2/getVpc:getVpc")),
+                    ("arguments", map([("id", s(&net.vpc))])),
+                    ("return", s("cidrBlock")),
+                ])),
+            ),
+        );
+        r(variable)
+    };
+    let mut ports = vec![80];
+    if https(e, visibility) {
+        ports.push(443);
+    }
+    for port in ports {
+        e.add_shared(
+            Resource::new(
+                format!("{p}-alb-in-{port}"),
+                "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            )
+            .set("securityGroupId", r(format!("{sg}.id")))
+            .set(
+                "description",
+                s(format!(
+                    "HTTP{} to the load balancer",
+                    if port == 443 { "S" } else { "" }
+                )),
+            )
+            .set("ipProtocol", s("tcp"))
+            .set("fromPort", Value::Int(port))
+            .set("toPort", Value::Int(port))
+            .set("cidrIpv4", source.clone())
+            .set("tags", tags.clone()),
+        );
+    }
+    let subnets = if public {
+        &net.public_subnets
+    } else {
+        &net.private_subnets
+    };
+    let lb = alb(visibility);
+    e.add_shared(
+        Resource::new(&lb, "aws:lb/loadBalancer:LoadBalancer")
+            .set("loadBalancerType", s("application"))
+            .set("internal", Value::Bool(!public))
+            .set("securityGroups", Value::List(vec![r(format!("{sg}.id"))]))
+            .set("subnets", strings(subnets))
+            .set("dropInvalidHeaderFields", Value::Bool(true))
+            .set(
+                "enableDeletionProtection",
+                Value::Bool(e.stack.env.production),
+            )
+            .set("idleTimeout", Value::Int(60))
+            .set("tags", tags.clone()),
+    );
+    let not_found = map([(
+        "fixedResponse",
+        map([
+            ("contentType", s("text/plain")),
+            ("messageBody", s("no service at this address")),
+            ("statusCode", s("404")),
+        ]),
+    )]);
+    let fixed_404 = |mut action: Value| {
+        if let Value::Map(entries) = &mut action {
+            entries.insert(0, ("type".into(), s("fixed-response")));
+        }
+        list([action])
+    };
+    if https(e, visibility) {
+        e.add_shared(
+            Resource::new(format!("{p}-alb-https"), "aws:lb/listener:Listener")
+                .set("loadBalancerArn", r(format!("{lb}.arn")))
+                .set("port", Value::Int(443))
+                .set("protocol", s("HTTPS"))
+                .set(
+                    "certificateArn",
+                    s(net.certificate.clone().unwrap_or_default()),
+                )
+                .set("sslPolicy", s(SSL_POLICY))
+                .set("defaultActions", fixed_404(not_found.clone()))
+                .set("tags", tags.clone()),
+        );
+        e.add_shared(
+            Resource::new(format!("{p}-alb-http"), "aws:lb/listener:Listener")
+                .set("loadBalancerArn", r(format!("{lb}.arn")))
+                .set("port", Value::Int(80))
+                .set("protocol", s("HTTP"))
+                .set(
+                    "defaultActions",
+                    list([map([
+                        ("type", s("redirect")),
+                        (
+                            "redirect",
+                            map([
+                                ("port", s("443")),
+                                ("protocol", s("HTTPS")),
+                                ("statusCode", s("HTTP_301")),
+                            ]),
+                        ),
+                    ])]),
+                )
+                .set("tags", tags),
+        );
+    } else {
+        e.add_shared(
+            Resource::new(format!("{p}-alb-http"), "aws:lb/listener:Listener")
+                .set("loadBalancerArn", r(format!("{lb}.arn")))
+                .set("port", Value::Int(80))
+                .set("protocol", s("HTTP"))
+                .set("defaultActions", fixed_404(not_found))
+                .set("tags", tags),
+        );
+    }
+    e.program.outputs.push((
+        format!("_stack.{p}_url"),
+        Value::interp(base_url(e, visibility)),
+    ));
+}

@@ -1,0 +1,390 @@
+//! A Pulumi YAML program as data, and its writers.
+//!
+//! Values are typed so nothing can be injected: a literal string is always
+//! written quoted (or as a plain scalar only when that cannot be misread) with
+//! `$` doubled, so `${...}` in user text stays text; only [`Part::Ref`] produces
+//! an interpolation. Output is deterministic: maps keep the order they were built
+//! in, and builders sort what came from hash maps.
+
+use serde_json::{Map as JsonMap, Value as Json};
+
+/// One piece of an interpolated string.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Part {
+    Text(String),
+    /// A Pulumi expression: `resource.property`, `variable`, `res.list[0].field`.
+    Ref(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Bool(bool),
+    Int(i64),
+    Str(String),
+    /// A string with references, e.g. `http://${alb.dnsName}/email`.
+    Interp(Vec<Part>),
+    List(Vec<Value>),
+    Map(Vec<(String, Value)>),
+    /// A built-in function, e.g. `fn::toJSON`.
+    Fn(&'static str, Box<Value>),
+}
+
+/// `"text"` as a literal.
+pub fn s(text: impl Into<String>) -> Value {
+    Value::Str(text.into())
+}
+
+/// `${name.property}`.
+pub fn r(expr: impl Into<String>) -> Value {
+    Value::Interp(vec![Part::Ref(expr.into())])
+}
+
+pub fn list(items: impl IntoIterator<Item = Value>) -> Value {
+    Value::List(items.into_iter().collect())
+}
+
+pub fn strings<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Value {
+    Value::List(items.into_iter().map(|i| s(i.as_ref())).collect())
+}
+
+/// A map from `(key, value)` pairs, in the order given.
+pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
+    Value::Map(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
+}
+
+pub fn to_json(value: Value) -> Value {
+    Value::Fn("toJSON", Box::new(value))
+}
+
+impl Value {
+    /// Joins parts, merging adjacent text; a single text part is a plain string.
+    pub fn interp(parts: Vec<Part>) -> Value {
+        let mut merged: Vec<Part> = Vec::new();
+        for part in parts {
+            match (merged.last_mut(), part) {
+                (Some(Part::Text(prev)), Part::Text(next)) => prev.push_str(&next),
+                (_, Part::Text(t)) if t.is_empty() => {}
+                (_, part) => merged.push(part),
+            }
+        }
+        match merged.as_slice() {
+            [] => s(""),
+            [Part::Text(t)] => s(t.clone()),
+            _ => Value::Interp(merged),
+        }
+    }
+
+    /// The value as Pulumi reads it: literal `$` doubled, references as `${...}`.
+    pub fn to_json(&self) -> Json {
+        match self {
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::from(*i),
+            Value::Str(text) => Json::String(escape(text)),
+            Value::Interp(parts) => Json::String(
+                parts
+                    .iter()
+                    .map(|p| match p {
+                        Part::Text(t) => escape(t),
+                        Part::Ref(e) => format!("${{{e}}}"),
+                    })
+                    .collect(),
+            ),
+            Value::List(items) => Json::Array(items.iter().map(Value::to_json).collect()),
+            Value::Map(entries) => Json::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect(),
+            ),
+            Value::Fn(name, arg) => {
+                let mut obj = JsonMap::new();
+                obj.insert(format!("fn::{name}"), arg.to_json());
+                Json::Object(obj)
+            }
+        }
+    }
+}
+
+/// Pulumi YAML reads `${...}` in any string as an interpolation; `$$` is a literal `$`.
+fn escape(text: &str) -> String {
+    text.replace('$', "$$")
+}
+
+/// One resource of the program.
+#[derive(Clone, Debug)]
+pub struct Resource {
+    pub name: String,
+    /// Full type token, e.g. `aws:ecs/service:Service`.
+    pub token: &'static str,
+    pub properties: Vec<(String, Value)>,
+    pub depends_on: Vec<String>,
+    pub ignore_changes: Vec<String>,
+    pub protect: bool,
+    /// `service/component` that owns it, or `None` for stack-wide resources.
+    pub component: Option<String>,
+}
+
+impl Resource {
+    pub fn new(name: impl Into<String>, token: &'static str) -> Resource {
+        Resource {
+            name: name.into(),
+            token,
+            properties: Vec::new(),
+            depends_on: Vec::new(),
+            ignore_changes: Vec::new(),
+            protect: false,
+            component: None,
+        }
+    }
+
+    /// Adds a property (builder style).
+    pub fn set(mut self, key: &str, value: Value) -> Resource {
+        self.properties.push((key.to_string(), value));
+        self
+    }
+
+    /// Adds a property when there is a value.
+    pub fn set_opt(self, key: &str, value: Option<Value>) -> Resource {
+        match value {
+            Some(v) => self.set(key, v),
+            None => self,
+        }
+    }
+
+    pub fn depends_on(mut self, names: impl IntoIterator<Item = String>) -> Resource {
+        self.depends_on.extend(names);
+        self
+    }
+
+    fn to_json(&self) -> Json {
+        let mut obj = JsonMap::new();
+        obj.insert("type".into(), Json::String(self.token.into()));
+        if !self.properties.is_empty() {
+            obj.insert(
+                "properties".into(),
+                Value::Map(self.properties.clone()).to_json(),
+            );
+        }
+        let mut options = JsonMap::new();
+        if !self.depends_on.is_empty() {
+            let mut deps = self.depends_on.clone();
+            deps.sort();
+            deps.dedup();
+            options.insert(
+                "dependsOn".into(),
+                Json::Array(
+                    deps.iter()
+                        .map(|d| Json::String(format!("${{{d}}}")))
+                        .collect(),
+                ),
+            );
+        }
+        if !self.ignore_changes.is_empty() {
+            options.insert(
+                "ignoreChanges".into(),
+                Json::Array(
+                    self.ignore_changes
+                        .iter()
+                        .map(|p| Json::String(p.clone()))
+                        .collect(),
+                ),
+            );
+        }
+        if self.protect {
+            options.insert("protect".into(), Json::Bool(true));
+        }
+        if !options.is_empty() {
+            obj.insert("options".into(), Json::Object(options));
+        }
+        Json::Object(obj)
+    }
+}
+
+/// A whole program: `Pulumi.yaml` of one stack and environment.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    pub name: String,
+    pub description: String,
+    pub variables: Vec<(String, Value)>,
+    pub resources: Vec<Resource>,
+    pub outputs: Vec<(String, Value)>,
+}
+
+impl Program {
+    pub fn to_json(&self) -> Json {
+        let mut obj = JsonMap::new();
+        obj.insert("name".into(), Json::String(self.name.clone()));
+        obj.insert("runtime".into(), Json::String("yaml".into()));
+        obj.insert(
+            "description".into(),
+            Json::String(escape(&self.description)),
+        );
+        if !self.variables.is_empty() {
+            obj.insert(
+                "variables".into(),
+                Value::Map(self.variables.clone()).to_json(),
+            );
+        }
+        obj.insert(
+            "resources".into(),
+            Json::Object(
+                self.resources
+                    .iter()
+                    .map(|r| (r.name.clone(), r.to_json()))
+                    .collect(),
+            ),
+        );
+        if !self.outputs.is_empty() {
+            obj.insert("outputs".into(), Value::Map(self.outputs.clone()).to_json());
+        }
+        Json::Object(obj)
+    }
+}
+
+/// Writes JSON-like data as block-style YAML. Strings are plain only when YAML
+/// cannot read them as anything else; otherwise double-quoted with JSON escapes
+/// (valid YAML), so no value can change the document's structure.
+pub fn to_yaml(value: &Json) -> String {
+    let mut out = String::new();
+    match value {
+        Json::Object(map) if !map.is_empty() => write_map(map, 0, &mut out),
+        Json::Array(items) if !items.is_empty() => write_list(items, 0, &mut out),
+        other => {
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn write_map(map: &JsonMap<String, Json>, indent: usize, out: &mut String) {
+    for (key, value) in map {
+        out.push_str(&" ".repeat(indent));
+        out.push_str(&yaml_key(key));
+        out.push(':');
+        write_nested(value, indent, out);
+    }
+}
+
+fn write_list(items: &[Json], indent: usize, out: &mut String) {
+    for item in items {
+        out.push_str(&" ".repeat(indent));
+        out.push('-');
+        match item {
+            Json::Object(map) if !map.is_empty() => {
+                // First entry on the dash line, the rest aligned under it.
+                let mut inner = String::new();
+                write_map(map, indent + 2, &mut inner);
+                out.push(' ');
+                out.push_str(&inner[indent + 2..]);
+            }
+            Json::Array(inner) if !inner.is_empty() => {
+                out.push('\n');
+                write_list(inner, indent + 2, out);
+            }
+            scalar_value => {
+                out.push(' ');
+                out.push_str(&scalar(scalar_value));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn write_nested(value: &Json, indent: usize, out: &mut String) {
+    match value {
+        Json::Object(map) if !map.is_empty() => {
+            out.push('\n');
+            write_map(map, indent + 2, out);
+        }
+        Json::Array(items) if !items.is_empty() => {
+            out.push('\n');
+            write_list(items, indent + 2, out);
+        }
+        other => {
+            out.push(' ');
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+}
+
+fn scalar(value: &Json) -> String {
+    match value {
+        Json::String(text) if plain_ok(text) => text.clone(),
+        Json::Object(_) => "{}".into(),
+        Json::Array(_) => "[]".into(),
+        other => other.to_string(),
+    }
+}
+
+fn yaml_key(key: &str) -> String {
+    let simple = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if simple && !is_special_word(key) {
+        key.to_string()
+    } else {
+        Json::String(key.into()).to_string()
+    }
+}
+
+/// A string can be written plain when it starts with a letter, `_` or `/`, holds
+/// only letters, digits and `_ . / : -`, does not end with `:`, and is not a word
+/// some YAML reader takes for a boolean or null.
+fn plain_ok(text: &str) -> bool {
+    text.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '/')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | ':' | '-'))
+        && !text.ends_with(':')
+        && !text.contains("://")
+        && !is_special_word(text)
+}
+
+fn is_special_word(text: &str) -> bool {
+    matches!(
+        text.to_ascii_lowercase().as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "nan" | "inf"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn literal_dollars_are_escaped_and_references_are_not() {
+        let v = Value::interp(vec![
+            Part::Text("price: $5 ${not.a.ref}".into()),
+            Part::Ref("q.url".into()),
+        ]);
+        assert_eq!(v.to_json(), json!("price: $$5 $${not.a.ref}${q.url}"));
+    }
+
+    #[test]
+    fn yaml_quotes_anything_ambiguous() {
+        let doc = json!({"a": "plain-text", "b": "yes", "c": "has: colon space", "d": "12", "e": "line\nbreak", "deployer:stack": "x", "f": "key: [inject]"});
+        let text = to_yaml(&doc);
+        assert_eq!(
+            text,
+            "a: plain-text\nb: \"yes\"\nc: \"has: colon space\"\nd: \"12\"\ne: \"line\\nbreak\"\n\"deployer:stack\": x\nf: \"key: [inject]\"\n"
+        );
+    }
+
+    #[test]
+    fn yaml_lists_of_maps() {
+        let doc = json!({"l": [{"a": 1, "b": [1, 2]}, "x", []], "m": {}});
+        assert_eq!(
+            to_yaml(&doc),
+            "l:\n  - a: 1\n    b:\n      - 1\n      - 2\n  - x\n  - []\nm: {}\n"
+        );
+    }
+}

@@ -1,0 +1,746 @@
+//! What a microservice becomes in AWS: a log group, a security group, execution
+//! and task roles with least privilege, a Fargate task definition (secrets and
+//! configs injected by ECS, never as values), an ECS service with rolling updates
+//! and circuit-breaker rollback, and — when exposed — a target group and a
+//! listener rule on the environment's load balancer, plus autoscaling.
+
+use super::{Access, Architecture, Infra, Microservice, SecretRef};
+use crate::emit::Emitter;
+use crate::emit::network;
+use crate::emit::program::{Part, Resource, Value, list, map, r, s, strings, to_json};
+use crate::kinds::{self, Grant, Spec};
+use crate::resolve::Wire;
+use std::collections::BTreeMap;
+
+const TASK_EXECUTION_POLICY: &str = "policy/service-role/AmazonECSTaskExecutionRolePolicy";
+
+fn parts<'a>(e: &'a Emitter, index: usize) -> (&'a Microservice, &'a Infra) {
+    match &e.stack.components[index].spec {
+        Spec::Microservice(m, infra) => (m, infra),
+        _ => unreachable!("microservice emitter called for another kind"),
+    }
+}
+
+/// Paths a service is routed on: its own, or everything when it gives neither
+/// paths nor hosts.
+pub fn route_paths(expose: &super::Exposure) -> Vec<String> {
+    if expose.paths.is_empty() && expose.hosts.is_empty() {
+        vec!["/*".into()]
+    } else {
+        expose.paths.clone()
+    }
+}
+
+/// The URL path a service answers under: `/email/*` gives `/email`.
+fn path_prefix(expose: &super::Exposure) -> String {
+    let first = route_paths(expose).into_iter().next().unwrap_or_default();
+    let cut = first.find(['*', '?']).unwrap_or(first.len());
+    first[..cut].trim_end_matches('/').to_string()
+}
+
+pub fn output(e: &Emitter, index: usize, output: &str) -> Vec<Part> {
+    let (service, _) = parts(e, index);
+    match output {
+        "url" => match &service.expose {
+            Some(expose) if !expose.hosts.is_empty() => {
+                let scheme = if network::https(e, expose.visibility) {
+                    "https://"
+                } else {
+                    "http://"
+                };
+                vec![Part::Text(format!(
+                    "{scheme}{}{}",
+                    expose.hosts[0],
+                    path_prefix(expose)
+                ))]
+            }
+            Some(expose) => {
+                let mut url = network::base_url(e, expose.visibility);
+                url.push(Part::Text(path_prefix(expose)));
+                url
+            }
+            None => Vec::new(),
+        },
+        "name" => vec![Part::Ref(format!("{}.name", e.name(index, "service")))],
+        "security_group" => vec![Part::Ref(format!("{}.id", e.name(index, "sg")))],
+        "log_group" => vec![Part::Ref(format!("{}.name", e.name(index, "logs")))],
+        "task_role_arn" => vec![Part::Ref(format!("{}.arn", e.name(index, "task-role")))],
+        _ => Vec::new(),
+    }
+}
+
+/// Using a service gives its URL; the load balancer is already reachable.
+pub fn grant(e: &Emitter, target: usize, wire: &Wire) -> Grant {
+    Grant {
+        env: vec![(format!("{}_URL", wire.env_prefix), output(e, target, "url"))],
+        ..Grant::default()
+    }
+}
+
+pub fn emit(e: &mut Emitter, index: usize) {
+    let (service, infra) = parts(e, index);
+    let (service, infra) = (service.clone(), infra.clone());
+    let c = &e.stack.components[index];
+    let id = c.id.clone();
+    let tags = e.tags(index);
+    let net = e.stack.env.network.clone();
+
+    let logs = e.name(index, "logs");
+    e.add(
+        index,
+        Resource::new(&logs, "aws:cloudwatch/logGroup:LogGroup")
+            .set(
+                "name",
+                s(format!(
+                    "/deployer/{}/{}/{}/{}",
+                    e.stack.name, e.stack.environment, id.service, id.component
+                )),
+            )
+            .set(
+                "retentionInDays",
+                Value::Int(i64::from(e.stack.env.log_retention_days())),
+            )
+            .set("tags", tags.clone()),
+    );
+
+    let sg = e.name(index, "sg");
+    e.add(
+        index,
+        Resource::new(&sg, "aws:ec2/securityGroup:SecurityGroup")
+            .set("description", s(format!("tasks of {id}")))
+            .set("vpcId", s(&net.vpc))
+            .set("tags", tags.clone()),
+    );
+    e.add(
+        index,
+        Resource::new(
+            e.name(index, "egress"),
+            "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        )
+        .set("securityGroupId", r(format!("{sg}.id")))
+        .set(
+            "description",
+            s("outbound: images, AWS APIs, used components"),
+        )
+        .set("ipProtocol", s("-1"))
+        .set("cidrIpv4", s("0.0.0.0/0"))
+        .set("tags", tags.clone()),
+    );
+
+    // Load balancer: target group, rule, and the two security group rules between them.
+    let target_group = e.name(index, "target-group");
+    let mut route = None;
+    if let (Some(expose), Some(port)) = (&service.expose, service.port) {
+        let hc = &service.health_check;
+        e.add(
+            index,
+            Resource::new(&target_group, "aws:lb/targetGroup:TargetGroup")
+                .set("port", Value::Int(i64::from(port)))
+                .set("protocol", s("HTTP"))
+                .set("targetType", s("ip"))
+                .set("vpcId", s(&net.vpc))
+                .set("deregistrationDelay", Value::Int(30))
+                .set(
+                    "healthCheck",
+                    map([
+                        ("path", s(&hc.path)),
+                        ("matcher", s(&hc.matcher)),
+                        ("protocol", s("HTTP")),
+                        ("port", s("traffic-port")),
+                        ("interval", Value::Int(i64::from(hc.interval_seconds))),
+                        ("timeout", Value::Int(i64::from(hc.timeout_seconds))),
+                        (
+                            "healthyThreshold",
+                            Value::Int(i64::from(hc.healthy_threshold)),
+                        ),
+                        (
+                            "unhealthyThreshold",
+                            Value::Int(i64::from(hc.unhealthy_threshold)),
+                        ),
+                    ]),
+                )
+                .set("tags", tags.clone()),
+        );
+        let alb_sg = network::alb_security_group(expose.visibility);
+        e.add(
+            index,
+            Resource::new(
+                e.name(index, "from-alb"),
+                "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            )
+            .set("securityGroupId", r(format!("{sg}.id")))
+            .set("referencedSecurityGroupId", r(format!("{alb_sg}.id")))
+            .set("description", s("from the load balancer"))
+            .set("ipProtocol", s("tcp"))
+            .set("fromPort", Value::Int(i64::from(port)))
+            .set("toPort", Value::Int(i64::from(port)))
+            .set("tags", tags.clone()),
+        );
+        e.add(
+            index,
+            Resource::new(
+                e.name(index, "alb-to-tasks"),
+                "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+            )
+            .set("securityGroupId", r(format!("{alb_sg}.id")))
+            .set("referencedSecurityGroupId", r(format!("{sg}.id")))
+            .set("description", s(format!("to the tasks of {id}")))
+            .set("ipProtocol", s("tcp"))
+            .set("fromPort", Value::Int(i64::from(port)))
+            .set("toPort", Value::Int(i64::from(port)))
+            .set("tags", tags.clone()),
+        );
+        let mut conditions = Vec::new();
+        let paths = route_paths(expose);
+        if !paths.is_empty() {
+            conditions.push(map([("pathPattern", map([("values", strings(&paths))]))]));
+        }
+        if !expose.hosts.is_empty() {
+            conditions.push(map([(
+                "hostHeader",
+                map([("values", strings(&expose.hosts))]),
+            )]));
+        }
+        let name = e.name(index, "route");
+        e.add(
+            index,
+            Resource::new(&name, "aws:lb/listenerRule:ListenerRule")
+                .set(
+                    "listenerArn",
+                    r(format!("{}.arn", network::listener(e, expose.visibility))),
+                )
+                .set(
+                    "priority",
+                    Value::Int(i64::from(
+                        e.stack.components[index].route_priority.unwrap_or(50000),
+                    )),
+                )
+                .set(
+                    "actions",
+                    list([map([
+                        ("type", s("forward")),
+                        ("targetGroupArn", r(format!("{target_group}.arn"))),
+                    ])]),
+                )
+                .set("conditions", Value::List(conditions))
+                .set("tags", tags.clone()),
+        );
+        route = Some(name);
+    }
+
+    // What the service uses: variables, secrets, permissions, network access.
+    let mut env: BTreeMap<String, Value> = service
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), e.text(index, &v.0)))
+        .collect();
+    let mut secrets: BTreeMap<String, Value> = BTreeMap::new();
+    let mut task_statements = Vec::new();
+    let mut execution_secrets = Vec::new();
+    let mut execution_parameters = Vec::new();
+    let wires = e.stack.components[index].uses.clone();
+    for wire in &wires {
+        let grant = kinds::grant(e, wire.target, wire);
+        env.extend(grant.env.into_iter().map(|(k, p)| (k, Value::interp(p))));
+        secrets.extend(
+            grant
+                .secrets
+                .into_iter()
+                .map(|(k, p)| (k, Value::interp(p))),
+        );
+        task_statements.extend(grant.task_statements);
+        execution_secrets.extend(grant.execution_secrets);
+        if let Some((target_sg, port)) = grant.ingress {
+            let target_id = e.id(wire.target).clone();
+            e.add(
+                index,
+                Resource::new(
+                    format!("{}-to-{}", id.prefix(), target_id.prefix()),
+                    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                )
+                .set("securityGroupId", r(format!("{target_sg}.id")))
+                .set("referencedSecurityGroupId", r(format!("{sg}.id")))
+                .set("description", s(format!("from {id}")))
+                .set("ipProtocol", s("tcp"))
+                .set("fromPort", Value::Int(i64::from(port)))
+                .set("toPort", Value::Int(i64::from(port)))
+                .set("tags", tags.clone()),
+            );
+        }
+    }
+    for (name, secret) in &service.secrets {
+        let arn = secret_arn(e, index, name, secret);
+        let value_from = match secret.key() {
+            Some(key) => append(&arn, &format!(":{key}::")),
+            None => arn.clone(),
+        };
+        secrets.insert(name.clone(), value_from);
+        execution_secrets.push(arn.clone());
+        if let Value::Str(literal) = &arn {
+            if !has_random_suffix(literal) {
+                execution_secrets.push(s(format!("{literal}-??????")));
+            }
+        }
+    }
+    for config in &e.stack.components[index].configs.clone() {
+        let parameter = e.name(index, &format!("config-{}", config.name));
+        let text = serde_json::to_string(&config.json).unwrap_or_default();
+        let tier = if text.len() > 4096 {
+            "Advanced"
+        } else {
+            "Standard"
+        };
+        e.add(
+            index,
+            Resource::new(&parameter, "aws:ssm/parameter:Parameter")
+                .set(
+                    "name",
+                    s(format!(
+                        "/deployer/{}/{}/{}/{}/config/{}",
+                        e.stack.name, e.stack.environment, id.service, id.component, config.name
+                    )),
+                )
+                .set(
+                    "description",
+                    s(format!("configs/{}.yaml of {id}", config.name)),
+                )
+                .set("type", s("String"))
+                .set("tier", s(tier))
+                .set("value", to_json(e.json_value(index, &config.json)))
+                .set("tags", tags.clone()),
+        );
+        let variable = format!(
+            "DEPLOYER_CONFIG_{}",
+            config.name.to_uppercase().replace('-', "_")
+        );
+        secrets.insert(variable.clone(), r(format!("{parameter}.arn")));
+        // A changed config must roll the service: the task definition carries its hash.
+        env.insert(
+            format!("{variable}_SHA256"),
+            s(format!("{:016x}", crate::emit::fnv1a(text.as_bytes()))),
+        );
+        execution_parameters.push(r(format!("{parameter}.arn")));
+    }
+
+    // Roles: the execution role starts the task (pull, logs, secrets); the task
+    // role is what the application may do.
+    let assume = to_json(map([
+        ("Version", s("2012-10-17")),
+        (
+            "Statement",
+            list([map([
+                ("Effect", s("Allow")),
+                (
+                    "Principal",
+                    map([("Service", s("ecs-tasks.amazonaws.com"))]),
+                ),
+                ("Action", s("sts:AssumeRole")),
+            ])]),
+        ),
+    ]));
+    let execution_role = e.name(index, "execution-role");
+    e.add(
+        index,
+        Resource::new(&execution_role, "aws:iam/role:Role")
+            .set("description", s(format!("starts the tasks of {id}")))
+            .set("assumeRolePolicy", assume.clone())
+            .set("tags", tags.clone()),
+    );
+    e.add(
+        index,
+        Resource::new(
+            e.name(index, "execution-managed"),
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        )
+        .set("role", r(format!("{execution_role}.name")))
+        .set(
+            "policyArn",
+            s(format!(
+                "arn:{}:iam::aws:{TASK_EXECUTION_POLICY}",
+                e.partition()
+            )),
+        ),
+    );
+    let mut execution_statements = Vec::new();
+    if !execution_secrets.is_empty() {
+        execution_statements.push(statement(
+            &["secretsmanager:GetSecretValue"],
+            dedup(execution_secrets),
+        ));
+    }
+    if !execution_parameters.is_empty() {
+        execution_statements.push(statement(&["ssm:GetParameters"], execution_parameters));
+    }
+    if !execution_statements.is_empty() {
+        e.add(
+            index,
+            Resource::new(
+                e.name(index, "execution-policy"),
+                "aws:iam/rolePolicy:RolePolicy",
+            )
+            .set("role", r(format!("{execution_role}.id")))
+            .set("policy", policy(execution_statements)),
+        );
+    }
+    let task_role = e.name(index, "task-role");
+    e.add(
+        index,
+        Resource::new(&task_role, "aws:iam/role:Role")
+            .set(
+                "description",
+                s(format!("what the application {id} may do")),
+            )
+            .set("assumeRolePolicy", assume)
+            .set("tags", tags.clone()),
+    );
+    if !task_statements.is_empty() {
+        e.add(
+            index,
+            Resource::new(
+                e.name(index, "task-policy"),
+                "aws:iam/rolePolicy:RolePolicy",
+            )
+            .set("role", r(format!("{task_role}.id")))
+            .set("policy", policy(task_statements)),
+        );
+    }
+
+    // The task definition.
+    let mut container = vec![
+        ("name".to_string(), s(&id.component)),
+        ("image".to_string(), s(&service.image)),
+        ("essential".to_string(), Value::Bool(true)),
+    ];
+    if let Some(port) = service.port {
+        container.push((
+            "portMappings".into(),
+            list([map([
+                ("containerPort", Value::Int(i64::from(port))),
+                ("protocol", s("tcp")),
+            ])]),
+        ));
+    }
+    if let Some(command) = &service.command {
+        container.push((
+            "command".into(),
+            Value::List(command.iter().map(|c| e.text(index, c)).collect()),
+        ));
+    }
+    if let Some(entrypoint) = &service.entrypoint {
+        container.push((
+            "entryPoint".into(),
+            Value::List(entrypoint.iter().map(|c| e.text(index, c)).collect()),
+        ));
+    }
+    container.push((
+        "environment".into(),
+        Value::List(
+            env.into_iter()
+                .map(|(k, v)| map([("name", s(k)), ("value", v)]))
+                .collect(),
+        ),
+    ));
+    container.push((
+        "secrets".into(),
+        Value::List(
+            secrets
+                .into_iter()
+                .map(|(k, v)| map([("name", s(k)), ("valueFrom", v)]))
+                .collect(),
+        ),
+    ));
+    container.push((
+        "logConfiguration".into(),
+        map([
+            ("logDriver", s("awslogs")),
+            (
+                "options",
+                map([
+                    ("awslogs-group", r(format!("{logs}.name"))),
+                    ("awslogs-region", s(&e.stack.env.region)),
+                    ("awslogs-stream-prefix", s(&id.component)),
+                ]),
+            ),
+        ]),
+    ));
+    if let Some(timeout) = service.stop_timeout_seconds {
+        container.push(("stopTimeout".into(), Value::Int(i64::from(timeout))));
+    }
+    container.push((
+        "readonlyRootFilesystem".into(),
+        Value::Bool(service.read_only_root_filesystem),
+    ));
+    let task = e.name(index, "task");
+    let architecture = match infra.architecture {
+        Architecture::X86_64 => "X86_64",
+        Architecture::Arm64 => "ARM64",
+    };
+    e.add(
+        index,
+        Resource::new(&task, "aws:ecs/taskDefinition:TaskDefinition")
+            .set("family", s(e.physical_name(&[&e.qualified(index)], 255)))
+            .set("cpu", s(infra.cpu.to_string()))
+            .set("memory", s(infra.memory.to_string()))
+            .set("networkMode", s("awsvpc"))
+            .set("requiresCompatibilities", strings(["FARGATE"]))
+            .set(
+                "runtimePlatform",
+                map([
+                    ("cpuArchitecture", s(architecture)),
+                    ("operatingSystemFamily", s("LINUX")),
+                ]),
+            )
+            .set("executionRoleArn", r(format!("{execution_role}.arn")))
+            .set("taskRoleArn", r(format!("{task_role}.arn")))
+            .set(
+                "containerDefinitions",
+                to_json(Value::List(vec![Value::Map(container)])),
+            )
+            .set("tags", tags.clone()),
+    );
+
+    // The service.
+    let desired = match &infra.autoscaling {
+        Some(a) => infra.replicas.clamp(a.min, a.max.max(a.min)),
+        None => infra.replicas,
+    };
+    let mut ecs = Resource::new(e.name(index, "service"), "aws:ecs/service:Service")
+        .set(
+            "name",
+            s(e.physical_name(&[&id.service, &id.component], 255)),
+        )
+        .set("cluster", r(format!("{}.arn", network::CLUSTER)))
+        .set("taskDefinition", r(format!("{task}.arn")))
+        .set("desiredCount", Value::Int(i64::from(desired)))
+        .set("launchType", s("FARGATE"))
+        .set("platformVersion", s("LATEST"))
+        .set("deploymentMinimumHealthyPercent", Value::Int(100))
+        .set("deploymentMaximumPercent", Value::Int(200))
+        .set(
+            "deploymentCircuitBreaker",
+            map([
+                ("enable", Value::Bool(true)),
+                ("rollback", Value::Bool(true)),
+            ]),
+        )
+        .set(
+            "networkConfiguration",
+            map([
+                ("subnets", strings(&net.private_subnets)),
+                ("securityGroups", Value::List(vec![r(format!("{sg}.id"))])),
+                ("assignPublicIp", Value::Bool(false)),
+            ]),
+        );
+    if let (Some(_), Some(port)) = (&route, service.port) {
+        ecs = ecs
+            .set(
+                "loadBalancers",
+                list([map([
+                    ("targetGroupArn", r(format!("{target_group}.arn"))),
+                    ("containerName", s(&id.component)),
+                    ("containerPort", Value::Int(i64::from(port))),
+                ])]),
+            )
+            .set(
+                "healthCheckGracePeriodSeconds",
+                Value::Int(i64::from(service.health_check.grace_period_seconds)),
+            );
+    }
+    ecs = ecs
+        .set("propagateTags", s("SERVICE"))
+        .set("enableEcsManagedTags", Value::Bool(true))
+        .set("waitForSteadyState", Value::Bool(true))
+        .set("tags", tags.clone());
+    // Traffic reaches the target group only once its rule exists; used components
+    // come first so the service starts against them.
+    let after: Vec<usize> = e.stack.components[index].after.iter().copied().collect();
+    ecs = ecs
+        .depends_on(route.clone())
+        .depends_on(after.into_iter().map(|t| kinds::main_resource(e, t)));
+    if infra.autoscaling.is_some() {
+        ecs.ignore_changes.push("desiredCount".into());
+    }
+    let service_name = ecs.name.clone();
+    e.add(index, ecs);
+
+    if let Some(scaling) = &infra.autoscaling {
+        let target = e.name(index, "scaling");
+        e.add(
+            index,
+            Resource::new(&target, "aws:appautoscaling/target:Target")
+                .set("minCapacity", Value::Int(i64::from(scaling.min)))
+                .set(
+                    "maxCapacity",
+                    Value::Int(i64::from(scaling.max.max(scaling.min))),
+                )
+                .set(
+                    "resourceId",
+                    Value::interp(vec![
+                        Part::Text("service/".into()),
+                        Part::Ref(format!("{}.name", network::CLUSTER)),
+                        Part::Text("/".into()),
+                        Part::Ref(format!("{service_name}.name")),
+                    ]),
+                )
+                .set("scalableDimension", s("ecs:service:DesiredCount"))
+                .set("serviceNamespace", s("ecs"))
+                .set("tags", tags.clone()),
+        );
+        let mut policies: Vec<(&str, u32, &str, Option<Value>)> = Vec::new();
+        let no_target = scaling.cpu_target.is_none()
+            && scaling.memory_target.is_none()
+            && scaling.requests_per_target.is_none();
+        if let Some(cpu) = scaling.cpu_target.or(no_target.then_some(70)) {
+            policies.push(("cpu", cpu, "ECSServiceAverageCPUUtilization", None));
+        }
+        if let Some(memory) = scaling.memory_target {
+            policies.push(("memory", memory, "ECSServiceAverageMemoryUtilization", None));
+        }
+        if let (Some(requests), Some(expose)) = (scaling.requests_per_target, &service.expose) {
+            let label = Value::interp(vec![
+                Part::Ref(format!("{}.arnSuffix", network::alb(expose.visibility))),
+                Part::Text("/".into()),
+                Part::Ref(format!("{target_group}.arnSuffix")),
+            ]);
+            policies.push((
+                "requests",
+                requests,
+                "ALBRequestCountPerTarget",
+                Some(label),
+            ));
+        }
+        for (metric, value, kind, label) in policies {
+            let mut spec = vec![("predefinedMetricType".to_string(), s(kind))];
+            if let Some(label) = label {
+                spec.push(("resourceLabel".into(), label));
+            }
+            e.add(
+                index,
+                Resource::new(
+                    e.name(index, &format!("scale-{metric}")),
+                    "aws:appautoscaling/policy:Policy",
+                )
+                .set(
+                    "name",
+                    s(format!(
+                        "{}-{metric}",
+                        e.physical_name(&[&e.qualified(index)], 200)
+                    )),
+                )
+                .set("policyType", s("TargetTrackingScaling"))
+                .set("resourceId", r(format!("{target}.resourceId")))
+                .set(
+                    "scalableDimension",
+                    r(format!("{target}.scalableDimension")),
+                )
+                .set("serviceNamespace", r(format!("{target}.serviceNamespace")))
+                .set(
+                    "targetTrackingScalingPolicyConfiguration",
+                    map([
+                        ("targetValue", Value::Int(i64::from(value))),
+                        ("predefinedMetricSpecification", Value::Map(spec)),
+                        ("scaleInCooldown", Value::Int(300)),
+                        ("scaleOutCooldown", Value::Int(60)),
+                    ]),
+                ),
+            );
+        }
+    }
+}
+
+/// The ARN of a secret: as given, or looked up by name when the program runs
+/// (the lookup reads metadata only, never the value).
+fn secret_arn(e: &mut Emitter, index: usize, env_name: &str, secret: &SecretRef) -> Value {
+    let id = secret.secret();
+    if id.starts_with("arn:") {
+        return s(id);
+    }
+    let variable = e.name(
+        index,
+        &format!("secret-{}", env_name.to_lowercase().replace('_', "-")),
+    );
+    e.add_variable(
+        variable.clone(),
+        Value::Fn(
+            "invoke",
+            Box::new(map([
+                ("function", s("aws:secretsmanager/getSecret:getSecret")),
+                ("arguments", map([("name", s(id))])),
+                ("return", s("arn")),
+            ])),
+        ),
+    );
+    r(variable)
+}
+
+/// Secrets Manager ARNs end in `-` and six random characters; a policy for an
+/// ARN given without them must allow them.
+fn has_random_suffix(arn: &str) -> bool {
+    let name = arn.rsplit(':').next().unwrap_or("");
+    name.len() > 7
+        && name.as_bytes()[name.len() - 7] == b'-'
+        && name[name.len() - 6..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric())
+}
+
+fn append(value: &Value, suffix: &str) -> Value {
+    let mut parts = match value {
+        Value::Str(text) => vec![Part::Text(text.clone())],
+        Value::Interp(parts) => parts.clone(),
+        _ => Vec::new(),
+    };
+    parts.push(Part::Text(suffix.into()));
+    Value::interp(parts)
+}
+
+fn dedup(values: Vec<Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for v in values {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+pub fn statement(actions: &[&str], resources: Vec<Value>) -> Value {
+    map([
+        ("Effect", s("Allow")),
+        ("Action", strings(actions)),
+        ("Resource", Value::List(resources)),
+    ])
+}
+
+fn policy(statements: Vec<Value>) -> Value {
+    to_json(map([
+        ("Version", s("2012-10-17")),
+        ("Statement", Value::List(statements)),
+    ]))
+}
+
+/// SQS actions for each kind of access.
+pub fn queue_actions(access: Access) -> &'static [&'static str] {
+    match access {
+        Access::Read => &[
+            "sqs:ChangeMessageVisibility",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+            "sqs:ReceiveMessage",
+        ],
+        Access::Write => &[
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+            "sqs:SendMessage",
+        ],
+        Access::ReadWrite => &[
+            "sqs:ChangeMessageVisibility",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+            "sqs:ReceiveMessage",
+            "sqs:SendMessage",
+        ],
+    }
+}
