@@ -238,15 +238,15 @@ fn resolve_uses(
             continue;
         }
         let target_component = &stack.components[target];
-        if let Spec::Microservice(t, _) = &target_component.spec {
-            if t.expose.is_none() {
-                diagnostics.push(
+        if let Spec::Microservice(t, _) = &target_component.spec
+            && t.expose.is_none()
+        {
+            diagnostics.push(
                     Diagnostic::error(Code::InvalidUse, format!("`{target_id}` is not exposed, so nothing can call it"))
                         .at(span)
                         .help(format!("add `expose: {{visibility: internal}}` to {target_id}, or remove it from `uses`")),
                 );
-                continue;
-            }
+            continue;
         }
         let env_prefix = entry
             .env_prefix()
@@ -430,7 +430,9 @@ fn check_routes(
     docs: &[(Node, Vec<Node>)],
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let mut routes: HashMap<(bool, Vec<String>, Vec<String>), (&Id, Span)> = HashMap::new();
+    // (public, paths, hosts) → the first component with that route.
+    type Route = (bool, Vec<String>, Vec<String>);
+    let mut routes: HashMap<Route, (&Id, Span)> = HashMap::new();
     for (c, (root, _)) in stack.components.iter().zip(docs) {
         let Spec::Microservice(service, _) = &c.spec else {
             continue;
@@ -513,21 +515,20 @@ fn assign_priorities(
         exposed.sort_by(|(ia, a), (ib, b)| specificity(b).cmp(&specificity(a)).then(ia.cmp(ib)));
         let mut taken: HashMap<u32, usize> = HashMap::new();
         for &(i, x) in &exposed {
-            if let Some(p) = x.priority {
-                if let Some(other) = taken.insert(p, i) {
-                    let span =
-                        crate::validate::schema_errors::locate(&docs[i].0, "/expose/priority").0;
-                    diagnostics.push(
-                        Diagnostic::error(
-                            Code::Conflict,
-                            format!(
-                                "`{}` and `{}` have the same listener rule priority {p}",
-                                stack.components[i].id, stack.components[other].id
-                            ),
-                        )
-                        .at(span),
-                    );
-                }
+            if let Some(p) = x.priority
+                && let Some(other) = taken.insert(p, i)
+            {
+                let span = crate::validate::schema_errors::locate(&docs[i].0, "/expose/priority").0;
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::Conflict,
+                        format!(
+                            "`{}` and `{}` have the same listener rule priority {p}",
+                            stack.components[i].id, stack.components[other].id
+                        ),
+                    )
+                    .at(span),
+                );
             }
         }
         let mut next = 100;

@@ -21,9 +21,13 @@ pub enum Piece<'a> {
     Ref(&'a str),
 }
 
-/// Splits a string into text and references. `Err` when a marker is broken (a
+/// A `ref()` marker that a filter changed or cut apart.
+#[derive(Debug)]
+pub struct BrokenMarker;
+
+/// Splits a string into text and references. Fails when a marker is broken (a
 /// filter applied to a reference, or `ref()` output cut in half).
-pub fn split(text: &str) -> Result<Vec<Piece<'_>>, ()> {
+pub fn split(text: &str) -> Result<Vec<Piece<'_>>, BrokenMarker> {
     let mut pieces = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find(REF_START) {
@@ -31,16 +35,16 @@ pub fn split(text: &str) -> Result<Vec<Piece<'_>>, ()> {
             pieces.push(Piece::Text(&rest[..start]));
         }
         let after = &rest[start + REF_START.len_utf8()..];
-        let end = after.find(REF_END).ok_or(())?;
+        let end = after.find(REF_END).ok_or(BrokenMarker)?;
         let inner = &after[..end];
         if inner.contains(REF_START) {
-            return Err(());
+            return Err(BrokenMarker);
         }
         pieces.push(Piece::Ref(inner));
         rest = &after[end + REF_END.len_utf8()..];
     }
     if rest.contains(REF_END) {
-        return Err(());
+        return Err(BrokenMarker);
     }
     if !rest.is_empty() {
         pieces.push(Piece::Text(rest));

@@ -276,10 +276,10 @@ pub fn emit(e: &mut Emitter, index: usize) {
         };
         secrets.insert(name.clone(), value_from);
         execution_secrets.push(arn.clone());
-        if let Value::Str(literal) = &arn {
-            if !has_random_suffix(literal) {
-                execution_secrets.push(s(format!("{literal}-??????")));
-            }
+        if let Value::Str(literal) = &arn
+            && !has_random_suffix(literal)
+        {
+            execution_secrets.push(s(format!("{literal}-??????")));
         }
     }
     for config in &e.stack.components[index].configs.clone() {
