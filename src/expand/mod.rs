@@ -225,7 +225,15 @@ impl Expander {
         if let Some((key, overlays)) = overlays {
             self.apply_overlay(loader, &mut root, key.span, overlays, environment);
         }
+        let before = loader.diagnostics.len();
         let ok = self.render(loader, &mut root, scope);
+        if chain.len() > 1 {
+            // A preset serves many files: say which one was being expanded.
+            let user = loader.repo.display(&chain[0]);
+            for d in &mut loader.diagnostics[before..] {
+                d.notes.push(format!("in a preset extended by {user}"));
+            }
+        }
         if let Some((_, extends)) = extends {
             let mut preset = self.expand_preset(loader, extends, environment, scope, chain)?;
             let own_span = root.span;

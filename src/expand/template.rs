@@ -111,8 +111,8 @@ impl Templates {
                 let missing = self.undefined_names(text, scope);
                 match missing.first() {
                     Some(name) => {
-                        let (parent, known) = known_siblings(name, scope);
-                        let help = match closest(name.rsplit('.').next().unwrap_or(name), known.iter().map(String::as_str)) {
+                        let (parent, missing, known) = known_siblings(name, scope);
+                        let help = match closest(&missing, known.iter().map(String::as_str)) {
                             Some(c) => Some(format!("did you mean `{}{c}`?", parent)),
                             None if known.is_empty() => None,
                             None => Some(format!("defined here: {}", known.iter().map(|k| format!("{parent}{k}")).collect::<Vec<_>>().join(", "))),
@@ -172,17 +172,29 @@ fn lookup<'a>(scope: &'a Json, dotted: &str) -> Option<&'a Json> {
         .try_fold(scope, |node, part| node.get(part))
 }
 
-/// For `var.VERSON`: (`var.`, the keys under `var`); for `servce`: ("", top level).
-fn known_siblings(name: &str, scope: &Json) -> (String, Vec<String>) {
-    let (parent, parent_node) = match name.rsplit_once('.') {
-        Some((p, _)) => (format!("{p}."), lookup(scope, p)),
-        None => (String::new(), Some(scope)),
-    };
-    let keys = parent_node
-        .and_then(Json::as_object)
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default();
-    (parent, keys)
+/// The first undefined segment of a dotted name, with what is defined beside
+/// it: for `var.VERSON`, (`var.`, `VERSON`, keys under `var`); for `servce.name`,
+/// ("", `servce`, top-level names).
+fn known_siblings(name: &str, scope: &Json) -> (String, String, Vec<String>) {
+    let mut node = scope;
+    let mut parent = String::new();
+    for part in name.split('.') {
+        match node.get(part) {
+            Some(next) => {
+                node = next;
+                parent.push_str(part);
+                parent.push('.');
+            }
+            None => {
+                let keys = node
+                    .as_object()
+                    .map(|o| o.keys().cloned().collect())
+                    .unwrap_or_default();
+                return (parent, part.to_string(), keys);
+            }
+        }
+    }
+    (parent, String::new(), Vec::new())
 }
 
 pub fn has_template_syntax(text: &str) -> bool {

@@ -1,0 +1,920 @@
+//! The compiler as a user meets it: `show`, `compile`, `diff`, and every error
+//! class of expansion and resolution, with its message and position.
+
+mod common;
+use common::*;
+
+const API: &str = "stacks/notification-platform/services/email-service/components/api";
+const WORKER: &str = "stacks/notification-platform/services/delivery-service/components/worker";
+const V: &str = "VERSION=v1.0.0";
+
+fn show(repo: &TestRepo, env: &str) -> Run {
+    repo.run(&["show", "--stack", STACK, "--environment", env, "--var", V])
+}
+
+fn validate(repo: &TestRepo) -> Run {
+    repo.run(&["validate", "--stack", STACK])
+}
+
+// ---- show ----
+
+#[test]
+fn show_prints_the_program_of_one_environment() {
+    let run = show(&TestRepo::example(), "production");
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stdout,
+        &[
+            "name: notification-platform\nruntime: yaml\n",
+            "public-alb-https:",
+            "email-service-database-instance:",
+            "protect: true",
+        ],
+    );
+    assert!(
+        !run.stdout.contains("# ----"),
+        "a single environment has no headers"
+    );
+}
+
+#[test]
+fn show_without_environment_prints_each_in_turn() {
+    let run = TestRepo::example().run(&["show", "--stack", STACK, "--var", V]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stdout,
+        &[
+            "# ---- notification-platform / development ----",
+            "# ---- notification-platform / staging ----",
+            "# ---- notification-platform / production ----",
+        ],
+    );
+}
+
+#[test]
+fn show_json_is_the_same_program() {
+    let repo = TestRepo::example();
+    let run = repo.run(&[
+        "show",
+        "--stack",
+        STACK,
+        "--environment",
+        "development",
+        "--var",
+        V,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let program = run.json();
+    assert_eq!(program["runtime"], "yaml");
+    assert_eq!(
+        program["resources"]["email-service-queue-queue"]["type"],
+        "aws:sqs/queue:Queue"
+    );
+}
+
+#[test]
+fn show_resolved_merges_presets_and_overlays_and_keeps_secrets_as_references() {
+    let repo = TestRepo::example();
+    let run = repo.run(&[
+        "show",
+        "--stack",
+        STACK,
+        "--environment",
+        "production",
+        "--var",
+        V,
+        "--resolved",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let view = run.json();
+    let api = &view["components"]["email-service/api"];
+    assert_eq!(
+        api["settings"]["env"]["LOG_LEVEL"], "warn",
+        "production overlay"
+    );
+    assert_eq!(
+        api["settings"]["expose"]["paths"][0], "/email/*",
+        "preset parameter"
+    );
+    assert_eq!(
+        api["settings"]["read_only_root_filesystem"], true,
+        "preset's production overlay"
+    );
+    assert_eq!(api["infra"]["replicas"], 3);
+    assert_eq!(
+        api["settings"]["secrets"]["SENDGRID_API_KEY"],
+        "notification-platform/sendgrid-api-key"
+    );
+    assert_eq!(api["configs"]["app"]["email"]["retry_limit"], 5);
+    assert_eq!(api["wired"][1]["component"], "email-service/queue");
+    assert_eq!(api["tags"]["compliance"], "pci");
+    let worker = &view["components"]["delivery-service/worker"];
+    assert_eq!(
+        worker["settings"]["env"]["STATUS_CALLBACK_URL"],
+        "{{ ref(\"email-service/api.url\") }}/email/status"
+    );
+}
+
+#[test]
+fn show_needs_required_variables() {
+    let run = TestRepo::example().run(&["show", "--stack", STACK, "--environment", "development"]);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[missing-variable]: stack `notification-platform` needs variable `VERSION`",
+            "pass `--var VERSION=VALUE`",
+            "nothing was compiled",
+        ],
+    );
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn variables_from_a_file() {
+    let repo = TestRepo::example();
+    repo.write("vars.yaml", "VERSION: v2.0.0\nLOG_LEVEL: debug\n");
+    let vars = repo.file("vars.yaml");
+    let run = repo.run(&[
+        "show",
+        "--stack",
+        STACK,
+        "-e",
+        "development",
+        "--var-file",
+        vars.to_str().unwrap(),
+        "--var",
+        "LOG_LEVEL=warn",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(&run.stdout, &["email-api:v2.0.0", "value: warn"]);
+}
+
+// ---- compile ----
+
+#[test]
+fn compile_writes_programs_and_a_manifest_then_hits_the_cache() {
+    let repo = TestRepo::example();
+    let out = tempfile::tempdir().unwrap();
+    let out_arg = out.path().to_str().unwrap();
+    let run = repo.run(&["compile", "--all", "--out", out_arg, "--var", V]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(&run.stderr, &["3 programs compiled, 0 up to date"]);
+    let dir = out.path().join(STACK).join("staging");
+    assert!(dir.join("Pulumi.yaml").exists() && dir.join("Pulumi.staging.yaml").exists());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["deployer_version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        manifest["input_hash"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    let queue = &manifest["components"]["email-service/queue"];
+    assert_eq!(queue["kind"], "sqs");
+    assert_eq!(
+        queue["resources"],
+        serde_json::json!([
+            "email-service-queue-dead-letter",
+            "email-service-queue-queue",
+            "email-service-queue-dead-letter-allow"
+        ])
+    );
+
+    let before = std::fs::metadata(dir.join("Pulumi.yaml"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let run = repo.run(&["compile", "--all", "--out", out_arg, "--var", V]);
+    assert_eq!(run.code, 0);
+    assert_contains(
+        &run.stderr,
+        &["nothing changed: 3 programs up to date", "(cache hit)"],
+    );
+    assert_eq!(
+        std::fs::metadata(dir.join("Pulumi.yaml"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        before,
+        "a cache hit rewrites nothing"
+    );
+
+    // A changed input, a changed variable, or a tampered output each compile again.
+    repo.edit(&format!("{API}/infra.yaml"), "max: 6", "max: 7");
+    assert_contains(
+        &repo
+            .run(&["compile", "--all", "--out", out_arg, "--var", V])
+            .stderr,
+        &["3 programs compiled"],
+    );
+    assert_contains(
+        &repo
+            .run(&[
+                "compile",
+                "--all",
+                "--out",
+                out_arg,
+                "--var",
+                "VERSION=v1.0.1",
+            ])
+            .stderr,
+        &["3 programs compiled"],
+    );
+    std::fs::write(dir.join("Pulumi.yaml"), "tampered").unwrap();
+    assert_contains(
+        &repo
+            .run(&[
+                "compile",
+                "--all",
+                "--out",
+                out_arg,
+                "--var",
+                "VERSION=v1.0.1",
+            ])
+            .stderr,
+        &["3 programs compiled"],
+    );
+}
+
+#[test]
+fn compile_one_environment() {
+    let repo = TestRepo::example();
+    let out = tempfile::tempdir().unwrap();
+    let run = repo.run(&[
+        "compile",
+        "--stack",
+        STACK,
+        "-e",
+        "staging",
+        "--out",
+        out.path().to_str().unwrap(),
+        "--var",
+        V,
+        "--output",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.json()["compiled"][0]["environment"], "staging");
+    assert!(!out.path().join(STACK).join("development").exists());
+}
+
+#[test]
+fn compile_all_refuses_a_variable_no_stack_declares() {
+    let repo = TestRepo::example();
+    let out = tempfile::tempdir().unwrap();
+    let run = repo.run(&[
+        "compile",
+        "--all",
+        "--out",
+        out.path().to_str().unwrap(),
+        "--var",
+        V,
+        "--var",
+        "VERSON=x",
+    ]);
+    assert_eq!(run.code, 2);
+    assert_contains(&run.stderr, &["no stack declares `VERSON`"]);
+}
+
+#[test]
+fn compile_stops_on_errors_and_writes_nothing() {
+    let repo = TestRepo::example();
+    repo.edit(&format!("{API}/infra.yaml"), "replicas: 2", "replica: 2");
+    let out = tempfile::tempdir().unwrap();
+    let run = repo.run(&[
+        "compile",
+        "--all",
+        "--out",
+        out.path().to_str().unwrap(),
+        "--var",
+        V,
+    ]);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "unknown key `replica`",
+            "stack `notification-platform` has 1 error; nothing was compiled",
+        ],
+    );
+    assert!(!out.path().join(STACK).exists());
+}
+
+// ---- expansion errors ----
+
+#[test]
+fn missing_preset() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{API}/microservice.yaml"),
+        "preset: shared/presets/web-api.yaml",
+        "preset: shared/presets/web-apii.yaml",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[missing-preset]: preset `shared/presets/web-apii.yaml` does not exist",
+            &format!("{API}/microservice.yaml:3:11"),
+            "did you mean `shared/presets/web-api.yaml`?",
+        ],
+    );
+}
+
+#[test]
+fn preset_outside_shared() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{API}/microservice.yaml"),
+        "preset: shared/presets/web-api.yaml",
+        "preset: shared/../stacks/notification-platform/stack.yaml",
+    );
+    let run = validate(&repo);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[preset-outside-shared]",
+            &format!("{API}/microservice.yaml:3:11"),
+        ],
+    );
+}
+
+#[test]
+fn preset_cycle() {
+    let repo = TestRepo::example();
+    repo.write(
+        "shared/presets/a.yaml",
+        "extends: shared/presets/b.yaml\nport: 1\n",
+    );
+    repo.write(
+        "shared/presets/b.yaml",
+        "extends: shared/presets/a.yaml\nport: 2\n",
+    );
+    repo.edit(
+        &format!("{WORKER}/microservice.yaml"),
+        "extends: shared/presets/worker.yaml",
+        "extends: shared/presets/a.yaml",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[preset-cycle]: presets extend each other in a cycle: shared/presets/a.yaml → shared/presets/b.yaml → shared/presets/a.yaml",
+            "shared/presets/b.yaml:1:10",
+        ],
+    );
+}
+
+#[test]
+fn template_syntax_error_points_at_the_template_line() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{API}/microservice.yaml"),
+        "env:\n",
+        "env:\n  BANNER: |\n    Welcome to {{ stack.name }}\n    running {{ var.VERSION\n    end\n",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[template-syntax]: template syntax error",
+            &format!("{API}/microservice.yaml:12:5"),
+            "12 |     end",
+        ],
+    );
+}
+
+#[test]
+fn undefined_template_variable() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{API}/microservice.yaml"),
+        "{{ var.LOG_LEVEL }}",
+        "{{ var.LOG_LEVLE }}",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[undefined-name]: undefined name `var.LOG_LEVLE` in template",
+            &format!("{API}/microservice.yaml:9:14"),
+            "did you mean `var.LOG_LEVEL`?",
+        ],
+    );
+}
+
+#[test]
+fn undefined_name_in_a_preset_says_which_file_used_it() {
+    let repo = TestRepo::example();
+    repo.edit(
+        "shared/presets/worker.yaml",
+        "{{ service.name }}",
+        "{{ servce.name }}",
+    );
+    let run = validate(&repo);
+    assert_contains(
+        &run.stderr,
+        &[
+            "undefined name `servce.name`",
+            "shared/presets/worker.yaml:8:21",
+            "did you mean `service`?",
+            &format!("in a preset extended by {WORKER}/microservice.yaml"),
+        ],
+    );
+}
+
+#[test]
+fn fuel_is_limited() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{API}/microservice.yaml"),
+        "{{ var.LOG_LEVEL }}",
+        "{% for i in range(9000) %}{% for j in range(9000) %}{% endfor %}{% endfor %}",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[fuel-exhausted]: template ran too long",
+            &format!("{API}/microservice.yaml:9:14"),
+        ],
+    );
+}
+
+#[test]
+fn templates_cannot_read_outside_shared() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{API}/microservice.yaml"),
+        "{{ var.LOG_LEVEL }}",
+        "{% include '../stacks/notification-platform/stack.yaml' %}",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[template-access]",
+            "is outside shared/",
+            &format!("{API}/microservice.yaml:9:14"),
+        ],
+    );
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{API}/microservice.yaml"),
+        "{{ var.LOG_LEVEL }}",
+        "{% include '/etc/passwd' %}",
+    );
+    assert_contains(&validate(&repo).stderr, &["error[template-access]"]);
+}
+
+#[test]
+fn macros_from_shared_work() {
+    let run = show(&TestRepo::example(), "development");
+    assert_contains(
+        &run.stdout,
+        &["image: \"123456789012.dkr.ecr.us-east-1.amazonaws.com/email-api:v1.0.0\""],
+    );
+}
+
+// ---- references ----
+
+#[test]
+fn unknown_component_in_uses() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{API}/microservice.yaml"),
+        "  - database\n",
+        "  - databse\n",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[unknown-component]: no component `databse` in stack `notification-platform`",
+            &format!("{API}/microservice.yaml:14:5"),
+            "did you mean `database`?",
+        ],
+    );
+}
+
+#[test]
+fn unknown_component_in_a_reference() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{WORKER}/microservice.yaml"),
+        "ref('email-service/api.url')",
+        "ref('email-service/apii.url')",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[unknown-component]: no component `email-service/apii`",
+            &format!("{WORKER}/microservice.yaml:7:24"),
+            "did you mean `email-service/api`?",
+        ],
+    );
+}
+
+#[test]
+fn unknown_output_in_a_reference() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{WORKER}/microservice.yaml"),
+        "ref('email-service/api.url')",
+        "ref('email-service/api.uri')",
+    );
+    let run = validate(&repo);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[unknown-output]: microservice `email-service/api` has no output `uri`",
+            "outputs of a microservice: url, name",
+            "did you mean `url`?",
+        ],
+    );
+}
+
+#[test]
+fn reference_cycle() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{API}/microservice.yaml"),
+        "env:\n",
+        "env:\n  WORKER_LOGS: \"{{ ref('delivery-service/worker.log_group') }}\"\n",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[dependency-cycle]: components depend on each other in a cycle: delivery-service/worker → email-service/api → delivery-service/worker",
+        ],
+    );
+}
+
+#[test]
+fn references_only_where_values_reach_the_container() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{WORKER}/microservice.yaml"),
+        "image: \"",
+        "image: \"{{ ref('email-service/queue.url') }}",
+    );
+    let run = validate(&repo);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[invalid-use]: `ref(\"email-service/queue.url\")` cannot be used here",
+            &format!("{WORKER}/microservice.yaml:3:8"),
+        ],
+    );
+}
+
+#[test]
+fn using_a_service_that_is_not_exposed() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{API}/microservice.yaml"),
+        "  - database\n",
+        "  - delivery-service/worker\n  - database\n",
+    );
+    assert_contains(
+        &validate(&repo).stderr,
+        &["error[invalid-use]: `delivery-service/worker` is not exposed, so nothing can call it"],
+    );
+}
+
+#[test]
+fn wired_variables_may_not_clash_with_the_users_own() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{API}/microservice.yaml"),
+        "env:\n",
+        "env:\n  QUEUE_URL: mine\n",
+    );
+    assert_contains(
+        &validate(&repo).stderr,
+        &[
+            "error[conflict]: using `email-service/queue` sets `QUEUE_URL`, which this service also sets itself",
+        ],
+    );
+}
+
+#[test]
+fn two_services_on_the_same_route() {
+    let repo = TestRepo::example();
+    repo.edit(
+        &format!("{WORKER}/microservice.yaml"),
+        "command:",
+        "port: 8080\nexpose:\n  visibility: public\n  paths: [/email/*]\ncommand:",
+    );
+    assert_contains(
+        &validate(&repo).stderr,
+        &[
+            "error[conflict]: `email-service/api` and `delivery-service/worker` have the same route (paths /email/*)",
+        ],
+    );
+}
+
+// ---- wiring, least privilege, injection ----
+
+#[test]
+fn uses_wires_variables_network_and_least_privilege() {
+    let run = show(&TestRepo::example(), "development");
+    let program = &run.stdout;
+    // The worker reads the queue: receive/delete on that queue's ARN only, never sqs:* or *.
+    assert_contains(
+        program,
+        &[
+            "delivery-service-worker-task-policy:",
+            "- sqs:ReceiveMessage",
+            "\"${email-service-queue-queue.arn}\"",
+            "name: EMAIL_QUEUE_URL",
+        ],
+    );
+    assert!(!program.contains("sqs:*") && !program.contains("Resource: \"*\""));
+    // The API writes to the queue: SendMessage but not ReceiveMessage.
+    let api_policy = program
+        .split("email-service-api-task-policy:")
+        .nth(1)
+        .unwrap()
+        .split("\n  email-service-api-task:")
+        .next()
+        .unwrap();
+    assert!(
+        api_policy.contains("sqs:SendMessage") && !api_policy.contains("sqs:ReceiveMessage"),
+        "{api_policy}"
+    );
+    // Only the API may reach the database, on its port.
+    assert_contains(
+        program,
+        &[
+            "email-service-api-to-email-service-database:",
+            "fromPort: 5432",
+        ],
+    );
+    assert!(!program.contains("delivery-service-worker-to-email-service-database"));
+}
+
+#[test]
+fn values_cannot_inject_yaml_or_interpolations() {
+    let repo = TestRepo::example();
+    let nasty = r#"  NASTY: "${aws:secret} $HOME \"quoted\" line\nbreak key: [x] #{{ '{{' }}""#;
+    repo.edit(
+        &format!("{API}/microservice.yaml"),
+        "env:\n",
+        &format!("env:\n{nasty}\n"),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let run = repo.run(&[
+        "compile",
+        "--stack",
+        STACK,
+        "-e",
+        "development",
+        "--out",
+        out.path().to_str().unwrap(),
+        "--var",
+        V,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let path = out
+        .path()
+        .join(STACK)
+        .join("development")
+        .join("Pulumi.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_contains(
+        &text,
+        &[r#"value: "$${aws:secret} $$HOME \"quoted\" line\nbreak key: [x] #{{""#],
+    );
+    // The provider checker parses it and finds no unknown reference.
+    let checker = crate_dir().join("../shared/pulumi-aws/check_program.py");
+    let check = std::process::Command::new("python3")
+        .arg(&checker)
+        .arg(crate_dir().join("../shared/pulumi-aws/index.json.gz"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
+// ---- diff ----
+
+fn git(repo: &TestRepo, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn git_repo() -> TestRepo {
+    let repo = TestRepo::example();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(
+        &repo,
+        &[
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "user.name=t",
+            "add",
+            "-A",
+        ],
+    );
+    git(
+        &repo,
+        &[
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "user.name=t",
+            "commit",
+            "-qm",
+            "base",
+        ],
+    );
+    repo
+}
+
+#[test]
+fn diff_without_changes_exits_0() {
+    let repo = git_repo();
+    let run = repo.run(&[
+        "diff",
+        "--stack",
+        STACK,
+        "-e",
+        "development",
+        "--against",
+        "main",
+        "--var",
+        V,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(&run.stderr, &["no changes against `main`"]);
+}
+
+#[test]
+fn diff_shows_resources_then_text_and_exits_1() {
+    let repo = git_repo();
+    repo.edit(
+        &format!("{API}/infra.yaml"),
+        "cpu: 256\n    memory: 512",
+        "cpu: 512\n    memory: 1024",
+    );
+    repo.write(
+        &format!("{SERVICES}/email-service/components/bounces/sqs.yaml"),
+        "retention_days: 7\n",
+    );
+    let run = repo.run(&[
+        "diff",
+        "--stack",
+        STACK,
+        "-e",
+        "development",
+        "--against",
+        "main",
+        "--var",
+        V,
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stdout,
+        &[
+            "notification-platform / development against `main`: 3 to add, 1 to change, 0 to remove",
+            "+ email-service-bounces-queue (aws:sqs/queue:Queue)",
+            "~ email-service-api-task (aws:ecs/taskDefinition:TaskDefinition): cpu, memory",
+            "--- main:Pulumi.yaml",
+            "+++ working tree:Pulumi.yaml",
+            "-      cpu: \"256\"",
+            "+      cpu: \"512\"",
+        ],
+    );
+    let json = repo
+        .run(&[
+            "diff",
+            "--stack",
+            STACK,
+            "-e",
+            "development",
+            "--against",
+            "main",
+            "--var",
+            V,
+            "--output",
+            "json",
+        ])
+        .json();
+    assert_eq!(json["changed"], true);
+    assert_eq!(
+        json["updated"][0]["properties"],
+        serde_json::json!(["cpu", "memory"])
+    );
+}
+
+#[test]
+fn diff_errors_exit_2() {
+    let repo = git_repo();
+    let run = repo.run(&[
+        "diff",
+        "--stack",
+        STACK,
+        "-e",
+        "development",
+        "--against",
+        "no-such-branch",
+        "--var",
+        V,
+    ]);
+    assert_eq!(run.code, 2);
+    assert_contains(&run.stderr, &["unknown git revision `no-such-branch`"]);
+    repo.edit(&format!("{API}/infra.yaml"), "replicas: 2", "replica: 2");
+    let run = repo.run(&[
+        "diff",
+        "--stack",
+        STACK,
+        "-e",
+        "development",
+        "--against",
+        "main",
+        "--var",
+        V,
+    ]);
+    assert_eq!(run.code, 2);
+    assert_contains(&run.stderr, &["unknown key `replica`"]);
+}
+
+#[test]
+fn diff_against_a_revision_without_the_stack_adds_everything() {
+    let repo = TestRepo::example();
+    std::fs::write(repo.file("README.md"), "x").unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(
+        &repo,
+        &[
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "user.name=t",
+            "add",
+            "README.md",
+        ],
+    );
+    git(
+        &repo,
+        &[
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "user.name=t",
+            "commit",
+            "-qm",
+            "empty",
+        ],
+    );
+    let run = repo.run(&[
+        "diff",
+        "--stack",
+        STACK,
+        "-e",
+        "development",
+        "--against",
+        "main",
+        "--var",
+        V,
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stdout,
+        &[
+            "to add, 0 to change, 0 to remove",
+            "+ cluster (aws:ecs/cluster:Cluster)",
+        ],
+    );
+}
