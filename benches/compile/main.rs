@@ -2,6 +2,7 @@
 //!
 //!     cargo bench --bench compile                  # 1,000 services
 //!     cargo bench --bench compile -- --services 200 --runs 9
+//!     cargo bench --bench compile -- --generate /tmp/repo   # only write the repository
 //!
 //! Runs the release binary as a user would and reports the median wall time of
 //! several runs (after one warm-up) for each scenario, plus the ratio of a cache
@@ -16,12 +17,15 @@ use std::time::{Duration, Instant};
 struct Args {
     services: usize,
     runs: usize,
+    /// Only write the repository into this folder (for profiling by hand).
+    generate: Option<std::path::PathBuf>,
 }
 
 fn args() -> Args {
     let mut args = Args {
         services: 1000,
         runs: 5,
+        generate: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -33,6 +37,7 @@ fn args() -> Args {
                     .expect("--services N")
             }
             "--runs" => args.runs = it.next().and_then(|v| v.parse().ok()).expect("--runs N"),
+            "--generate" => args.generate = Some(it.next().expect("--generate DIR").into()),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -74,6 +79,15 @@ fn run(bin: &Path, args: &[&str]) {
 
 fn main() {
     let args = args();
+    if let Some(dir) = &args.generate {
+        let files = generate::generate(dir, args.services);
+        println!(
+            "wrote {files} files for {} services into {}",
+            args.services,
+            dir.display()
+        );
+        return;
+    }
     let bin = deployer();
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
@@ -101,6 +115,52 @@ fn main() {
     println!(
         "validate --stack (one stack of 20)       median {:>8.1} ms",
         ms(one)
+    );
+
+    let out = dir.path().join("out");
+    let out_arg = out.to_str().unwrap();
+    let compile = [
+        "compile",
+        "--all",
+        "--repo",
+        repo_arg,
+        "--out",
+        out_arg,
+        "--var",
+        "VERSION=v1.0.0",
+    ];
+    let cold = time(args.runs, || {
+        let _ = std::fs::remove_dir_all(&out);
+        run(&bin, &compile);
+    });
+    println!(
+        "compile --all, cold                      median {:>8.1} ms",
+        ms(cold)
+    );
+    let hit = time(args.runs, || run(&bin, &compile));
+    println!(
+        "compile --all, cache hit                 median {:>8.1} ms  ({:.0}% of cold)",
+        ms(hit),
+        100.0 * hit.as_secs_f64() / cold.as_secs_f64()
+    );
+    let one = [
+        "compile",
+        "--stack",
+        "stack-000",
+        "--repo",
+        repo_arg,
+        "--out",
+        out_arg,
+        "--var",
+        "VERSION=v1.0.0",
+    ];
+    let one_cold = time(args.runs, || {
+        let _ = std::fs::remove_dir_all(out.join("stack-000"));
+        run(&bin, &one);
+    });
+    println!(
+        "compile --stack (one stack of 20), cold  median {:>8.1} ms",
+        ms(one_cold)
     );
 }
 

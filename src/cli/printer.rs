@@ -75,8 +75,12 @@ impl Printer {
     }
 
     pub fn diagnostic(&self, d: &Diagnostic, sources: &Sources) {
-        let text = diagnostic::render(d, sources, self.styled_stderr);
-        self.status(format!("{text}\n"));
+        self.status(self.render(d, sources));
+    }
+
+    /// A diagnostic as text, to print later (from another thread's work).
+    pub fn render(&self, d: &Diagnostic, sources: &Sources) -> String {
+        format!("{}\n", diagnostic::render(d, sources, self.styled_stderr))
     }
 
     pub fn json(&self, value: &impl serde::Serialize) {

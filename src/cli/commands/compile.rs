@@ -2,15 +2,18 @@
 //! `DIR/<stack>/<environment>/`, skipping stacks whose inputs have not changed
 //! (what CI caches).
 
-use super::{check_for_compile, open_repo, plural, selected_stacks, var_args};
+use super::{check_quietly, open_repo, plural, selected_stacks, var_args};
 use crate::artifacts::{self, Artifacts};
 use crate::cli::ExitStatus;
 use crate::cli::args::{CompileArgs, OutputFormat};
 use crate::cli::printer::Printer;
 use crate::emit;
 use crate::error::{Error, Result};
+use crate::load::Repo;
+use crate::pipeline::{self, VarArgs};
 use serde::Serialize;
 use std::collections::BTreeSet;
+use std::path::Path;
 
 #[derive(Serialize)]
 struct Entry {
@@ -26,44 +29,70 @@ struct Report {
     cached: Vec<Entry>,
 }
 
+/// What happened to one stack.
+enum Outcome {
+    Cached(Vec<artifacts::Manifest>),
+    Compiled {
+        rendered: Vec<String>,
+        manifests: Vec<artifacts::Manifest>,
+        declared: Vec<String>,
+    },
+    Failed(Error, Vec<String>),
+}
+
 pub fn run(args: CompileArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
     let stacks = selected_stacks(&repo, &args.selection.stack)?;
     let vars = var_args(args.vars);
-    let mut report = Report::default();
-    let mut declared: BTreeSet<String> = BTreeSet::new();
-    for stack in &stacks {
-        let input_hash = artifacts::input_hash(&repo, stack, &vars.vars, &vars.var_files)
-            .map_err(|e| Error::failed(format!("cannot read the files of stack `{stack}`: {e}")))?;
-        if let Some(manifests) =
-            artifacts::cached_stack(&args.out, stack, args.environment.as_deref(), &input_hash)
-        {
-            for m in manifests {
-                declared.extend(m.variables.keys().cloned());
-                report.cached.push(entry(&args.out, &m));
-            }
-            continue;
-        }
-        let checked = check_for_compile(
+    // Stacks are independent: compile them on every core, report in order.
+    let outcomes = pipeline::for_each_stack(&stacks, |stack| {
+        compile_stack(
             printer,
             &repo,
             stack,
-            args.environment.clone(),
+            &args.out,
+            args.environment.as_deref(),
             &vars,
             args.selection.all,
-        )?;
-        declared.extend(checked.variables.keys().cloned());
-        for resolved in &checked.environments {
-            let compiled = emit::emit(resolved);
-            let files = Artifacts::new(resolved, &compiled, input_hash.clone(), &checked.variables);
-            let dir = artifacts::output_dir(&args.out, stack, &resolved.environment);
-            files
-                .write(&dir)
-                .map_err(|e| Error::failed(format!("cannot write {}: {e}", dir.display())))?;
-            report.compiled.push(entry(&args.out, &files.manifest));
+        )
+    });
+    let mut report = Report::default();
+    let mut declared: BTreeSet<String> = BTreeSet::new();
+    let mut failed = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Cached(manifests) => {
+                for m in manifests {
+                    declared.extend(m.variables.keys().cloned());
+                    report.cached.push(entry(&args.out, &m));
+                }
+            }
+            Outcome::Compiled {
+                rendered,
+                manifests,
+                declared: names,
+            } => {
+                rendered.iter().for_each(|text| printer.status(text));
+                declared.extend(names);
+                report
+                    .compiled
+                    .extend(manifests.iter().map(|m| entry(&args.out, m)));
+            }
+            Outcome::Failed(err, rendered) => {
+                rendered.iter().for_each(|text| printer.status(text));
+                failed.push(err);
+            }
         }
     }
-    if args.selection.all {
+    if stacks.len() == 1 {
+        if let Some(err) = failed.pop() {
+            return Err(err);
+        }
+    }
+    for err in &failed {
+        printer.error(&err.to_string(), None);
+    }
+    if args.selection.all && failed.is_empty() {
         let unknown: Vec<&str> = vars
             .vars
             .iter()
@@ -85,7 +114,7 @@ pub fn run(args: CompileArgs, printer: &Printer) -> Result<ExitStatus> {
                 ));
             }
             let (compiled, cached) = (report.compiled.len(), report.cached.len());
-            if compiled == 0 && cached > 0 {
+            if compiled == 0 && cached > 0 && failed.is_empty() {
                 printer.success(format!(
                     "nothing changed: {} up to date in {} (cache hit)",
                     plural(cached, "program"),
@@ -100,7 +129,76 @@ pub fn run(args: CompileArgs, printer: &Printer) -> Result<ExitStatus> {
             }
         }
     }
+    if !failed.is_empty() {
+        printer.error(
+            &format!(
+                "{} of {} failed to compile",
+                plural(failed.len(), "stack"),
+                stacks.len()
+            ),
+            None,
+        );
+        return Ok(ExitStatus::Failure);
+    }
     Ok(ExitStatus::Success)
+}
+
+/// Compiles one stack unless its output is current.
+fn compile_stack(
+    printer: &Printer,
+    repo: &Repo,
+    stack: &str,
+    out: &Path,
+    environment: Option<&str>,
+    vars: &VarArgs,
+    all: bool,
+) -> Outcome {
+    let input_hash = match artifacts::input_hash(repo, stack, &vars.vars, &vars.var_files) {
+        Ok(hash) => hash,
+        Err(e) => {
+            return Outcome::Failed(
+                Error::failed(format!("cannot read the files of stack `{stack}`: {e}")),
+                Vec::new(),
+            );
+        }
+    };
+    if let Some(manifests) = artifacts::cached_stack(out, stack, environment, &input_hash) {
+        return Outcome::Cached(manifests);
+    }
+    let check = check_quietly(
+        printer,
+        repo,
+        stack,
+        environment.map(str::to_string),
+        vars,
+        all,
+    );
+    if let Some(err) = check.failure() {
+        return Outcome::Failed(err, check.rendered);
+    }
+    let mut manifests = Vec::new();
+    for resolved in &check.checked.environments {
+        let compiled = emit::emit(resolved);
+        let files = Artifacts::new(
+            resolved,
+            &compiled,
+            input_hash.clone(),
+            &check.checked.variables,
+        );
+        let dir = artifacts::output_dir(out, stack, &resolved.environment);
+        if let Err(e) = files.write(&dir) {
+            return Outcome::Failed(
+                Error::failed(format!("cannot write {}: {e}", dir.display())),
+                check.rendered,
+            );
+        }
+        manifests.push(files.manifest);
+    }
+    Outcome::Compiled {
+        rendered: check.rendered,
+        manifests,
+        declared: check.checked.variables.keys().cloned().collect(),
+    }
 }
 
 fn entry(out: &std::path::Path, m: &artifacts::Manifest) -> Entry {

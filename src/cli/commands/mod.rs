@@ -45,16 +45,49 @@ use crate::expand::variables::Missing;
 use crate::pipeline::{self, Checked, Options, VarArgs};
 use crate::source::Sources;
 
-/// Checks a stack for compiling (every variable needs a value). Prints the
-/// diagnostics; an error when any is an error.
-pub fn check_for_compile(
+/// A stack checked for compiling, with its diagnostics already rendered (so a
+/// worker thread can check it and the main thread print it in order).
+pub struct StackCheck {
+    pub stack: String,
+    pub checked: Checked,
+    pub rendered: Vec<String>,
+    pub errors: usize,
+}
+
+impl StackCheck {
+    /// The error to report when the stack has errors.
+    pub fn failure(&self) -> Option<Error> {
+        let stack = &self.stack;
+        (self.errors > 0).then(|| {
+            Error::failed(format!(
+                "stack `{stack}` has {}; nothing was compiled",
+                plural(self.errors, "error")
+            ))
+            .with_help(format!(
+                "run `deployer validate --stack {stack}` to see them again"
+            ))
+        })
+    }
+
+    /// Prints the diagnostics; an error when any of them is one.
+    pub fn into_result(self, printer: &Printer) -> Result<Checked> {
+        self.rendered.iter().for_each(|text| printer.status(text));
+        match self.failure() {
+            Some(err) => Err(err),
+            None => Ok(self.checked),
+        }
+    }
+}
+
+/// Checks a stack for compiling: every variable needs a value.
+pub fn check_quietly(
     printer: &Printer,
     repo: &Repo,
     stack: &str,
     environment: Option<String>,
     vars: &VarArgs,
     ignore_undeclared: bool,
-) -> Result<Checked> {
+) -> StackCheck {
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let options = Options {
@@ -65,20 +98,29 @@ pub fn check_for_compile(
     let checked =
         pipeline::check_stack(repo, stack, vars, &options, &mut sources, &mut diagnostics);
     sort_and_dedup(&mut diagnostics, &sources);
-    diagnostics
+    let rendered = diagnostics
         .iter()
-        .for_each(|d| printer.diagnostic(d, &sources));
+        .map(|d| printer.render(d, &sources))
+        .collect();
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-    if errors > 0 {
-        return Err(Error::failed(format!(
-            "stack `{stack}` has {}; nothing was compiled",
-            plural(errors, "error")
-        ))
-        .with_help(format!(
-            "run `deployer validate --stack {stack}` to see them again"
-        )));
+    StackCheck {
+        stack: stack.to_string(),
+        checked,
+        rendered,
+        errors,
     }
-    Ok(checked)
+}
+
+/// [`check_quietly`], printing at once.
+pub fn check_for_compile(
+    printer: &Printer,
+    repo: &Repo,
+    stack: &str,
+    environment: Option<String>,
+    vars: &VarArgs,
+    ignore_undeclared: bool,
+) -> Result<Checked> {
+    check_quietly(printer, repo, stack, environment, vars, ignore_undeclared).into_result(printer)
 }
 
 pub fn var_args(args: crate::cli::args::VarArgs) -> VarArgs {

@@ -12,6 +12,12 @@ use crate::source::Sources;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
+/// A diagnostic ready to show, rendered on the worker that found it.
+enum Shown {
+    Text(String),
+    Json(JsonDiagnostic),
+}
+
 #[derive(Serialize)]
 struct Report {
     valid: bool,
@@ -44,8 +50,8 @@ pub fn run(args: ValidateArgs, printer: &Printer) -> Result<ExitStatus> {
     };
     let mut files_with_errors = BTreeSet::new();
     let mut placeholders = BTreeSet::new();
-    // One stack at a time, so memory follows the largest stack, not the repository.
-    for stack in &stacks {
+    // Stacks are independent: check them on every core, report in order.
+    let results = pipeline::for_each_stack(&stacks, |stack| {
         let mut sources = Sources::default();
         let mut diagnostics = Vec::new();
         let checked = pipeline::check_stack(
@@ -56,30 +62,49 @@ pub fn run(args: ValidateArgs, printer: &Printer) -> Result<ExitStatus> {
             &mut sources,
             &mut diagnostics,
         );
-        placeholders.extend(
-            checked
-                .variables
-                .iter()
-                .filter(|(k, v)| **v == format!("<{k}>"))
-                .map(|(k, _)| k.clone()),
-        );
         sort_and_dedup(&mut diagnostics, &sources);
-        report.files += sources.len();
-        for d in &diagnostics {
-            if d.is_error() {
-                report.errors += 1;
-                files_with_errors.insert(d.file_display(&sources).unwrap_or_default());
-            } else {
-                report.warnings += 1;
-            }
-        }
-        match args.output {
+        let placeholders: Vec<String> = checked
+            .variables
+            .iter()
+            .filter(|(k, v)| **v == format!("<{k}>"))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let files: Vec<Option<String>> = diagnostics
+            .iter()
+            .map(|d| {
+                d.is_error()
+                    .then(|| d.file_display(&sources).unwrap_or_default())
+            })
+            .collect();
+        let shown: Vec<Shown> = match args.output {
             OutputFormat::Text => diagnostics
                 .iter()
-                .for_each(|d| printer.diagnostic(d, &sources)),
-            OutputFormat::Json => report
-                .diagnostics
-                .extend(Printer::json_diagnostics(&diagnostics, &sources)),
+                .map(|d| Shown::Text(printer.render(d, &sources)))
+                .collect(),
+            OutputFormat::Json => Printer::json_diagnostics(&diagnostics, &sources)
+                .into_iter()
+                .map(Shown::Json)
+                .collect(),
+        };
+        (sources.len(), files, placeholders, shown)
+    });
+    for (file_count, files, names, shown) in results {
+        report.files += file_count;
+        placeholders.extend(names);
+        for file in files {
+            match file {
+                Some(file) => {
+                    report.errors += 1;
+                    files_with_errors.insert(file);
+                }
+                None => report.warnings += 1,
+            }
+        }
+        for item in shown {
+            match item {
+                Shown::Text(text) => printer.status(text),
+                Shown::Json(d) => report.diagnostics.push(d),
+            }
         }
     }
     report.valid = report.errors == 0;
