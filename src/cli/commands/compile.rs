@@ -84,10 +84,10 @@ pub fn run(args: CompileArgs, printer: &Printer) -> Result<ExitStatus> {
             }
         }
     }
-    if stacks.len() == 1 {
-        if let Some(err) = failed.pop() {
-            return Err(err);
-        }
+    if stacks.len() == 1
+        && let Some(err) = failed.pop()
+    {
+        return Err(err);
     }
     for err in &failed {
         printer.error(&err.to_string(), None);
