@@ -10,11 +10,14 @@ pub mod node;
 pub mod source;
 
 pub mod artifacts;
+pub mod backend;
 pub mod cli;
 pub mod emit;
 pub mod engine;
 pub mod error;
 pub mod expand;
+pub mod git;
+pub mod interrupt;
 pub mod kinds;
 pub mod load;
 pub mod model;

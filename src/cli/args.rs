@@ -26,6 +26,15 @@ pub enum Command {
     Compile(CompileArgs),
     /// Show what a change does to the compiled program (exit 0 no change, 1 changes, 2 error)
     Diff(DiffArgs),
+    /// Configure the shared back-end: S3 bucket, DynamoDB table, region
+    Init(InitArgs),
+    /// Releases of a stack in an environment
+    History(HistoryArgs),
+    /// See who holds stack locks, or run a command while holding one
+    #[command(subcommand)]
+    Lock(LockCommand),
+    /// Remove a stale lock (its holder is shown first)
+    Unlock(UnlockArgs),
     /// Write the JSON Schemas of every file kind, for editors
     Schema(SchemaArgs),
     /// Scaffold stacks
@@ -162,6 +171,110 @@ pub struct DiffArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// S3 bucket for release records and Pulumi state
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// DynamoDB table for locks
+    #[arg(long)]
+    pub table: Option<String>,
+    /// AWS region of the bucket and table
+    #[arg(long)]
+    pub region: Option<String>,
+    /// An S3-compatible endpoint (uses path-style addressing)
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Create the bucket and table when they do not exist
+    #[arg(long)]
+    pub create: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StackEnv {
+    /// The stack (a folder under stacks/)
+    #[arg(long, short = 's', value_name = "STACK")]
+    pub stack: String,
+    /// The environment
+    #[arg(long, short = 'e', value_name = "ENV")]
+    pub environment: String,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub target: StackEnv,
+    /// Show at most this many releases, newest first
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    /// Show who holds locks (all of them, or one stack's)
+    Status(LockStatusArgs),
+    /// Run a command while holding a stack's lock (for maintenance that must not race a deploy)
+    Exec(LockExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LockStatusArgs {
+    /// Only this stack
+    #[arg(long, short = 's', value_name = "STACK")]
+    pub stack: Option<String>,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// How deployer waits for and holds a stack's lock.
+#[derive(Debug, Args)]
+pub struct LockOptions {
+    /// How long to wait for a lock someone else holds; 0 fails at once (default: wait until it is free)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<std::time::Duration>,
+    /// How long the lock lasts if deployer stops renewing it (it renews while running)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
+    pub lock_ttl: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct LockExecArgs {
+    #[command(flatten)]
+    pub target: StackEnv,
+    #[command(flatten)]
+    pub lock: LockOptions,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// The command and its arguments
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    #[command(flatten)]
+    pub target: StackEnv,
+    /// The id of the lock to remove (shown by `lock status` and by a waiting deployer)
+    pub lock_id: String,
+    /// Do not ask for confirmation (needed without a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::backend::parse_duration(text)
 }
 
 #[derive(Debug, Args)]

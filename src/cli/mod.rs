@@ -18,10 +18,13 @@ pub enum ExitStatus {
     Success,
     /// The command ran and found problems (invalid files, unhealthy components).
     Failure,
+    /// Pass on another program's exit code (`lock exec`).
+    Code(u8),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::interrupt::install();
     let printer = Printer::new();
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args, &printer),
@@ -31,13 +34,18 @@ pub fn main() -> ExitCode {
             // diff: 0 no change, 1 changes, 2 any error (so CI can tell them apart).
             return match commands::diff::run(args, &printer) {
                 Ok(ExitStatus::Success) => ExitCode::SUCCESS,
-                Ok(ExitStatus::Failure) => ExitCode::from(1),
+                Ok(ExitStatus::Failure | ExitStatus::Code(_)) => ExitCode::from(1),
                 Err(err) => {
                     report(&printer, &err);
                     ExitCode::from(2)
                 }
             };
         }
+        Command::Init(args) => commands::init::run(args, &printer),
+        Command::History(args) => commands::history::run(args, &printer),
+        Command::Lock(args::LockCommand::Status(args)) => commands::lock::status(args, &printer),
+        Command::Lock(args::LockCommand::Exec(args)) => commands::lock::exec(args, &printer),
+        Command::Unlock(args) => commands::lock::unlock(args, &printer),
         Command::Schema(args) => commands::schema::run(args, &printer),
         Command::Stack(args::StackCommand::Init(args)) => commands::stack_init::run(args, &printer),
         Command::Version(args) => commands::version::run(args, &printer),
@@ -45,6 +53,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(ExitStatus::Success) => ExitCode::SUCCESS,
         Ok(ExitStatus::Failure) => ExitCode::from(1),
+        Ok(ExitStatus::Code(code)) => ExitCode::from(code),
         Err(err) => {
             let code = report(&printer, &err);
             ExitCode::from(code)

@@ -2,6 +2,8 @@
 //! way to run the `deployer` binary in it the way a user would.
 #![allow(dead_code)]
 
+pub mod moto;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -92,12 +94,33 @@ impl TestRepo {
 
     /// Runs `deployer ARGS --repo <this repo>`.
     pub fn run(&self, args: &[&str]) -> Run {
-        let mut all: Vec<&str> = args.to_vec();
-        let repo = self.path().to_str().unwrap().to_string();
-        all.push("--repo");
-        all.push(&repo);
-        deployer(&all, self.path())
+        self.run_with(args, &[])
     }
+
+    /// Runs `deployer ARGS --repo <this repo>` with extra environment variables.
+    pub fn run_with(&self, args: &[&str], env: &[(String, String)]) -> Run {
+        let repo = self.path().to_str().unwrap().to_string();
+        let all = with_repo(args, &repo);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        deployer_with_env(&all, self.path(), &env)
+    }
+
+    /// A `deployer ARGS --repo <this repo>` command to start in the background.
+    pub fn command(&self, args: &[&str], env: &[(String, String)]) -> Command {
+        let mut cmd = base_command(self.path());
+        cmd.args(with_repo(args, self.path().to_str().unwrap()));
+        cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        cmd
+    }
+}
+
+/// `ARGS --repo DIR`, with `--repo` before a trailing `-- COMMAND`.
+fn with_repo<'a>(args: &[&'a str], repo: &'a str) -> Vec<&'a str> {
+    let split = args.iter().position(|a| *a == "--").unwrap_or(args.len());
+    let mut all = args[..split].to_vec();
+    all.extend(["--repo", repo]);
+    all.extend(&args[split..]);
+    all
 }
 
 /// Runs the binary in `cwd` without colour and without a terminal.
@@ -106,11 +129,8 @@ pub fn deployer(args: &[&str], cwd: &Path) -> Run {
 }
 
 pub fn deployer_with_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
-    cmd.args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env_remove("DEPLOYER_PULUMI");
+    let mut cmd = base_command(cwd);
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -120,6 +140,21 @@ pub fn deployer_with_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Run
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// The binary with the environment every test starts from: no colour, and
+/// none of the developer's own configuration or identity.
+pub fn base_command(cwd: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
+    let home = std::env::temp_dir().join("deployer-tests-empty-home");
+    cmd.current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env("DEPLOYER_HOME", &home)
+        .env("DEPLOYER_USER", "tester@example.com")
+        .env_remove("DEPLOYER_PULUMI")
+        .env_remove("DEPLOYER_STATE_BUCKET")
+        .env_remove("DEPLOYER_LOCK_TABLE");
+    cmd
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
@@ -143,5 +178,80 @@ pub fn assert_contains(haystack: &str, needles: &[&str]) {
             haystack.contains(needle),
             "expected to find {needle:?} in:\n{haystack}"
         );
+    }
+}
+
+/// A shared back-end on moto: a fresh bucket and table, created by
+/// `deployer init --create`, and the environment that selects them.
+pub struct AwsBackend {
+    pub home: tempfile::TempDir,
+    pub bucket: String,
+    pub table: String,
+    pub endpoint: String,
+}
+
+impl AwsBackend {
+    pub fn new() -> AwsBackend {
+        let endpoint = moto::moto().endpoint();
+        let backend = AwsBackend {
+            home: tempfile::tempdir().unwrap(),
+            bucket: moto::unique("state"),
+            table: moto::unique("locks"),
+            endpoint,
+        };
+        let run = deployer_with_env(
+            &[
+                "init",
+                "--bucket",
+                &backend.bucket,
+                "--table",
+                &backend.table,
+                "--region",
+                "us-east-1",
+                "--create",
+            ],
+            backend.home.path(),
+            &backend
+                .env()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(run.code, 0, "init --create failed: {}", run.all());
+        backend
+    }
+
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = moto::aws_env(&self.endpoint);
+        env.push((
+            "DEPLOYER_HOME".into(),
+            self.home.path().display().to_string(),
+        ));
+        env
+    }
+
+    /// The same settings the binary uses, for checking AWS from a test.
+    pub fn settings(&self) -> deployer::backend::aws::Settings {
+        deployer::backend::aws::Settings {
+            bucket: self.bucket.clone(),
+            table: self.table.clone(),
+            region: "us-east-1".into(),
+            endpoint: Some(self.endpoint.clone()),
+            path_style: true,
+            secrets_provider: None,
+        }
+    }
+
+    /// The library's back-end on the same bucket and table.
+    pub fn open(&self) -> deployer::backend::Backend {
+        for (k, v) in moto::aws_env(&self.endpoint) {
+            // SAFETY: tests set the same values in every thread.
+            unsafe { std::env::set_var(k, v) };
+        }
+        deployer::backend::Backend::open(
+            &deployer::backend::config::Resolved::Aws(self.settings()),
+            std::path::Path::new("/nonexistent"),
+        )
+        .unwrap()
     }
 }

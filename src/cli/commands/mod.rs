@@ -2,6 +2,9 @@
 
 pub mod compile;
 pub mod diff;
+pub mod history;
+pub mod init;
+pub mod lock;
 pub mod schema;
 pub mod show;
 pub mod stack_init;
@@ -127,5 +130,75 @@ pub fn var_args(args: crate::cli::args::VarArgs) -> VarArgs {
     VarArgs {
         vars: args.vars,
         var_files: args.var_files,
+    }
+}
+
+/// Opens the configured back-end; says once when it is the local one.
+pub fn open_backend(printer: &Printer, repo: &Repo) -> Result<crate::backend::Backend> {
+    let settings = crate::backend::config::resolve()?;
+    let backend = crate::backend::Backend::open(&settings, &repo.root)?;
+    if let crate::backend::Kind::Local(dir) = &backend.kind {
+        printer.status(format!(
+            "note: no back-end configured ({}), so state and locks are local, in {}; `deployer init` sets up the shared one",
+            crate::backend::config::path().display(),
+            repo.display(dir)
+        ));
+    }
+    Ok(backend)
+}
+
+/// Checks that a stack exists and has the environment, reading only stack.yaml.
+pub fn check_target(repo: &Repo, stack: &str, environment: &str) -> Result<()> {
+    repo.check_stack(stack)?;
+    let mut sources = Sources::default();
+    let mut loader = crate::load::Loader::new(repo, &mut sources);
+    let doc = loader.parse_file(&repo.root.join("stacks").join(stack).join("stack.yaml"));
+    let parsed = doc.and_then(|d| {
+        crate::validate::check_stack_file(&d.root, d.file, loader.sources, &mut loader.diagnostics)
+    });
+    match parsed {
+        Some(file) if !file.environments.contains_key(environment) => {
+            Err(pipeline::unknown_environment(stack, environment, &file).into())
+        }
+        // A broken stack.yaml is reported by the commands that compile it.
+        _ => Ok(()),
+    }
+}
+
+/// One answer: from its flag, else asked, else its default, else an error naming the flag.
+pub struct Asker {
+    pub interactive: bool,
+}
+
+impl Asker {
+    pub fn ask(
+        &self,
+        given: Option<String>,
+        prompt: &str,
+        flag: &str,
+        default: Option<&str>,
+        check: impl Fn(&str) -> std::result::Result<(), String>,
+    ) -> Result<String> {
+        if let Some(value) = given {
+            check(&value).map_err(|why| Error::usage(format!("{flag}: {why}")))?;
+            return Ok(value);
+        }
+        if !self.interactive {
+            return match default {
+                Some(d) => Ok(d.to_string()),
+                None => Err(
+                    Error::usage(format!("cannot ask for {prompt}: not a terminal"))
+                        .with_help(format!("pass {flag}")),
+                ),
+            };
+        }
+        let mut input = dialoguer::Input::<String>::new().with_prompt(prompt);
+        if let Some(d) = default {
+            input = input.default(d.to_string());
+        }
+        input
+            .validate_with(|v: &String| check(v))
+            .interact_text()
+            .map_err(|e| Error::failed(format!("cannot read the answer: {e}")))
     }
 }

@@ -2,6 +2,7 @@
 //! current folder. Asks on a terminal; otherwise every required answer must come
 //! from a flag. Never overwrites anything.
 
+use super::Asker;
 use crate::cli::ExitStatus;
 use crate::cli::args::StackInitArgs;
 use crate::cli::printer::Printer;
@@ -13,44 +14,6 @@ const DEFAULT_ENVIRONMENTS: &str = "development,staging,production";
 const DEFAULT_REGION: &str = "us-east-1";
 const DEFAULT_SERVICE: &str = "web";
 const DEFAULT_IMAGE: &str = "public.ecr.aws/nginx/nginx";
-
-/// One answer: from its flag, else asked, else its default, else an error naming the flag.
-struct Asker {
-    interactive: bool,
-}
-
-impl Asker {
-    fn ask(
-        &self,
-        given: Option<String>,
-        prompt: &str,
-        flag: &str,
-        default: Option<&str>,
-        check: impl Fn(&str) -> std::result::Result<(), String>,
-    ) -> Result<String> {
-        if let Some(value) = given {
-            check(&value).map_err(|why| Error::usage(format!("{flag}: {why}")))?;
-            return Ok(value);
-        }
-        if !self.interactive {
-            return match default {
-                Some(d) => Ok(d.to_string()),
-                None => Err(
-                    Error::usage(format!("cannot ask for {prompt}: not a terminal"))
-                        .with_help(format!("pass {flag}")),
-                ),
-            };
-        }
-        let mut input = dialoguer::Input::<String>::new().with_prompt(prompt);
-        if let Some(d) = default {
-            input = input.default(d.to_string());
-        }
-        input
-            .validate_with(|v: &String| check(v))
-            .interact_text()
-            .map_err(|e| Error::failed(format!("cannot read the answer: {e}")))
-    }
-}
 
 pub fn run(args: StackInitArgs, printer: &Printer) -> Result<ExitStatus> {
     let dir = std::env::current_dir()

@@ -1,0 +1,661 @@
+//! The AWS back-end: locks in DynamoDB, release records in S3.
+//!
+//! The SDK retries with exponential backoff (standard mode) and gives up after a
+//! bounded time; every failure names the bucket or table, the operation, and
+//! what to check. Calls are blocking for the rest of deployer: a small tokio
+//! runtime runs them.
+
+use super::{Acquire, Lock, LockInfo, LockRefused, Put, StateStore};
+use crate::error::{Error, Result};
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the shared back-end lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub bucket: String,
+    pub table: String,
+    pub region: String,
+    /// An S3-compatible endpoint, when not AWS's own.
+    pub endpoint: Option<String>,
+    pub path_style: bool,
+    /// Pulumi secrets provider (`awskms://...`), if configured.
+    pub secrets_provider: Option<String>,
+}
+
+/// SDK clients and the runtime that drives them.
+#[derive(Clone)]
+pub struct Clients {
+    runtime: Arc<tokio::runtime::Runtime>,
+    pub s3: aws_sdk_s3::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl Clients {
+    pub fn connect(settings: &Settings) -> Result<Clients> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::failed(format!("cannot start the AWS client runtime: {e}")))?;
+        let attempts = std::env::var("DEPLOYER_AWS_MAX_ATTEMPTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5);
+        let config = runtime.block_on(
+            aws_config::defaults(BehaviorVersion::latest())
+                .region(aws_config::Region::new(settings.region.clone()))
+                .retry_config(
+                    RetryConfig::standard()
+                        .with_max_attempts(attempts)
+                        .with_initial_backoff(Duration::from_millis(200)),
+                )
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(Duration::from_secs(3))
+                        .operation_attempt_timeout(Duration::from_secs(20))
+                        .operation_timeout(Duration::from_secs(60))
+                        .build(),
+                )
+                .load(),
+        );
+        let mut s3 =
+            aws_sdk_s3::config::Builder::from(&config).force_path_style(settings.path_style);
+        if let Some(endpoint) = &settings.endpoint {
+            s3 = s3.endpoint_url(endpoint);
+        }
+        Ok(Clients {
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            runtime: Arc::new(runtime),
+        })
+    }
+
+    /// Runs a future to completion on the clients' runtime.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// The ARN of the caller, for "who holds the lock".
+    pub fn caller_arn(&self) -> Option<String> {
+        self.block_on(self.sts.get_caller_identity().send())
+            .ok()
+            .and_then(|o| o.arn().map(str::to_string))
+    }
+}
+
+/// Turns an SDK error into a message that says what failed, where, and what to check.
+fn failure<E, R>(what: &str, resource: &str, err: &SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let detail = DisplayErrorContext(err).to_string();
+    let code = err.code().unwrap_or_default();
+    let help = match err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            if detail.contains("credentials") {
+                "no AWS credentials were found: configure AWS_PROFILE, SSO (`aws sso login`) or AWS_ACCESS_KEY_ID".to_string()
+            } else {
+                format!(
+                    "deployer could not reach AWS after retrying: check the network, AWS_REGION and AWS_ENDPOINT_URL, then try again ({resource})"
+                )
+            }
+        }
+        _ if code.contains("AccessDenied")
+            || code == "UnrecognizedClientException"
+            || code.contains("InvalidAccessKeyId") =>
+        {
+            format!("check that your AWS credentials (AWS_PROFILE) may use {resource}")
+        }
+        _ if code == "NoSuchBucket" || code == "ResourceNotFoundException" => {
+            format!(
+                "{resource} does not exist: ask your platform team, or create it with `deployer init --create`"
+            )
+        }
+        _ => format!("check {resource} and try again"),
+    };
+    Error::failed(format!("{what} failed: {detail}")).with_help(help)
+}
+
+pub struct DynamoLock {
+    clients: Clients,
+    table: String,
+}
+
+impl DynamoLock {
+    pub fn new(clients: Clients, settings: &Settings) -> DynamoLock {
+        DynamoLock {
+            clients,
+            table: settings.table.clone(),
+        }
+    }
+
+    fn resource(&self) -> String {
+        format!("DynamoDB table `{}`", self.table)
+    }
+
+    fn item(key: &str, info: &LockInfo) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("LockID".to_string(), AttributeValue::S(key.to_string())),
+            (
+                "lock_id".to_string(),
+                AttributeValue::S(info.lock_id.clone()),
+            ),
+            ("who".to_string(), AttributeValue::S(info.who.clone())),
+            ("host".to_string(), AttributeValue::S(info.host.clone())),
+            ("pid".to_string(), AttributeValue::N(info.pid.to_string())),
+            (
+                "operation".to_string(),
+                AttributeValue::S(info.operation.clone()),
+            ),
+            (
+                "created".to_string(),
+                AttributeValue::N(info.created.to_string()),
+            ),
+            (
+                "expires".to_string(),
+                AttributeValue::N(info.expires.to_string()),
+            ),
+        ])
+    }
+
+    fn info(item: &HashMap<String, AttributeValue>) -> Option<LockInfo> {
+        let s = |k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let n = |k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        item.get("LockID")?;
+        Some(LockInfo {
+            lock_id: s("lock_id"),
+            who: s("who"),
+            host: s("host"),
+            pid: n("pid") as u32,
+            operation: s("operation"),
+            created: n("created"),
+            expires: n("expires"),
+        })
+    }
+
+    /// Deletes or updates the item only while `lock_id` holds it.
+    fn refused(&self, key: &str) -> LockRefused {
+        match self.get(key) {
+            Ok(holder) => LockRefused::NotHolder(holder),
+            Err(e) => LockRefused::Backend(e),
+        }
+    }
+}
+
+impl Lock for DynamoLock {
+    fn try_acquire(&self, key: &str, info: &LockInfo) -> Result<Acquire> {
+        // One conditional put: free, or expired (the TTL sweeper is lazy, so an
+        // expired item may still be there).
+        let request = self
+            .clients
+            .dynamodb
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::item(key, info)))
+            .condition_expression("attribute_not_exists(LockID) OR expires < :now")
+            .expression_attribute_values(":now", AttributeValue::N(super::now().to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        match self.clients.block_on(request.send()) {
+            Ok(_) => Ok(Acquire::Acquired),
+            Err(err) => {
+                if let Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(failed)) = err.as_service_error() {
+                    let holder = failed.item().and_then(Self::info);
+                    return match holder {
+                        Some(h) => Ok(Acquire::Held(h)),
+                        None => Ok(self.get(key)?.map_or(Acquire::Acquired, Acquire::Held)),
+                    };
+                }
+                Err(failure("taking the lock", &self.resource(), &err))
+            }
+        }
+    }
+
+    fn renew(
+        &self,
+        key: &str,
+        lock_id: &str,
+        expires: i64,
+    ) -> std::result::Result<(), LockRefused> {
+        let request = self
+            .clients
+            .dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .key("LockID", AttributeValue::S(key.to_string()))
+            .update_expression("SET expires = :expires")
+            .condition_expression("lock_id = :id")
+            .expression_attribute_values(":expires", AttributeValue::N(expires.to_string()))
+            .expression_attribute_values(":id", AttributeValue::S(lock_id.to_string()));
+        match self.clients.block_on(request.send()) {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(self.refused(key))
+            }
+            Err(err) => Err(LockRefused::Backend(failure(
+                "renewing the lock",
+                &self.resource(),
+                &err,
+            ))),
+        }
+    }
+
+    fn release(&self, key: &str, lock_id: &str) -> std::result::Result<(), LockRefused> {
+        let request = self
+            .clients
+            .dynamodb
+            .delete_item()
+            .table_name(&self.table)
+            .key("LockID", AttributeValue::S(key.to_string()))
+            .condition_expression("lock_id = :id")
+            .expression_attribute_values(":id", AttributeValue::S(lock_id.to_string()));
+        match self.clients.block_on(request.send()) {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(self.refused(key))
+            }
+            Err(err) => Err(LockRefused::Backend(failure(
+                "releasing the lock",
+                &self.resource(),
+                &err,
+            ))),
+        }
+    }
+
+    fn get(&self, key: &str) -> Result<Option<LockInfo>> {
+        let request = self
+            .clients
+            .dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key("LockID", AttributeValue::S(key.to_string()))
+            .consistent_read(true);
+        let out = self
+            .clients
+            .block_on(request.send())
+            .map_err(|e| failure("reading the lock", &self.resource(), &e))?;
+        Ok(out.item().and_then(Self::info))
+    }
+
+    fn list(&self) -> Result<Vec<(String, LockInfo)>> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let request = self
+                .clients
+                .dynamodb
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start);
+            let page = self
+                .clients
+                .block_on(request.send())
+                .map_err(|e| failure("listing locks", &self.resource(), &e))?;
+            for item in page.items() {
+                if let (Some(key), Some(info)) = (
+                    item.get("LockID").and_then(|v| v.as_s().ok()),
+                    Self::info(item),
+                ) {
+                    out.push((key.clone(), info));
+                }
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    fn describe(&self) -> String {
+        self.resource()
+    }
+}
+
+pub struct S3Store {
+    clients: Clients,
+    bucket: String,
+}
+
+impl S3Store {
+    pub fn new(clients: Clients, settings: &Settings) -> S3Store {
+        S3Store {
+            clients,
+            bucket: settings.bucket.clone(),
+        }
+    }
+
+    fn resource(&self) -> String {
+        format!("S3 bucket `{}`", self.bucket)
+    }
+
+    /// `If-None-Match`/`If-Match` lost: 412, or 409 when two writers raced.
+    fn is_precondition<E: ProvideErrorMetadata, R: std::fmt::Debug>(err: &SdkError<E, R>) -> bool {
+        matches!(
+            err.code(),
+            Some("PreconditionFailed" | "ConditionalRequestConflict")
+        )
+    }
+
+    fn put(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        if_none_match: bool,
+        if_match: Option<&str>,
+    ) -> Result<Put> {
+        let mut request = self
+            .clients
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(bytes.to_vec()));
+        if if_none_match {
+            request = request.if_none_match("*");
+        }
+        if let Some(etag) = if_match {
+            request = request.if_match(etag);
+        }
+        match self.clients.block_on(request.send()) {
+            Ok(_) => Ok(Put::Done),
+            Err(err) if Self::is_precondition(&err) => Ok(Put::Conflict),
+            Err(err) => Err(failure(
+                &format!("writing s3://{}/{key}", self.bucket),
+                &self.resource(),
+                &err,
+            )),
+        }
+    }
+}
+
+impl StateStore for S3Store {
+    fn put_new(&self, key: &str, bytes: &[u8]) -> Result<Put> {
+        self.put(key, bytes, true, None)
+    }
+
+    fn put_if(&self, key: &str, bytes: &[u8], etag: Option<&str>) -> Result<Put> {
+        match etag {
+            Some(tag) => self.put(key, bytes, false, Some(tag)),
+            None => self.put(key, bytes, true, None),
+        }
+    }
+
+    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>> {
+        let request = self.clients.s3.get_object().bucket(&self.bucket).key(key);
+        match self.clients.block_on(request.send()) {
+            Ok(out) => {
+                let etag = out.e_tag().unwrap_or_default().to_string();
+                let body = self.clients.block_on(out.body.collect()).map_err(|e| {
+                    Error::failed(format!("reading s3://{}/{key} failed: {e}", self.bucket))
+                })?;
+                Ok(Some((body.into_bytes().to_vec(), etag)))
+            }
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
+            Err(err) => Err(failure(
+                &format!("reading s3://{}/{key}", self.bucket),
+                &self.resource(),
+                &err,
+            )),
+        }
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let request = self
+                .clients
+                .s3
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token);
+            let page = self.clients.block_on(request.send()).map_err(|e| {
+                failure(
+                    &format!("listing s3://{}/{prefix}", self.bucket),
+                    &self.resource(),
+                    &e,
+                )
+            })?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        let request = self
+            .clients
+            .s3
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key);
+        self.clients
+            .block_on(request.send())
+            .map(|_| ())
+            .map_err(|e| {
+                failure(
+                    &format!("deleting s3://{}/{key}", self.bucket),
+                    &self.resource(),
+                    &e,
+                )
+            })
+    }
+
+    fn describe(&self) -> String {
+        self.resource()
+    }
+}
+
+/// What `init --create` did to one resource.
+pub enum Created {
+    Created(String),
+    Existed(String),
+}
+
+impl Clients {
+    /// Creates the state bucket when it does not exist: versioning on (every
+    /// release record and state file keeps its history), default encryption on,
+    /// public access blocked.
+    pub fn create_bucket(&self, settings: &Settings) -> Result<Created> {
+        let bucket = &settings.bucket;
+        let resource = format!("S3 bucket `{bucket}`");
+        let exists = self.block_on(self.s3.head_bucket().bucket(bucket).send());
+        let created = match exists {
+            Ok(_) => false,
+            Err(err)
+                if err
+                    .raw_response()
+                    .is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                let mut request = self.s3.create_bucket().bucket(bucket);
+                if settings.region != "us-east-1" {
+                    let location =
+                        aws_sdk_s3::types::BucketLocationConstraint::from(settings.region.as_str());
+                    request = request.create_bucket_configuration(
+                        aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                            .location_constraint(location)
+                            .build(),
+                    );
+                }
+                self.block_on(request.send())
+                    .map_err(|e| failure(&format!("creating {resource}"), &resource, &e))?;
+                true
+            }
+            Err(err) => return Err(failure(&format!("checking {resource}"), &resource, &err)),
+        };
+        use aws_sdk_s3::types::*;
+        let versioning = VersioningConfiguration::builder()
+            .status(BucketVersioningStatus::Enabled)
+            .build();
+        self.block_on(
+            self.s3
+                .put_bucket_versioning()
+                .bucket(bucket)
+                .versioning_configuration(versioning)
+                .send(),
+        )
+        .map_err(|e| failure("turning on versioning", &resource, &e))?;
+        let rule = ServerSideEncryptionRule::builder()
+            .apply_server_side_encryption_by_default(
+                ServerSideEncryptionByDefault::builder()
+                    .sse_algorithm(ServerSideEncryption::Aes256)
+                    .build()
+                    .expect("algorithm set"),
+            )
+            .build();
+        let encryption = ServerSideEncryptionConfiguration::builder()
+            .rules(rule)
+            .build()
+            .expect("rules set");
+        self.block_on(
+            self.s3
+                .put_bucket_encryption()
+                .bucket(bucket)
+                .server_side_encryption_configuration(encryption)
+                .send(),
+        )
+        .map_err(|e| failure("turning on encryption", &resource, &e))?;
+        let block = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(true)
+            .restrict_public_buckets(true)
+            .build();
+        self.block_on(
+            self.s3
+                .put_public_access_block()
+                .bucket(bucket)
+                .public_access_block_configuration(block)
+                .send(),
+        )
+        .map_err(|e| failure("blocking public access", &resource, &e))?;
+        let what = format!(
+            "{resource} in {} (versioning, encryption, public access blocked)",
+            settings.region
+        );
+        Ok(if created {
+            Created::Created(what)
+        } else {
+            Created::Existed(what)
+        })
+    }
+
+    /// Creates the lock table when it does not exist: key `LockID`, on-demand
+    /// billing, and TTL on `expires` so stale locks are swept eventually.
+    pub fn create_table(&self, settings: &Settings) -> Result<Created> {
+        use aws_sdk_dynamodb::types::*;
+        let table = &settings.table;
+        let resource = format!("DynamoDB table `{table}`");
+        let described = self.block_on(self.dynamodb.describe_table().table_name(table).send());
+        let created = match described {
+            Ok(_) => false,
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                let request = self
+                    .dynamodb
+                    .create_table()
+                    .table_name(table)
+                    .billing_mode(BillingMode::PayPerRequest)
+                    .key_schema(
+                        KeySchemaElement::builder()
+                            .attribute_name("LockID")
+                            .key_type(KeyType::Hash)
+                            .build()
+                            .expect("key set"),
+                    )
+                    .attribute_definitions(
+                        AttributeDefinition::builder()
+                            .attribute_name("LockID")
+                            .attribute_type(ScalarAttributeType::S)
+                            .build()
+                            .expect("attribute set"),
+                    );
+                self.block_on(request.send())
+                    .map_err(|e| failure(&format!("creating {resource}"), &resource, &e))?;
+                // Wait until it can be used.
+                for _ in 0..60 {
+                    let status = self
+                        .block_on(self.dynamodb.describe_table().table_name(table).send())
+                        .ok()
+                        .and_then(|o| o.table().and_then(|t| t.table_status().cloned()));
+                    if status == Some(TableStatus::Active) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+                true
+            }
+            Err(err) => return Err(failure(&format!("checking {resource}"), &resource, &err)),
+        };
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name("expires")
+            .enabled(true)
+            .build()
+            .expect("ttl set");
+        let result = self.block_on(
+            self.dynamodb
+                .update_time_to_live()
+                .table_name(table)
+                .time_to_live_specification(ttl)
+                .send(),
+        );
+        if let Err(err) = result {
+            // Asking again for a TTL already on is refused; that is fine.
+            if err.code().is_none_or(|c| c != "ValidationException") {
+                return Err(failure("turning on TTL", &resource, &err));
+            }
+        }
+        let what = format!(
+            "{resource} in {} (key LockID, TTL on expires)",
+            settings.region
+        );
+        Ok(if created {
+            Created::Created(what)
+        } else {
+            Created::Existed(what)
+        })
+    }
+}

@@ -1,0 +1,319 @@
+//! Release records: deployer's own history of what was applied.
+//!
+//! Under `stacks/<stack>/<environment>/` in the state store:
+//! `releases/000007/release.json` (written when the release starts),
+//! `releases/000007/result.json` (when it ends), the program it applied beside
+//! them, and `latest.json`, a pointer to the newest release. Every object is
+//! written once with `If-None-Match: *`, the pointer with `If-Match`, so two
+//! writers can never overwrite each other's record — the loser fails loudly.
+
+use super::{Put, StateStore};
+use crate::artifacts::Artifacts;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+
+/// What a release is about, written when it starts.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ReleaseStart {
+    pub number: u32,
+    /// `apply` or `rollback`.
+    pub operation: String,
+    pub stack: String,
+    pub environment: String,
+    pub who: String,
+    pub host: String,
+    /// Unix seconds.
+    pub started: i64,
+    pub variables: BTreeMap<String, String>,
+    pub git_commit: Option<String>,
+    pub program_hash: String,
+    pub deployer_version: String,
+    pub lock_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// For a rollback: the release whose program was applied again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_release: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// How a release ended, written when it ends.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ReleaseResult {
+    pub number: u32,
+    pub status: Status,
+    /// Unix seconds.
+    pub finished: i64,
+    pub duration_ms: u64,
+    #[serde(default)]
+    pub outputs: BTreeMap<String, Json>,
+    /// Per component: what happened and how long it took.
+    #[serde(default)]
+    pub components: BTreeMap<String, ComponentResult>,
+    /// Resource operations by kind (`create`, `update`, ...).
+    #[serde(default)]
+    pub changes: BTreeMap<String, u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Set on a failed release when deployer rolled back: the release that did it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_by: Option<u32>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ComponentResult {
+    /// `create`, `update`, `replace`, `delete`, `same`.
+    pub operation: String,
+    pub duration_ms: u64,
+    pub failed: bool,
+}
+
+/// A release as read back: its start, and its end if it has one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Release {
+    pub start: ReleaseStart,
+    pub result: Option<ReleaseResult>,
+}
+
+impl Release {
+    /// `succeeded`, `failed`, `cancelled`, or `in_progress` when it never ended
+    /// (still running, or its process died).
+    pub fn status(&self) -> &'static str {
+        match self.result.as_ref().map(|r| r.status) {
+            Some(Status::Succeeded) => "succeeded",
+            Some(Status::Failed) => "failed",
+            Some(Status::Cancelled) => "cancelled",
+            None => "in_progress",
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Pointer {
+    number: u32,
+}
+
+/// The releases of one stack and environment.
+pub struct Releases<'a> {
+    store: &'a dyn StateStore,
+    prefix: String,
+}
+
+fn number_dir(n: u32) -> String {
+    format!("releases/{n:06}")
+}
+
+fn conflict(what: String) -> Error {
+    Error::failed(what).with_help("another deployer process wrote the same release: is someone deploying without the lock (a broken lock)? Run `deployer history` and try again")
+}
+
+impl<'a> Releases<'a> {
+    pub fn new(store: &'a dyn StateStore, stack: &str, environment: &str) -> Releases<'a> {
+        Releases {
+            store,
+            prefix: format!("stacks/{stack}/{environment}/"),
+        }
+    }
+
+    fn key(&self, rest: &str) -> String {
+        format!("{}{rest}", self.prefix)
+    }
+
+    /// Numbers of every release, ascending.
+    pub fn numbers(&self) -> Result<Vec<u32>> {
+        let keys = self.store.list(&self.key("releases/"))?;
+        let mut numbers: Vec<u32> = keys
+            .iter()
+            .filter_map(|k| {
+                k.strip_prefix(&self.key("releases/"))?
+                    .split('/')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        numbers.dedup();
+        Ok(numbers)
+    }
+
+    /// Records the start of a release and the program it applies, as the next
+    /// number. Returns the number.
+    pub fn begin(&self, mut start: ReleaseStart, files: &Artifacts) -> Result<u32> {
+        let number = self.numbers()?.last().copied().unwrap_or(0) + 1;
+        start.number = number;
+        let dir = number_dir(number);
+        let env = &start.environment;
+        let manifest = serde_json::to_vec_pretty(&files.manifest).expect("manifest serialises");
+        let objects: [(String, &[u8]); 3] = [
+            (
+                self.key(&format!("{dir}/Pulumi.yaml")),
+                files.program.as_bytes(),
+            ),
+            (
+                self.key(&format!("{dir}/Pulumi.{env}.yaml")),
+                files.settings.as_bytes(),
+            ),
+            (self.key(&format!("{dir}/manifest.json")), &manifest),
+        ];
+        let mut written: Vec<String> = Vec::new();
+        let undo = |written: &[String]| {
+            for key in written {
+                let _ = self.store.delete(key);
+            }
+        };
+        for (key, bytes) in &objects {
+            match self.store.put_new(key, bytes) {
+                Ok(Put::Done) => written.push(key.clone()),
+                Ok(Put::Conflict) => {
+                    undo(&written);
+                    return Err(conflict(format!(
+                        "release {number} of {}/{env} was just written by someone else; nothing of ours was recorded",
+                        start.stack
+                    )));
+                }
+                Err(e) => {
+                    undo(&written);
+                    return Err(e);
+                }
+            }
+        }
+        let record = serde_json::to_vec_pretty(&start).expect("release serialises");
+        match self
+            .store
+            .put_new(&self.key(&format!("{dir}/release.json")), &record)
+        {
+            Ok(Put::Done) => {}
+            Ok(Put::Conflict) => {
+                undo(&written);
+                return Err(conflict(format!(
+                    "release {number} of {}/{env} was just written by someone else; nothing of ours was recorded",
+                    start.stack
+                )));
+            }
+            Err(e) => {
+                undo(&written);
+                return Err(e);
+            }
+        }
+        self.point_to(number)?;
+        Ok(number)
+    }
+
+    /// Moves `latest.json` forward (never back) with `If-Match`.
+    fn point_to(&self, number: u32) -> Result<()> {
+        let key = self.key("latest.json");
+        let current = self.store.get(&key)?;
+        if let Some((bytes, _)) = &current
+            && serde_json::from_slice::<Pointer>(bytes).is_ok_and(|p| p.number >= number)
+        {
+            return Ok(());
+        }
+        let body = serde_json::to_vec(&Pointer { number }).expect("pointer serialises");
+        match self
+            .store
+            .put_if(&key, &body, current.as_ref().map(|(_, etag)| etag.as_str()))?
+        {
+            Put::Done => Ok(()),
+            Put::Conflict => Err(conflict(format!(
+                "latest.json of {} moved while release {number} was being recorded (release {number} itself is recorded)",
+                self.prefix.trim_end_matches('/')
+            ))),
+        }
+    }
+
+    /// Records how a release ended.
+    pub fn finish(&self, result: &ReleaseResult) -> Result<()> {
+        let key = self.key(&format!("{}/result.json", number_dir(result.number)));
+        let body = serde_json::to_vec_pretty(result).expect("result serialises");
+        match self.store.put_new(&key, &body)? {
+            Put::Done => Ok(()),
+            Put::Conflict => Err(conflict(format!(
+                "release {} already has a recorded outcome",
+                result.number
+            ))),
+        }
+    }
+
+    pub fn get(&self, number: u32) -> Result<Option<Release>> {
+        let dir = number_dir(number);
+        let read = |name: &str| -> Result<Option<Vec<u8>>> {
+            Ok(self
+                .store
+                .get(&self.key(&format!("{dir}/{name}")))?
+                .map(|(b, _)| b))
+        };
+        let Some(start) = read("release.json")? else {
+            return Ok(None);
+        };
+        let damaged = |e: serde_json::Error| {
+            Error::failed(format!(
+                "release record {}{dir} is damaged: {e}",
+                self.prefix
+            ))
+        };
+        let start: ReleaseStart = serde_json::from_slice(&start).map_err(damaged)?;
+        let result = match read("result.json")? {
+            Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(damaged)?),
+            None => None,
+        };
+        Ok(Some(Release { start, result }))
+    }
+
+    /// Every release, oldest first.
+    pub fn list(&self) -> Result<Vec<Release>> {
+        let mut out = Vec::new();
+        for n in self.numbers()? {
+            if let Some(release) = self.get(n)? {
+                out.push(release);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn latest(&self) -> Result<Option<Release>> {
+        match self.numbers()?.last() {
+            Some(n) => self.get(*n),
+            None => Ok(None),
+        }
+    }
+
+    /// The newest release that succeeded.
+    pub fn last_success(&self) -> Result<Option<Release>> {
+        for n in self.numbers()?.into_iter().rev() {
+            if let Some(r) = self.get(n)?
+                && r.result
+                    .as_ref()
+                    .is_some_and(|x| x.status == Status::Succeeded)
+            {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The program a release applied: `Pulumi.yaml` and `Pulumi.<env>.yaml`.
+    pub fn program(&self, number: u32, environment: &str) -> Result<(String, String)> {
+        let dir = number_dir(number);
+        let read = |name: String| -> Result<String> {
+            let (bytes, _) = self
+                .store
+                .get(&self.key(&format!("{dir}/{name}")))?
+                .ok_or_else(|| Error::failed(format!("release {number} has no {name}")))?;
+            String::from_utf8(bytes)
+                .map_err(|_| Error::failed(format!("{name} of release {number} is not text")))
+        };
+        Ok((
+            read("Pulumi.yaml".into())?,
+            read(format!("Pulumi.{environment}.yaml"))?,
+        ))
+    }
+}
