@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use deployer::backend::releases::{ReleaseResult, ReleaseStart, Releases, Status};
-use deployer::backend::{Acquire, Lock, LockInfo, LockRefused, Put, StateStore, lock_key};
+use deployer::backend::{Acquire, LockInfo, LockRefused, Put, StateStore, lock_key};
 use std::time::{Duration, Instant};
 
 const DEV: &str = "development";
@@ -895,6 +895,105 @@ fn the_heartbeat_keeps_a_lock_past_its_ttl_and_notices_when_it_is_taken() {
         &[
             "The stack's lock was removed while this command held it",
             "the lock was lost while the command ran",
+        ],
+    );
+}
+
+/// Records the compiled example as a successful release in the repository's
+/// local back-end, as `apply` would.
+fn record_release(repo: &TestRepo, version: &str) {
+    let out = tempfile::tempdir().unwrap();
+    let run = repo.run(&[
+        "compile",
+        "--stack",
+        STACK,
+        "-e",
+        DEV,
+        "--out",
+        out.path().to_str().unwrap(),
+        "--var",
+        &format!("VERSION={version}"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let dir = out.path().join(STACK).join(DEV);
+    let files = deployer::artifacts::Artifacts {
+        program: std::fs::read_to_string(dir.join("Pulumi.yaml")).unwrap(),
+        settings: std::fs::read_to_string(dir.join(format!("Pulumi.{DEV}.yaml"))).unwrap(),
+        manifest: serde_json::from_str(
+            &std::fs::read_to_string(dir.join("manifest.json")).unwrap(),
+        )
+        .unwrap(),
+    };
+    let store = deployer::backend::local::LocalStore::new(repo.file(".deployer/state"));
+    let releases = Releases::new(&store, STACK, DEV);
+    let n = releases.begin(start("alice@example.com"), &files).unwrap();
+    let result = ReleaseResult {
+        number: n,
+        status: Status::Succeeded,
+        finished: deployer::backend::now(),
+        duration_ms: 1000,
+        outputs: Default::default(),
+        components: Default::default(),
+        changes: Default::default(),
+        error: None,
+        rolled_back_by: None,
+    };
+    releases.finish(&result).unwrap();
+}
+
+#[test]
+fn show_and_diff_against_what_is_deployed() {
+    let repo = TestRepo::example();
+    let run = repo.run(&["show", "-s", STACK, "-e", DEV, "--deployed"]);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &["nothing of notification-platform is deployed in development yet"],
+    );
+    record_release(&repo, "v1.0.0");
+    let run = repo.run(&["show", "-s", STACK, "-e", DEV, "--deployed"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "release #1 of notification-platform / development",
+            "by alice@example.com",
+        ],
+    );
+    assert_contains(&run.stdout, &["email-api:v1.0.0"]);
+    let same = repo.run(&[
+        "diff",
+        "-s",
+        STACK,
+        "-e",
+        DEV,
+        "--against",
+        "deployed",
+        "--var",
+        "VERSION=v1.0.0",
+    ]);
+    assert_eq!(same.code, 0, "{}", same.all());
+    let changed = repo.run(&[
+        "diff",
+        "-s",
+        STACK,
+        "-e",
+        DEV,
+        "--against",
+        "deployed",
+        "--var",
+        "VERSION=v1.0.1",
+    ]);
+    assert_eq!(changed.code, 1, "{}", changed.all());
+    assert_contains(
+        &changed.stdout,
+        &[
+            "0 to add, 2 to change, 0 to remove",
+            "~ email-service-api-task (aws:ecs/taskDefinition:TaskDefinition): containerDefinitions",
+            "-",
+            "email-api:v1.0.0",
+            "+",
+            "email-api:v1.0.1",
         ],
     );
 }

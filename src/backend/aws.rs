@@ -220,10 +220,16 @@ impl Lock for DynamoLock {
             Ok(_) => Ok(Acquire::Acquired),
             Err(err) => {
                 if let Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(failed)) = err.as_service_error() {
-                    let holder = failed.item().and_then(Self::info);
+                    let holder = match failed.item().and_then(Self::info) {
+                        Some(h) => Some(h),
+                        None => self.get(key)?,
+                    };
                     return match holder {
+                        // A retried put whose first attempt succeeded finds our own lock.
+                        Some(h) if h.lock_id == info.lock_id => Ok(Acquire::Acquired),
                         Some(h) => Ok(Acquire::Held(h)),
-                        None => Ok(self.get(key)?.map_or(Acquire::Acquired, Acquire::Held)),
+                        // Released between our attempt and the read: try again.
+                        None => self.try_acquire(key, info),
                     };
                 }
                 Err(failure("taking the lock", &self.resource(), &err))
@@ -280,7 +286,12 @@ impl Lock for DynamoLock {
                     .as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                Err(self.refused(key))
+                match self.refused(key) {
+                    // Gone already (a retried delete whose first attempt worked, or
+                    // it expired and was swept): nothing of ours is left to remove.
+                    LockRefused::NotHolder(None) => Ok(()),
+                    refused => Err(refused),
+                }
             }
             Err(err) => Err(LockRefused::Backend(failure(
                 "releasing the lock",

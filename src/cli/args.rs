@@ -123,8 +123,11 @@ pub struct ShowArgs {
     #[arg(long, short = 'e', value_name = "ENV")]
     pub environment: Option<String>,
     /// Print the merged configuration of every component instead of the program
-    #[arg(long)]
+    #[arg(long, conflicts_with = "deployed")]
     pub resolved: bool,
+    /// Print the program of the last successful release instead (needs --environment)
+    #[arg(long, requires = "environment")]
+    pub deployed: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     pub format: ProgramFormat,
@@ -161,7 +164,7 @@ pub struct DiffArgs {
     /// The environment
     #[arg(long, short = 'e', value_name = "ENV")]
     pub environment: String,
-    /// Git revision to compare the working tree with (a branch, tag or commit)
+    /// What to compare the working tree with: a git revision (branch, tag, commit), or `deployed` for the last successful release
     #[arg(long, value_name = "REV")]
     pub against: String,
     #[command(flatten)]

@@ -46,6 +46,20 @@ pub fn parse(id: FileId, file: &SourceFile) -> Parsed {
     }
 }
 
+/// Parses YAML text that deployer itself wrote (a stored program) into JSON.
+pub fn to_json(text: &str) -> Result<serde_json::Value, String> {
+    let file = SourceFile::new(
+        "<stored>".into(),
+        std::path::PathBuf::new(),
+        text.to_string(),
+    );
+    let parsed = parse(FileId(0), &file);
+    if let Some(d) = parsed.diagnostics.iter().find(|d| d.is_error()) {
+        return Err(d.message.clone());
+    }
+    Ok(parsed.root.map_or(serde_json::Value::Null, |n| n.to_json()))
+}
+
 enum Frame {
     Seq {
         items: Vec<Node>,

@@ -41,9 +41,68 @@ pub fn run(mut args: DiffArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
     repo.check_stack(&args.stack)?;
     let vars = var_args(std::mem::take(&mut args.vars));
-    let new = program_text(printer, &repo, &args.stack, &args.environment, &vars)?
-        .expect("the stack exists in the working tree");
-    let checkout = Checkout::at(&repo, &args.against)?;
+    let new =
+        program_text(printer, &repo, &args.stack, &args.environment, &vars)?.ok_or_else(|| {
+            Error::failed(format!(
+                "stack `{}` has no environment `{}`",
+                args.stack, args.environment
+            ))
+        })?;
+    let old = if args.against == DEPLOYED {
+        deployed(printer, &repo, &args.stack, &args.environment)?
+    } else {
+        at_revision(printer, &repo, &args, &vars)?
+    };
+    let (old_text, old_json) = old.unwrap_or_default();
+    let (new_text, new_json) = new;
+    let report = compare(&args, &old_json, &new_json, &old_text, &new_text);
+    match args.output {
+        OutputFormat::Json => printer.json(&report),
+        OutputFormat::Text => print(printer, &report),
+    }
+    Ok(if report.changed {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// `--against deployed`: the last successful release's program.
+const DEPLOYED: &str = "deployed";
+
+fn deployed(
+    printer: &Printer,
+    repo: &Repo,
+    stack: &str,
+    environment: &str,
+) -> Result<Option<(String, Json)>> {
+    let backend = super::open_backend(printer, repo)?;
+    let releases =
+        crate::backend::releases::Releases::new(backend.store.as_ref(), stack, environment);
+    let Some(release) = releases.last_success()? else {
+        printer.status(format!(
+            "note: nothing of {stack} is deployed in {environment} yet; everything is new"
+        ));
+        return Ok(None);
+    };
+    let (text, _) = releases.program(release.start.number, environment)?;
+    let json = crate::load::yaml::to_json(&text).map_err(|e| {
+        Error::failed(format!(
+            "the stored program of release #{} is damaged: {e}",
+            release.start.number
+        ))
+    })?;
+    Ok(Some((text, json)))
+}
+
+/// The program at a git revision, or `None` when the stack or environment is not there.
+fn at_revision(
+    printer: &Printer,
+    repo: &Repo,
+    args: &DiffArgs,
+    vars: &VarArgs,
+) -> Result<Option<(String, Json)>> {
+    let checkout = Checkout::at(repo, &args.against)?;
     let old_repo = Repo::open(Some(&checkout.root), &checkout.root).ok();
     let old = match old_repo {
         Some(old_repo) if old_repo.check_stack(&args.stack).is_ok() => {
@@ -58,18 +117,7 @@ pub fn run(mut args: DiffArgs, printer: &Printer) -> Result<ExitStatus> {
         }
         _ => None,
     };
-    let (old_text, old_json) = old.unwrap_or_default();
-    let (new_text, new_json) = new;
-    let report = compare(&args, &old_json, &new_json, &old_text, &new_text);
-    match args.output {
-        OutputFormat::Json => printer.json(&report),
-        OutputFormat::Text => print(printer, &report),
-    }
-    Ok(if report.changed {
-        ExitStatus::Failure
-    } else {
-        ExitStatus::Success
-    })
+    Ok(old)
 }
 
 /// The program as YAML text and JSON, or `None` when the environment does not exist there.

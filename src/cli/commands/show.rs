@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 pub fn run(args: ShowArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
     repo.check_stack(&args.stack)?;
+    if args.deployed {
+        return show_deployed(&args, printer, &repo);
+    }
     let vars = var_args(args.vars);
     let checked = check_for_compile(printer, &repo, &args.stack, args.environment, &vars, false)?;
     let mut documents = Map::new();
@@ -124,4 +127,50 @@ fn show_references(value: &mut Json) {
         Json::Object(map) => map.values_mut().for_each(show_references),
         _ => {}
     }
+}
+
+/// The program of the last successful release, as it was applied.
+fn show_deployed(
+    args: &ShowArgs,
+    printer: &Printer,
+    repo: &crate::load::Repo,
+) -> Result<ExitStatus> {
+    let environment = args
+        .environment
+        .as_deref()
+        .expect("clap requires --environment");
+    super::check_target(repo, &args.stack, environment)?;
+    let backend = super::open_backend(printer, repo)?;
+    let releases =
+        crate::backend::releases::Releases::new(backend.store.as_ref(), &args.stack, environment);
+    let Some(release) = releases.last_success()? else {
+        return Err(crate::error::Error::failed(format!(
+            "nothing of {} is deployed in {environment} yet (no successful release)",
+            args.stack
+        ))
+        .with_help(format!(
+            "deploy with `deployer apply --stack {} --environment {environment}`",
+            args.stack
+        )));
+    };
+    let (program, _) = releases.program(release.start.number, environment)?;
+    printer.status(format!(
+        "release #{} of {} / {environment}, applied {} by {}",
+        release.start.number,
+        args.stack,
+        crate::backend::timestamp(release.start.started),
+        release.start.who
+    ));
+    match args.format {
+        ProgramFormat::Yaml => printer.out_raw(&program),
+        ProgramFormat::Json => {
+            printer.json(&crate::load::yaml::to_json(&program).map_err(|e| {
+                crate::error::Error::failed(format!(
+                    "the stored program of release #{} is damaged: {e}",
+                    release.start.number
+                ))
+            })?)
+        }
+    }
+    Ok(ExitStatus::Success)
 }
