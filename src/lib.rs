@@ -12,6 +12,7 @@ pub mod source;
 pub mod artifacts;
 pub mod backend;
 pub mod cli;
+pub mod deploy;
 pub mod emit;
 pub mod engine;
 pub mod error;

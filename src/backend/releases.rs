@@ -44,6 +44,9 @@ pub enum Status {
     Succeeded,
     Failed,
     Cancelled,
+    /// Its process stopped (killed, crashed, lost its machine) before recording
+    /// how it ended; written by the next apply, which recovers.
+    Interrupted,
 }
 
 /// How a release ended, written when it ends.
@@ -92,6 +95,7 @@ impl Release {
             Some(Status::Succeeded) => "succeeded",
             Some(Status::Failed) => "failed",
             Some(Status::Cancelled) => "cancelled",
+            Some(Status::Interrupted) => "interrupted",
             None => "in_progress",
         }
     }
@@ -298,6 +302,24 @@ impl<'a> Releases<'a> {
             }
         }
         Ok(None)
+    }
+
+    /// Everything a release applied, to apply it again.
+    pub fn artifacts(&self, number: u32, environment: &str) -> Result<Artifacts> {
+        let (program, settings) = self.program(number, environment)?;
+        let key = self.key(&format!("{}/manifest.json", number_dir(number)));
+        let (bytes, _) = self
+            .store
+            .get(&key)?
+            .ok_or_else(|| Error::failed(format!("release {number} has no manifest.json")))?;
+        let manifest = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::failed(format!("the manifest of release {number} is damaged: {e}"))
+        })?;
+        Ok(Artifacts {
+            program,
+            settings,
+            manifest,
+        })
     }
 
     /// The program a release applied: `Pulumi.yaml` and `Pulumi.<env>.yaml`.

@@ -26,6 +26,12 @@ pub enum Command {
     Compile(CompileArgs),
     /// Show what a change does to the compiled program (exit 0 no change, 1 changes, 2 error)
     Diff(DiffArgs),
+    /// Deploy a stack to an environment: lock, compile, preview, approve, pulumi up, record, unlock
+    Apply(ApplyArgs),
+    /// Re-apply an earlier release's program as a new release
+    Rollback(RollbackArgs),
+    /// Compare what is deployed with AWS (exit 0 no drift, 1 drift, 2 error)
+    Drift(DriftArgs),
     /// Configure the shared back-end: S3 bucket, DynamoDB table, region
     Init(InitArgs),
     /// Releases of a stack in an environment
@@ -203,6 +209,53 @@ pub struct StackEnv {
     /// The environment
     #[arg(long, short = 'e', value_name = "ENV")]
     pub environment: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub target: StackEnv,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Approve without asking, where the environment requires approval (for CI)
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// When the deployment fails, leave it as it is instead of re-applying the last good release
+    #[arg(long)]
+    pub no_rollback: bool,
+    #[command(flatten)]
+    pub lock: LockOptions,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub target: StackEnv,
+    /// The release to go back to (default: the successful release before the current one)
+    #[arg(long, value_name = "N")]
+    pub to: Option<u32>,
+    /// Approve without asking, where the environment requires approval
+    #[arg(long)]
+    pub auto_approve: bool,
+    #[command(flatten)]
+    pub lock: LockOptions,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub target: StackEnv,
+    #[command(flatten)]
+    pub lock: LockOptions,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]

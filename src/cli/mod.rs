@@ -41,6 +41,19 @@ pub fn main() -> ExitCode {
                 }
             };
         }
+        Command::Apply(args) => commands::apply::run(args, &printer),
+        Command::Rollback(args) => commands::apply::rollback(args, &printer),
+        Command::Drift(args) => {
+            // drift: 0 no drift, 1 drift, 2 any error.
+            return match commands::drift::run(args, &printer) {
+                Ok(ExitStatus::Success) => ExitCode::SUCCESS,
+                Ok(ExitStatus::Failure | ExitStatus::Code(_)) => ExitCode::from(1),
+                Err(err) => {
+                    report(&printer, &err);
+                    ExitCode::from(2)
+                }
+            };
+        }
         Command::Init(args) => commands::init::run(args, &printer),
         Command::History(args) => commands::history::run(args, &printer),
         Command::Lock(args::LockCommand::Status(args)) => commands::lock::status(args, &printer),

@@ -152,6 +152,7 @@ pub fn base_command(cwd: &Path) -> Command {
         .env("DEPLOYER_HOME", &home)
         .env("DEPLOYER_USER", "tester@example.com")
         .env_remove("DEPLOYER_PULUMI")
+        .env_remove("PULUMI_CONFIG_PASSPHRASE")
         .env_remove("DEPLOYER_STATE_BUCKET")
         .env_remove("DEPLOYER_LOCK_TABLE");
     cmd
@@ -254,4 +255,35 @@ impl AwsBackend {
         )
         .unwrap()
     }
+}
+
+/// The Pulumi stand-in (`tests/support/pulumi_standin.rs`), built by `cargo test`
+/// as an example next to the test binaries.
+pub fn standin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let debug = exe.parent().unwrap().parent().unwrap();
+    let path = debug.join("examples").join("pulumi-standin");
+    assert!(
+        path.exists(),
+        "the Pulumi stand-in is not built at {}: run `cargo test` (it builds examples)",
+        path.display()
+    );
+    path
+}
+
+/// Environment for `apply` with the stand-in: its path, a passphrase, and where
+/// it logs the command lines it was given.
+pub fn pulumi_env(repo: &TestRepo) -> Vec<(String, String)> {
+    vec![
+        ("DEPLOYER_PULUMI".into(), standin().display().to_string()),
+        ("PULUMI_CONFIG_PASSPHRASE".into(), "test-passphrase".into()),
+        (
+            "STANDIN_LOG".into(),
+            repo.file("standin.log").display().to_string(),
+        ),
+        (
+            "STANDIN_STATE_DIR".into(),
+            repo.file("standin-state").display().to_string(),
+        ),
+    ]
 }

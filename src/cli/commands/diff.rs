@@ -106,14 +106,12 @@ fn at_revision(
     let old_repo = Repo::open(Some(&checkout.root), &checkout.root).ok();
     let old = match old_repo {
         Some(old_repo) if old_repo.check_stack(&args.stack).is_ok() => {
-            program_text(printer, &old_repo, &args.stack, &args.environment, vars).map_err(
-                |e| {
-                    Error::failed(format!(
-                        "the stack does not compile at `{}`: {e}",
-                        args.against
-                    ))
-                },
-            )?
+            program_text(printer, &old_repo, &args.stack, &args.environment, vars).map_err(|e| {
+                Error::failed(format!(
+                    "the stack does not compile at `{}`: {e}",
+                    args.against
+                ))
+            })?
         }
         _ => None,
     };

@@ -1,7 +1,9 @@
 //! One module per command.
 
+pub mod apply;
 pub mod compile;
 pub mod diff;
+pub mod drift;
 pub mod history;
 pub mod init;
 pub mod lock;

@@ -1,0 +1,363 @@
+//! `deployer apply` and `deployer rollback`: lock → compile (or load a release)
+//! → preview → approval → `pulumi up` with progress → record → unlock.
+
+use super::lock::take;
+use super::{check_for_compile, check_target, open_backend, open_repo, var_args};
+use crate::artifacts::{self, Artifacts};
+use crate::backend::releases::{Releases, Status};
+use crate::cli::ExitStatus;
+use crate::cli::args::{ApplyArgs, RollbackArgs};
+use crate::cli::commands::history::duration;
+use crate::cli::printer::{BOLD, GREEN, Printer, RED, YELLOW};
+use crate::deploy::{self, Operation, Request, Summary, Ui};
+use crate::engine::progress::{Plan, Update, label};
+use crate::engine::pulumi;
+use crate::error::{Error, Result};
+use crate::load::Repo;
+
+pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
+    let repo = open_repo(&args.repo.repo)?;
+    let (stack, environment) = (args.target.stack.clone(), args.target.environment.clone());
+    check_target(&repo, &stack, &environment)?;
+    let vars = var_args(args.vars);
+    let checked = check_for_compile(
+        printer,
+        &repo,
+        &stack,
+        Some(environment.clone()),
+        &vars,
+        false,
+    )?;
+    let resolved = checked.environments.first().ok_or_else(|| {
+        Error::failed(format!(
+            "stack `{stack}` has no environment `{environment}`"
+        ))
+    })?;
+    let input_hash = artifacts::input_hash(&repo, &stack, &vars.vars, &vars.var_files)
+        .map_err(|e| Error::failed(format!("cannot read the files of `{stack}`: {e}")))?;
+    let files = Artifacts::new(
+        resolved,
+        &crate::emit::emit(resolved),
+        input_hash,
+        &checked.variables,
+    );
+    let env = resolved.env.clone();
+    let pulumi = pulumi::find()?;
+    require_approval_possible(printer, env.approval_required(), args.auto_approve)?;
+    let backend = open_backend(printer, &repo)?;
+    let held = take(
+        printer,
+        &backend,
+        &repo,
+        &stack,
+        &environment,
+        "apply",
+        &args.lock,
+    )?;
+    let request = Request {
+        repo_root: &repo.root,
+        backend: &backend,
+        pulumi,
+        stack: stack.clone(),
+        environment: environment.clone(),
+        files,
+        operation: Operation::Apply,
+        variables: checked.variables.clone(),
+        who: held.info.who.clone(),
+        lock_id: held.info.lock_id.clone(),
+        git_commit: crate::git::commit(&repo.root),
+        approval_required: env.approval_required(),
+        production: env.production,
+        auto_approve: args.auto_approve,
+        rollback_on_failure: !args.no_rollback,
+    };
+    let summary = deploy::deploy(request, &CliUi { printer });
+    held.release()?;
+    report(printer, &stack, &environment, summary?)
+}
+
+pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
+    let repo = open_repo(&args.repo.repo)?;
+    let (stack, environment) = (args.target.stack.clone(), args.target.environment.clone());
+    check_target(&repo, &stack, &environment)?;
+    let env = stack_environment(printer, &repo, &stack, &environment)?;
+    let pulumi = pulumi::find()?;
+    require_approval_possible(printer, env.approval_required(), args.auto_approve)?;
+    let backend = open_backend(printer, &repo)?;
+    let held = take(
+        printer,
+        &backend,
+        &repo,
+        &stack,
+        &environment,
+        "rollback",
+        &args.lock,
+    )?;
+    let releases = Releases::new(backend.store.as_ref(), &stack, &environment);
+    let target = match args.to {
+        Some(n) => {
+            let release = releases.get(n)?.ok_or_else(|| {
+                Error::usage(format!("{stack} / {environment} has no release #{n}")).with_help(
+                    format!("see `deployer history --stack {stack} --environment {environment}`"),
+                )
+            })?;
+            if release.result.as_ref().map(|r| r.status) != Some(Status::Succeeded) {
+                return Err(Error::failed(format!(
+                    "release #{n} did not succeed ({}); roll back only to a release that did",
+                    release.status()
+                )));
+            }
+            release
+        }
+        None => {
+            let good: Vec<_> = releases
+                .list()?
+                .into_iter()
+                .filter(|r| {
+                    r.result
+                        .as_ref()
+                        .is_some_and(|x| x.status == Status::Succeeded)
+                })
+                .collect();
+            match good.as_slice() {
+                [.., previous, _current] => previous.clone(),
+                _ => {
+                    return Err(Error::failed(format!("{stack} / {environment} has no earlier successful release to roll back to"))
+                        .with_help(format!("see `deployer history --stack {stack} --environment {environment}`; `--to N` picks one")));
+                }
+            }
+        }
+    };
+    let n = target.start.number;
+    let vars: Vec<String> = target
+        .start
+        .variables
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    printer.status(format!(
+        "Rolling back {stack} / {environment} to release #{n} ({}, applied {} by {})",
+        vars.join(" "),
+        crate::backend::timestamp(target.start.started),
+        target.start.who
+    ));
+    let request = Request {
+        repo_root: &repo.root,
+        backend: &backend,
+        pulumi,
+        stack: stack.clone(),
+        environment: environment.clone(),
+        files: releases.artifacts(n, &environment)?,
+        operation: Operation::Rollback { source: n },
+        variables: target.start.variables.clone(),
+        who: held.info.who.clone(),
+        lock_id: held.info.lock_id.clone(),
+        git_commit: target.start.git_commit.clone(),
+        approval_required: env.approval_required(),
+        production: env.production,
+        auto_approve: args.auto_approve,
+        rollback_on_failure: false,
+    };
+    let summary = deploy::deploy(request, &CliUi { printer });
+    held.release()?;
+    report(printer, &stack, &environment, summary?)
+}
+
+/// The environment's declaration, from stack.yaml.
+fn stack_environment(
+    printer: &Printer,
+    repo: &Repo,
+    stack: &str,
+    environment: &str,
+) -> Result<crate::model::stack::EnvironmentSpec> {
+    let mut sources = crate::source::Sources::default();
+    let mut loader = crate::load::Loader::new(repo, &mut sources);
+    let doc = loader.parse_file(&repo.root.join("stacks").join(stack).join("stack.yaml"));
+    let parsed = doc.and_then(|d| {
+        crate::validate::check_stack_file(&d.root, d.file, loader.sources, &mut loader.diagnostics)
+    });
+    match parsed.and_then(|s| s.environments.get(environment).cloned()) {
+        Some(env) => Ok(env),
+        None => {
+            for d in &loader.diagnostics {
+                printer.diagnostic(d, loader.sources);
+            }
+            Err(Error::failed(format!(
+                "stacks/{stack}/stack.yaml is not valid; fix it first"
+            )))
+        }
+    }
+}
+
+/// A prompt that cannot be asked is an error naming the flag, before anything happens.
+fn require_approval_possible(printer: &Printer, required: bool, auto_approve: bool) -> Result<()> {
+    if required && !auto_approve && !printer.can_prompt() {
+        return Err(Error::usage(
+            "this environment requires approval, and there is no terminal to ask on",
+        )
+        .with_help("pass --auto-approve (for CI) to approve"));
+    }
+    Ok(())
+}
+
+fn report(
+    printer: &Printer,
+    stack: &str,
+    environment: &str,
+    summary: Summary,
+) -> Result<ExitStatus> {
+    let Some(number) = summary.number else {
+        printer.success(format!("No changes: {stack} / {environment} is up to date"));
+        return Ok(ExitStatus::Success);
+    };
+    match summary.status {
+        Status::Succeeded => {
+            printer.success(format!(
+                "{GREEN}Deployment successful!{GREEN:#} ({})",
+                duration(summary.seconds as u64 * 1000)
+            ));
+            printer.status(format!("  release #{number} of {stack} / {environment}"));
+            return Ok(ExitStatus::Success);
+        }
+        Status::Cancelled => {
+            printer.warning(format!("Deployment cancelled; Pulumi stopped cleanly and release #{number} is recorded as cancelled."));
+            printer.status(format!("  apply again to finish, or see `deployer history --stack {stack} --environment {environment}`"));
+        }
+        Status::Failed | Status::Interrupted => {
+            printer.failure(format!(
+                "{RED}Deployment failed{RED:#} (release #{number}): {}",
+                summary.error.unwrap_or_default()
+            ));
+            match summary.rollback {
+                Some((rollback, Status::Succeeded, seconds)) => {
+                    printer.success(format!("Rolled back to the last good release as release #{rollback} ({})", duration(seconds as u64 * 1000)));
+                }
+                Some((rollback, status, _)) => {
+                    printer.failure(format!("The automatic rollback (release #{rollback}) also did not succeed ({status:?}); the environment may be partly changed"));
+                    printer.status(format!("  see `deployer history --stack {stack} --environment {environment}` and `deployer rollback --to N`"));
+                }
+                None if summary.first_deployment => {}
+                None => printer.status("  not rolled back (--no-rollback); `deployer rollback` re-applies the last good release"),
+            }
+        }
+    }
+    Ok(ExitStatus::Failure)
+}
+
+/// Shows a deployment in the walkthrough's words.
+struct CliUi<'a> {
+    printer: &'a Printer,
+}
+
+impl Ui for CliUi<'_> {
+    fn step(&self, text: &str) {
+        self.printer.status(text);
+    }
+
+    fn warn(&self, text: &str) {
+        self.printer.warning(text);
+    }
+
+    fn plan(&self, stack: &str, environment: &str, plan: &Plan) {
+        if plan.is_empty() {
+            return;
+        }
+        self.printer
+            .status(format!("{BOLD}Plan for {stack} / {environment}:{BOLD:#}"));
+        for (component, resources) in &plan.components {
+            let change = plan.change_of(component).map_or("update", |c| c.name());
+            let (mark, style) = match change {
+                "create" => ("+", GREEN),
+                "delete" => ("-", RED),
+                "replace" => ("±", YELLOW),
+                _ => ("~", YELLOW),
+            };
+            let n = resources.len();
+            self.printer.status(format!(
+                "  {style}{mark}{style:#} {:<40} {change} ({n} resource{})",
+                label(component),
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        let counts = plan.counts();
+        let parts: Vec<String> = ["create", "update", "replace", "delete"]
+            .iter()
+            .map(|k| format!("{} to {k}", counts.get(k).copied().unwrap_or(0)))
+            .collect();
+        self.printer.status(format!("  {}", parts.join(", ")));
+    }
+
+    fn approve(&self, _stack: &str, environment: &str, production: bool) -> Result<bool> {
+        if !self.printer.can_prompt() {
+            return Err(Error::usage(
+                "this environment requires approval, and there is no terminal to ask on",
+            )
+            .with_help("pass --auto-approve"));
+        }
+        let what = if production {
+            "Production deployment".to_string()
+        } else {
+            format!("Deployment to {environment}")
+        };
+        self.printer.warning(format!("{what} - approval required"));
+        let answer: String = dialoguer::Input::new()
+            .with_prompt("Approve? (yes/no)")
+            .interact_text()
+            .map_err(|e| Error::failed(format!("cannot read the answer: {e}")))?;
+        Ok(answer.trim() == "yes")
+    }
+
+    fn progress(&self, update: &Update) {
+        match update {
+            Update::Started { component, change } => {
+                self.printer
+                    .status(format!("{} {}...", change.verb(), label(component)))
+            }
+            Update::Finished {
+                component,
+                change,
+                seconds,
+                failed,
+            } => {
+                let took = duration(*seconds as u64 * 1000);
+                if *failed {
+                    self.printer.status(format!(
+                        "{} {}... {RED}✗{RED:#} ({took})",
+                        change.verb(),
+                        label(component)
+                    ));
+                } else {
+                    self.printer.status(format!(
+                        "{} {}... {GREEN}✓{GREEN:#} ({took})",
+                        change.verb(),
+                        label(component)
+                    ));
+                }
+            }
+            Update::Diagnostic {
+                resource,
+                severity,
+                message,
+                ..
+            } => {
+                let on = resource
+                    .as_ref()
+                    .map(|r| format!("{r}: "))
+                    .unwrap_or_default();
+                let (style, word) = if severity == "error" {
+                    (RED, "error")
+                } else {
+                    (YELLOW, "warning")
+                };
+                for (i, line) in message.lines().enumerate() {
+                    if i == 0 {
+                        self.printer
+                            .status(format!("    {style}{word}{style:#}: {on}{line}"));
+                    } else {
+                        self.printer.status(format!("      {line}"));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! Deploying a program: preview, approval, `pulumi up` with progress, release
+//! records, and automatic rollback to the last good release when it fails.
+//! Shared by `apply` and `rollback`; the caller holds the stack's lock.
+//!
+//! Talks to the user only through [`Ui`], which the command line implements.
+
+use crate::artifacts::Artifacts;
+use crate::backend::Backend;
+use crate::backend::releases::{ReleaseResult, ReleaseStart, Releases, Status};
+use crate::engine::progress::{Plan, Tracker, Update, plan_from};
+use crate::engine::pulumi::Pulumi;
+use crate::engine::{Engine, Outcome};
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+/// What the user sees and decides.
+pub trait Ui {
+    /// A stage: "Previewing changes...".
+    fn step(&self, text: &str);
+    fn warn(&self, text: &str);
+    /// The planned changes, per component.
+    fn plan(&self, stack: &str, environment: &str, plan: &Plan);
+    /// Asks for approval; `Ok(false)` when refused.
+    fn approve(&self, stack: &str, environment: &str, production: bool) -> Result<bool>;
+    fn progress(&self, update: &Update);
+}
+
+pub enum Operation {
+    Apply,
+    /// Applying the program of an earlier release again.
+    Rollback {
+        source: u32,
+    },
+}
+
+/// Everything a deployment needs.
+pub struct Request<'a> {
+    pub repo_root: &'a Path,
+    pub backend: &'a Backend,
+    pub pulumi: Pulumi,
+    pub stack: String,
+    pub environment: String,
+    pub files: Artifacts,
+    pub operation: Operation,
+    pub variables: BTreeMap<String, String>,
+    pub who: String,
+    pub lock_id: String,
+    pub git_commit: Option<String>,
+    pub approval_required: bool,
+    pub production: bool,
+    pub auto_approve: bool,
+    /// Re-apply the last good release when this one fails.
+    pub rollback_on_failure: bool,
+}
+
+/// One run of `pulumi up`, as it is recorded.
+struct Run {
+    status: Status,
+    seconds: i64,
+    error: Option<String>,
+    components: BTreeMap<String, crate::backend::releases::ComponentResult>,
+    changes: BTreeMap<String, u32>,
+}
+
+/// How it ended.
+#[derive(Debug)]
+pub struct Summary {
+    /// `None` when nothing changed and no release was recorded.
+    pub number: Option<u32>,
+    pub status: Status,
+    pub seconds: i64,
+    pub error: Option<String>,
+    /// The rollback after a failure: its number and how it ended.
+    pub rollback: Option<(u32, Status, i64)>,
+    pub first_deployment: bool,
+}
+
+pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
+    let releases = Releases::new(
+        request.backend.store.as_ref(),
+        &request.stack,
+        &request.environment,
+    );
+    let interrupted = releases.latest()?.filter(|r| r.result.is_none());
+    let engine = prepare(&request, &request.files)?;
+    if let Some(stale) = interrupted {
+        recover(&engine, &releases, stale.start.number, ui)?;
+    }
+    ui.step("Previewing changes...");
+    let plan = plan_from(&engine.preview()?, &owners(&request.files));
+    if crate::interrupt::interrupted() {
+        return Err(Error::failed(
+            "interrupted before deploying; nothing was changed",
+        ));
+    }
+    ui.plan(&request.stack, &request.environment, &plan);
+    if plan.is_empty() {
+        return Ok(Summary {
+            number: None,
+            status: Status::Succeeded,
+            seconds: 0,
+            error: None,
+            rollback: None,
+            first_deployment: false,
+        });
+    }
+    let approved_by = if request.approval_required {
+        if request.auto_approve {
+            Some(format!("{} (--auto-approve)", request.who))
+        } else {
+            if !ui.approve(&request.stack, &request.environment, request.production)? {
+                return Err(Error::failed(
+                    "deployment not approved; nothing was changed",
+                ));
+            }
+            Some(request.who.clone())
+        }
+    } else {
+        None
+    };
+    let source = match request.operation {
+        Operation::Apply => None,
+        Operation::Rollback { source } => Some(source),
+    };
+    let first_deployment = releases.last_success()?.is_none();
+    let number = releases.begin(start_record(&request, approved_by, source), &request.files)?;
+    let run = run_up(&engine, &request.files, plan, ui)?;
+    let mut summary = Summary {
+        number: Some(number),
+        status: run.status,
+        seconds: run.seconds,
+        error: run.error.clone(),
+        rollback: None,
+        first_deployment,
+    };
+    if run.status == Status::Failed && request.rollback_on_failure && source.is_none() {
+        summary.rollback = roll_back_after_failure(&request, &releases, number, run, ui)?;
+    } else {
+        finish(&releases, number, &run, None, &engine)?;
+    }
+    Ok(summary)
+}
+
+/// What a failed release leaves: record it, then apply the last good program.
+fn roll_back_after_failure(
+    request: &Request,
+    releases: &Releases,
+    failed: u32,
+    run: Run,
+    ui: &dyn Ui,
+) -> Result<Option<(u32, Status, i64)>> {
+    let engine = prepare(request, &request.files)?;
+    let Some(good) = releases.last_success()? else {
+        ui.warn(&format!(
+            "This was the first deployment of {} / {}: there is no earlier release to roll back to. What was created stays; fix the problem and apply again.",
+            request.stack, request.environment
+        ));
+        finish(releases, failed, &run, None, &engine)?;
+        return Ok(None);
+    };
+    let good_number = good.start.number;
+    let files = releases.artifacts(good_number, &request.environment)?;
+    let mut start = start_record(
+        request,
+        Some(format!("{} (automatic rollback)", request.who)),
+        Some(good_number),
+    );
+    start.variables = good.start.variables.clone();
+    start.git_commit = good.start.git_commit.clone();
+    start.program_hash = files.manifest.program_hash.clone();
+    // The rollback's number goes into the failed release's record, so claim it first.
+    let rollback = releases.begin(start, &files)?;
+    finish(releases, failed, &run, Some(rollback), &engine)?;
+    ui.step(&format!("Rolling back to release #{good_number}..."));
+    let engine = prepare(request, &files)?;
+    let plan = plan_from(&engine.preview()?, &owners(&files));
+    let rolled = run_up(&engine, &files, plan, ui)?;
+    finish(releases, rollback, &rolled, None, &engine)?;
+    Ok(Some((rollback, rolled.status, rolled.seconds)))
+}
+
+fn prepare(request: &Request, files: &Artifacts) -> Result<Engine> {
+    let engine = Engine::prepare(
+        request.pulumi.clone(),
+        request.backend,
+        request.repo_root,
+        &request.stack,
+        &request.environment,
+        &files.program,
+        &files.settings,
+    )?;
+    engine.select_stack()?;
+    Ok(engine)
+}
+
+/// A release whose process died: record that, clear Pulumi's stale lock (safe:
+/// deployer's lock proves nobody else runs), and settle operations Pulumi left
+/// pending by refreshing the state from AWS.
+fn recover(engine: &Engine, releases: &Releases, number: u32, ui: &dyn Ui) -> Result<()> {
+    ui.warn(&format!("Release #{number} was interrupted: its process stopped before it finished. Recovering before deploying."));
+    let result = ReleaseResult {
+        number,
+        status: Status::Interrupted,
+        finished: crate::backend::now(),
+        duration_ms: 0,
+        outputs: BTreeMap::new(),
+        components: BTreeMap::new(),
+        changes: BTreeMap::new(),
+        error: Some("the deployer process stopped before the release finished".into()),
+        rolled_back_by: None,
+    };
+    releases.finish(&result)?;
+    let manual = |why: Error| {
+        let dir = engine.dir.display().to_string();
+        why.with_help(format!(
+            "recover by hand: in {dir}, with PULUMI_BACKEND_URL as deployer sets it, run `pulumi cancel --yes --stack {env}` then `pulumi refresh --yes --clear-pending-creates --stack {env}`, and apply again",
+            env = engine.environment
+        ))
+    };
+    ui.step("Clearing Pulumi's stale lock...");
+    engine.cancel_stale_lock().map_err(manual)?;
+    ui.step("Refreshing the state from AWS and clearing pending operations...");
+    let (outcome, output) = engine.refresh(false, true, |_| {})?;
+    if outcome != Outcome::Succeeded {
+        return Err(manual(Error::failed(format!(
+            "refreshing the state failed:\n{}",
+            output.trim()
+        ))));
+    }
+    Ok(())
+}
+
+fn start_record(
+    request: &Request,
+    approved_by: Option<String>,
+    source: Option<u32>,
+) -> ReleaseStart {
+    ReleaseStart {
+        number: 0,
+        operation: if source.is_some() {
+            "rollback".into()
+        } else {
+            "apply".into()
+        },
+        stack: request.stack.clone(),
+        environment: request.environment.clone(),
+        who: request.who.clone(),
+        host: gethostname::gethostname().to_string_lossy().into_owned(),
+        started: crate::backend::now(),
+        variables: request.variables.clone(),
+        git_commit: request.git_commit.clone(),
+        program_hash: request.files.manifest.program_hash.clone(),
+        deployer_version: crate::artifacts::VERSION.into(),
+        lock_id: request.lock_id.clone(),
+        approved_by,
+        source_release: source,
+    }
+}
+
+/// Runs `pulumi up` with progress; returns how it ended.
+fn run_up(engine: &Engine, files: &Artifacts, plan: Plan, ui: &dyn Ui) -> Result<Run> {
+    let started = Instant::now();
+    let mut tracker = Tracker::new(owners(files), plan);
+    let (outcome, output) = engine.up(|event| {
+        for update in tracker.handle(event) {
+            ui.progress(&update);
+        }
+    })?;
+    for component in tracker.unfinished() {
+        ui.progress(&Update::Finished {
+            component,
+            change: crate::engine::progress::Change::Update,
+            seconds: 0,
+            failed: true,
+        });
+    }
+    // The engine's own clock when it reported one, else ours.
+    let seconds = if tracker.first.is_some() {
+        tracker.seconds()
+    } else {
+        started.elapsed().as_secs() as i64
+    };
+    let (status, error) = match &outcome {
+        Outcome::Succeeded => (Status::Succeeded, None),
+        Outcome::Cancelled => (Status::Cancelled, Some("cancelled".to_string())),
+        Outcome::Failed(code) => {
+            let mut message = tracker
+                .failed
+                .iter()
+                .map(|(r, m)| format!("{r}: {m}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            if message.is_empty() {
+                message = tracker.errors.join("; ");
+            }
+            if message.is_empty() {
+                message = format!(
+                    "pulumi exited with {code}: {}",
+                    output.trim().lines().last().unwrap_or_default()
+                );
+            }
+            (Status::Failed, Some(message))
+        }
+    };
+    Ok(Run {
+        status,
+        seconds,
+        error,
+        components: tracker.results(),
+        changes: tracker.changes.clone(),
+    })
+}
+
+/// Records how a release ended, with the stack's outputs when it succeeded.
+fn finish(
+    releases: &Releases,
+    number: u32,
+    run: &Run,
+    rolled_back_by: Option<u32>,
+    engine: &Engine,
+) -> Result<()> {
+    let outputs = if run.status == Status::Succeeded {
+        engine.outputs()?
+    } else {
+        BTreeMap::new()
+    };
+    let started = releases
+        .get(number)?
+        .map_or_else(crate::backend::now, |r| r.start.started);
+    let finished = crate::backend::now();
+    releases.finish(&ReleaseResult {
+        number,
+        status: run.status,
+        finished,
+        duration_ms: (run.seconds.max(finished - started) as u64) * 1000,
+        outputs,
+        components: run.components.clone(),
+        changes: run.changes.clone(),
+        error: run.error.clone(),
+        rolled_back_by,
+    })
+}
+
+/// resource → component, from a manifest.
+pub fn owners(files: &Artifacts) -> BTreeMap<String, String> {
+    files
+        .manifest
+        .components
+        .iter()
+        .flat_map(|(component, entry)| {
+            entry
+                .resources
+                .iter()
+                .map(move |r| (r.clone(), component.clone()))
+        })
+        .collect()
+}

@@ -1,0 +1,722 @@
+//! `apply`, `rollback`, `drift` and `history`, run as a user would, with the
+//! Pulumi stand-in (tests/support/pulumi_standin.rs) on the local back-end, and
+//! once against moto.
+
+mod common;
+use common::*;
+use std::time::{Duration, Instant};
+
+const DEV: &str = "development";
+
+fn env_with(repo: &TestRepo, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = pulumi_env(repo);
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+fn apply(
+    repo: &TestRepo,
+    environment: &str,
+    version: &str,
+    extra_args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> Run {
+    let var = format!("VERSION={version}");
+    let mut args = vec!["apply", "-s", STACK, "-e", environment, "--var", &var];
+    args.extend_from_slice(extra_args);
+    repo.run_with(&args, &env_with(repo, extra_env))
+}
+
+fn history(repo: &TestRepo, environment: &str) -> serde_json::Value {
+    let run = repo.run_with(
+        &[
+            "history",
+            "-s",
+            STACK,
+            "-e",
+            environment,
+            "--output",
+            "json",
+        ],
+        &pulumi_env(repo),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.json()
+}
+
+fn no_lock_left(repo: &TestRepo) {
+    let run = repo.run(&["lock", "status", "--output", "json"]);
+    assert_eq!(run.json(), serde_json::json!([]), "a lock was left behind");
+}
+
+#[test]
+fn first_apply_creates_everything_with_progress_and_records_the_release() {
+    let repo = TestRepo::example();
+    // A component takes as long as its resources together; the database's and
+    // queue's other resources take no time here, so their lines show exactly these.
+    let seconds = "email-service-database-instance=323,email-service-database-subnets=0,email-service-database-sg=0,\
+                   email-service-queue-queue=12,email-service-queue-dead-letter=0,email-service-queue-dead-letter-allow=0,email-service-api-service=165";
+    let run = apply(
+        &repo,
+        DEV,
+        "v1.0.0",
+        &[],
+        &[
+            ("STANDIN_SECONDS", seconds),
+            ("DEPLOYER_USER", "alice@company.com"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "Acquiring lock of notification-platform / development...",
+            "✓ Lock acquired",
+            "Plan for notification-platform / development:",
+            "+ email-service/database",
+            "create (3 resources)",
+            "to create, 0 to update, 0 to replace, 0 to delete",
+            // Durations come from the engine's event timestamps.
+            "Creating email-service/database... ✓ (5m 23s)",
+            "Creating email-service/queue... ✓ (12s)",
+            "Creating email-service/api... ✓ (3m 00s)",
+            "✓ Deployment successful! (",
+            "release #1 of notification-platform / development",
+        ],
+    );
+    no_lock_left(&repo);
+    let releases = history(&repo, DEV);
+    let first = &releases[0];
+    assert_eq!(first["number"], 1);
+    assert_eq!(first["status"], "succeeded");
+    assert_eq!(first["who"], "alice@company.com");
+    assert_eq!(first["variables"]["VERSION"], "v1.0.0");
+    assert_eq!(first["changes"]["create"], 39);
+    // Outputs and per-component results are recorded; the program is stored.
+    let record = std::fs::read_to_string(repo.file(
+        ".deployer/state/stacks/notification-platform/development/releases/000001/result.json",
+    ))
+    .unwrap();
+    let record: serde_json::Value = serde_json::from_str(&record).unwrap();
+    assert_eq!(
+        record["components"]["email-service/database"]["duration_ms"],
+        323_000
+    );
+    assert_eq!(
+        record["components"]["email-service/database"]["operation"],
+        "create"
+    );
+    assert!(
+        record["outputs"]["email-service/queue.url"]
+            .as_str()
+            .unwrap()
+            .starts_with("standin-")
+    );
+    assert!(
+        repo.file(
+            ".deployer/state/stacks/notification-platform/development/releases/000001/Pulumi.yaml"
+        )
+        .exists()
+    );
+    // The contract: non-interactive, JSON events, the local back-end.
+    let log = repo.read("standin.log");
+    let backend = format!(
+        "[backend=file://{}/.deployer/pulumi]",
+        repo.path().display()
+    );
+    assert_contains(
+        &log,
+        &[
+            "stack select --create --secrets-provider passphrase --stack development --non-interactive",
+            "preview --event-log",
+            "up --yes --skip-preview --json --stack development --non-interactive",
+            &backend,
+        ],
+    );
+}
+
+#[test]
+fn a_new_version_updates_only_what_changed() {
+    let repo = TestRepo::example();
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    let run = apply(&repo, DEV, "v1.0.1", &[], &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "0 to create, 2 to update, 0 to replace, 0 to delete",
+            "~ email-service/api",
+            "Updating email-service/api... ✓",
+        ],
+    );
+    assert!(!run.stderr.contains("Creating"), "{}", run.stderr);
+    // Nothing changed: no release.
+    let run = apply(&repo, DEV, "v1.0.1", &[], &[]);
+    assert_eq!(run.code, 0);
+    assert_contains(
+        &run.stderr,
+        &["No changes: notification-platform / development is up to date"],
+    );
+    assert_eq!(history(&repo, DEV).as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn approval_is_required_in_production_and_never_guessed() {
+    let repo = TestRepo::example();
+    let run = apply(&repo, "production", "v1.0.0", &[], &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "this environment requires approval, and there is no terminal to ask on",
+            "pass --auto-approve",
+        ],
+    );
+    assert_eq!(
+        history(&repo, "production"),
+        serde_json::json!([]),
+        "nothing recorded"
+    );
+    no_lock_left(&repo);
+    let run = apply(
+        &repo,
+        "production",
+        "v1.0.0",
+        &["--auto-approve"],
+        &[("DEPLOYER_USER", "ci@company.com")],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        history(&repo, "production")[0]["approved_by"],
+        "ci@company.com (--auto-approve)"
+    );
+}
+
+/// Answers the approval prompt on a real terminal (a pseudo-terminal from Python's pty).
+#[test]
+fn approval_on_a_terminal() {
+    let repo = TestRepo::example();
+    let script = r#"
+import os, pty, sys, select
+argv = sys.argv[1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+out = b""
+answered = False
+while True:
+    try:
+        r, _, _ = select.select([fd], [], [], 60)
+        if not r: break
+        chunk = os.read(fd, 1024)
+    except OSError:
+        break
+    if not chunk: break
+    out += chunk
+    if not answered and b"Approve? (yes/no)" in out:
+        os.write(fd, b"yes\r")
+        answered = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode("utf-8", "replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_deployer"));
+    cmd.args([
+        "apply",
+        "-s",
+        STACK,
+        "-e",
+        "production",
+        "--var",
+        "VERSION=v1.0.0",
+        "--repo",
+        repo.path().to_str().unwrap(),
+    ]);
+    cmd.env("NO_COLOR", "1")
+        .env("DEPLOYER_HOME", repo.file("home"))
+        .env("DEPLOYER_USER", "alice@company.com");
+    for (k, v) in pulumi_env(&repo) {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert_contains(
+        &text,
+        &[
+            "⚠ Production deployment - approval required",
+            "Approve? (yes/no)",
+            "Deployment successful!",
+        ],
+    );
+    assert_eq!(
+        history(&repo, "production")[0]["approved_by"],
+        "alice@company.com"
+    );
+}
+
+#[test]
+fn a_failure_rolls_back_to_the_last_good_release() {
+    let repo = TestRepo::example();
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    let run = apply(
+        &repo,
+        DEV,
+        "v9.9.9",
+        &[],
+        &[("STANDIN_FAIL", "email-api:v9.9.9")],
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "Updating email-service/api... ✗",
+            "error: email-service-api-task:",
+            "injected failure for email-service-api-task",
+            "Rolling back to release #1...",
+            "✗ Deployment failed (release #2): email-service-api-task:",
+            "✓ Rolled back to the last good release as release #3",
+        ],
+    );
+    let releases = history(&repo, DEV);
+    assert_eq!(releases[0]["number"], 3);
+    assert_eq!(releases[0]["operation"], "rollback");
+    assert_eq!(releases[0]["status"], "succeeded");
+    assert_eq!(releases[0]["source_release"], 1);
+    assert_eq!(releases[0]["variables"]["VERSION"], "v1.0.0");
+    assert_eq!(releases[1]["status"], "failed");
+    assert_eq!(releases[1]["rolled_back_by"], 3);
+    assert!(
+        releases[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("injected failure")
+    );
+    no_lock_left(&repo);
+    // What is deployed is v1.0.0 again.
+    let deployed = repo.run_with(
+        &["show", "-s", STACK, "-e", DEV, "--deployed"],
+        &pulumi_env(&repo),
+    );
+    assert_contains(&deployed.stdout, &["email-api:v1.0.0"]);
+    // --no-rollback leaves it.
+    let run = apply(
+        &repo,
+        DEV,
+        "v9.9.9",
+        &["--no-rollback"],
+        &[("STANDIN_FAIL", "email-api:v9.9.9")],
+    );
+    assert_eq!(run.code, 1);
+    assert_contains(&run.stderr, &["not rolled back (--no-rollback)"]);
+    assert!(!run.stderr.contains("Rolling back"));
+}
+
+#[test]
+fn a_failed_first_deployment_has_nothing_to_roll_back_to() {
+    let repo = TestRepo::example();
+    let run = apply(
+        &repo,
+        DEV,
+        "v1.0.0",
+        &[],
+        &[("STANDIN_FAIL", "email-service-database-instance")],
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "This was the first deployment of notification-platform / development: there is no earlier release to roll back to",
+        ],
+    );
+    assert_eq!(history(&repo, DEV)[0]["status"], "failed");
+}
+
+#[test]
+fn explicit_rollback_to_a_release() {
+    let repo = TestRepo::example();
+    for v in ["v1.0.0", "v1.1.0", "v1.2.0"] {
+        assert_eq!(apply(&repo, DEV, v, &[], &[]).code, 0);
+    }
+    // Default: the successful release before the current one.
+    let run = repo.run_with(&["rollback", "-s", STACK, "-e", DEV], &pulumi_env(&repo));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "Rolling back notification-platform / development to release #2 (LOG_LEVEL=info VERSION=v1.1.0",
+            "~ email-service/api",
+            "Deployment successful!",
+            "release #4",
+        ],
+    );
+    let run = repo.run_with(
+        &["rollback", "-s", STACK, "-e", DEV, "--to", "1"],
+        &pulumi_env(&repo),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let releases = history(&repo, DEV);
+    assert_eq!(releases[0]["source_release"], 1);
+    assert_eq!(releases[0]["variables"]["VERSION"], "v1.0.0");
+    let deployed = repo.run_with(
+        &["show", "-s", STACK, "-e", DEV, "--deployed"],
+        &pulumi_env(&repo),
+    );
+    assert_contains(&deployed.stdout, &["email-api:v1.0.0"]);
+    let run = repo.run_with(
+        &["rollback", "-s", STACK, "-e", DEV, "--to", "42"],
+        &pulumi_env(&repo),
+    );
+    assert_eq!(run.code, 2);
+    assert_contains(&run.stderr, &["has no release #42"]);
+    // Rollback in production follows the same approval rules.
+    let run = repo.run_with(
+        &["rollback", "-s", STACK, "-e", "production", "--to", "1"],
+        &pulumi_env(&repo),
+    );
+    assert_eq!(run.code, 2);
+    assert_contains(&run.stderr, &["pass --auto-approve"]);
+}
+
+fn wait_for(path: &std::path::Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && !text.is_empty()
+        {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn ctrl_c_stops_pulumi_cleanly_records_cancelled_and_unlocks() {
+    let repo = TestRepo::example();
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    let marker = repo.file("hanging.pid");
+    let env = env_with(
+        &repo,
+        &[
+            ("STANDIN_HANG", "email-api:v2.0.0"),
+            ("STANDIN_MARKER", marker.to_str().unwrap()),
+        ],
+    );
+    let child = repo
+        .command(
+            &["apply", "-s", STACK, "-e", DEV, "--var", "VERSION=v2.0.0"],
+            &env,
+        )
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&marker);
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_contains(
+        &stderr,
+        &["Deployment cancelled; Pulumi stopped cleanly and release #2 is recorded as cancelled"],
+    );
+    assert!(
+        !stderr.contains("Rolling back"),
+        "a cancel is not a failure to roll back:\n{stderr}"
+    );
+    assert_eq!(history(&repo, DEV)[0]["status"], "cancelled");
+    no_lock_left(&repo);
+    // Pulumi's own lock is gone too: the next apply just works.
+    assert_eq!(apply(&repo, DEV, "v2.0.0", &[], &[]).code, 0);
+}
+
+#[test]
+fn a_killed_deployer_is_recovered_by_the_next_apply() {
+    let repo = TestRepo::example();
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    let marker = repo.file("hanging.pid");
+    let env = env_with(
+        &repo,
+        &[
+            ("STANDIN_HANG", "email-api:v2.0.0"),
+            ("STANDIN_MARKER", marker.to_str().unwrap()),
+        ],
+    );
+    let mut child = repo
+        .command(
+            &[
+                "apply",
+                "-s",
+                STACK,
+                "-e",
+                DEV,
+                "--var",
+                "VERSION=v2.0.0",
+                "--lock-ttl",
+                "3s",
+            ],
+            &env,
+        )
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pulumi_pid: i32 = wait_for(&marker).trim().parse().unwrap();
+    // The machine dies: deployer and Pulumi are killed outright.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    unsafe { libc::kill(pulumi_pid, libc::SIGKILL) };
+    assert_eq!(history(&repo, DEV)[0]["status"], "in_progress");
+    let run = apply(&repo, DEV, "v2.0.0", &["--lock-timeout", "60s"], &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "⚠ Stack is locked",
+            "Release #2 was interrupted: its process stopped before it finished. Recovering before deploying.",
+            "Clearing Pulumi's stale lock...",
+            "Refreshing the state from AWS and clearing pending operations...",
+            "Deployment successful!",
+        ],
+    );
+    let releases = history(&repo, DEV);
+    assert_eq!(releases[1]["status"], "interrupted");
+    assert_eq!(releases[0]["status"], "succeeded");
+    assert_contains(
+        &repo.read("standin.log"),
+        &[
+            "cancel --yes",
+            "refresh --yes --json --clear-pending-creates",
+        ],
+    );
+}
+
+#[test]
+fn a_held_lock_makes_apply_wait_then_proceed() {
+    let repo = TestRepo::example();
+    let mut holder = repo
+        .command(
+            &["lock", "exec", "-s", STACK, "-e", DEV, "--", "sleep", "2"],
+            &[("DEPLOYER_USER".to_string(), "bob@company.com".to_string())],
+        )
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock_file = repo.file(&format!(
+        ".deployer/locks/{}.json",
+        deployer::backend::lock_key(STACK, DEV)
+    ));
+    wait_for(&lock_file);
+    let run = apply(&repo, DEV, "v1.0.0", &[], &[]);
+    holder.wait().unwrap();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "⚠ Stack is locked",
+            "Locked by: bob@company.com",
+            "Waiting for lock... (Ctrl+C to cancel)",
+            "✓ Lock acquired",
+            "Deployment successful!",
+        ],
+    );
+}
+
+#[test]
+fn drift_present_and_absent() {
+    let repo = TestRepo::example();
+    let run = repo.run_with(&["drift", "-s", STACK, "-e", DEV], &pulumi_env(&repo));
+    assert_eq!(run.code, 2);
+    assert_contains(
+        &run.stderr,
+        &["nothing of notification-platform is deployed in development yet"],
+    );
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    let run = repo.run_with(&["drift", "-s", STACK, "-e", DEV], &pulumi_env(&repo));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &["No drift: AWS matches release #1 of notification-platform / development"],
+    );
+    let env = env_with(
+        &repo,
+        &[(
+            "STANDIN_DRIFT",
+            "email-service-queue-queue,email-service-api-logs:deleted",
+        )],
+    );
+    let run = repo.run_with(&["drift", "-s", STACK, "-e", DEV], &env);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stdout,
+        &[
+            "Drift in notification-platform / development against release #1:",
+            "email-service/queue",
+            "~ email-service-queue-queue (aws:sqs/queue:Queue) changed: tags",
+            "email-service-api-logs (aws:cloudwatch/logGroup:LogGroup) deleted",
+        ],
+    );
+    let json = repo
+        .run_with(&["drift", "-s", STACK, "-e", DEV, "--output", "json"], &env)
+        .json();
+    assert_eq!(json["drift"], true);
+    assert_eq!(
+        json["components"]["email-service/queue"][0]["change"],
+        "changed"
+    );
+    assert_eq!(
+        json["components"]["email-service/api"][0]["change"],
+        "deleted"
+    );
+    assert_contains(
+        &repo.read("standin.log"),
+        &["refresh --yes --json --preview-only"],
+    );
+}
+
+#[test]
+fn a_missing_or_old_pulumi_is_refused_before_anything_happens() {
+    let repo = TestRepo::example();
+    let mut env = pulumi_env(&repo);
+    env.retain(|(k, _)| k != "DEPLOYER_PULUMI");
+    env.push(("PATH".into(), "/usr/bin:/bin".into()));
+    let run = repo.run_with(
+        &["apply", "-s", STACK, "-e", DEV, "--var", "VERSION=v1.0.0"],
+        &env,
+    );
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "the Pulumi CLI was not found",
+            "https://www.pulumi.com/docs/install/",
+            "DEPLOYER_PULUMI",
+        ],
+    );
+    let run = apply(
+        &repo,
+        DEV,
+        "v1.0.0",
+        &[],
+        &[("STANDIN_VERSION", "v3.200.0")],
+    );
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &["is too old; deployer needs 3.227.0 or newer"],
+    );
+    no_lock_left(&repo);
+    assert_eq!(history(&repo, DEV), serde_json::json!([]));
+    let env = env_with(&repo, &[]);
+    let run = deployer_with_env(
+        &["version"],
+        repo.path(),
+        &env.iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    assert_contains(&run.stdout, &["pulumi 3.230.0"]);
+}
+
+#[test]
+fn a_passphrase_is_required() {
+    let repo = TestRepo::example();
+    let mut env = pulumi_env(&repo);
+    env.retain(|(k, _)| k != "PULUMI_CONFIG_PASSPHRASE");
+    let run = repo.run_with(
+        &["apply", "-s", STACK, "-e", DEV, "--var", "VERSION=v1.0.0"],
+        &env,
+    );
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &["Pulumi needs a passphrase", "PULUMI_CONFIG_PASSPHRASE"],
+    );
+    no_lock_left(&repo);
+}
+
+#[test]
+fn history_shows_every_outcome() {
+    let repo = TestRepo::example();
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    assert_eq!(
+        apply(
+            &repo,
+            DEV,
+            "v9.9.9",
+            &[],
+            &[("STANDIN_FAIL", "email-api:v9.9.9")]
+        )
+        .code,
+        1
+    );
+    let run = repo.run_with(&["history", "-s", STACK, "-e", DEV], &pulumi_env(&repo));
+    assert_eq!(run.code, 0, "{}", run.all());
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[1].starts_with("3  succeeded (rollback to #1)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[2].starts_with("2  failed, rolled back by #3"),
+        "{}",
+        run.stdout
+    );
+    assert!(lines[3].starts_with("1  succeeded"), "{}", run.stdout);
+}
+
+#[test]
+fn apply_against_the_shared_aws_backend() {
+    let backend = AwsBackend::new();
+    let repo = TestRepo::example();
+    let mut env = backend.env();
+    env.extend(pulumi_env(&repo));
+    let run = repo.run_with(
+        &["apply", "-s", STACK, "-e", DEV, "--var", "VERSION=v1.0.0"],
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.stderr.contains("no back-end configured"));
+    // Records in S3, lock in DynamoDB, Pulumi's state beside them in the bucket.
+    let b = backend.open();
+    let releases = deployer::backend::releases::Releases::new(b.store.as_ref(), STACK, DEV);
+    assert_eq!(releases.latest().unwrap().unwrap().status(), "succeeded");
+    assert!(
+        b.lock
+            .get(&deployer::backend::lock_key(STACK, DEV))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        b.store
+            .get(&format!("stacks/{STACK}/{DEV}/pulumi-secrets.yaml"))
+            .unwrap()
+            .is_some(),
+        "Pulumi's encryption salt is kept"
+    );
+    let log = repo.read("standin.log");
+    assert_contains(
+        &log,
+        &[&format!(
+            "[backend=s3://{}/pulumi?region=us-east-1&endpoint={}&use_path_style=true]",
+            backend.bucket, backend.endpoint
+        )],
+    );
+    let run = repo.run_with(&["history", "-s", STACK, "-e", DEV], &env);
+    assert!(
+        run.stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("1  succeeded"),
+        "{}",
+        run.stdout
+    );
+}
