@@ -40,7 +40,9 @@
 //! - `STANDIN_SECONDS=name=secs,...`: simulated seconds a resource takes (the
 //!   event timestamps advance by it; default 1 for a change, 0 for `same`);
 //! - `STANDIN_VERSION`: what `version` prints (default v3.230.0);
-//! - `STANDIN_LOG=file`: every command line is appended to it.
+//! - `STANDIN_LOG=file`: every command line is appended to it;
+//! - `STANDIN_TIMES=file`: the microseconds each call took are appended to it
+//!   (for the overhead benchmark, which subtracts them).
 
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -88,10 +90,41 @@ fn parse_args() -> Args {
 
 fn fail(code: i32, message: &str) -> ! {
     eprintln!("error: {message}");
+    exit(code);
+}
+
+thread_local! {
+    static TIMER: std::cell::RefCell<Option<Box<dyn std::any::Any>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn record_time(path: &str, started: std::time::Instant) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(f, "{}", started.elapsed().as_micros());
+    }
+}
+
+/// Exits after recording the call's time (`process::exit` skips destructors).
+fn exit(code: i32) -> ! {
+    TIMER.with(|t| drop(t.borrow_mut().take()));
     std::process::exit(code);
 }
 
 fn main() {
+    let started = std::time::Instant::now();
+    if let Ok(times) = std::env::var("STANDIN_TIMES") {
+        // Recorded at exit, however the process ends normally.
+        struct Timer(std::time::Instant, String);
+        impl Drop for Timer {
+            fn drop(&mut self) {
+                record_time(&self.1, self.0);
+            }
+        }
+        TIMER.with(|t| *t.borrow_mut() = Some(Box::new(Timer(started, times))));
+    }
     if let Ok(log) = std::env::var("STANDIN_LOG") {
         let line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
         let backend = std::env::var("PULUMI_BACKEND_URL").unwrap_or_default();
@@ -130,6 +163,7 @@ fn main() {
             }
         }
     }
+    exit(0);
 }
 
 struct Workspace {
@@ -487,7 +521,7 @@ impl Workspace {
         if exit != 0 {
             eprintln!("error: update failed");
         }
-        std::process::exit(exit);
+        self::exit(exit);
     }
 
     fn refresh(&self, args: &Args) {
