@@ -18,6 +18,7 @@ pub mod engine;
 pub mod error;
 pub mod expand;
 pub mod git;
+pub mod inspect;
 pub mod interrupt;
 pub mod kinds;
 pub mod load;

@@ -30,6 +30,39 @@ pub struct Settings {
     pub secrets_provider: Option<String>,
 }
 
+/// A runtime for the SDK and its configuration for a region: the standard
+/// credential and endpoint chain (`AWS_PROFILE`, SSO, `AWS_ENDPOINT_URL`, ...),
+/// standard retries with backoff (throttling included), bounded timeouts.
+pub fn sdk_config(region: &str) -> Result<(Arc<tokio::runtime::Runtime>, aws_config::SdkConfig)> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::failed(format!("cannot start the AWS client runtime: {e}")))?;
+    let attempts = std::env::var("DEPLOYER_AWS_MAX_ATTEMPTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let config = runtime.block_on(
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_string()))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(attempts)
+                    .with_initial_backoff(Duration::from_millis(200)),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(Duration::from_secs(20))
+                    .operation_timeout(Duration::from_secs(60))
+                    .build(),
+            )
+            .load(),
+    );
+    Ok((Arc::new(runtime), config))
+}
+
 /// SDK clients and the runtime that drives them.
 #[derive(Clone)]
 pub struct Clients {
@@ -41,32 +74,7 @@ pub struct Clients {
 
 impl Clients {
     pub fn connect(settings: &Settings) -> Result<Clients> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| Error::failed(format!("cannot start the AWS client runtime: {e}")))?;
-        let attempts = std::env::var("DEPLOYER_AWS_MAX_ATTEMPTS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(5);
-        let config = runtime.block_on(
-            aws_config::defaults(BehaviorVersion::latest())
-                .region(aws_config::Region::new(settings.region.clone()))
-                .retry_config(
-                    RetryConfig::standard()
-                        .with_max_attempts(attempts)
-                        .with_initial_backoff(Duration::from_millis(200)),
-                )
-                .timeout_config(
-                    TimeoutConfig::builder()
-                        .connect_timeout(Duration::from_secs(3))
-                        .operation_attempt_timeout(Duration::from_secs(20))
-                        .operation_timeout(Duration::from_secs(60))
-                        .build(),
-                )
-                .load(),
-        );
+        let (runtime, config) = sdk_config(&settings.region)?;
         let mut s3 =
             aws_sdk_s3::config::Builder::from(&config).force_path_style(settings.path_style);
         if let Some(endpoint) = &settings.endpoint {
@@ -76,7 +84,7 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
-            runtime: Arc::new(runtime),
+            runtime,
         })
     }
 
@@ -94,7 +102,7 @@ impl Clients {
 }
 
 /// Turns an SDK error into a message that says what failed, where, and what to check.
-fn failure<E, R>(what: &str, resource: &str, err: &SdkError<E, R>) -> Error
+pub fn failure<E, R>(what: &str, resource: &str, err: &SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

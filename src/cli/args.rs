@@ -32,6 +32,10 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Compare what is deployed with AWS (exit 0 no drift, 1 drift, 2 error)
     Drift(DriftArgs),
+    /// What is running, per component, from live AWS (exit 1 when anything is unhealthy)
+    Status(StatusArgs),
+    /// CloudWatch Logs of components (`--follow` to keep reading)
+    Logs(LogsArgs),
     /// Configure the shared back-end: S3 bucket, DynamoDB table, region
     Init(InitArgs),
     /// Releases of a stack in an environment
@@ -256,6 +260,45 @@ pub struct DriftArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The stack (a folder under stacks/)
+    #[arg(long, short = 's', value_name = "STACK")]
+    pub stack: String,
+    /// Only this environment (default: every environment with a release)
+    #[arg(long, short = 'e', value_name = "ENV")]
+    pub environment: Option<String>,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// SERVICE/COMPONENT whose logs to show (repeatable: lines are interleaved by time)
+    #[arg(long, short = 'c', value_name = "SERVICE/COMPONENT", required = true)]
+    pub component: Vec<String>,
+    /// The stack (default: the one stack that has the components)
+    #[arg(long, short = 's', value_name = "STACK")]
+    pub stack: Option<String>,
+    /// The environment (default: the only one with a release)
+    #[arg(long, short = 'e', value_name = "ENV")]
+    pub environment: Option<String>,
+    /// Keep reading new lines until Ctrl+C
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// How far back to start, e.g. 30s, 10m, 2h
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub since: std::time::Duration,
+    /// Only lines containing this text
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    #[command(flatten)]
+    pub repo: RepoArgs,
 }
 
 #[derive(Debug, Args)]

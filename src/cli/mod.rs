@@ -54,6 +54,8 @@ pub fn main() -> ExitCode {
                 }
             };
         }
+        Command::Status(args) => commands::status::run(args, &printer),
+        Command::Logs(args) => commands::logs::run(args, &printer),
         Command::Init(args) => commands::init::run(args, &printer),
         Command::History(args) => commands::history::run(args, &printer),
         Command::Lock(args::LockCommand::Status(args)) => commands::lock::status(args, &printer),

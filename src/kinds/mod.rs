@@ -137,7 +137,9 @@ pub fn output(e: &Emitter, index: usize, output: &str) -> Vec<Part> {
 /// dead-letter queue has no `dead_letter_url`).
 pub fn output_available(spec: &Spec, output: &str) -> Result<(), String> {
     match (spec, output) {
-        (Spec::Microservice(m, _), "url") if m.expose.is_none() => Err("it is not exposed".into()),
+        (Spec::Microservice(m, _), "url" | "target_group") if m.expose.is_none() => {
+            Err("it is not exposed".into())
+        }
         (Spec::Sqs(q), "dead_letter_url" | "dead_letter_arn") if !q.dead_letter.enabled => {
             Err("its dead-letter queue is turned off".into())
         }

@@ -137,6 +137,7 @@ pub const OUTPUTS: &[(&str, &str)] = &[
         "ARN of the Secrets Manager secret holding the master credentials",
     ),
     ("arn", "ARN of the instance"),
+    ("identifier", "the instance identifier"),
 ];
 
 /// What the schema cannot say. Returns false when something is wrong.
@@ -183,6 +184,7 @@ pub fn output(e: &Emitter, index: usize, rds: &Rds, output: &str) -> Vec<Part> {
         "username" => vec![Part::Text(rds.username.clone())],
         "secret_arn" => reference("masterUserSecrets[0].secretArn"),
         "arn" => reference("arn"),
+        "identifier" => reference("identifier"),
         _ => Vec::new(),
     }
 }

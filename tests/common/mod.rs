@@ -193,7 +193,12 @@ pub struct AwsBackend {
 
 impl AwsBackend {
     pub fn new() -> AwsBackend {
-        let endpoint = moto::moto().endpoint();
+        AwsBackend::on(moto::moto())
+    }
+
+    /// A fresh bucket and table on a given moto server.
+    pub fn on(server: &moto::Moto) -> AwsBackend {
+        let endpoint = server.endpoint();
         let backend = AwsBackend {
             home: tempfile::tempdir().unwrap(),
             bucket: moto::unique("state"),

@@ -19,8 +19,18 @@ impl Moto {
 
 /// The shared server, started on first use.
 pub fn moto() -> &'static Moto {
+    moto_with(&[])
+}
+
+/// The shared server, started with these environment variables for moto (the
+/// first call of a test binary decides them).
+pub fn moto_with(env: &[(&str, &str)]) -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(start)
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    MOTO.get_or_init(|| start(env))
 }
 
 fn free_port() -> u16 {
@@ -31,7 +41,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start() -> Moto {
+fn start(env: Vec<(String, String)>) -> Moto {
     let port = free_port();
     let (tx, rx) = std::sync::mpsc::channel();
     // The thread that spawns moto lives as long as the process: the kernel kills
@@ -41,7 +51,8 @@ fn start() -> Moto {
         command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(Stdio::null())
+            .envs(env);
         use std::os::unix::process::CommandExt;
         unsafe {
             command.pre_exec(|| {

@@ -13,7 +13,6 @@ use crate::deploy::{self, Operation, Request, Summary, Ui};
 use crate::engine::progress::{Plan, Update, label};
 use crate::engine::pulumi;
 use crate::error::{Error, Result};
-use crate::load::Repo;
 
 pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
@@ -80,7 +79,7 @@ pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
     let (stack, environment) = (args.target.stack.clone(), args.target.environment.clone());
     check_target(&repo, &stack, &environment)?;
-    let env = stack_environment(printer, &repo, &stack, &environment)?;
+    let env = super::stack_file(printer, &repo, &stack)?.environments[&environment].clone();
     let pulumi = pulumi::find()?;
     require_approval_possible(printer, env.approval_required(), args.auto_approve)?;
     let backend = open_backend(printer, &repo)?;
@@ -161,32 +160,6 @@ pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
     let summary = deploy::deploy(request, &CliUi { printer });
     held.release()?;
     report(printer, &stack, &environment, summary?)
-}
-
-/// The environment's declaration, from stack.yaml.
-fn stack_environment(
-    printer: &Printer,
-    repo: &Repo,
-    stack: &str,
-    environment: &str,
-) -> Result<crate::model::stack::EnvironmentSpec> {
-    let mut sources = crate::source::Sources::default();
-    let mut loader = crate::load::Loader::new(repo, &mut sources);
-    let doc = loader.parse_file(&repo.root.join("stacks").join(stack).join("stack.yaml"));
-    let parsed = doc.and_then(|d| {
-        crate::validate::check_stack_file(&d.root, d.file, loader.sources, &mut loader.diagnostics)
-    });
-    match parsed.and_then(|s| s.environments.get(environment).cloned()) {
-        Some(env) => Ok(env),
-        None => {
-            for d in &loader.diagnostics {
-                printer.diagnostic(d, loader.sources);
-            }
-            Err(Error::failed(format!(
-                "stacks/{stack}/stack.yaml is not valid; fix it first"
-            )))
-        }
-    }
 }
 
 /// A prompt that cannot be asked is an error naming the flag, before anything happens.

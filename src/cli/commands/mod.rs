@@ -7,9 +7,11 @@ pub mod drift;
 pub mod history;
 pub mod init;
 pub mod lock;
+pub mod logs;
 pub mod schema;
 pub mod show;
 pub mod stack_init;
+pub mod status;
 pub mod validate;
 pub mod version;
 
@@ -202,5 +204,29 @@ impl Asker {
             .validate_with(|v: &String| check(v))
             .interact_text()
             .map_err(|e| Error::failed(format!("cannot read the answer: {e}")))
+    }
+}
+
+/// A stack's stack.yaml, checked; its diagnostics printed when it is not valid.
+pub fn stack_file(
+    printer: &Printer,
+    repo: &Repo,
+    stack: &str,
+) -> Result<crate::model::stack::StackFile> {
+    let mut sources = Sources::default();
+    let mut loader = crate::load::Loader::new(repo, &mut sources);
+    let doc = loader.parse_file(&repo.root.join("stacks").join(stack).join("stack.yaml"));
+    match doc.and_then(|d| {
+        crate::validate::check_stack_file(&d.root, d.file, loader.sources, &mut loader.diagnostics)
+    }) {
+        Some(file) => Ok(file),
+        None => {
+            for d in &loader.diagnostics {
+                printer.diagnostic(d, loader.sources);
+            }
+            Err(Error::failed(format!(
+                "stacks/{stack}/stack.yaml is not valid; fix it first"
+            )))
+        }
     }
 }

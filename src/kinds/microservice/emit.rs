@@ -65,6 +65,7 @@ pub fn output(e: &Emitter, index: usize, output: &str) -> Vec<Part> {
         "security_group" => vec![Part::Ref(format!("{}.id", e.name(index, "sg")))],
         "log_group" => vec![Part::Ref(format!("{}.name", e.name(index, "logs")))],
         "task_role_arn" => vec![Part::Ref(format!("{}.arn", e.name(index, "task-role")))],
+        "target_group" => vec![Part::Ref(format!("{}.arn", e.name(index, "target-group")))],
         _ => Vec::new(),
     }
 }

@@ -320,6 +320,10 @@ pub const OUTPUTS: &[(&str, &str)] = &[
     ("security_group", "security group ID of the tasks"),
     ("log_group", "CloudWatch log group name"),
     ("task_role_arn", "ARN of the task role"),
+    (
+        "target_group",
+        "ARN of the load balancer target group (exposed services only)",
+    ),
 ];
 
 /// Memory sizes (MiB) Fargate accepts for a CPU size.

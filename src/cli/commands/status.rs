@@ -1,0 +1,143 @@
+//! `deployer status`: one line per component of the latest successful release,
+//! from live AWS. Exit 1 when anything is unhealthy, so CI can gate on it.
+
+use super::{check_target, open_backend, open_repo, stack_file};
+use crate::backend::releases::Releases;
+use crate::backend::timestamp;
+use crate::cli::ExitStatus;
+use crate::cli::args::{OutputFormat, StatusArgs};
+use crate::cli::printer::{BOLD, GREEN, Printer, RED, YELLOW};
+use crate::error::{Error, Result};
+use crate::inspect::Cloud;
+use crate::inspect::status::{self, ComponentStatus, Health};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
+    let repo = open_repo(&args.repo.repo)?;
+    repo.check_stack(&args.stack)?;
+    if let Some(env) = &args.environment {
+        check_target(&repo, &args.stack, env)?;
+    }
+    let stack = stack_file(printer, &repo, &args.stack)?;
+    let backend = open_backend(printer, &repo)?;
+    let environments: Vec<&String> = match &args.environment {
+        Some(env) => vec![env],
+        None => stack.environments.keys().collect(),
+    };
+    let mut reports = Vec::new();
+    for environment in environments {
+        let releases = Releases::new(backend.store.as_ref(), &args.stack, environment);
+        let Some(release) = releases.last_success()? else {
+            if args.environment.is_some() {
+                return Err(Error::failed(format!(
+                    "nothing of {} is deployed in {environment} yet",
+                    args.stack
+                ))
+                .with_help(format!(
+                    "deploy with `deployer apply --stack {} --environment {environment}`",
+                    args.stack
+                )));
+            }
+            continue;
+        };
+        let manifest = releases
+            .artifacts(release.start.number, environment)?
+            .manifest;
+        let kinds: BTreeMap<String, String> = manifest
+            .components
+            .iter()
+            .map(|(c, e)| (c.clone(), e.kind.clone()))
+            .collect();
+        let cloud = Cloud::connect(&stack.environments[environment].region)?;
+        let components = status::check(&cloud, &release, &kinds);
+        reports.push((environment.clone(), release, components));
+    }
+    if reports.is_empty() {
+        return Err(
+            Error::failed(format!("nothing of {} is deployed yet", args.stack)).with_help(format!(
+                "deploy with `deployer apply --stack {} --environment ENV`",
+                args.stack
+            )),
+        );
+    }
+    let unhealthy = reports
+        .iter()
+        .flat_map(|(_, _, c)| c)
+        .any(|c| c.health == Health::Unhealthy);
+    match args.output {
+        OutputFormat::Json => printer.json(
+            &reports
+                .iter()
+                .map(|(env, release, components)| {
+                    json!({
+                        "stack": args.stack,
+                        "environment": env,
+                        "release": release.start.number,
+                        "variables": release.start.variables,
+                        "healthy": components.iter().all(|c| c.health != Health::Unhealthy),
+                        "components": components,
+                    })
+                })
+                .collect::<Vec<_>>(),
+        ),
+        OutputFormat::Text => {
+            for (i, (env, release, components)) in reports.iter().enumerate() {
+                if i > 0 {
+                    printer.out("");
+                }
+                let vars: Vec<String> = release
+                    .start
+                    .variables
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                printer.out(format!(
+                    "{BOLD}{} / {env}{BOLD:#} — release #{} ({}), applied {} by {}",
+                    args.stack,
+                    release.start.number,
+                    vars.join(" "),
+                    timestamp(release.start.started),
+                    release.start.who
+                ));
+                print_table(printer, components);
+            }
+        }
+    }
+    Ok(if unhealthy {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}
+
+fn print_table(printer: &Printer, components: &[ComponentStatus]) {
+    let width = |f: fn(&ComponentStatus) -> &str| {
+        components
+            .iter()
+            .map(|c| f(c).chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (wc, wk, ws) = (
+        width(|c| &c.component),
+        width(|c| &c.kind),
+        width(|c| &c.state),
+    );
+    for c in components {
+        let (mark, style) = match c.health {
+            Health::Healthy => ("✓", GREEN),
+            Health::Warning => ("⚠", YELLOW),
+            Health::Unhealthy => ("✗", RED),
+        };
+        let health = if c.reasons.is_empty() {
+            "Healthy".to_string()
+        } else {
+            c.reasons.join("; ")
+        };
+        printer.out(format!(
+            "{style}{mark}{style:#} {:<wc$}  {:<wk$}  {:<ws$}  {health}",
+            c.component, c.kind, c.state
+        ));
+    }
+}

@@ -1,0 +1,633 @@
+//! `status` and `logs` against moto: the resources a release records are created
+//! through the AWS SDK, a matching release record is written, and the commands
+//! are run as a user would.
+
+mod common;
+use common::*;
+use deployer::backend::releases::{ReleaseResult, ReleaseStart, Releases, Status};
+use deployer::inspect::Cloud;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+const DEV: &str = "development";
+
+/// moto reports this many running tasks for every ECS service it creates.
+const RUNNING: &str = "2";
+
+struct World {
+    backend: AwsBackend,
+    repo: TestRepo,
+    cloud: Cloud,
+    cluster: String,
+    worker_service: String,
+    database: String,
+    queue: String,
+    dead_letters: String,
+    api_logs: String,
+    worker_logs: String,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Creates what a release of the example records, and records the release.
+fn world() -> World {
+    let server = moto::moto_with(&[("MOTO_ECS_SERVICE_RUNNING", RUNNING)]);
+    let backend = AwsBackend::on(server);
+    let b = backend.open();
+    let cloud = Cloud::connect("us-east-1").unwrap();
+    let id = moto::unique("w");
+    let (runtime, config) = deployer::backend::aws::sdk_config("us-east-1").unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let vpc = runtime
+        .block_on(ec2.create_vpc().cidr_block("10.0.0.0/16").send())
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap();
+    let subnet = runtime
+        .block_on(
+            ec2.create_subnet()
+                .vpc_id(&vpc)
+                .cidr_block("10.0.1.0/24")
+                .send(),
+        )
+        .unwrap()
+        .subnet
+        .unwrap()
+        .subnet_id
+        .unwrap();
+    let sg = runtime
+        .block_on(
+            ec2.create_security_group()
+                .group_name(&id)
+                .description("tasks")
+                .vpc_id(&vpc)
+                .send(),
+        )
+        .unwrap()
+        .group_id
+        .unwrap();
+
+    let cluster = format!("{id}-cluster");
+    cloud
+        .block_on(cloud.ecs.create_cluster().cluster_name(&cluster).send())
+        .unwrap();
+    let task = cloud
+        .block_on(
+            cloud
+                .ecs
+                .register_task_definition()
+                .family(&id)
+                .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+                .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+                .cpu("256")
+                .memory("512")
+                .container_definitions(
+                    aws_sdk_ecs::types::ContainerDefinition::builder()
+                        .name("api")
+                        .image("x")
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap()
+        .task_definition
+        .unwrap()
+        .task_definition_arn
+        .unwrap();
+    let network = aws_sdk_ecs::types::NetworkConfiguration::builder()
+        .awsvpc_configuration(
+            aws_sdk_ecs::types::AwsVpcConfiguration::builder()
+                .subnets(&subnet)
+                .security_groups(&sg)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let service = |name: &str| {
+        cloud
+            .block_on(
+                cloud
+                    .ecs
+                    .create_service()
+                    .cluster(&cluster)
+                    .service_name(name)
+                    .task_definition(&task)
+                    .desired_count(2)
+                    .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+                    .network_configuration(network.clone())
+                    .send(),
+            )
+            .unwrap();
+    };
+    let (api_service, worker_service) = (format!("{id}-api"), format!("{id}-worker"));
+    service(&api_service);
+    service(&worker_service);
+
+    let target_group = cloud
+        .block_on(
+            cloud
+                .elb
+                .create_target_group()
+                .name(&id[..id.len().min(32)])
+                .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+                .port(8080)
+                .vpc_id(&vpc)
+                .target_type(aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Ip)
+                .send(),
+        )
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    cloud
+        .block_on(
+            cloud
+                .elb
+                .register_targets()
+                .target_group_arn(&target_group)
+                .targets(
+                    aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                        .id("10.0.1.5")
+                        .port(8080)
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+
+    let database = format!("{id}-db");
+    cloud
+        .block_on(
+            cloud
+                .rds
+                .create_db_instance()
+                .db_instance_identifier(&database)
+                .db_instance_class("db.t4g.micro")
+                .engine("postgres")
+                .master_username("app")
+                .master_user_password("a-long-password")
+                .allocated_storage(20)
+                .send(),
+        )
+        .unwrap();
+    let queue = cloud
+        .block_on(
+            cloud
+                .sqs
+                .create_queue()
+                .queue_name(format!("{id}-queue"))
+                .send(),
+        )
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let dead_letters = cloud
+        .block_on(
+            cloud
+                .sqs
+                .create_queue()
+                .queue_name(format!("{id}-dlq"))
+                .send(),
+        )
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let (api_logs, worker_logs) = (
+        format!("/deployer/{id}/email-service/api"),
+        format!("/deployer/{id}/delivery-service/worker"),
+    );
+    for group in [&api_logs, &worker_logs] {
+        cloud
+            .block_on(
+                cloud
+                    .logs
+                    .create_log_group()
+                    .log_group_name(group.as_str())
+                    .send(),
+            )
+            .unwrap();
+        cloud
+            .block_on(
+                cloud
+                    .logs
+                    .create_log_stream()
+                    .log_group_name(group.as_str())
+                    .log_stream_name("app/1")
+                    .send(),
+            )
+            .unwrap();
+    }
+
+    // The release that created them.
+    let repo = TestRepo::example();
+    let out = tempfile::tempdir().unwrap();
+    let run = repo.run(&[
+        "compile",
+        "-s",
+        STACK,
+        "-e",
+        DEV,
+        "--out",
+        out.path().to_str().unwrap(),
+        "--var",
+        "VERSION=v1.0.1",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let dir = out.path().join(STACK).join(DEV);
+    let files = deployer::artifacts::Artifacts {
+        program: std::fs::read_to_string(dir.join("Pulumi.yaml")).unwrap(),
+        settings: std::fs::read_to_string(dir.join(format!("Pulumi.{DEV}.yaml"))).unwrap(),
+        manifest: serde_json::from_str(
+            &std::fs::read_to_string(dir.join("manifest.json")).unwrap(),
+        )
+        .unwrap(),
+    };
+    let outputs: BTreeMap<String, serde_json::Value> = [
+        ("_stack.cluster", cluster.as_str()),
+        ("email-service/api.name", api_service.as_str()),
+        ("email-service/api.target_group", target_group.as_str()),
+        ("email-service/api.log_group", api_logs.as_str()),
+        ("delivery-service/worker.name", worker_service.as_str()),
+        ("delivery-service/worker.log_group", worker_logs.as_str()),
+        ("email-service/database.identifier", database.as_str()),
+        ("email-service/queue.url", queue.as_str()),
+        ("email-service/queue.dead_letter_url", dead_letters.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+    .collect();
+    let releases = Releases::new(b.store.as_ref(), STACK, DEV);
+    let start = ReleaseStart {
+        number: 0,
+        operation: "apply".into(),
+        stack: STACK.into(),
+        environment: DEV.into(),
+        who: "alice@company.com".into(),
+        host: "laptop".into(),
+        started: deployer::backend::now(),
+        variables: [("VERSION".to_string(), "v1.0.1".to_string())].into(),
+        git_commit: None,
+        program_hash: files.manifest.program_hash.clone(),
+        deployer_version: "test".into(),
+        lock_id: "l".into(),
+        approved_by: None,
+        source_release: None,
+    };
+    let n = releases.begin(start, &files).unwrap();
+    let result = ReleaseResult {
+        number: n,
+        status: Status::Succeeded,
+        finished: deployer::backend::now(),
+        duration_ms: 1,
+        outputs,
+        components: BTreeMap::new(),
+        changes: BTreeMap::new(),
+        error: None,
+        rolled_back_by: None,
+    };
+    releases.finish(&result).unwrap();
+    World {
+        backend,
+        repo,
+        cloud,
+        cluster,
+        worker_service,
+        database,
+        queue,
+        dead_letters,
+        api_logs,
+        worker_logs,
+    }
+}
+
+impl World {
+    fn run(&self, args: &[&str]) -> Run {
+        self.repo.run_with(args, &self.backend.env())
+    }
+
+    fn put_logs(&self, group: &str, events: &[(i64, &str)]) {
+        let mut request = self
+            .cloud
+            .logs
+            .put_log_events()
+            .log_group_name(group)
+            .log_stream_name("app/1");
+        for (ts, message) in events {
+            request = request.log_events(
+                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                    .timestamp(*ts)
+                    .message(*message)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        self.cloud.block_on(request.send()).unwrap();
+    }
+}
+
+#[test]
+fn status_of_a_healthy_environment() {
+    let w = world();
+    let run = w.run(&["status", "-s", STACK]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stdout,
+        &["notification-platform / development — release #1 (VERSION=v1.0.1), applied"],
+    );
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let line = |component: &str| {
+        *lines
+            .iter()
+            .find(|l| l.contains(component))
+            .unwrap_or_else(|| panic!("no line for {component}:\n{}", run.stdout))
+    };
+    let api = line("email-service/api");
+    assert!(
+        api.starts_with("✓ email-service/api")
+            && api.contains("MicroService")
+            && api.contains("2/2 running")
+            && api.ends_with("Healthy"),
+        "{api}"
+    );
+    let db = line("email-service/database");
+    assert!(
+        db.starts_with("✓")
+            && db.contains("RDS")
+            && db.contains("available")
+            && db.ends_with("Healthy"),
+        "{db}"
+    );
+    let queue = line("email-service/queue");
+    assert!(
+        queue.starts_with("✓") && queue.contains("SQS") && queue.contains("active, 0 waiting"),
+        "{queue}"
+    );
+    // Only environments with a release are shown.
+    assert!(!run.stdout.contains("production"));
+    let json = w
+        .run(&["status", "-s", STACK, "-e", DEV, "--output", "json"])
+        .json();
+    let components = json[0]["components"].as_array().unwrap();
+    let api = components
+        .iter()
+        .find(|c| c["component"] == "email-service/api")
+        .unwrap();
+    assert_eq!(api["health"], "healthy");
+    assert_eq!(api["details"]["running"], 2);
+    assert_eq!(api["details"]["targets"]["healthy"], 1);
+    assert_eq!(json[0]["healthy"], true);
+}
+
+#[test]
+fn status_flags_dead_letters_as_a_warning_and_missing_or_stopped_as_unhealthy() {
+    let w = world();
+    for body in ["bounce-1", "bounce-2", "bounce-3"] {
+        w.cloud
+            .block_on(
+                w.cloud
+                    .sqs
+                    .send_message()
+                    .queue_url(&w.dead_letters)
+                    .message_body(body)
+                    .send(),
+            )
+            .unwrap();
+    }
+    let run = w.run(&["status", "-s", STACK, "-e", DEV]);
+    assert_eq!(
+        run.code,
+        0,
+        "a warning does not fail the gate: {}",
+        run.all()
+    );
+    assert_contains(
+        &run.stdout,
+        &[
+            "⚠ email-service/queue",
+            "3 messages in the dead-letter queue",
+        ],
+    );
+
+    w.cloud
+        .block_on(
+            w.cloud
+                .rds
+                .stop_db_instance()
+                .db_instance_identifier(&w.database)
+                .send(),
+        )
+        .unwrap();
+    w.cloud
+        .block_on(w.cloud.sqs.delete_queue().queue_url(&w.queue).send())
+        .unwrap();
+    w.cloud
+        .block_on(
+            w.cloud
+                .ecs
+                .delete_service()
+                .cluster(&w.cluster)
+                .service(&w.worker_service)
+                .force(true)
+                .send(),
+        )
+        .unwrap();
+    let run = w.run(&["status", "-s", STACK, "-e", DEV]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stdout,
+        &[
+            "✗ email-service/database",
+            "instance is stopped",
+            "✗ email-service/queue",
+            "not found",
+            "does not exist",
+            "✗ delivery-service/worker",
+        ],
+    );
+    let json = w
+        .run(&["status", "-s", STACK, "-e", DEV, "--output", "json"])
+        .json();
+    assert_eq!(json[0]["healthy"], false);
+}
+
+#[test]
+fn status_without_a_release_says_how_to_deploy() {
+    let backend = AwsBackend::on(moto::moto_with(&[("MOTO_ECS_SERVICE_RUNNING", RUNNING)]));
+    let repo = TestRepo::example();
+    let run = repo.run_with(&["status", "-s", STACK, "-e", "staging"], &backend.env());
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "nothing of notification-platform is deployed in staging yet",
+            "deployer apply --stack notification-platform --environment staging",
+        ],
+    );
+}
+
+#[test]
+fn logs_show_lines_with_since_and_filter() {
+    let w = world();
+    let now = now_ms();
+    w.put_logs(
+        &w.api_logs,
+        &[
+            (now - 30 * 60_000, "INFO an old line"),
+            (now - 3_000, "INFO Starting email-api v1.0.1"),
+            (now - 2_000, "INFO Connected to database"),
+            (now - 1_000, "ERROR Server listening failed on :8080"),
+        ],
+    );
+    let run = w.run(&["logs", "--component", "email-service/api"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        3,
+        "the default --since 10m leaves the old line out:\n{}",
+        run.stdout
+    );
+    let time = jiff::Timestamp::from_millisecond(now - 3_000)
+        .unwrap()
+        .strftime("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    assert_eq!(lines[0], format!("{time} INFO Starting email-api v1.0.1"));
+    assert!(lines[2].ends_with("ERROR Server listening failed on :8080"));
+    let run = w.run(&["logs", "-c", "email-service/api", "--since", "1h"]);
+    assert_eq!(run.stdout.lines().count(), 4);
+    let run = w.run(&["logs", "-c", "email-service/api", "--filter", "ERROR"]);
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    assert!(run.stdout.contains("ERROR Server listening failed"));
+}
+
+#[test]
+fn logs_of_several_components_are_interleaved_with_a_prefix() {
+    let w = world();
+    let now = now_ms();
+    w.put_logs(
+        &w.api_logs,
+        &[(now - 3_000, "api first"), (now - 1_000, "api third")],
+    );
+    w.put_logs(&w.worker_logs, &[(now - 2_000, "worker second")]);
+    let run = w.run(&[
+        "logs",
+        "-c",
+        "email-service/api",
+        "-c",
+        "delivery-service/worker",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[0].starts_with("[email-service/api]") && lines[0].ends_with("api first"));
+    assert!(
+        lines[1].starts_with("[delivery-service/worker]") && lines[1].ends_with("worker second")
+    );
+    assert!(lines[2].ends_with("api third"));
+}
+
+#[test]
+fn logs_follow_picks_up_new_lines_without_repeating_any() {
+    let w = world();
+    let now = now_ms();
+    w.put_logs(&w.api_logs, &[(now - 1_000, "before start")]);
+    let mut child = w
+        .repo
+        .command(
+            &["logs", "-c", "email-service/api", "--follow"],
+            &w.backend.env(),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let wait_for = |text: &str, seen: &mut Vec<String>| {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        while !seen.iter().any(|l| l.ends_with(text)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "`{text}` never came; saw {seen:?}");
+            if let Ok(line) = rx.recv_timeout(left) {
+                seen.push(line);
+            }
+        }
+    };
+    wait_for("before start", &mut seen);
+    for i in 1..=3 {
+        w.put_logs(&w.api_logs, &[(now_ms(), &format!("new line {i}"))]);
+        wait_for(&format!("new line {i}"), &mut seen);
+    }
+    // A few more polls: still nothing repeated.
+    std::thread::sleep(Duration::from_secs(3));
+    while let Ok(line) = rx.try_recv() {
+        seen.push(line);
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert!(
+        child.wait().unwrap().success(),
+        "Ctrl+C ends --follow cleanly"
+    );
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), seen.len(), "a line was shown twice: {seen:?}");
+    assert_eq!(seen.len(), 4, "{seen:?}");
+}
+
+#[test]
+fn logs_errors_say_what_to_do() {
+    let w = world();
+    let run = w.run(&["logs", "-c", "email-service/apii"]);
+    assert_eq!(run.code, 2);
+    assert_contains(&run.stderr, &["no stack has email-service/apii"]);
+    let run = w.run(&["logs", "-s", STACK, "-c", "email-service/apii"]);
+    assert_eq!(run.code, 2);
+    assert_contains(
+        &run.stderr,
+        &[
+            "has no component `email-service/apii`",
+            "did you mean `email-service/api`?",
+            "components: delivery-service/worker, email-service/api, email-service/database, email-service/queue",
+        ],
+    );
+    let run = w.run(&["logs", "-c", "email-service/database"]);
+    assert_eq!(run.code, 2);
+    assert_contains(
+        &run.stderr,
+        &["is a rds component; only microservices write logs to CloudWatch"],
+    );
+    w.cloud
+        .block_on(
+            w.cloud
+                .logs
+                .delete_log_group()
+                .log_group_name(&w.api_logs)
+                .send(),
+        )
+        .unwrap();
+    let run = w.run(&["logs", "-c", "email-service/api"]);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &["does not exist yet: the service has not started since it was deployed"],
+    );
+}
