@@ -157,7 +157,9 @@ impl<'a> Releases<'a> {
         let dir = number_dir(number);
         let env = &start.environment;
         let manifest = serde_json::to_vec_pretty(&files.manifest).expect("manifest serialises");
-        let objects: [(String, &[u8]); 3] = [
+        let record = serde_json::to_vec_pretty(&start).expect("release serialises");
+        // The program first; the record last, since it is what makes the release exist.
+        let objects: [(String, &[u8]); 4] = [
             (
                 self.key(&format!("{dir}/Pulumi.yaml")),
                 files.program.as_bytes(),
@@ -167,46 +169,26 @@ impl<'a> Releases<'a> {
                 files.settings.as_bytes(),
             ),
             (self.key(&format!("{dir}/manifest.json")), &manifest),
+            (self.key(&format!("{dir}/release.json")), &record),
         ];
-        let mut written: Vec<String> = Vec::new();
-        let undo = |written: &[String]| {
+        let mut written: Vec<&str> = Vec::new();
+        for (key, bytes) in &objects {
+            let failure = match self.store.put_new(key, bytes) {
+                Ok(Put::Done) => {
+                    written.push(key);
+                    continue;
+                }
+                Ok(Put::Conflict) => conflict(format!(
+                    "release {number} of {}/{env} was just written by someone else; nothing of ours was recorded",
+                    start.stack
+                )),
+                Err(e) => e,
+            };
+            // Leave nothing half-written behind.
             for key in written {
                 let _ = self.store.delete(key);
             }
-        };
-        for (key, bytes) in &objects {
-            match self.store.put_new(key, bytes) {
-                Ok(Put::Done) => written.push(key.clone()),
-                Ok(Put::Conflict) => {
-                    undo(&written);
-                    return Err(conflict(format!(
-                        "release {number} of {}/{env} was just written by someone else; nothing of ours was recorded",
-                        start.stack
-                    )));
-                }
-                Err(e) => {
-                    undo(&written);
-                    return Err(e);
-                }
-            }
-        }
-        let record = serde_json::to_vec_pretty(&start).expect("release serialises");
-        match self
-            .store
-            .put_new(&self.key(&format!("{dir}/release.json")), &record)
-        {
-            Ok(Put::Done) => {}
-            Ok(Put::Conflict) => {
-                undo(&written);
-                return Err(conflict(format!(
-                    "release {number} of {}/{env} was just written by someone else; nothing of ours was recorded",
-                    start.stack
-                )));
-            }
-            Err(e) => {
-                undo(&written);
-                return Err(e);
-            }
+            return Err(failure);
         }
         self.point_to(number)?;
         Ok(number)
