@@ -174,10 +174,8 @@ pub fn input_hash(
     for (k, v) in vars {
         hasher.update(format!("var {k}={v}\0"));
     }
-    let mut files = Vec::new();
-    collect_files(&repo.root.join("stacks").join(stack), &mut files)?;
-    collect_files(&repo.root.join("shared"), &mut files)?;
-    files.sort();
+    let mut files = files_under(&repo.root.join("stacks").join(stack))?;
+    files.extend(files_under(&repo.root.join("shared"))?);
     files.extend(var_files.iter().cloned());
     for file in files {
         let display = repo.display(&file);
@@ -188,19 +186,26 @@ pub fn input_hash(
     Ok(format!("sha256:{:x}", hasher.finalize()))
 }
 
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if !dir.exists() {
-        return Ok(());
-    }
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect_files(&path, out)?;
-        } else {
-            out.push(path);
+/// Every file below `dir` (none when it does not exist), sorted. Errors are
+/// returned, not skipped: a hash over a folder that could not be read would lie.
+pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else {
+                out.push(path);
+            }
         }
+        Ok(())
     }
-    Ok(())
+    let mut out = Vec::new();
+    if dir.exists() {
+        walk(dir, &mut out)?;
+    }
+    out.sort();
+    Ok(out)
 }
 
 pub fn sha256(bytes: &[u8]) -> String {

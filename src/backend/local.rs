@@ -213,30 +213,24 @@ impl StateStore for LocalStore {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                return;
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    walk(&path, root, out);
-                } else if !entry.file_name().to_string_lossy().starts_with('.') {
-                    out.push(
-                        path.strip_prefix(root)
-                            .unwrap_or(&path)
-                            .to_string_lossy()
-                            .into_owned(),
-                    );
-                }
-            }
-        }
         let start = match prefix.rsplit_once('/') {
             Some((dir, _)) => self.dir.join(dir),
             None => self.dir.clone(),
         };
-        let mut out = Vec::new();
-        walk(&start, &self.dir, &mut out);
+        let mut out: Vec<String> = crate::artifacts::files_under(&start)
+            .map_err(|e| io("list", &start, e))?
+            .into_iter()
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+            })
+            .map(|p| {
+                p.strip_prefix(&self.dir)
+                    .unwrap_or(&p)
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
         out.retain(|k| k.starts_with(prefix));
         out.sort();
         Ok(out)

@@ -547,26 +547,15 @@ fn template_line_span(loader: &Loader, span: Span, line: Option<usize>) -> Span 
 
 /// Repository-relative paths of every YAML file under `shared/`, sorted.
 fn list_yaml_files(shared: &Path, root: &Path) -> Vec<String> {
-    fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, root, out);
-            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-                out.push(
-                    path.strip_prefix(root)
-                        .unwrap_or(&path)
-                        .to_string_lossy()
-                        .replace('\\', "/"),
-                );
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(shared, root, &mut out);
-    out.sort();
-    out
+    crate::artifacts::files_under(shared)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .map(|p| {
+            p.strip_prefix(root)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect()
 }

@@ -154,12 +154,7 @@ pub fn open_backend(printer: &Printer, repo: &Repo) -> Result<crate::backend::Ba
 /// Checks that a stack exists and has the environment, reading only stack.yaml.
 pub fn check_target(repo: &Repo, stack: &str, environment: &str) -> Result<()> {
     repo.check_stack(stack)?;
-    let mut sources = Sources::default();
-    let mut loader = crate::load::Loader::new(repo, &mut sources);
-    let doc = loader.parse_file(&repo.root.join("stacks").join(stack).join("stack.yaml"));
-    let parsed = doc.and_then(|d| {
-        crate::validate::check_stack_file(&d.root, d.file, loader.sources, &mut loader.diagnostics)
-    });
+    let (parsed, _, _) = read_stack_file(repo, stack);
     match parsed {
         Some(file) if !file.environments.contains_key(environment) => {
             Err(pipeline::unknown_environment(stack, environment, &file).into())
@@ -167,6 +162,25 @@ pub fn check_target(repo: &Repo, stack: &str, environment: &str) -> Result<()> {
         // A broken stack.yaml is reported by the commands that compile it.
         _ => Ok(()),
     }
+}
+
+/// A stack's stack.yaml, checked, with what is wrong with it.
+fn read_stack_file(
+    repo: &Repo,
+    stack: &str,
+) -> (
+    Option<crate::model::stack::StackFile>,
+    Vec<crate::diagnostic::Diagnostic>,
+    Sources,
+) {
+    let mut sources = Sources::default();
+    let mut loader = crate::load::Loader::new(repo, &mut sources);
+    let doc = loader.parse_file(&repo.root.join("stacks").join(stack).join("stack.yaml"));
+    let parsed = doc.and_then(|d| {
+        crate::validate::check_stack_file(&d.root, d.file, loader.sources, &mut loader.diagnostics)
+    });
+    let diagnostics = loader.diagnostics;
+    (parsed, diagnostics, sources)
 }
 
 /// One answer: from its flag, else asked, else its default, else an error naming the flag.
@@ -213,20 +227,13 @@ pub fn stack_file(
     repo: &Repo,
     stack: &str,
 ) -> Result<crate::model::stack::StackFile> {
-    let mut sources = Sources::default();
-    let mut loader = crate::load::Loader::new(repo, &mut sources);
-    let doc = loader.parse_file(&repo.root.join("stacks").join(stack).join("stack.yaml"));
-    match doc.and_then(|d| {
-        crate::validate::check_stack_file(&d.root, d.file, loader.sources, &mut loader.diagnostics)
-    }) {
-        Some(file) => Ok(file),
-        None => {
-            for d in &loader.diagnostics {
-                printer.diagnostic(d, loader.sources);
-            }
-            Err(Error::failed(format!(
-                "stacks/{stack}/stack.yaml is not valid; fix it first"
-            )))
+    let (parsed, diagnostics, sources) = read_stack_file(repo, stack);
+    parsed.ok_or_else(|| {
+        for d in &diagnostics {
+            printer.diagnostic(d, &sources);
         }
-    }
+        Error::failed(format!(
+            "stacks/{stack}/stack.yaml is not valid; fix it first"
+        ))
+    })
 }
