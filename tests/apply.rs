@@ -192,39 +192,13 @@ fn approval_is_required_in_production_and_never_guessed() {
     );
 }
 
-/// Answers the approval prompt on a real terminal (a pseudo-terminal from Python's pty).
+/// Answers the approval prompt on a real terminal (a pseudo-terminal).
 #[test]
 fn approval_on_a_terminal() {
     let repo = TestRepo::example();
-    let script = r#"
-import os, pty, sys, select
-argv = sys.argv[1:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(argv[0], argv)
-out = b""
-answered = False
-while True:
-    try:
-        r, _, _ = select.select([fd], [], [], 60)
-        if not r: break
-        chunk = os.read(fd, 1024)
-    except OSError:
-        break
-    if not chunk: break
-    out += chunk
-    if not answered and b"Approve? (yes/no)" in out:
-        os.write(fd, b"yes\r")
-        answered = True
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(out.decode("utf-8", "replace"))
-sys.exit(os.waitstatus_to_exitcode(status))
-"#;
-    let mut cmd = std::process::Command::new("python3");
-    cmd.arg("-c")
-        .arg(script)
-        .arg(env!("CARGO_BIN_EXE_deployer"));
-    cmd.args([
+    let env = env_with(&repo, &[("DEPLOYER_USER", "alice@company.com")]);
+    let repo_arg = repo.path().to_str().unwrap().to_string();
+    let args = [
         "apply",
         "-s",
         STACK,
@@ -233,17 +207,10 @@ sys.exit(os.waitstatus_to_exitcode(status))
         "--var",
         "VERSION=v1.0.0",
         "--repo",
-        repo.path().to_str().unwrap(),
-    ]);
-    cmd.env("NO_COLOR", "1")
-        .env("DEPLOYER_HOME", repo.file("home"))
-        .env("DEPLOYER_USER", "alice@company.com");
-    for (k, v) in pulumi_env(&repo) {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+        &repo_arg,
+    ];
+    let (code, text) = run_on_terminal(&args, repo.path(), &env, &[("Approve? (yes/no)", "yes")]);
+    assert_eq!(code, 0, "{text}");
     assert_contains(
         &text,
         &[
@@ -256,6 +223,26 @@ sys.exit(os.waitstatus_to_exitcode(status))
         history(&repo, "production")[0]["approved_by"],
         "alice@company.com"
     );
+    // Anything but "yes" changes nothing.
+    let (code, text) = run_on_terminal(
+        &[
+            "apply",
+            "-s",
+            STACK,
+            "-e",
+            "production",
+            "--var",
+            "VERSION=v1.0.1",
+            "--repo",
+            &repo_arg,
+        ],
+        repo.path(),
+        &env,
+        &[("Approve? (yes/no)", "no")],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert_contains(&text, &["deployment not approved; nothing was changed"]);
+    assert_eq!(history(&repo, "production").as_array().unwrap().len(), 1);
 }
 
 #[test]

@@ -997,3 +997,40 @@ fn show_and_diff_against_what_is_deployed() {
         ],
     );
 }
+
+#[test]
+fn init_asks_on_a_terminal_like_the_walkthrough() {
+    let home = tempfile::tempdir().unwrap();
+    let env = vec![
+        (
+            "DEPLOYER_HOME".to_string(),
+            home.path().display().to_string(),
+        ),
+        ("AWS_REGION".to_string(), String::new()),
+    ];
+    let answers = [
+        ("S3 Bucket", "company-deployer-state"),
+        ("DynamoDB Table", "company-deployer-locks"),
+        ("Region", "us-east-1"),
+    ];
+    let (code, text) = run_on_terminal(&["init"], home.path(), &env, &answers);
+    assert_eq!(code, 0, "{text}");
+    assert_contains(
+        &text,
+        &[
+            "S3 Bucket",
+            "DynamoDB Table",
+            "Region",
+            &format!("✓ Saved to {}", home.path().join("config.yaml").display()),
+        ],
+    );
+    let config = std::fs::read_to_string(home.path().join("config.yaml")).unwrap();
+    assert_contains(
+        &config,
+        &[
+            "bucket: company-deployer-state",
+            "table: company-deployer-locks",
+            "region: us-east-1",
+        ],
+    );
+}

@@ -204,3 +204,42 @@ fn version_reports_deployer_and_a_missing_pulumi() {
     assert!(json["pulumi"].is_null());
     assert_eq!(json["pulumi_minimum"], "3.227.0");
 }
+
+#[test]
+fn stack_init_asks_on_a_terminal() {
+    let repo = TestRepo::empty();
+    let dir = repo.file("stacks/billing");
+    std::fs::create_dir_all(&dir).unwrap();
+    let answers = [
+        ("Stack name", ""),
+        ("Description", "Invoices and payments"),
+        ("Owner", "billing@example.com"),
+        ("Environments", "dev,production"),
+        ("AWS account ID", "123456789012"),
+        ("AWS region", "eu-west-1"),
+        ("VPC ID", "vpc-0123456789abcdef0"),
+        (
+            "Private subnet IDs",
+            "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
+        ),
+        ("First service", "invoices"),
+        ("Container image", ""),
+    ];
+    let (code, text) = run_on_terminal(&["stack", "init"], &dir, &[], &answers);
+    assert_eq!(code, 0, "{text}");
+    let stack = repo.read("stacks/billing/stack.yaml");
+    assert_contains(
+        &stack,
+        &[
+            "description: \"Invoices and payments\"",
+            "  dev:\n",
+            "region: eu-west-1",
+            "  production:\n    account: \"123456789012\"\n    region: eu-west-1\n    production: true",
+        ],
+    );
+    assert!(
+        repo.file("stacks/billing/services/invoices/components/api/microservice.yaml")
+            .exists()
+    );
+    assert_eq!(repo.run(&["validate", "--stack", "billing"]).code, 0);
+}

@@ -292,3 +292,62 @@ pub fn pulumi_env(repo: &TestRepo) -> Vec<(String, String)> {
         ),
     ]
 }
+
+/// Runs the binary on a pseudo-terminal (Python's `pty`), answering each prompt
+/// when its text appears, in order. Returns the exit code and everything shown.
+pub fn run_on_terminal(
+    args: &[&str],
+    cwd: &Path,
+    env: &[(String, String)],
+    answers: &[(&str, &str)],
+) -> (i32, String) {
+    let script = r#"
+import json, os, pty, sys, select
+answers = json.loads(sys.argv[1])
+argv = sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+out = b""
+while True:
+    try:
+        r, _, _ = select.select([fd], [], [], 60)
+        if not r: break
+        chunk = os.read(fd, 1024)
+    except OSError:
+        break
+    if not chunk: break
+    out += chunk
+    if answers and answers[0][0].encode() in out.split(b"\x00")[-1]:
+        os.write(fd, answers[0][1].encode() + b"\r")
+        out += b"\x00"
+        answers.pop(0)
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.replace(b"\x00", b"").decode("utf-8", "replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let answers =
+        serde_json::to_string(&answers.iter().map(|(p, a)| [*p, *a]).collect::<Vec<_>>()).unwrap();
+    let mut cmd = base_command(cwd);
+    let program = cmd.get_program().to_owned();
+    let mut python = Command::new("python3");
+    python
+        .arg("-c")
+        .arg(script)
+        .arg(answers)
+        .arg(program)
+        .args(args)
+        .current_dir(cwd);
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => python.env(k, v),
+            None => python.env_remove(k),
+        };
+    }
+    python.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let out = python.output().expect("python3");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
