@@ -328,7 +328,7 @@ sys.exit(os.waitstatus_to_exitcode(status))
 "#;
     let answers =
         serde_json::to_string(&answers.iter().map(|(p, a)| [*p, *a]).collect::<Vec<_>>()).unwrap();
-    let mut cmd = base_command(cwd);
+    let cmd = base_command(cwd);
     let program = cmd.get_program().to_owned();
     let mut python = Command::new("python3");
     python
