@@ -707,3 +707,68 @@ fn apply_against_the_shared_aws_backend() {
         run.stdout
     );
 }
+
+/// On a terminal with colour allowed, components get live spinners that end as
+/// the same completed lines.
+#[test]
+fn live_progress_on_a_terminal() {
+    let repo = TestRepo::example();
+    let env = env_with(
+        &repo,
+        &[
+            ("NO_COLOR", ""),
+            (
+                "STANDIN_SECONDS",
+                "email-service-database-instance=323,email-service-database-subnets=0,email-service-database-sg=0",
+            ),
+        ],
+    );
+    let repo_arg = repo.path().to_str().unwrap().to_string();
+    let (code, text) = run_on_terminal(
+        &[
+            "apply",
+            "-s",
+            STACK,
+            "-e",
+            DEV,
+            "--var",
+            "VERSION=v1.0.0",
+            "--repo",
+            &repo_arg,
+        ],
+        repo.path(),
+        &env,
+        &[],
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("\u{1b}["), "styled on a terminal");
+    let plain = strip_ansi(&text);
+    assert_contains(
+        &plain,
+        &[
+            "Plan for notification-platform / development:",
+            "Creating email-service/database... ✓ (5m 23s)",
+            "Deployment successful!",
+        ],
+    );
+}
+
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for n in chars.by_ref() {
+                    if n.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}

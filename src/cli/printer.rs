@@ -30,6 +30,12 @@ impl Printer {
         Printer { styled_stderr }
     }
 
+    /// Whether live progress may be drawn: stderr is a terminal and colour is
+    /// allowed (`NO_COLOR` turns progress off too).
+    pub fn live(&self) -> bool {
+        self.styled_stderr && std::io::stderr().is_terminal()
+    }
+
     /// Whether stdin and stderr are a terminal, so a question can be asked.
     pub fn can_prompt(&self) -> bool {
         std::io::stdin().is_terminal() && std::io::stderr().is_terminal()

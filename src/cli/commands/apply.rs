@@ -70,7 +70,7 @@ pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
         auto_approve: args.auto_approve,
         rollback_on_failure: !args.no_rollback,
     };
-    let summary = deploy::deploy(request, &CliUi { printer });
+    let summary = deploy::deploy(request, &CliUi::new(printer));
     held.release()?;
     report(printer, &stack, &environment, summary?)
 }
@@ -157,7 +157,7 @@ pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
         auto_approve: args.auto_approve,
         rollback_on_failure: false,
     };
-    let summary = deploy::deploy(request, &CliUi { printer });
+    let summary = deploy::deploy(request, &CliUi::new(printer));
     held.release()?;
     report(printer, &stack, &environment, summary?)
 }
@@ -217,26 +217,55 @@ fn report(
     Ok(ExitStatus::Failure)
 }
 
-/// Shows a deployment in the walkthrough's words.
+/// Shows a deployment in the walkthrough's words. On a terminal each component
+/// in progress has a live spinner with its elapsed time; elsewhere (CI) plain
+/// lines: one when a component starts, one when it ends.
 struct CliUi<'a> {
     printer: &'a Printer,
+    live: Option<Live>,
+}
+
+struct Live {
+    bars: indicatif::MultiProgress,
+    running: std::cell::RefCell<std::collections::BTreeMap<String, indicatif::ProgressBar>>,
+}
+
+impl<'a> CliUi<'a> {
+    fn new(printer: &'a Printer) -> CliUi<'a> {
+        let live = printer.live().then(|| Live {
+            bars: indicatif::MultiProgress::with_draw_target(
+                indicatif::ProgressDrawTarget::stderr(),
+            ),
+            running: Default::default(),
+        });
+        CliUi { printer, live }
+    }
+
+    /// A line above the live bars (or plain).
+    fn line(&self, text: String) {
+        match &self.live {
+            Some(live) => {
+                let _ = live.bars.println(text);
+            }
+            None => self.printer.status(text),
+        }
+    }
 }
 
 impl Ui for CliUi<'_> {
     fn step(&self, text: &str) {
-        self.printer.status(text);
+        self.line(text.to_string());
     }
 
     fn warn(&self, text: &str) {
-        self.printer.warning(text);
+        self.line(format!("{YELLOW}⚠{YELLOW:#} {text}"));
     }
 
     fn plan(&self, stack: &str, environment: &str, plan: &Plan) {
         if plan.is_empty() {
             return;
         }
-        self.printer
-            .status(format!("{BOLD}Plan for {stack} / {environment}:{BOLD:#}"));
+        self.line(format!("{BOLD}Plan for {stack} / {environment}:{BOLD:#}"));
         for (component, resources) in &plan.components {
             let change = plan.change_of(component).map_or("update", |c| c.name());
             let (mark, style) = match change {
@@ -246,7 +275,7 @@ impl Ui for CliUi<'_> {
                 _ => ("~", YELLOW),
             };
             let n = resources.len();
-            self.printer.status(format!(
+            self.line(format!(
                 "  {style}{mark}{style:#} {:<40} {change} ({n} resource{})",
                 label(component),
                 if n == 1 { "" } else { "s" }
@@ -257,7 +286,7 @@ impl Ui for CliUi<'_> {
             .iter()
             .map(|k| format!("{} to {k}", counts.get(k).copied().unwrap_or(0)))
             .collect();
-        self.printer.status(format!("  {}", parts.join(", ")));
+        self.line(format!("  {}", parts.join(", ")));
     }
 
     fn approve(&self, _stack: &str, environment: &str, production: bool) -> Result<bool> {
@@ -283,8 +312,22 @@ impl Ui for CliUi<'_> {
     fn progress(&self, update: &Update) {
         match update {
             Update::Started { component, change } => {
-                self.printer
-                    .status(format!("{} {}...", change.verb(), label(component)))
+                let text = format!("{} {}...", change.verb(), label(component));
+                match &self.live {
+                    Some(live) => {
+                        let bar = live.bars.add(indicatif::ProgressBar::new_spinner());
+                        bar.set_style(
+                            indicatif::ProgressStyle::with_template(
+                                "{spinner:.cyan} {msg} {elapsed:.dim}",
+                            )
+                            .expect("valid template"),
+                        );
+                        bar.set_message(text);
+                        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                        live.running.borrow_mut().insert(component.clone(), bar);
+                    }
+                    None => self.printer.status(text),
+                }
             }
             Update::Finished {
                 component,
@@ -293,18 +336,25 @@ impl Ui for CliUi<'_> {
                 failed,
             } => {
                 let took = duration(*seconds as u64 * 1000);
-                if *failed {
-                    self.printer.status(format!(
-                        "{} {}... {RED}✗{RED:#} ({took})",
-                        change.verb(),
-                        label(component)
-                    ));
+                let mark = if *failed {
+                    format!("{RED}✗{RED:#}")
                 } else {
-                    self.printer.status(format!(
-                        "{} {}... {GREEN}✓{GREEN:#} ({took})",
-                        change.verb(),
-                        label(component)
-                    ));
+                    format!("{GREEN}✓{GREEN:#}")
+                };
+                let text = format!("{} {}... {mark} ({took})", change.verb(), label(component));
+                match self
+                    .live
+                    .as_ref()
+                    .and_then(|l| l.running.borrow_mut().remove(component))
+                {
+                    Some(bar) => {
+                        bar.set_style(
+                            indicatif::ProgressStyle::with_template("{msg}")
+                                .expect("valid template"),
+                        );
+                        bar.finish_with_message(text);
+                    }
+                    None => self.line(text),
                 }
             }
             Update::Diagnostic {
@@ -324,10 +374,9 @@ impl Ui for CliUi<'_> {
                 };
                 for (i, line) in message.lines().enumerate() {
                     if i == 0 {
-                        self.printer
-                            .status(format!("    {style}{word}{style:#}: {on}{line}"));
+                        self.line(format!("    {style}{word}{style:#}: {on}{line}"));
                     } else {
-                        self.printer.status(format!("      {line}"));
+                        self.line(format!("      {line}"));
                     }
                 }
             }
