@@ -105,9 +105,22 @@ impl Value {
     }
 }
 
+fn map_to_json(entries: &[(String, Value)]) -> Json {
+    Json::Object(
+        entries
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect(),
+    )
+}
+
 /// Pulumi YAML reads `${...}` in any string as an interpolation; `$$` is a literal `$`.
 fn escape(text: &str) -> String {
-    text.replace('$', "$$")
+    if text.contains('$') {
+        text.replace('$', "$$")
+    } else {
+        text.to_string()
+    }
 }
 
 /// One resource of the program.
@@ -160,10 +173,7 @@ impl Resource {
         let mut obj = JsonMap::new();
         obj.insert("type".into(), Json::String(self.token.into()));
         if !self.properties.is_empty() {
-            obj.insert(
-                "properties".into(),
-                Value::Map(self.properties.clone()).to_json(),
-            );
+            obj.insert("properties".into(), map_to_json(&self.properties));
         }
         let mut options = JsonMap::new();
         if !self.depends_on.is_empty() {
@@ -220,10 +230,7 @@ impl Program {
             Json::String(escape(&self.description)),
         );
         if !self.variables.is_empty() {
-            obj.insert(
-                "variables".into(),
-                Value::Map(self.variables.clone()).to_json(),
-            );
+            obj.insert("variables".into(), map_to_json(&self.variables));
         }
         obj.insert(
             "resources".into(),
@@ -235,7 +242,7 @@ impl Program {
             ),
         );
         if !self.outputs.is_empty() {
-            obj.insert("outputs".into(), Value::Map(self.outputs.clone()).to_json());
+            obj.insert("outputs".into(), map_to_json(&self.outputs));
         }
         Json::Object(obj)
     }
@@ -259,7 +266,7 @@ pub fn to_yaml(value: &Json) -> String {
 
 fn write_map(map: &JsonMap<String, Json>, indent: usize, out: &mut String) {
     for (key, value) in map {
-        out.push_str(&" ".repeat(indent));
+        indent_to(out, indent);
         out.push_str(&yaml_key(key));
         out.push(':');
         write_nested(value, indent, out);
@@ -268,7 +275,7 @@ fn write_map(map: &JsonMap<String, Json>, indent: usize, out: &mut String) {
 
 fn write_list(items: &[Json], indent: usize, out: &mut String) {
     for item in items {
-        out.push_str(&" ".repeat(indent));
+        indent_to(out, indent);
         out.push('-');
         match item {
             Json::Object(map) if !map.is_empty() => {
@@ -289,6 +296,10 @@ fn write_list(items: &[Json], indent: usize, out: &mut String) {
             }
         }
     }
+}
+
+fn indent_to(out: &mut String, indent: usize) {
+    out.extend(std::iter::repeat_n(' ', indent));
 }
 
 fn write_nested(value: &Json, indent: usize, out: &mut String) {
@@ -349,10 +360,11 @@ fn plain_ok(text: &str) -> bool {
 }
 
 fn is_special_word(text: &str) -> bool {
-    matches!(
-        text.to_ascii_lowercase().as_str(),
-        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "nan" | "inf"
-    )
+    [
+        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", "inf",
+    ]
+    .iter()
+    .any(|w| text.eq_ignore_ascii_case(w))
 }
 
 #[cfg(test)]
