@@ -704,10 +704,10 @@ fn values_cannot_inject_yaml_or_interpolations() {
         &[r#"value: "$${aws:secret} $$HOME \"quoted\" line\nbreak key: [x] #{{""#],
     );
     // The provider checker parses it and finds no unknown reference.
-    let checker = crate_dir().join("../shared/pulumi-aws/check_program.py");
+    let (checker, index) = provider_checker();
     let check = std::process::Command::new("python3")
         .arg(&checker)
-        .arg(crate_dir().join("../shared/pulumi-aws/index.json.gz"))
+        .arg(&index)
         .arg(&path)
         .output()
         .unwrap();

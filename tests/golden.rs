@@ -4,7 +4,7 @@
 //!     DEPLOYER_UPDATE_GOLDEN=1 cargo test --test golden
 //!
 //! Every golden program must also pass the provider checker
-//! (`../shared/pulumi-aws/check_program.py`).
+//! (`../shared/pulumi-aws/check_program.py`, or its copy in tests/support).
 
 mod common;
 use common::*;
@@ -61,8 +61,7 @@ fn example_programs_match_golden() {
 
 #[test]
 fn golden_programs_pass_the_provider_checker() {
-    let checker = crate_dir().join("../shared/pulumi-aws/check_program.py");
-    let index = crate_dir().join("../shared/pulumi-aws/index.json.gz");
+    let (checker, index) = provider_checker();
     assert!(
         checker.exists(),
         "the provider checker is missing at {}",

@@ -351,3 +351,15 @@ sys.exit(os.waitstatus_to_exitcode(status))
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
 }
+
+/// The provider checker: the team's shared copy when it is beside the
+/// repository, else the one in tests/support/pulumi-aws. Returns (script, index).
+pub fn provider_checker() -> (PathBuf, PathBuf) {
+    let shared = crate_dir().join("../shared/pulumi-aws");
+    let dir = if shared.join("check_program.py").exists() {
+        shared
+    } else {
+        crate_dir().join("tests/support/pulumi-aws")
+    };
+    (dir.join("check_program.py"), dir.join("index.json.gz"))
+}
