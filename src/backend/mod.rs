@@ -6,6 +6,7 @@
 //! compiler does not depend on any of this.
 
 pub mod aws;
+pub mod bootstrap;
 pub mod config;
 pub mod local;
 pub mod lock;

@@ -115,7 +115,7 @@ pub fn check(sqs: &Sqs, doc: &Expanded, diagnostics: &mut Vec<Diagnostic>) -> bo
 use crate::emit::Emitter;
 use crate::emit::program::{Part, Resource, Value, map, r, s, to_json};
 use crate::kinds::Grant;
-use crate::kinds::microservice::emit::{queue_actions, statement};
+use crate::kinds::microservice::{queue_actions, statement};
 use crate::resolve::Wire;
 
 /// SQS queue names are at most 80 characters, `.fifo` included.

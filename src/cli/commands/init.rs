@@ -3,7 +3,8 @@
 //! creates them when they do not exist.
 
 use super::Asker;
-use crate::backend::aws::{Clients, Created, Settings};
+use crate::backend::aws::{Clients, Settings};
+use crate::backend::bootstrap::Created;
 use crate::backend::config::{self, BackendSection};
 use crate::cli::ExitStatus;
 use crate::cli::args::InitArgs;

@@ -4,15 +4,14 @@
 //! and circuit-breaker rollback, and — when exposed — a target group and a
 //! listener rule on the environment's load balancer, plus autoscaling.
 
-use super::{Access, Architecture, Infra, Microservice, SecretRef};
+use super::access;
+use super::{Architecture, Infra, Microservice};
 use crate::emit::Emitter;
 use crate::emit::network;
 use crate::emit::program::{Part, Resource, Value, list, map, r, s, strings, to_json};
 use crate::kinds::{self, Grant, Spec};
 use crate::resolve::Wire;
 use std::collections::BTreeMap;
-
-const TASK_EXECUTION_POLICY: &str = "policy/service-role/AmazonECSTaskExecutionRolePolicy";
 
 fn parts<'a>(e: &'a Emitter, index: usize) -> (&'a Microservice, &'a Infra) {
     match &e.stack.components[index].spec {
@@ -80,12 +79,57 @@ pub fn grant(e: &Emitter, target: usize, wire: &Wire) -> Grant {
 
 pub fn emit(e: &mut Emitter, index: usize) {
     let (service, infra) = parts(e, index);
-    let (service, infra) = (service.clone(), infra.clone());
-    let c = &e.stack.components[index];
-    let id = c.id.clone();
-    let tags = e.tags(index);
-    let net = e.stack.env.network.clone();
+    let cx = Context {
+        index,
+        service: service.clone(),
+        infra: infra.clone(),
+        id: e.id(index).clone(),
+        tags: e.tags(index),
+        net: e.stack.env.network.clone(),
+    };
+    let (logs, sg) = logs_and_security_group(e, &cx);
+    let (target_group, route) = load_balancing(e, &cx, &sg);
+    let wiring = access::wiring(e, &cx, &sg);
+    let (execution_role, task_role) = access::roles(
+        e,
+        &cx,
+        wiring.task_statements,
+        wiring.execution_secrets,
+        wiring.execution_parameters,
+    );
+    let task = task_definition(
+        e,
+        &cx,
+        wiring.env,
+        wiring.secrets,
+        &logs,
+        &execution_role,
+        &task_role,
+    );
+    let service_name = ecs_service(e, &cx, &task, &sg, &target_group, route);
+    autoscaling(e, &cx, &service_name, &target_group);
+}
 
+/// What the steps of emitting one microservice share.
+pub(super) struct Context {
+    pub index: usize,
+    pub service: Microservice,
+    pub infra: Infra,
+    pub id: crate::resolve::Id,
+    pub tags: Value,
+    pub net: crate::model::stack::Network,
+}
+
+/// The log group, and the tasks' security group with its outbound rule.
+fn logs_and_security_group(e: &mut Emitter, cx: &Context) -> (String, String) {
+    let Context {
+        index,
+        id,
+        tags,
+        net,
+        ..
+    } = cx;
+    let index = *index;
     let logs = e.name(index, "logs");
     e.add(
         index,
@@ -128,7 +172,22 @@ pub fn emit(e: &mut Emitter, index: usize) {
         .set("tags", tags.clone()),
     );
 
-    // Load balancer: target group, rule, and the two security group rules between them.
+    (logs, sg)
+}
+
+/// When exposed: the target group, the listener rule, and the two security
+/// group rules between load balancer and tasks. Returns the target group's
+/// name and the rule's, if any.
+fn load_balancing(e: &mut Emitter, cx: &Context, sg: &str) -> (String, Option<String>) {
+    let Context {
+        index,
+        id,
+        tags,
+        net,
+        service,
+        ..
+    } = cx;
+    let index = *index;
     let target_group = e.name(index, "target-group");
     let mut route = None;
     if let (Some(expose), Some(port)) = (&service.expose, service.port) {
@@ -229,184 +288,28 @@ pub fn emit(e: &mut Emitter, index: usize) {
         route = Some(name);
     }
 
-    // What the service uses: variables, secrets, permissions, network access.
-    let mut env: BTreeMap<String, Value> = service
-        .env
-        .iter()
-        .map(|(k, v)| (k.clone(), e.text(index, &v.0)))
-        .collect();
-    let mut secrets: BTreeMap<String, Value> = BTreeMap::new();
-    let mut task_statements = Vec::new();
-    let mut execution_secrets = Vec::new();
-    let mut execution_parameters = Vec::new();
-    let wires = e.stack.components[index].uses.clone();
-    for wire in &wires {
-        let grant = kinds::grant(e, wire.target, wire);
-        env.extend(grant.env.into_iter().map(|(k, p)| (k, Value::interp(p))));
-        secrets.extend(
-            grant
-                .secrets
-                .into_iter()
-                .map(|(k, p)| (k, Value::interp(p))),
-        );
-        task_statements.extend(grant.task_statements);
-        execution_secrets.extend(grant.execution_secrets);
-        if let Some((target_sg, port)) = grant.ingress {
-            let target_id = e.id(wire.target).clone();
-            e.add(
-                index,
-                Resource::new(
-                    format!("{}-to-{}", id.prefix(), target_id.prefix()),
-                    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-                )
-                .set("securityGroupId", r(format!("{target_sg}.id")))
-                .set("referencedSecurityGroupId", r(format!("{sg}.id")))
-                .set("description", s(format!("from {id}")))
-                .set("ipProtocol", s("tcp"))
-                .set("fromPort", Value::Int(i64::from(port)))
-                .set("toPort", Value::Int(i64::from(port)))
-                .set("tags", tags.clone()),
-            );
-        }
-    }
-    for (name, secret) in &service.secrets {
-        let arn = secret_arn(e, index, name, secret);
-        let value_from = match secret.key() {
-            Some(key) => append(&arn, &format!(":{key}::")),
-            None => arn.clone(),
-        };
-        secrets.insert(name.clone(), value_from);
-        execution_secrets.push(arn.clone());
-        if let Value::Str(literal) = &arn
-            && !has_random_suffix(literal)
-        {
-            execution_secrets.push(s(format!("{literal}-??????")));
-        }
-    }
-    for config in &e.stack.components[index].configs.clone() {
-        let parameter = e.name(index, &format!("config-{}", config.name));
-        let text = serde_json::to_string(&config.json).unwrap_or_default();
-        let tier = if text.len() > 4096 {
-            "Advanced"
-        } else {
-            "Standard"
-        };
-        e.add(
-            index,
-            Resource::new(&parameter, "aws:ssm/parameter:Parameter")
-                .set(
-                    "name",
-                    s(format!(
-                        "/deployer/{}/{}/{}/{}/config/{}",
-                        e.stack.name, e.stack.environment, id.service, id.component, config.name
-                    )),
-                )
-                .set(
-                    "description",
-                    s(format!("configs/{}.yaml of {id}", config.name)),
-                )
-                .set("type", s("String"))
-                .set("tier", s(tier))
-                .set("value", to_json(e.json_value(index, &config.json)))
-                .set("tags", tags.clone()),
-        );
-        let variable = format!(
-            "DEPLOYER_CONFIG_{}",
-            config.name.to_uppercase().replace('-', "_")
-        );
-        secrets.insert(variable.clone(), r(format!("{parameter}.arn")));
-        // A changed config must roll the service: the task definition carries its hash.
-        env.insert(
-            format!("{variable}_SHA256"),
-            s(format!("{:016x}", crate::emit::fnv1a(text.as_bytes()))),
-        );
-        execution_parameters.push(r(format!("{parameter}.arn")));
-    }
+    (target_group, route)
+}
 
-    // Roles: the execution role starts the task (pull, logs, secrets); the task
-    // role is what the application may do.
-    let assume = to_json(map([
-        ("Version", s("2012-10-17")),
-        (
-            "Statement",
-            list([map([
-                ("Effect", s("Allow")),
-                (
-                    "Principal",
-                    map([("Service", s("ecs-tasks.amazonaws.com"))]),
-                ),
-                ("Action", s("sts:AssumeRole")),
-            ])]),
-        ),
-    ]));
-    let execution_role = e.name(index, "execution-role");
-    e.add(
+/// The Fargate task definition with its one container.
+fn task_definition(
+    e: &mut Emitter,
+    cx: &Context,
+    env: BTreeMap<String, Value>,
+    secrets: BTreeMap<String, Value>,
+    logs: &str,
+    execution_role: &str,
+    task_role: &str,
+) -> String {
+    let Context {
         index,
-        Resource::new(&execution_role, "aws:iam/role:Role")
-            .set("description", s(format!("starts the tasks of {id}")))
-            .set("assumeRolePolicy", assume.clone())
-            .set("tags", tags.clone()),
-    );
-    e.add(
-        index,
-        Resource::new(
-            e.name(index, "execution-managed"),
-            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-        )
-        .set("role", r(format!("{execution_role}.name")))
-        .set(
-            "policyArn",
-            s(format!(
-                "arn:{}:iam::aws:{TASK_EXECUTION_POLICY}",
-                e.partition()
-            )),
-        ),
-    );
-    let mut execution_statements = Vec::new();
-    if !execution_secrets.is_empty() {
-        execution_statements.push(statement(
-            &["secretsmanager:GetSecretValue"],
-            dedup(execution_secrets),
-        ));
-    }
-    if !execution_parameters.is_empty() {
-        execution_statements.push(statement(&["ssm:GetParameters"], execution_parameters));
-    }
-    if !execution_statements.is_empty() {
-        e.add(
-            index,
-            Resource::new(
-                e.name(index, "execution-policy"),
-                "aws:iam/rolePolicy:RolePolicy",
-            )
-            .set("role", r(format!("{execution_role}.id")))
-            .set("policy", policy(execution_statements)),
-        );
-    }
-    let task_role = e.name(index, "task-role");
-    e.add(
-        index,
-        Resource::new(&task_role, "aws:iam/role:Role")
-            .set(
-                "description",
-                s(format!("what the application {id} may do")),
-            )
-            .set("assumeRolePolicy", assume)
-            .set("tags", tags.clone()),
-    );
-    if !task_statements.is_empty() {
-        e.add(
-            index,
-            Resource::new(
-                e.name(index, "task-policy"),
-                "aws:iam/rolePolicy:RolePolicy",
-            )
-            .set("role", r(format!("{task_role}.id")))
-            .set("policy", policy(task_statements)),
-        );
-    }
-
-    // The task definition.
+        id,
+        tags,
+        service,
+        infra,
+        ..
+    } = cx;
+    let index = *index;
     let mut container = vec![
         ("name".to_string(), s(&id.component)),
         ("image".to_string(), s(&service.image)),
@@ -500,7 +403,29 @@ pub fn emit(e: &mut Emitter, index: usize) {
             .set("tags", tags.clone()),
     );
 
-    // The service.
+    task
+}
+
+/// The ECS service: rolling updates, circuit breaker with rollback, behind its
+/// target group when exposed. Returns its resource name.
+fn ecs_service(
+    e: &mut Emitter,
+    cx: &Context,
+    task: &str,
+    sg: &str,
+    target_group: &str,
+    route: Option<String>,
+) -> String {
+    let Context {
+        index,
+        id,
+        tags,
+        service,
+        infra,
+        net,
+        ..
+    } = cx;
+    let index = *index;
     let desired = match &infra.autoscaling {
         Some(a) => infra.replicas.clamp(a.min, a.max.max(a.min)),
         None => infra.replicas,
@@ -564,6 +489,19 @@ pub fn emit(e: &mut Emitter, index: usize) {
     let service_name = ecs.name.clone();
     e.add(index, ecs);
 
+    service_name
+}
+
+/// Target-tracking autoscaling on CPU, memory or requests.
+fn autoscaling(e: &mut Emitter, cx: &Context, service_name: &str, target_group: &str) {
+    let Context {
+        index,
+        tags,
+        service,
+        infra,
+        ..
+    } = cx;
+    let index = *index;
     if let Some(scaling) = &infra.autoscaling {
         let target = e.name(index, "scaling");
         e.add(
@@ -646,102 +584,5 @@ pub fn emit(e: &mut Emitter, index: usize) {
                 ),
             );
         }
-    }
-}
-
-/// The ARN of a secret: as given, or looked up by name when the program runs
-/// (the lookup reads metadata only, never the value).
-fn secret_arn(e: &mut Emitter, index: usize, env_name: &str, secret: &SecretRef) -> Value {
-    let id = secret.secret();
-    if id.starts_with("arn:") {
-        return s(id);
-    }
-    let variable = e.name(
-        index,
-        &format!("secret-{}", env_name.to_lowercase().replace('_', "-")),
-    );
-    e.add_variable(
-        variable.clone(),
-        Value::Fn(
-            "invoke",
-            Box::new(map([
-                ("function", s("aws:secretsmanager/getSecret:getSecret")),
-                ("arguments", map([("name", s(id))])),
-                ("return", s("arn")),
-            ])),
-        ),
-    );
-    r(variable)
-}
-
-/// Secrets Manager ARNs end in `-` and six random characters; a policy for an
-/// ARN given without them must allow them.
-fn has_random_suffix(arn: &str) -> bool {
-    let name = arn.rsplit(':').next().unwrap_or("");
-    name.len() > 7
-        && name.as_bytes()[name.len() - 7] == b'-'
-        && name[name.len() - 6..]
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric())
-}
-
-fn append(value: &Value, suffix: &str) -> Value {
-    let mut parts = match value {
-        Value::Str(text) => vec![Part::Text(text.clone())],
-        Value::Interp(parts) => parts.clone(),
-        _ => Vec::new(),
-    };
-    parts.push(Part::Text(suffix.into()));
-    Value::interp(parts)
-}
-
-fn dedup(values: Vec<Value>) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::new();
-    for v in values {
-        if !out.contains(&v) {
-            out.push(v);
-        }
-    }
-    out
-}
-
-pub fn statement(actions: &[&str], resources: Vec<Value>) -> Value {
-    map([
-        ("Effect", s("Allow")),
-        ("Action", strings(actions)),
-        ("Resource", Value::List(resources)),
-    ])
-}
-
-fn policy(statements: Vec<Value>) -> Value {
-    to_json(map([
-        ("Version", s("2012-10-17")),
-        ("Statement", Value::List(statements)),
-    ]))
-}
-
-/// SQS actions for each kind of access.
-pub fn queue_actions(access: Access) -> &'static [&'static str] {
-    match access {
-        Access::Read => &[
-            "sqs:ChangeMessageVisibility",
-            "sqs:DeleteMessage",
-            "sqs:GetQueueAttributes",
-            "sqs:GetQueueUrl",
-            "sqs:ReceiveMessage",
-        ],
-        Access::Write => &[
-            "sqs:GetQueueAttributes",
-            "sqs:GetQueueUrl",
-            "sqs:SendMessage",
-        ],
-        Access::ReadWrite => &[
-            "sqs:ChangeMessageVisibility",
-            "sqs:DeleteMessage",
-            "sqs:GetQueueAttributes",
-            "sqs:GetQueueUrl",
-            "sqs:ReceiveMessage",
-            "sqs:SendMessage",
-        ],
     }
 }

@@ -1,7 +1,10 @@
 //! `microservice.yaml` (+ `infra.yaml`, `configs/*.yaml`): a container service on
 //! ECS Fargate, optionally behind the environment's load balancer.
 
+mod access;
 pub mod emit;
+
+pub use access::{queue_actions, statement};
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expand::Expanded;

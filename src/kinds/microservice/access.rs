@@ -1,0 +1,329 @@
+//! What a microservice may reach and read: the environment, secrets and
+//! configs its container gets, and the least-privilege IAM roles that allow
+//! exactly that (the execution role to start the task, the task role for the
+//! application).
+
+use super::emit::Context;
+use super::{Access, SecretRef};
+use crate::emit::Emitter;
+use crate::emit::program::{Part, Resource, Value, list, map, r, s, strings, to_json};
+use crate::kinds;
+use std::collections::BTreeMap;
+
+const TASK_EXECUTION_POLICY: &str = "policy/service-role/AmazonECSTaskExecutionRolePolicy";
+
+/// Environment, secrets and permissions the container gets.
+pub(super) struct Wiring {
+    pub env: BTreeMap<String, Value>,
+    pub secrets: BTreeMap<String, Value>,
+    pub task_statements: Vec<Value>,
+    pub execution_secrets: Vec<Value>,
+    pub execution_parameters: Vec<Value>,
+}
+
+/// What the service uses: variables, secrets, permissions, network access; its
+/// own secrets; and its configs as SSM parameters.
+pub(super) fn wiring(e: &mut Emitter, cx: &Context, sg: &str) -> Wiring {
+    let Context {
+        index,
+        id,
+        tags,
+        service,
+        ..
+    } = cx;
+    let index = *index;
+    let mut env: BTreeMap<String, Value> = service
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), e.text(index, &v.0)))
+        .collect();
+    let mut secrets: BTreeMap<String, Value> = BTreeMap::new();
+    let mut task_statements = Vec::new();
+    let mut execution_secrets = Vec::new();
+    let mut execution_parameters = Vec::new();
+    let wires = e.stack.components[index].uses.clone();
+    for wire in &wires {
+        let grant = kinds::grant(e, wire.target, wire);
+        env.extend(grant.env.into_iter().map(|(k, p)| (k, Value::interp(p))));
+        secrets.extend(
+            grant
+                .secrets
+                .into_iter()
+                .map(|(k, p)| (k, Value::interp(p))),
+        );
+        task_statements.extend(grant.task_statements);
+        execution_secrets.extend(grant.execution_secrets);
+        if let Some((target_sg, port)) = grant.ingress {
+            let target_id = e.id(wire.target).clone();
+            e.add(
+                index,
+                Resource::new(
+                    format!("{}-to-{}", id.prefix(), target_id.prefix()),
+                    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                )
+                .set("securityGroupId", r(format!("{target_sg}.id")))
+                .set("referencedSecurityGroupId", r(format!("{sg}.id")))
+                .set("description", s(format!("from {id}")))
+                .set("ipProtocol", s("tcp"))
+                .set("fromPort", Value::Int(i64::from(port)))
+                .set("toPort", Value::Int(i64::from(port)))
+                .set("tags", tags.clone()),
+            );
+        }
+    }
+    for (name, secret) in &service.secrets {
+        let arn = secret_arn(e, index, name, secret);
+        let value_from = match secret.key() {
+            Some(key) => append(&arn, &format!(":{key}::")),
+            None => arn.clone(),
+        };
+        secrets.insert(name.clone(), value_from);
+        execution_secrets.push(arn.clone());
+        if let Value::Str(literal) = &arn
+            && !has_random_suffix(literal)
+        {
+            execution_secrets.push(s(format!("{literal}-??????")));
+        }
+    }
+    for config in &e.stack.components[index].configs.clone() {
+        let parameter = e.name(index, &format!("config-{}", config.name));
+        let text = serde_json::to_string(&config.json).unwrap_or_default();
+        let tier = if text.len() > 4096 {
+            "Advanced"
+        } else {
+            "Standard"
+        };
+        e.add(
+            index,
+            Resource::new(&parameter, "aws:ssm/parameter:Parameter")
+                .set(
+                    "name",
+                    s(format!(
+                        "/deployer/{}/{}/{}/{}/config/{}",
+                        e.stack.name, e.stack.environment, id.service, id.component, config.name
+                    )),
+                )
+                .set(
+                    "description",
+                    s(format!("configs/{}.yaml of {id}", config.name)),
+                )
+                .set("type", s("String"))
+                .set("tier", s(tier))
+                .set("value", to_json(e.json_value(index, &config.json)))
+                .set("tags", tags.clone()),
+        );
+        let variable = format!(
+            "DEPLOYER_CONFIG_{}",
+            config.name.to_uppercase().replace('-', "_")
+        );
+        secrets.insert(variable.clone(), r(format!("{parameter}.arn")));
+        // A changed config must roll the service: the task definition carries its hash.
+        env.insert(
+            format!("{variable}_SHA256"),
+            s(format!("{:016x}", crate::emit::fnv1a(text.as_bytes()))),
+        );
+        execution_parameters.push(r(format!("{parameter}.arn")));
+    }
+
+    Wiring {
+        env,
+        secrets,
+        task_statements,
+        execution_secrets,
+        execution_parameters,
+    }
+}
+
+/// The execution role starts the task (pull, logs, secrets); the task role is
+/// what the application may do.
+pub(super) fn roles(
+    e: &mut Emitter,
+    cx: &Context,
+    task_statements: Vec<Value>,
+    execution_secrets: Vec<Value>,
+    execution_parameters: Vec<Value>,
+) -> (String, String) {
+    let Context {
+        index, id, tags, ..
+    } = cx;
+    let index = *index;
+    let assume = to_json(map([
+        ("Version", s("2012-10-17")),
+        (
+            "Statement",
+            list([map([
+                ("Effect", s("Allow")),
+                (
+                    "Principal",
+                    map([("Service", s("ecs-tasks.amazonaws.com"))]),
+                ),
+                ("Action", s("sts:AssumeRole")),
+            ])]),
+        ),
+    ]));
+    let execution_role = e.name(index, "execution-role");
+    e.add(
+        index,
+        Resource::new(&execution_role, "aws:iam/role:Role")
+            .set("description", s(format!("starts the tasks of {id}")))
+            .set("assumeRolePolicy", assume.clone())
+            .set("tags", tags.clone()),
+    );
+    e.add(
+        index,
+        Resource::new(
+            e.name(index, "execution-managed"),
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        )
+        .set("role", r(format!("{execution_role}.name")))
+        .set(
+            "policyArn",
+            s(format!(
+                "arn:{}:iam::aws:{TASK_EXECUTION_POLICY}",
+                e.partition()
+            )),
+        ),
+    );
+    let mut execution_statements = Vec::new();
+    if !execution_secrets.is_empty() {
+        execution_statements.push(statement(
+            &["secretsmanager:GetSecretValue"],
+            dedup(execution_secrets),
+        ));
+    }
+    if !execution_parameters.is_empty() {
+        execution_statements.push(statement(&["ssm:GetParameters"], execution_parameters));
+    }
+    if !execution_statements.is_empty() {
+        e.add(
+            index,
+            Resource::new(
+                e.name(index, "execution-policy"),
+                "aws:iam/rolePolicy:RolePolicy",
+            )
+            .set("role", r(format!("{execution_role}.id")))
+            .set("policy", policy(execution_statements)),
+        );
+    }
+    let task_role = e.name(index, "task-role");
+    e.add(
+        index,
+        Resource::new(&task_role, "aws:iam/role:Role")
+            .set(
+                "description",
+                s(format!("what the application {id} may do")),
+            )
+            .set("assumeRolePolicy", assume)
+            .set("tags", tags.clone()),
+    );
+    if !task_statements.is_empty() {
+        e.add(
+            index,
+            Resource::new(
+                e.name(index, "task-policy"),
+                "aws:iam/rolePolicy:RolePolicy",
+            )
+            .set("role", r(format!("{task_role}.id")))
+            .set("policy", policy(task_statements)),
+        );
+    }
+
+    (execution_role, task_role)
+}
+
+/// The ARN of a secret: as given, or looked up by name when the program runs
+/// (the lookup reads metadata only, never the value).
+fn secret_arn(e: &mut Emitter, index: usize, env_name: &str, secret: &SecretRef) -> Value {
+    let id = secret.secret();
+    if id.starts_with("arn:") {
+        return s(id);
+    }
+    let variable = e.name(
+        index,
+        &format!("secret-{}", env_name.to_lowercase().replace('_', "-")),
+    );
+    e.add_variable(
+        variable.clone(),
+        Value::Fn(
+            "invoke",
+            Box::new(map([
+                ("function", s("aws:secretsmanager/getSecret:getSecret")),
+                ("arguments", map([("name", s(id))])),
+                ("return", s("arn")),
+            ])),
+        ),
+    );
+    r(variable)
+}
+
+/// Secrets Manager ARNs end in `-` and six random characters; a policy for an
+/// ARN given without them must allow them.
+fn has_random_suffix(arn: &str) -> bool {
+    let name = arn.rsplit(':').next().unwrap_or("");
+    name.len() > 7
+        && name.as_bytes()[name.len() - 7] == b'-'
+        && name[name.len() - 6..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric())
+}
+
+fn append(value: &Value, suffix: &str) -> Value {
+    let mut parts = match value {
+        Value::Str(text) => vec![Part::Text(text.clone())],
+        Value::Interp(parts) => parts.clone(),
+        _ => Vec::new(),
+    };
+    parts.push(Part::Text(suffix.into()));
+    Value::interp(parts)
+}
+
+fn dedup(values: Vec<Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for v in values {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+pub fn statement(actions: &[&str], resources: Vec<Value>) -> Value {
+    map([
+        ("Effect", s("Allow")),
+        ("Action", strings(actions)),
+        ("Resource", Value::List(resources)),
+    ])
+}
+
+fn policy(statements: Vec<Value>) -> Value {
+    to_json(map([
+        ("Version", s("2012-10-17")),
+        ("Statement", Value::List(statements)),
+    ]))
+}
+
+/// SQS actions for each kind of access.
+pub fn queue_actions(access: Access) -> &'static [&'static str] {
+    match access {
+        Access::Read => &[
+            "sqs:ChangeMessageVisibility",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+            "sqs:ReceiveMessage",
+        ],
+        Access::Write => &[
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+            "sqs:SendMessage",
+        ],
+        Access::ReadWrite => &[
+            "sqs:ChangeMessageVisibility",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+            "sqs:ReceiveMessage",
+            "sqs:SendMessage",
+        ],
+    }
+}
