@@ -19,6 +19,38 @@ pub fn prefix(visibility: Visibility) -> &'static str {
     }
 }
 
+/// Which way a security group rule lets traffic through.
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// A rule on security group `group` (a logical name) allowing TCP on `port` to
+/// or from security group `peer`: how deployer opens exactly one port between
+/// two things and nothing else.
+pub fn tcp_between(
+    name: String,
+    direction: Direction,
+    group: &str,
+    peer: &str,
+    port: u16,
+    description: String,
+    tags: Value,
+) -> Resource {
+    let token = match direction {
+        Direction::Ingress => "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        Direction::Egress => "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    };
+    Resource::new(name, token)
+        .set("securityGroupId", r(format!("{group}.id")))
+        .set("referencedSecurityGroupId", r(format!("{peer}.id")))
+        .set("description", s(description))
+        .set("ipProtocol", s("tcp"))
+        .set("fromPort", Value::Int(i64::from(port)))
+        .set("toPort", Value::Int(i64::from(port)))
+        .set("tags", tags)
+}
+
 /// Logical name of the load balancer for a visibility.
 pub fn alb(visibility: Visibility) -> String {
     format!("{}-alb", prefix(visibility))

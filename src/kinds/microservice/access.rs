@@ -6,6 +6,7 @@
 use super::emit::Context;
 use super::{Access, SecretRef};
 use crate::emit::Emitter;
+use crate::emit::network::{self, Direction};
 use crate::emit::program::{Part, Resource, Value, list, map, r, s, strings, to_json};
 use crate::kinds;
 use std::collections::BTreeMap;
@@ -54,21 +55,17 @@ pub(super) fn wiring(e: &mut Emitter, cx: &Context, sg: &str) -> Wiring {
         task_statements.extend(grant.task_statements);
         execution_secrets.extend(grant.execution_secrets);
         if let Some((target_sg, port)) = grant.ingress {
-            let target_id = e.id(wire.target).clone();
-            e.add(
-                index,
-                Resource::new(
-                    format!("{}-to-{}", id.prefix(), target_id.prefix()),
-                    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-                )
-                .set("securityGroupId", r(format!("{target_sg}.id")))
-                .set("referencedSecurityGroupId", r(format!("{sg}.id")))
-                .set("description", s(format!("from {id}")))
-                .set("ipProtocol", s("tcp"))
-                .set("fromPort", Value::Int(i64::from(port)))
-                .set("toPort", Value::Int(i64::from(port)))
-                .set("tags", tags.clone()),
+            let name = format!("{}-to-{}", id.prefix(), e.id(wire.target).prefix());
+            let rule = network::tcp_between(
+                name,
+                Direction::Ingress,
+                &target_sg,
+                sg,
+                port,
+                format!("from {id}"),
+                tags.clone(),
             );
+            e.add(index, rule);
         }
     }
     for (name, secret) in &service.secrets {

@@ -7,7 +7,7 @@
 use super::access;
 use super::{Architecture, Infra, Microservice};
 use crate::emit::Emitter;
-use crate::emit::network;
+use crate::emit::network::{self, Direction};
 use crate::emit::program::{Part, Resource, Value, list, map, r, s, strings, to_json};
 use crate::kinds::{self, Grant, Spec};
 use crate::resolve::Wire;
@@ -222,34 +222,26 @@ fn load_balancing(e: &mut Emitter, cx: &Context, sg: &str) -> (String, Option<St
                 .set("tags", tags.clone()),
         );
         let alb_sg = network::alb_security_group(expose.visibility);
-        e.add(
-            index,
-            Resource::new(
-                e.name(index, "from-alb"),
-                "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-            )
-            .set("securityGroupId", r(format!("{sg}.id")))
-            .set("referencedSecurityGroupId", r(format!("{alb_sg}.id")))
-            .set("description", s("from the load balancer"))
-            .set("ipProtocol", s("tcp"))
-            .set("fromPort", Value::Int(i64::from(port)))
-            .set("toPort", Value::Int(i64::from(port)))
-            .set("tags", tags.clone()),
+        let from_alb = network::tcp_between(
+            e.name(index, "from-alb"),
+            Direction::Ingress,
+            sg,
+            &alb_sg,
+            port,
+            "from the load balancer".into(),
+            tags.clone(),
         );
-        e.add(
-            index,
-            Resource::new(
-                e.name(index, "alb-to-tasks"),
-                "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-            )
-            .set("securityGroupId", r(format!("{alb_sg}.id")))
-            .set("referencedSecurityGroupId", r(format!("{sg}.id")))
-            .set("description", s(format!("to the tasks of {id}")))
-            .set("ipProtocol", s("tcp"))
-            .set("fromPort", Value::Int(i64::from(port)))
-            .set("toPort", Value::Int(i64::from(port)))
-            .set("tags", tags.clone()),
+        e.add(index, from_alb);
+        let to_tasks = network::tcp_between(
+            e.name(index, "alb-to-tasks"),
+            Direction::Egress,
+            &alb_sg,
+            sg,
+            port,
+            format!("to the tasks of {id}"),
+            tags.clone(),
         );
+        e.add(index, to_tasks);
         let mut conditions = Vec::new();
         let paths = route_paths(expose);
         if !paths.is_empty() {
