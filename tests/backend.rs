@@ -236,21 +236,7 @@ fn an_expired_lock_is_taken_over_and_other_stacks_do_not_block() {
         Acquire::Acquired
     ));
     let repo = TestRepo::example();
-    let run = repo.run_with(
-        &[
-            "lock",
-            "exec",
-            "-s",
-            STACK,
-            "-e",
-            DEV,
-            "--lock-timeout",
-            "0",
-            "--",
-            "true",
-        ],
-        &backend.env(),
-    );
+    let run = try_lock_now(&repo, DEV, &backend.env());
     assert_eq!(run.code, 0, "the expired lock is taken over: {}", run.all());
     // A live lock on production does not block development or staging.
     let live = LockInfo {
@@ -265,38 +251,10 @@ fn an_expired_lock_is_taken_over_and_other_stacks_do_not_block() {
         Acquire::Acquired
     ));
     for env in [DEV, "staging"] {
-        let run = repo.run_with(
-            &[
-                "lock",
-                "exec",
-                "-s",
-                STACK,
-                "-e",
-                env,
-                "--lock-timeout",
-                "0",
-                "--",
-                "true",
-            ],
-            &backend.env(),
-        );
+        let run = try_lock_now(&repo, env, &backend.env());
         assert_eq!(run.code, 0, "{env}: {}", run.all());
     }
-    let run = repo.run_with(
-        &[
-            "lock",
-            "exec",
-            "-s",
-            STACK,
-            "-e",
-            "production",
-            "--lock-timeout",
-            "0",
-            "--",
-            "true",
-        ],
-        &backend.env(),
-    );
+    let run = try_lock_now(&repo, "production", &backend.env());
     assert_eq!(run.code, 1);
     assert_contains(
         &run.stderr,
@@ -307,6 +265,25 @@ fn an_expired_lock_is_taken_over_and_other_stacks_do_not_block() {
             "gave up after 0s",
         ],
     );
+}
+
+/// `deployer lock exec --lock-timeout 0 -- true`: takes the lock only if it is free now.
+fn try_lock_now(repo: &TestRepo, environment: &str, env: &[(String, String)]) -> Run {
+    repo.run_with(
+        &[
+            "lock",
+            "exec",
+            "-s",
+            STACK,
+            "-e",
+            environment,
+            "--lock-timeout",
+            "0",
+            "--",
+            "true",
+        ],
+        env,
+    )
 }
 
 fn wait_for_lock(backend: &deployer::backend::Backend, key: &str) -> LockInfo {
@@ -351,21 +328,7 @@ fn a_killed_holder_leaves_a_stale_lock_that_expires() {
     holder.kill().unwrap(); // SIGKILL: no chance to release
     holder.wait().unwrap();
     // The next one sees the stale holder...
-    let run = repo.run_with(
-        &[
-            "lock",
-            "exec",
-            "-s",
-            STACK,
-            "-e",
-            DEV,
-            "--lock-timeout",
-            "0",
-            "--",
-            "true",
-        ],
-        &backend.env(),
-    );
+    let run = try_lock_now(&repo, DEV, &backend.env());
     assert_eq!(run.code, 1);
     assert_contains(
         &run.stderr,
@@ -446,21 +409,7 @@ fn unlock_removes_a_stale_lock_before_it_expires() {
     );
     assert_eq!(run.code, 0, "{}", run.all());
     assert_contains(&run.stderr, &[&format!("Removed lock {}", info.lock_id)]);
-    let run = repo.run_with(
-        &[
-            "lock",
-            "exec",
-            "-s",
-            STACK,
-            "-e",
-            DEV,
-            "--lock-timeout",
-            "0",
-            "--",
-            "true",
-        ],
-        &backend.env(),
-    );
+    let run = try_lock_now(&repo, DEV, &backend.env());
     assert_eq!(run.code, 0, "{}", run.all());
 }
 
@@ -795,18 +744,7 @@ fn the_local_backend_is_the_default_and_says_so() {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(50));
     }
-    let run = repo.run(&[
-        "lock",
-        "exec",
-        "-s",
-        STACK,
-        "-e",
-        DEV,
-        "--lock-timeout",
-        "0",
-        "--",
-        "true",
-    ]);
+    let run = try_lock_now(&repo, DEV, &[]);
     holder.kill().unwrap();
     holder.wait().unwrap();
     assert_eq!(run.code, 1);
@@ -860,21 +798,7 @@ fn the_heartbeat_keeps_a_lock_past_its_ttl_and_notices_when_it_is_taken() {
     let info = wait_for_lock(&b, &key);
     std::thread::sleep(Duration::from_secs(5));
     // Past the 3s TTL, still held: the heartbeat renewed it.
-    let run = repo.run_with(
-        &[
-            "lock",
-            "exec",
-            "-s",
-            STACK,
-            "-e",
-            DEV,
-            "--lock-timeout",
-            "0",
-            "--",
-            "true",
-        ],
-        &backend.env(),
-    );
+    let run = try_lock_now(&repo, DEV, &backend.env());
     assert_eq!(
         run.code,
         1,
