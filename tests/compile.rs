@@ -720,8 +720,10 @@ fn values_cannot_inject_yaml_or_interpolations() {
 
 // ---- diff ----
 
+/// `git ARGS` in the repository, as a test identity.
 fn git(repo: &TestRepo, args: &[&str]) {
     let out = std::process::Command::new("git")
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
         .args(args)
         .current_dir(repo.path())
         .output()
@@ -733,39 +735,9 @@ fn git(repo: &TestRepo, args: &[&str]) {
     );
 }
 
-fn git_repo() -> TestRepo {
-    let repo = TestRepo::example();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    git(
-        &repo,
-        &[
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "user.name=t",
-            "add",
-            "-A",
-        ],
-    );
-    git(
-        &repo,
-        &[
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "user.name=t",
-            "commit",
-            "-qm",
-            "base",
-        ],
-    );
-    repo
-}
-
-#[test]
-fn diff_without_changes_exits_0() {
-    let repo = git_repo();
-    let run = repo.run(&[
+/// `deployer diff` of the development environment against branch `main`.
+fn diff_against_main(repo: &TestRepo, extra: &[&str]) -> Run {
+    let mut args = vec![
         "diff",
         "--stack",
         STACK,
@@ -775,7 +747,23 @@ fn diff_without_changes_exits_0() {
         "main",
         "--var",
         V,
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    repo.run(&args)
+}
+
+fn git_repo() -> TestRepo {
+    let repo = TestRepo::example();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "base"]);
+    repo
+}
+
+#[test]
+fn diff_without_changes_exits_0() {
+    let repo = git_repo();
+    let run = diff_against_main(&repo, &[]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert_contains(&run.stderr, &["no changes against `main`"]);
 }
@@ -792,17 +780,7 @@ fn diff_shows_resources_then_text_and_exits_1() {
         &format!("{SERVICES}/email-service/components/bounces/sqs.yaml"),
         "retention_days: 7\n",
     );
-    let run = repo.run(&[
-        "diff",
-        "--stack",
-        STACK,
-        "-e",
-        "development",
-        "--against",
-        "main",
-        "--var",
-        V,
-    ]);
+    let run = diff_against_main(&repo, &[]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert_contains(
         &run.stdout,
@@ -816,21 +794,7 @@ fn diff_shows_resources_then_text_and_exits_1() {
             "+      cpu: \"512\"",
         ],
     );
-    let json = repo
-        .run(&[
-            "diff",
-            "--stack",
-            STACK,
-            "-e",
-            "development",
-            "--against",
-            "main",
-            "--var",
-            V,
-            "--output",
-            "json",
-        ])
-        .json();
+    let json = diff_against_main(&repo, &["--output", "json"]).json();
     assert_eq!(json["changed"], true);
     assert_eq!(
         json["updated"][0]["properties"],
@@ -855,17 +819,7 @@ fn diff_errors_exit_2() {
     assert_eq!(run.code, 2);
     assert_contains(&run.stderr, &["unknown git revision `no-such-branch`"]);
     repo.edit(&format!("{API}/infra.yaml"), "replicas: 2", "replica: 2");
-    let run = repo.run(&[
-        "diff",
-        "--stack",
-        STACK,
-        "-e",
-        "development",
-        "--against",
-        "main",
-        "--var",
-        V,
-    ]);
+    let run = diff_against_main(&repo, &[]);
     assert_eq!(run.code, 2);
     assert_contains(&run.stderr, &["unknown key `replica`"]);
 }
@@ -875,40 +829,9 @@ fn diff_against_a_revision_without_the_stack_adds_everything() {
     let repo = TestRepo::example();
     std::fs::write(repo.file("README.md"), "x").unwrap();
     git(&repo, &["init", "-q", "-b", "main"]);
-    git(
-        &repo,
-        &[
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "user.name=t",
-            "add",
-            "README.md",
-        ],
-    );
-    git(
-        &repo,
-        &[
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "user.name=t",
-            "commit",
-            "-qm",
-            "empty",
-        ],
-    );
-    let run = repo.run(&[
-        "diff",
-        "--stack",
-        STACK,
-        "-e",
-        "development",
-        "--against",
-        "main",
-        "--var",
-        V,
-    ]);
+    git(&repo, &["add", "README.md"]);
+    git(&repo, &["commit", "-qm", "empty"]);
+    let run = diff_against_main(&repo, &[]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert_contains(
         &run.stdout,
