@@ -138,7 +138,7 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
     if run.status == Status::Failed && request.rollback_on_failure && source.is_none() {
         summary.rollback = roll_back_after_failure(&request, &releases, number, run, ui)?;
     } else {
-        finish(&releases, number, &run, None, &engine)?;
+        finish(&releases, number, &run, None, outputs(&run, &engine)?)?;
     }
     Ok(summary)
 }
@@ -151,13 +151,12 @@ fn roll_back_after_failure(
     run: Run,
     ui: &dyn Ui,
 ) -> Result<Option<(u32, Status, i64)>> {
-    let engine = prepare(request, &request.files)?;
     let Some(good) = releases.last_success()? else {
         ui.warn(&format!(
             "This was the first deployment of {} / {}: there is no earlier release to roll back to. What was created stays; fix the problem and apply again.",
             request.stack, request.environment
         ));
-        finish(releases, failed, &run, None, &engine)?;
+        finish(releases, failed, &run, None, BTreeMap::new())?;
         return Ok(None);
     };
     let good_number = good.start.number;
@@ -172,12 +171,18 @@ fn roll_back_after_failure(
     start.program_hash = files.manifest.program_hash.clone();
     // The rollback's number goes into the failed release's record, so claim it first.
     let rollback = releases.begin(start, &files)?;
-    finish(releases, failed, &run, Some(rollback), &engine)?;
+    finish(releases, failed, &run, Some(rollback), BTreeMap::new())?;
     ui.step(&format!("Rolling back to release #{good_number}..."));
     let engine = prepare(request, &files)?;
     let plan = plan_from(&engine.preview()?, &owners(&files));
     let rolled = run_up(&engine, &files, plan, ui)?;
-    finish(releases, rollback, &rolled, None, &engine)?;
+    finish(
+        releases,
+        rollback,
+        &rolled,
+        None,
+        outputs(&rolled, &engine)?,
+    )?;
     Ok(Some((rollback, rolled.status, rolled.seconds)))
 }
 
@@ -313,19 +318,23 @@ fn run_up(engine: &Engine, files: &Artifacts, plan: Plan, ui: &dyn Ui) -> Result
     })
 }
 
-/// Records how a release ended, with the stack's outputs when it succeeded.
+/// The stack's outputs after a run that succeeded; none otherwise.
+fn outputs(run: &Run, engine: &Engine) -> Result<BTreeMap<String, serde_json::Value>> {
+    if run.status == Status::Succeeded {
+        engine.outputs()
+    } else {
+        Ok(BTreeMap::new())
+    }
+}
+
+/// Records how a release ended.
 fn finish(
     releases: &Releases,
     number: u32,
     run: &Run,
     rolled_back_by: Option<u32>,
-    engine: &Engine,
+    outputs: BTreeMap<String, serde_json::Value>,
 ) -> Result<()> {
-    let outputs = if run.status == Status::Succeeded {
-        engine.outputs()?
-    } else {
-        BTreeMap::new()
-    };
     let started = releases
         .get(number)?
         .map_or_else(crate::backend::now, |r| r.start.started);

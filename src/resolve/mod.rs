@@ -107,8 +107,8 @@ pub fn resolve(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> ResolvedStack {
     let env = stack.environments[&typed.environment].clone();
-    let mut components = Vec::new();
-    let mut docs = Vec::new();
+    // Each component with its kind file and configs, for pointing at values.
+    let mut entries: Vec<(Component, (Node, Vec<Node>))> = Vec::new();
     for service in typed.services {
         for c in service.components {
             let id = Id {
@@ -130,14 +130,8 @@ pub fn resolve(
             tags.insert("deployer:environment".into(), typed.environment.clone());
             tags.insert("deployer:service".into(), id.service.clone());
             tags.insert("deployer:component".into(), id.component.clone());
-            docs.push((
-                c.doc.root.clone(),
-                c.configs
-                    .iter()
-                    .map(|cfg| cfg.root.clone())
-                    .collect::<Vec<_>>(),
-            ));
-            components.push(Component {
+            let configs = c.configs.iter().map(|cfg| cfg.root.clone()).collect();
+            let component = Component {
                 id,
                 spec: c.spec,
                 configs: c.configs,
@@ -145,17 +139,13 @@ pub fn resolve(
                 uses: Vec::new(),
                 after: BTreeSet::new(),
                 route_priority: None,
-            });
+            };
+            entries.push((component, (c.doc.root, configs)));
         }
     }
-    let mut order: Vec<usize> = (0..components.len()).collect();
-    order.sort_by(|a, b| components[*a].id.cmp(&components[*b].id));
-    let mut sorted: Vec<Option<Component>> = components.into_iter().map(Some).collect();
-    let components: Vec<Component> = order
-        .iter()
-        .map(|&i| sorted[i].take().expect("each once"))
-        .collect();
-    let docs: Vec<_> = order.iter().map(|&i| docs[i].clone()).collect();
+    // Sorted by id, so output never depends on file-system order.
+    entries.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    let (components, docs): (Vec<Component>, Vec<(Node, Vec<Node>)>) = entries.into_iter().unzip();
 
     let mut resolved = ResolvedStack {
         name: name.to_string(),
