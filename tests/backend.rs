@@ -1,4 +1,4 @@
-//! The back-end against a real S3/DynamoDB endpoint (moto_server on loopback):
+//! The back-end against a real S3/DynamoDB endpoint (moto in server mode on loopback):
 //! `init`, the lock (racing, expiry, SIGKILL, unlock, refusals), release records
 //! (conflicting writers, partial writes), `history`, an unreachable endpoint,
 //! and the local back-end.
@@ -58,7 +58,7 @@ fn init_writes_the_config_and_creates_bucket_and_table() {
         ],
     );
     // The bucket is versioned, encrypted and not public; the table has TTL on `expires`.
-    let clients = deployer::backend::aws::Clients::connect(&backend.settings()).unwrap();
+    let clients = backend.clients();
     // (moto answers GetBucketVersioning with an XML root the Rust SDK rejects; boto3 reads it.)
     let script = format!(
         "import boto3; print(boto3.client('s3', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='t', aws_secret_access_key='t').get_bucket_versioning(Bucket='{}').get('Status'))",

@@ -236,8 +236,17 @@ impl AwsBackend {
         env
     }
 
-    /// The same settings the binary uses, for checking AWS from a test.
-    pub fn settings(&self) -> deployer::backend::aws::Settings {
+    /// In-process clients read credentials and endpoint from the environment,
+    /// like the binary does; without this they would look for real AWS.
+    fn point_this_process_at_moto(&self) {
+        for (k, v) in moto::aws_env(&self.endpoint) {
+            // SAFETY: tests set the same values in every thread.
+            unsafe { std::env::set_var(k, v) };
+        }
+    }
+
+    /// The same settings the binary uses.
+    fn settings(&self) -> deployer::backend::aws::Settings {
         deployer::backend::aws::Settings {
             bucket: self.bucket.clone(),
             table: self.table.clone(),
@@ -248,12 +257,15 @@ impl AwsBackend {
         }
     }
 
+    /// The library's AWS clients on the same endpoint, for checking AWS from a test.
+    pub fn clients(&self) -> deployer::backend::aws::Clients {
+        self.point_this_process_at_moto();
+        deployer::backend::aws::Clients::connect(&self.settings()).unwrap()
+    }
+
     /// The library's back-end on the same bucket and table.
     pub fn open(&self) -> deployer::backend::Backend {
-        for (k, v) in moto::aws_env(&self.endpoint) {
-            // SAFETY: tests set the same values in every thread.
-            unsafe { std::env::set_var(k, v) };
-        }
+        self.point_this_process_at_moto();
         deployer::backend::Backend::open(
             &deployer::backend::config::Resolved::Aws(self.settings()),
             std::path::Path::new("/nonexistent"),
