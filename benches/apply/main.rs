@@ -1,5 +1,5 @@
 //! deployer's own overhead around `pulumi up` (DESIGN.md §8): a full `apply`
-//! against moto_server (DynamoDB lock, S3 records) with the Pulumi stand-in,
+//! against moto in server mode (DynamoDB lock, S3 records) with the Pulumi stand-in,
 //! which does no work, minus the time the stand-in's own calls take.
 //!
 //!     cargo build --release --examples && cargo bench --bench apply

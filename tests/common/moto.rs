@@ -1,4 +1,4 @@
-//! A `moto_server` (Python moto in server mode) on a free loopback port, shared
+//! A moto server (Python moto in server mode) on a free loopback port, shared
 //! by the tests of one test binary, and the environment that points deployer at
 //! it. The server is killed when the test process exits.
 
@@ -41,15 +41,28 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// moto's own `moto_server` answers each request on a new thread, and its
+/// DynamoDB checks a condition and then writes without holding a lock: two
+/// concurrent conditional puts can both succeed, which real DynamoDB never
+/// allows. The lock tests race processes against each other, so they need
+/// moto to answer one request at a time.
+const SINGLE_THREADED_MOTO: &str = "
+import sys
+from werkzeug.serving import run_simple
+from moto.server import DomainDispatcherApplication, create_backend_app
+run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)
+";
+
 fn start(env: Vec<(String, String)>) -> Moto {
     let port = free_port();
     let (tx, rx) = std::sync::mpsc::channel();
     // The thread that spawns moto lives as long as the process: the kernel kills
     // moto when that thread's process ends (PR_SET_PDEATHSIG).
     std::thread::spawn(move || {
-        let mut command = Command::new("moto_server");
+        let mut command = Command::new("python3");
         command
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-c", SINGLE_THREADED_MOTO, &port.to_string()])
+            .env("MOTO_PORT", port.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .envs(env);
@@ -70,12 +83,12 @@ fn start(env: Vec<(String, String)>) -> Moto {
     });
     rx.recv()
         .unwrap()
-        .unwrap_or_else(|e| panic!("cannot start moto_server ({e}): pip install 'moto[server]'"));
+        .unwrap_or_else(|e| panic!("cannot start python3 for moto ({e})"));
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             Instant::now() < deadline,
-            "moto_server did not start on port {port}"
+            "moto did not start on port {port}: is it installed? (pip install 'moto[server]')"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
