@@ -30,25 +30,7 @@ fn init_writes_the_config_and_creates_bucket_and_table() {
         ],
     );
     // Running it again finds them and says so.
-    let env_owned = backend.env();
-    let env_ref: Vec<(&str, &str)> = env_owned
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let run = deployer_with_env(
-        &[
-            "init",
-            "--bucket",
-            &backend.bucket,
-            "--table",
-            &backend.table,
-            "--region",
-            "us-east-1",
-            "--create",
-        ],
-        backend.home.path(),
-        &env_ref,
-    );
+    let run = backend.init_create();
     assert_eq!(run.code, 0, "{}", run.all());
     assert_contains(
         &run.stderr,
@@ -826,28 +808,7 @@ fn the_heartbeat_keeps_a_lock_past_its_ttl_and_notices_when_it_is_taken() {
 /// Records the compiled example as a successful release in the repository's
 /// local back-end, as `apply` would.
 fn record_release(repo: &TestRepo, version: &str) {
-    let out = tempfile::tempdir().unwrap();
-    let run = repo.run(&[
-        "compile",
-        "--stack",
-        STACK,
-        "-e",
-        DEV,
-        "--out",
-        out.path().to_str().unwrap(),
-        "--var",
-        &format!("VERSION={version}"),
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    let dir = out.path().join(STACK).join(DEV);
-    let files = deployer::artifacts::Artifacts {
-        program: std::fs::read_to_string(dir.join("Pulumi.yaml")).unwrap(),
-        settings: std::fs::read_to_string(dir.join(format!("Pulumi.{DEV}.yaml"))).unwrap(),
-        manifest: serde_json::from_str(
-            &std::fs::read_to_string(dir.join("manifest.json")).unwrap(),
-        )
-        .unwrap(),
-    };
+    let files = repo.compiled(STACK, DEV, version);
     let store = deployer::backend::local::LocalStore::new(repo.file(".deployer/state"));
     let releases = Releases::new(&store, STACK, DEV);
     let n = releases.begin(start("alice@example.com"), &files).unwrap();

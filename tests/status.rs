@@ -228,28 +228,7 @@ fn world() -> World {
 
     // The release that created them.
     let repo = TestRepo::example();
-    let out = tempfile::tempdir().unwrap();
-    let run = repo.run(&[
-        "compile",
-        "-s",
-        STACK,
-        "-e",
-        DEV,
-        "--out",
-        out.path().to_str().unwrap(),
-        "--var",
-        "VERSION=v1.0.1",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    let dir = out.path().join(STACK).join(DEV);
-    let files = deployer::artifacts::Artifacts {
-        program: std::fs::read_to_string(dir.join("Pulumi.yaml")).unwrap(),
-        settings: std::fs::read_to_string(dir.join(format!("Pulumi.{DEV}.yaml"))).unwrap(),
-        manifest: serde_json::from_str(
-            &std::fs::read_to_string(dir.join("manifest.json")).unwrap(),
-        )
-        .unwrap(),
-    };
+    let files = repo.compiled(STACK, DEV, "v1.0.1");
     let outputs: BTreeMap<String, serde_json::Value> = [
         ("_stack.cluster", cluster.as_str()),
         ("email-service/api.name", api_service.as_str()),

@@ -105,6 +105,36 @@ impl TestRepo {
         deployer_with_env(&all, self.path(), &env)
     }
 
+    /// `deployer compile` of one stack and environment at `VERSION=version`,
+    /// read back as the artifacts a release records.
+    pub fn compiled(
+        &self,
+        stack: &str,
+        environment: &str,
+        version: &str,
+    ) -> deployer::artifacts::Artifacts {
+        let out = tempfile::tempdir().unwrap();
+        let run = self.run(&[
+            "compile",
+            "--stack",
+            stack,
+            "-e",
+            environment,
+            "--out",
+            out.path().to_str().unwrap(),
+            "--var",
+            &format!("VERSION={version}"),
+        ]);
+        assert_eq!(run.code, 0, "{}", run.all());
+        let dir = out.path().join(stack).join(environment);
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+        deployer::artifacts::Artifacts {
+            program: read("Pulumi.yaml"),
+            settings: read(&format!("Pulumi.{environment}.yaml")),
+            manifest: serde_json::from_str(&read("manifest.json")).unwrap(),
+        }
+    }
+
     /// A `deployer ARGS --repo <this repo>` command to start in the background.
     pub fn command(&self, args: &[&str], env: &[(String, String)]) -> Command {
         let mut cmd = base_command(self.path());
@@ -205,26 +235,29 @@ impl AwsBackend {
             table: moto::unique("locks"),
             endpoint,
         };
-        let run = deployer_with_env(
+        let run = backend.init_create();
+        assert_eq!(run.code, 0, "init --create failed: {}", run.all());
+        backend
+    }
+
+    /// `deployer init --create` on this bucket and table, as a user runs it.
+    pub fn init_create(&self) -> Run {
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        deployer_with_env(
             &[
                 "init",
                 "--bucket",
-                &backend.bucket,
+                &self.bucket,
                 "--table",
-                &backend.table,
+                &self.table,
                 "--region",
                 "us-east-1",
                 "--create",
             ],
-            backend.home.path(),
-            &backend
-                .env()
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect::<Vec<_>>(),
-        );
-        assert_eq!(run.code, 0, "init --create failed: {}", run.all());
-        backend
+            self.home.path(),
+            &env,
+        )
     }
 
     pub fn env(&self) -> Vec<(String, String)> {
