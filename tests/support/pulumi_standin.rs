@@ -372,14 +372,7 @@ impl Workspace {
                 inputs,
             });
         }
-        let order: Vec<String> = state["order"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let order = creation_order(state);
         for name in order.iter().rev() {
             if !resources.contains_key(name)
                 && let Some(old) = known.get(name)
@@ -549,14 +542,7 @@ impl Workspace {
         let mut events = Events::new(Some(std::io::stdout()));
         events.emit("preludeEvent", json!({"config": {}}));
         let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
-        let order: Vec<String> = state["order"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let order = creation_order(&state);
         for name in order {
             let resource = state["resources"][&name].clone();
             let kind = resource["type"].as_str().unwrap_or_default().to_string();
@@ -582,6 +568,18 @@ impl Workspace {
             let _ = std::fs::remove_file(lock);
         }
     }
+}
+
+/// The names of the resources in the state, oldest first.
+fn creation_order(state: &Value) -> Vec<String> {
+    state["order"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn apply(state: &mut Value, step: &Step) {
