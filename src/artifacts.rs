@@ -22,6 +22,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
     pub deployer_version: String,
+    /// The pulumi-aws version the program pins (`crate::provider`).
+    #[serde(default)]
+    pub provider_version: String,
     pub stack: String,
     pub environment: String,
     pub input_hash: String,
@@ -80,6 +83,7 @@ impl Artifacts {
         }
         let manifest = Manifest {
             deployer_version: VERSION.into(),
+            provider_version: crate::provider::AWS_VERSION.into(),
             stack: stack.name.clone(),
             environment: stack.environment.clone(),
             input_hash,

@@ -196,8 +196,57 @@ fn prepare(request: &Request, files: &Artifacts) -> Result<Engine> {
         &files.program,
         &files.settings,
     )?;
+    engine.install_provider()?;
     engine.select_stack()?;
     Ok(engine)
+}
+
+/// How long recovery waits for a `pulumi` that a killed deployer left running on
+/// this machine to stop (`DEPLOYER_PULUMI_STOP_WAIT`, seconds; default 10 minutes).
+fn stop_wait() -> std::time::Duration {
+    std::time::Duration::from_secs(
+        std::env::var("DEPLOYER_PULUMI_STOP_WAIT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(600),
+    )
+}
+
+/// Before Pulumi's lock is removed, its owner must be gone: `pulumi cancel`
+/// deletes the lock files without looking. A `pulumi` still running here (its
+/// deployer was killed) is asked to stop as Ctrl+C would, and waited for.
+fn wait_for_orphans(engine: &Engine, ui: &dyn Ui) -> Result<()> {
+    let Some(locks) = engine.pulumi_locks()? else {
+        return Ok(());
+    };
+    for lock in locks.iter().filter(|l| l.running_here()) {
+        ui.warn(&format!(
+            "Pulumi (pid {}) from the interrupted release still runs on this machine; asking it to stop and waiting for it to save its state...",
+            lock.pid
+        ));
+        unsafe { libc::kill(lock.pid as i32, libc::SIGINT) };
+        let deadline = Instant::now() + stop_wait();
+        while lock.running_here() {
+            if Instant::now() >= deadline || crate::interrupt::interrupted() {
+                return Err(Error::failed(format!(
+                    "Pulumi (pid {}, started {}) from the interrupted release is still running; nothing was changed",
+                    lock.pid, lock.timestamp
+                ))
+                .with_help(format!(
+                    "wait for it to finish (or stop it: `kill -INT {}`), then apply again",
+                    lock.pid
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+    for lock in locks.iter().filter(|l| !l.running_here()) {
+        ui.warn(&format!(
+            "Removing Pulumi's lock left by {}@{} (pid {}, {}): its deployer's lock expired, so it is no longer deploying",
+            lock.username, lock.hostname, lock.pid, lock.timestamp
+        ));
+    }
+    Ok(())
 }
 
 /// A release whose process died: record that, clear Pulumi's stale lock (safe:
@@ -224,14 +273,17 @@ fn recover(engine: &Engine, releases: &Releases, number: u32, ui: &dyn Ui) -> Re
             env = engine.environment
         ))
     };
+    wait_for_orphans(engine, ui)?;
     ui.step("Clearing Pulumi's stale lock...");
     engine.cancel_stale_lock().map_err(manual)?;
     ui.step("Refreshing the state from AWS and clearing pending operations...");
-    let (outcome, output) = engine.refresh(false, true, |_| {})?;
+    let (outcome, finished) = engine.refresh_clearing_pending()?;
     if outcome != Outcome::Succeeded {
         return Err(manual(Error::failed(format!(
-            "refreshing the state failed:\n{}",
-            output.trim()
+            "refreshing the state failed (exit {}):\n{}\n  Pulumi's whole output is in {}",
+            finished.code,
+            finished.tail(12),
+            finished.log.display()
         ))));
     }
     Ok(())
@@ -258,6 +310,8 @@ fn start_record(
         git_commit: request.git_commit.clone(),
         program_hash: request.files.manifest.program_hash.clone(),
         deployer_version: crate::artifacts::VERSION.into(),
+        provider_version: Some(request.files.manifest.provider_version.clone())
+            .filter(|v| !v.is_empty()),
         lock_id: request.lock_id.clone(),
         approved_by,
         source_release: source,
@@ -268,7 +322,7 @@ fn start_record(
 fn run_up(engine: &Engine, files: &Artifacts, plan: Plan, ui: &dyn Ui) -> Result<Run> {
     let started = Instant::now();
     let mut tracker = Tracker::new(owners(files), plan);
-    let (outcome, output) = engine.up(|event| {
+    let (outcome, finished) = engine.up(|event| {
         for update in tracker.handle(event) {
             ui.progress(&update);
         }
@@ -303,9 +357,13 @@ fn run_up(engine: &Engine, files: &Artifacts, plan: Plan, ui: &dyn Ui) -> Result
             if message.is_empty() {
                 message = format!(
                     "pulumi exited with {code}: {}",
-                    output.trim().lines().last().unwrap_or_default()
+                    finished.output.trim().lines().last().unwrap_or_default()
                 );
             }
+            ui.warn(&format!(
+                "Pulumi's whole output is in {}",
+                finished.log.display()
+            ));
             (Status::Failed, Some(message))
         }
     };

@@ -24,6 +24,7 @@ pub mod kinds;
 pub mod load;
 pub mod model;
 pub mod pipeline;
+pub mod provider;
 pub mod resolve;
 pub mod schema;
 pub mod validate;

@@ -8,6 +8,31 @@ use std::time::{Duration, Instant};
 
 const DEV: &str = "development";
 
+/// The flows run against the stand-in pretending to be the oldest Pulumi
+/// deployer supports and a current one.
+macro_rules! at_both_versions {
+    ($($name:ident),* $(,)?) => {
+        mod at_pulumi_3_227 {
+            $(#[test] fn $name() { super::common::at_pulumi_version(super::common::PULUMI_VERSIONS[0], super::$name) })*
+        }
+        mod at_pulumi_current {
+            $(#[test] fn $name() { super::common::at_pulumi_version(super::common::PULUMI_VERSIONS[1], super::$name) })*
+        }
+    };
+}
+
+at_both_versions!(
+    first_apply_creates_everything_with_progress_and_records_the_release,
+    a_new_version_updates_only_what_changed,
+    approval_is_required_in_production_and_never_guessed,
+    a_failure_rolls_back_to_the_last_good_release,
+    explicit_rollback_to_a_release,
+    ctrl_c_stops_pulumi_cleanly_records_cancelled_and_unlocks,
+    a_killed_deployer_is_recovered_by_the_next_apply,
+    drift_present_and_absent,
+    apply_against_the_shared_aws_backend,
+);
+
 fn env_with(repo: &TestRepo, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env = pulumi_env(repo);
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -49,7 +74,6 @@ fn no_lock_left(repo: &TestRepo) {
     assert_eq!(run.json(), serde_json::json!([]), "a lock was left behind");
 }
 
-#[test]
 fn first_apply_creates_everything_with_progress_and_records_the_release() {
     let repo = TestRepo::example();
     // A component takes as long as its resources together; the database's and
@@ -128,14 +152,13 @@ fn first_apply_creates_everything_with_progress_and_records_the_release() {
         &log,
         &[
             "stack select --create --secrets-provider passphrase --stack development --non-interactive",
-            "preview --event-log",
+            "preview --json --stack development --non-interactive",
             "up --yes --skip-preview --json --stack development --non-interactive",
             &backend,
         ],
     );
 }
 
-#[test]
 fn a_new_version_updates_only_what_changed() {
     let repo = TestRepo::example();
     assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
@@ -160,7 +183,6 @@ fn a_new_version_updates_only_what_changed() {
     assert_eq!(history(&repo, DEV).as_array().unwrap().len(), 2);
 }
 
-#[test]
 fn approval_is_required_in_production_and_never_guessed() {
     let repo = TestRepo::example();
     let run = apply(&repo, "production", "v1.0.0", &[], &[]);
@@ -245,7 +267,6 @@ fn approval_on_a_terminal() {
     assert_eq!(history(&repo, "production").as_array().unwrap().len(), 1);
 }
 
-#[test]
 fn a_failure_rolls_back_to_the_last_good_release() {
     let repo = TestRepo::example();
     assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
@@ -322,7 +343,6 @@ fn a_failed_first_deployment_has_nothing_to_roll_back_to() {
     assert_eq!(history(&repo, DEV)[0]["status"], "failed");
 }
 
-#[test]
 fn explicit_rollback_to_a_release() {
     let repo = TestRepo::example();
     for v in ["v1.0.0", "v1.1.0", "v1.2.0"] {
@@ -385,7 +405,6 @@ fn wait_for(path: &std::path::Path) -> String {
     }
 }
 
-#[test]
 fn ctrl_c_stops_pulumi_cleanly_records_cancelled_and_unlocks() {
     let repo = TestRepo::example();
     assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
@@ -424,7 +443,6 @@ fn ctrl_c_stops_pulumi_cleanly_records_cancelled_and_unlocks() {
     assert_eq!(apply(&repo, DEV, "v2.0.0", &[], &[]).code, 0);
 }
 
-#[test]
 fn a_killed_deployer_is_recovered_by_the_next_apply() {
     let repo = TestRepo::example();
     assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
@@ -478,8 +496,8 @@ fn a_killed_deployer_is_recovered_by_the_next_apply() {
     assert_contains(
         &repo.read("standin.log"),
         &[
-            "cancel --yes",
-            "refresh --yes --json --clear-pending-creates",
+            "cancel --yes --stack development --non-interactive",
+            "refresh --yes --skip-preview --json --clear-pending-creates --stack development --non-interactive",
         ],
     );
 }
@@ -515,7 +533,6 @@ fn a_held_lock_makes_apply_wait_then_proceed() {
     );
 }
 
-#[test]
 fn drift_present_and_absent() {
     let repo = TestRepo::example();
     let run = repo.run_with(&["drift", "-s", STACK, "-e", DEV], &pulumi_env(&repo));
@@ -563,7 +580,7 @@ fn drift_present_and_absent() {
     );
     assert_contains(
         &repo.read("standin.log"),
-        &["refresh --yes --json --preview-only"],
+        &["refresh --preview-only --json --stack development --non-interactive"],
     );
 }
 
@@ -608,7 +625,13 @@ fn a_missing_or_old_pulumi_is_refused_before_anything_happens() {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect::<Vec<_>>(),
     );
-    assert_contains(&run.stdout, &["pulumi 3.230.0"]);
+    assert_contains(
+        &run.stdout,
+        &[
+            "pulumi 3.259.0",
+            "pulumi-aws 7.51.1 (pinned in every program)",
+        ],
+    );
 }
 
 #[test]
@@ -659,7 +682,6 @@ fn history_shows_every_outcome() {
     assert!(lines[3].starts_with("1  succeeded"), "{}", run.stdout);
 }
 
-#[test]
 fn apply_against_the_shared_aws_backend() {
     let backend = AwsBackend::new();
     let repo = TestRepo::example();
@@ -692,8 +714,9 @@ fn apply_against_the_shared_aws_backend() {
     assert_contains(
         &log,
         &[&format!(
-            "[backend=s3://{}/pulumi?region=us-east-1&endpoint={}&use_path_style=true]",
-            backend.bucket, backend.endpoint
+            "[backend=s3://{}/pulumi?region=us-east-1&endpoint={}&s3ForcePathStyle=true]",
+            backend.bucket,
+            backend.endpoint.replace(':', "%3A").replace('/', "%2F")
         )],
     );
     let run = repo.run_with(&["history", "-s", STACK, "-e", DEV], &env);

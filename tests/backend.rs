@@ -444,6 +444,7 @@ fn start(who: &str) -> ReleaseStart {
         git_commit: Some("abc123".into()),
         program_hash: "sha256:x".into(),
         deployer_version: "test".into(),
+        provider_version: None,
         lock_id: "l".into(),
         approved_by: None,
         source_release: None,

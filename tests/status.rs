@@ -256,6 +256,7 @@ fn world() -> World {
         git_commit: None,
         program_hash: files.manifest.program_hash.clone(),
         deployer_version: "test".into(),
+        provider_version: None,
         lock_id: "l".into(),
         approved_by: None,
         source_release: None,

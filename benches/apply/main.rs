@@ -71,8 +71,8 @@ fn main() {
         ("DEPLOYER_PULUMI".to_string(), standin.display().to_string()),
         ("PULUMI_CONFIG_PASSPHRASE".to_string(), "bench".to_string()),
         (
-            "STANDIN_STATE_DIR".to_string(),
-            dir.path().join("standin").display().to_string(),
+            "PULUMI_HOME".to_string(),
+            dir.path().join("pulumi-home").display().to_string(),
         ),
         ("DEPLOYER_USER".to_string(), "bench@example.com".to_string()),
         ("NO_COLOR".to_string(), "1".to_string()),

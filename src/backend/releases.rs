@@ -30,6 +30,9 @@ pub struct ReleaseStart {
     pub git_commit: Option<String>,
     pub program_hash: String,
     pub deployer_version: String,
+    /// The pulumi-aws version the program pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_version: Option<String>,
     pub lock_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<String>,

@@ -14,6 +14,11 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Show what deployer does underneath: every Pulumi command line, the names
+    /// of the variables it sets, exit codes and where Pulumi's output is kept
+    /// (also `DEPLOYER_LOG=debug`)
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]

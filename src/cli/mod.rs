@@ -24,6 +24,7 @@ pub enum ExitStatus {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.verbose);
     crate::interrupt::install();
     let printer = Printer::new();
     let result = match cli.command {
@@ -98,4 +99,22 @@ pub fn report(printer: &Printer, err: &Error) -> u8 {
             1
         }
     }
+}
+
+/// `--verbose` or `DEPLOYER_LOG` (a `tracing` filter such as `debug`) turns on
+/// the log of what deployer does underneath, on stderr.
+fn init_logging(verbose: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("DEPLOYER_LOG").ok().filter(|v| !v.is_empty()) {
+        Some(spec) => EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("debug")),
+        None if verbose => EnvFilter::new("deployer=debug"),
+        None => return,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .without_time()
+        .try_init();
 }

@@ -95,6 +95,17 @@ impl Emitter<'_> {
         format!("{}-{role}", self.id(index).prefix())
     }
 
+    /// Logical name of a resource that pulumi-aws names itself: `<name>-` plus 7
+    /// random characters must fit the provider's maximum for the type
+    /// (`NewUniqueName`, pulumi `sdk/go/common/resource/resource_id.go`), so the
+    /// component's prefix is shortened with a hash when needed. Autonaming keeps
+    /// replacements create-before-delete, which a load balancer's target group
+    /// needs (AWS refuses to delete one in use).
+    pub fn autonamed(&self, index: usize, role: &str, provider_max: usize) -> String {
+        let room = provider_max - AUTONAME_SUFFIX - role.len() - 1;
+        format!("{}-{role}", short_name(&self.id(index).prefix(), room))
+    }
+
     /// Adds a component's resource, tagged as the component's.
     pub fn add(&mut self, index: usize, resource: Resource) {
         let resource = Resource {
@@ -178,11 +189,12 @@ impl Emitter<'_> {
     /// A JSON value from a config, with references resolved in its strings.
     pub fn json_value(&self, user: usize, json: &serde_json::Value) -> Value {
         match json {
-            serde_json::Value::Null => s(""),
+            serde_json::Value::Null => Value::Null,
             serde_json::Value::Bool(b) => Value::Bool(*b),
-            serde_json::Value::Number(n) => match n.as_i64() {
-                Some(i) => Value::Int(i),
-                None => s(n.to_string()),
+            serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => Value::Int(i),
+                (None, Some(f)) => Value::Float(f),
+                (None, None) => s(n.to_string()),
             },
             serde_json::Value::String(text) => self.text(user, text),
             serde_json::Value::Array(items) => {
@@ -200,6 +212,9 @@ impl Emitter<'_> {
 fn tags_value(tags: &BTreeMap<String, String>) -> Value {
     map(tags.iter().map(|(k, v)| (k.clone(), s(v.clone()))))
 }
+
+/// What autonaming adds to a logical name: `-` and 7 random characters.
+pub const AUTONAME_SUFFIX: usize = 8;
 
 /// Shortens `name` to `max` characters by keeping a prefix and appending a hash
 /// of the whole name, so different long names stay different.

@@ -3,7 +3,7 @@
 //! component is exposed on, with its security group and listeners.
 
 use super::Emitter;
-use super::program::{Resource, Value, list, map, r, s, strings};
+use super::program::{Resource, Value, invoke, list, map, r, s, strings};
 use crate::kinds::Spec;
 use crate::kinds::microservice::Visibility;
 
@@ -157,13 +157,10 @@ fn load_balancer(e: &mut Emitter, visibility: Visibility) {
         let variable = "vpc-cidr".to_string();
         e.add_variable(
             variable.clone(),
-            Value::Fn(
-                "invoke",
-                Box::new(map([
-                    ("function", s("aws:ec2/getVpc:getVpc")),
-                    ("arguments", map([("id", s(&net.vpc))])),
-                    ("return", s("cidrBlock")),
-                ])),
+            invoke(
+                "aws:ec2/getVpc:getVpc",
+                map([("id", s(&net.vpc))]),
+                "cidrBlock",
             ),
         );
         r(variable)

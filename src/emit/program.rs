@@ -18,8 +18,11 @@ pub enum Part {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
+    Null,
     Bool(bool),
     Int(i64),
+    /// Pulumi YAML numbers are float64 (`NumberExpr`, pulumi-yaml `ast/expr.go`).
+    Float(f64),
     Str(String),
     /// A string with references, e.g. `http://${alb.dnsName}/email`.
     Interp(Vec<Part>),
@@ -56,6 +59,23 @@ pub fn to_json(value: Value) -> Value {
     Value::Fn("toJSON", Box::new(value))
 }
 
+/// `fn::invoke` of a provider function, pinned to deployer's provider version
+/// (`InvokeOptionsDecl.Version`, pulumi-yaml `ast/template.go`).
+pub fn invoke(function: &str, arguments: Value, ret: &str) -> Value {
+    Value::Fn(
+        "invoke",
+        Box::new(map([
+            ("function", s(function)),
+            ("arguments", arguments),
+            (
+                "options",
+                map([("version", s(crate::provider::AWS_VERSION))]),
+            ),
+            ("return", s(ret)),
+        ])),
+    )
+}
+
 impl Value {
     /// Joins parts, merging adjacent text; a single text part is a plain string.
     pub fn interp(parts: Vec<Part>) -> Value {
@@ -77,8 +97,10 @@ impl Value {
     /// The value as Pulumi reads it: literal `$` doubled, references as `${...}`.
     pub fn to_json(&self) -> Json {
         match self {
+            Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Int(i) => Json::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
             Value::Str(text) => Json::String(escape(text)),
             Value::Interp(parts) => Json::String(
                 parts
@@ -90,12 +112,7 @@ impl Value {
                     .collect(),
             ),
             Value::List(items) => Json::Array(items.iter().map(Value::to_json).collect()),
-            Value::Map(entries) => Json::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.to_json()))
-                    .collect(),
-            ),
+            Value::Map(entries) => map_to_json(entries),
             Value::Fn(name, arg) => {
                 let mut obj = JsonMap::new();
                 obj.insert(format!("fn::{name}"), arg.to_json());
@@ -105,11 +122,13 @@ impl Value {
     }
 }
 
+/// Map keys are interpolated too (pulumi-yaml `ast/expr.go` parses keys as
+/// expressions), so their `$` is doubled like a value's.
 fn map_to_json(entries: &[(String, Value)]) -> Json {
     Json::Object(
         entries
             .iter()
-            .map(|(k, v)| (k.clone(), v.to_json()))
+            .map(|(k, v)| (escape(k), v.to_json()))
             .collect(),
     )
 }
@@ -176,6 +195,11 @@ impl Resource {
             obj.insert("properties".into(), map_to_json(&self.properties));
         }
         let mut options = JsonMap::new();
+        // Every resource pins the provider (`ResourceOptionsDecl.Version`).
+        options.insert(
+            "version".into(),
+            Json::String(crate::provider::AWS_VERSION.into()),
+        );
         if !self.depends_on.is_empty() {
             let mut deps = self.depends_on.clone();
             deps.sort();
@@ -203,9 +227,7 @@ impl Resource {
         if self.protect {
             options.insert("protect".into(), Json::Bool(true));
         }
-        if !options.is_empty() {
-            obj.insert("options".into(), Json::Object(options));
-        }
+        obj.insert("options".into(), Json::Object(options));
         Json::Object(obj)
     }
 }
@@ -379,6 +401,8 @@ mod tests {
             Part::Ref("q.url".into()),
         ]);
         assert_eq!(v.to_json(), json!("price: $$5 $${not.a.ref}${q.url}"));
+        let keyed = map([("${x}", s("v")), ("plain", Value::Float(0.5))]);
+        assert_eq!(keyed.to_json(), json!({"$${x}": "v", "plain": 0.5}));
     }
 
     #[test]

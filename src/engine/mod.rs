@@ -4,36 +4,52 @@
 //! and non-interactively, and reads its newline-delimited engine events as they
 //! come.
 //!
-//! Calls deployer makes (the stand-in in `tests/support/` follows the same):
-//! `version`; `stack select --create --stack E --secrets-provider P`;
-//! `preview --event-log FILE`; `up --yes --skip-preview --json`;
-//! `refresh --yes --json [--preview-only] [--clear-pending-creates]`;
-//! `stack output --json`; `cancel --yes`. All with `--non-interactive` and
-//! `--stack E` in the workspace folder.
+//! Every call is checked against Pulumi's source (pulumi/pulumi v3.227.0 and
+//! v3.259.0; README "Pulumi compatibility" lists them with their sources):
+//!
+//! | call | why this form |
+//! |---|---|
+//! | `version` | |
+//! | `plugin install resource aws VERSION` | pins the provider; a no-op when installed (`pkg/cmd/pulumi/plugin/plugin_install.go`) |
+//! | `stack select --create --stack E --secrets-provider P` | `pkg/cmd/pulumi/stack/stack_select.go` |
+//! | `preview --json` | with `PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true` a preview streams one event per line instead of printing a digest at the end (`pkg/backend/display/display.go`, `ShowEvents`); `--event-log` exists only with `PULUMI_DEBUG_COMMANDS` (`pkg/cmd/pulumi/operations/preview.go`) so it is never used |
+//! | `up --yes --skip-preview --json` | streams events (`ShowJSONEvents`); `--skip-preview` so nothing runs twice |
+//! | `refresh --preview-only --json` | drift: a dry run, streamed like a preview; `--yes` with `--preview-only` is refused (`updateFlagsToOptions`, `pkg/cmd/pulumi/operations/io.go`) |
+//! | `refresh --yes --skip-preview --json --clear-pending-creates` | recovery; without `--skip-preview` a refresh previews first (`PreviewThenPromptThenExecute`, `pkg/backend/apply.go`) |
+//! | `destroy --yes --skip-preview --json` / `destroy --preview-only --json` | `pkg/cmd/pulumi/operations/destroy.go` |
+//! | `stack output --json --stack E` | `pkg/cmd/pulumi/stack/stack_output.go` |
+//! | `cancel --yes --stack E` | deletes every lock file of the stack (`pkg/backend/diy/backend.go`), so [`locks`] looks first |
+//!
+//! All with the global `--non-interactive`; `--stack` only where the command
+//! has it (`plugin install` and `version` do not). Failed resource operations
+//! and a graceful cancel both exit 1 (`pkg/cmd/pulumi/cmd/exit_codes.go`: the
+//! taxonomy since v3.226.0 never returns 4 for a step failure).
 
 pub mod events;
+pub mod locks;
 pub mod progress;
 pub mod pulumi;
+pub mod run;
 
 use crate::backend::{Backend, Kind};
 use crate::error::{Error, Result};
 use events::EngineEvent;
+use run::{Finished, Invocation};
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 /// Keys of `Pulumi.<env>.yaml` that Pulumi writes when it creates a stack and
 /// needs again to read its secrets; kept in the state store between runs.
 const SECRETS_KEYS: [&str; 3] = ["secretsprovider:", "encryptedkey:", "encryptionsalt:"];
 
-/// How a run of `up` ended.
+/// Where Pulumi's checkpoints live in the shared bucket.
+pub const S3_PREFIX: &str = "pulumi";
+
+/// How a run of `up`, `refresh` or `destroy` ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     Succeeded,
-    /// Pulumi exited with this code (4: a resource operation failed).
+    /// Pulumi exited with this code (a failed resource operation exits 1).
     Failed(i32),
     /// Stopped on request (Ctrl+C), cleanly.
     Cancelled,
@@ -44,10 +60,40 @@ pub struct Engine {
     pulumi: pulumi::Pulumi,
     pub dir: PathBuf,
     pub environment: String,
+    project: String,
     env: Vec<(String, String)>,
     secrets_provider: String,
     secrets_key: String,
     backend: Backend,
+    repo_root: PathBuf,
+}
+
+/// `.deployer/pulumi`: the local back-end's Pulumi state.
+pub fn local_state_root(repo_root: &Path) -> PathBuf {
+    repo_root.join(".deployer").join("pulumi")
+}
+
+/// Checks that Pulumi can unlock secrets as `pkg/secrets/passphrase/manager.go`
+/// (`readPassphrase`) does: `PULUMI_CONFIG_PASSPHRASE` set (even empty), or
+/// `PULUMI_CONFIG_PASSPHRASE_FILE` naming a file that can be read.
+fn check_passphrase() -> Result<()> {
+    let help = "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), the same for everyone deploying this stack, or configure a KMS key as `secrets_provider: awskms://...` in ~/.deployer/config.yaml";
+    if std::env::var_os("PULUMI_CONFIG_PASSPHRASE").is_some() {
+        return Ok(());
+    }
+    match std::env::var_os("PULUMI_CONFIG_PASSPHRASE_FILE").filter(|f| !f.is_empty()) {
+        Some(file) => std::fs::read(&file).map(|_| ()).map_err(|e| {
+            Error::failed(format!(
+                "PULUMI_CONFIG_PASSPHRASE_FILE names {}, which cannot be read: {e}",
+                PathBuf::from(&file).display()
+            ))
+            .with_help(help)
+        }),
+        None => Err(
+            Error::failed("Pulumi needs a passphrase to protect secrets in its state")
+                .with_help(help),
+        ),
+    }
 }
 
 impl Engine {
@@ -77,12 +123,8 @@ impl Engine {
             Kind::Local(_) => None,
         };
         let secrets_provider = secrets_provider.unwrap_or_else(|| "passphrase".into());
-        if secrets_provider == "passphrase"
-            && std::env::var_os("PULUMI_CONFIG_PASSPHRASE").is_none()
-            && std::env::var_os("PULUMI_CONFIG_PASSPHRASE_FILE").is_none()
-        {
-            return Err(Error::failed("Pulumi needs a passphrase to protect secrets in its state")
-                .with_help("set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), the same for everyone deploying this stack, or configure a KMS key as `secrets_provider: awskms://...` in ~/.deployer/config.yaml"));
+        if secrets_provider == "passphrase" {
+            check_passphrase()?;
         }
         let secrets_key = format!("stacks/{stack}/{environment}/pulumi-secrets.yaml");
         let stored = backend
@@ -110,69 +152,102 @@ impl Engine {
                 "PULUMI_DIY_BACKEND_NO_LEGACY_WARNING".to_string(),
                 "true".to_string(),
             ),
+            // Previews (and `refresh --preview-only`) stream events like `up`
+            // instead of printing one digest at the end.
+            (
+                "PULUMI_ENABLE_STREAMING_JSON_PREVIEW".to_string(),
+                "true".to_string(),
+            ),
         ];
         Ok(Engine {
             pulumi,
             dir,
             environment: environment.to_string(),
+            project: stack.to_string(),
             env,
             secrets_provider,
             secrets_key,
             backend: backend.clone(),
+            repo_root: repo_root.to_path_buf(),
         })
     }
 
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(&self.pulumi.path);
-        command
-            .args(args)
-            .args(["--stack", &self.environment, "--non-interactive"])
-            .current_dir(&self.dir)
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
-        // Its own process group: Ctrl+C reaches deployer only, which passes on
-        // exactly one interrupt (a second one would make Pulumi stop uncleanly).
-        use std::os::unix::process::CommandExt;
-        command.process_group(0);
-        command
+    /// Where the logs of every Pulumi command of this workspace are kept.
+    pub fn logs(&self) -> PathBuf {
+        self.dir.join("logs")
     }
 
-    /// Runs a command to completion, returning its exit code and output.
-    fn run(&self, args: &[&str]) -> Result<(i32, String, String)> {
-        let out = self
-            .command(args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| {
-                Error::failed(format!("cannot run {}: {e}", self.pulumi.path.display()))
-            })?;
-        Ok((
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        ))
-    }
-
-    fn check(&self, what: &str, (code, stdout, stderr): (i32, String, String)) -> Result<String> {
-        if code == 0 {
-            return Ok(stdout);
+    /// Runs `pulumi ARGS`, adding `--stack` where the command takes it and the
+    /// global `--non-interactive`.
+    fn invoke(
+        &self,
+        label: &str,
+        args: &[&str],
+        with_stack: bool,
+        on_event: impl FnMut(&EngineEvent),
+    ) -> Result<Finished> {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        if with_stack {
+            all.extend(["--stack".to_string(), self.environment.clone()]);
         }
-        let detail = last_lines(&format!("{stdout}\n{stderr}"), 12);
-        Err(
-            Error::failed(format!("`pulumi {what}` failed (exit {code}):\n{detail}"))
-                .with_help(exit_help(code)),
-        )
+        all.push("--non-interactive".into());
+        let logs = self.logs();
+        Invocation {
+            program: &self.pulumi.path,
+            args: all,
+            dir: &self.dir,
+            env: &self.env,
+            logs: &logs,
+            label,
+        }
+        .run(on_event)
+    }
+
+    /// Runs a command that must succeed; returns what it printed.
+    fn check(&self, label: &str, args: &[&str], with_stack: bool) -> Result<String> {
+        let finished = self.invoke(label, args, with_stack, |_| {})?;
+        if finished.code != 0 {
+            return Err(finished.error(&args.join(" ")));
+        }
+        Ok(finished.output)
+    }
+
+    /// Makes sure the pinned pulumi-aws plugin is installed (a no-op when it is).
+    pub fn install_provider(&self) -> Result<()> {
+        let version = crate::provider::AWS_VERSION;
+        let finished = self.invoke(
+            "plugin-install",
+            &["plugin", "install", "resource", "aws", version],
+            false,
+            |_| {},
+        )?;
+        if finished.code != 0 {
+            return Err(Error::failed(format!(
+                "cannot install the pulumi-aws provider {version} that deployer pins (exit {}):\n{}",
+                finished.code,
+                finished.tail(8)
+            ))
+            .with_help(format!(
+                "install it once where the internet is reachable: `pulumi plugin install resource aws {version}` (or from a file with `--file`); Pulumi's whole output is in {}",
+                finished.log.display()
+            )));
+        }
+        Ok(())
     }
 
     /// Selects the Pulumi stack of this environment, creating it the first time.
     pub fn select_stack(&self) -> Result<()> {
-        let result = self.run(&[
-            "stack",
-            "select",
-            "--create",
-            "--secrets-provider",
-            &self.secrets_provider,
-        ])?;
-        self.check("stack select", result)?;
+        self.check(
+            "stack-select",
+            &[
+                "stack",
+                "select",
+                "--create",
+                "--secrets-provider",
+                &self.secrets_provider,
+            ],
+            true,
+        )?;
         // Keep what Pulumi wrote to decrypt this stack's secrets for the next run.
         let config =
             std::fs::read_to_string(self.dir.join(format!("Pulumi.{}.yaml", self.environment)))
@@ -193,123 +268,167 @@ impl Engine {
 
     /// Runs a preview and returns its events.
     pub fn preview(&self) -> Result<Vec<EngineEvent>> {
-        let log = self.dir.join(".preview-events.jsonl");
-        let _ = std::fs::remove_file(&log);
-        let result = self.run(&["preview", "--event-log", log.to_str().unwrap_or_default()])?;
-        let events = read_events(&log);
-        let _ = std::fs::remove_file(&log);
-        self.check("preview", result)?;
+        let mut events = Vec::new();
+        let finished = self.invoke("preview", &["preview", "--json"], true, |e| {
+            events.push(e.clone())
+        })?;
+        if finished.code != 0 {
+            return Err(preview_failure(&finished, &events, "preview"));
+        }
         Ok(events)
     }
 
     /// Runs `pulumi up`, calling `on_event` for every engine event as it comes.
-    /// Ctrl+C is passed on once and the run is waited for.
-    pub fn up(&self, on_event: impl FnMut(&EngineEvent)) -> Result<(Outcome, String)> {
-        self.stream(&["up", "--yes", "--skip-preview", "--json"], on_event)
+    pub fn up(&self, on_event: impl FnMut(&EngineEvent)) -> Result<(Outcome, Finished)> {
+        self.operation("up", &["up", "--yes", "--skip-preview", "--json"], on_event)
     }
 
-    /// `pulumi refresh`; with `preview_only` nothing is changed.
-    pub fn refresh(
-        &self,
-        preview_only: bool,
-        clear_pending: bool,
-        on_event: impl FnMut(&EngineEvent),
-    ) -> Result<(Outcome, String)> {
-        let mut args = vec!["refresh", "--yes", "--json"];
-        if preview_only {
-            args.push("--preview-only");
-        }
-        if clear_pending {
-            args.push("--clear-pending-creates");
-        }
-        self.stream(&args, on_event)
+    /// `pulumi destroy`: every resource of the stack goes.
+    pub fn destroy(&self, on_event: impl FnMut(&EngineEvent)) -> Result<(Outcome, Finished)> {
+        self.operation(
+            "destroy",
+            &["destroy", "--yes", "--skip-preview", "--json"],
+            on_event,
+        )
     }
 
-    fn stream(
+    /// What `destroy` would do, changing nothing.
+    pub fn preview_destroy(&self) -> Result<Vec<EngineEvent>> {
+        let mut events = Vec::new();
+        let finished = self.invoke(
+            "destroy-preview",
+            &["destroy", "--preview-only", "--json"],
+            true,
+            |e| events.push(e.clone()),
+        )?;
+        if finished.code != 0 {
+            return Err(preview_failure(
+                &finished,
+                &events,
+                "destroy --preview-only",
+            ));
+        }
+        Ok(events)
+    }
+
+    /// What AWS has that the state does not say, changing nothing: a refresh
+    /// as a dry run.
+    pub fn preview_refresh(&self) -> Result<Vec<EngineEvent>> {
+        let mut events = Vec::new();
+        let finished = self.invoke(
+            "refresh-preview",
+            &["refresh", "--preview-only", "--json"],
+            true,
+            |e| events.push(e.clone()),
+        )?;
+        if finished.code != 0 {
+            return Err(preview_failure(
+                &finished,
+                &events,
+                "refresh --preview-only",
+            ));
+        }
+        Ok(events)
+    }
+
+    /// Reads the state back from AWS and drops operations a killed Pulumi left
+    /// pending.
+    pub fn refresh_clearing_pending(&self) -> Result<(Outcome, Finished)> {
+        self.operation(
+            "refresh",
+            &[
+                "refresh",
+                "--yes",
+                "--skip-preview",
+                "--json",
+                "--clear-pending-creates",
+            ],
+            |_| {},
+        )
+    }
+
+    fn operation(
         &self,
+        label: &str,
         args: &[&str],
-        mut on_event: impl FnMut(&EngineEvent),
-    ) -> Result<(Outcome, String)> {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                Error::failed(format!("cannot run {}: {e}", self.pulumi.path.display()))
-            })?;
-        let (tx, rx) = mpsc::channel::<String>();
-        let stdout = child.stdout.take().expect("piped");
-        let reader = std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(std::result::Result::ok)
-            {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut stderr = child.stderr.take().expect("piped");
-        let errors = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
-            text
-        });
-        let mut other = String::new();
-        let mut interrupted = false;
-        loop {
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(line) => match events::parse(&line) {
-                    Some(event) => on_event(&event),
-                    None => {
-                        other.push_str(&line);
-                        other.push('\n');
-                    }
-                },
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-            if crate::interrupt::interrupted() && !interrupted {
-                interrupted = true;
-                // Pulumi finishes what is in flight, saves its state and exits.
-                unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-            }
-        }
-        let _ = reader.join();
-        let status = child
-            .wait()
-            .map_err(|e| Error::failed(format!("waiting for pulumi failed: {e}")))?;
-        let stderr = errors.join().unwrap_or_default();
-        let output = format!("{other}{stderr}");
-        let code = status.code().unwrap_or(-1);
-        let outcome = match code {
+        on_event: impl FnMut(&EngineEvent),
+    ) -> Result<(Outcome, Finished)> {
+        let finished = self.invoke(label, args, true, on_event)?;
+        // A graceful cancel exits 1 like any failure (`BailErrorf("canceled")` in
+        // deployment_executor.go); 8 only when the context was cancelled.
+        let outcome = match finished.code {
             0 => Outcome::Succeeded,
-            _ if interrupted => Outcome::Cancelled,
+            _ if finished.interrupted => Outcome::Cancelled,
             8 => Outcome::Cancelled,
             code => Outcome::Failed(code),
         };
-        Ok((outcome, output))
+        Ok((outcome, finished))
     }
 
     /// The stack's outputs after an update.
     pub fn outputs(&self) -> Result<BTreeMap<String, serde_json::Value>> {
-        let result = self.run(&["stack", "output", "--json"])?;
-        let text = self.check("stack output", result)?;
+        let text = self.check("stack-output", &["stack", "output", "--json"], true)?;
         serde_json::from_str(&text)
             .map_err(|e| Error::failed(format!("cannot read the stack's outputs: {e}")))
     }
 
+    /// Pulumi's own lock files on this stack, when deployer can read them.
+    pub fn pulumi_locks(&self) -> Result<Option<Vec<locks::DiyLock>>> {
+        locks::read(
+            &self.backend,
+            &self.repo_root,
+            &self.project,
+            &self.environment,
+        )
+    }
+
     /// Removes Pulumi's own lock on the stack, left by a process that died. Safe
-    /// only while deployer's lock proves nobody else is running.
+    /// only while deployer's lock proves nobody else is running, and after
+    /// [`Engine::pulumi_locks`] showed no live owner.
     pub fn cancel_stale_lock(&self) -> Result<()> {
-        let result = self.run(&["cancel", "--yes"])?;
-        self.check("cancel", result).map(|_| ())
+        self.check("cancel", &["cancel", "--yes"], true).map(|_| ())
     }
 }
 
+/// A failed preview: the errors Pulumi reported as events (a name too long, a
+/// missing permission) first, then the end of its output.
+fn preview_failure(finished: &Finished, events: &[EngineEvent], what: &str) -> Error {
+    let errors: Vec<String> = events
+        .iter()
+        .filter_map(|e| e.diagnostic_event.as_ref())
+        .filter(|d| d.severity == "error" && !d.message.trim().is_empty())
+        .map(|d| {
+            let resource = d
+                .urn
+                .as_deref()
+                .map(|u| format!("{}: ", u.rsplit("::").next().unwrap_or(u)))
+                .unwrap_or_default();
+            format!("  {resource}{}", d.message.trim())
+        })
+        .collect();
+    if errors.is_empty() {
+        return finished.error(what);
+    }
+    Error::failed(format!(
+        "`pulumi {what}` failed (exit {}):\n{}",
+        finished.code,
+        errors.join("\n")
+    ))
+    .with_help(format!(
+        "nothing was changed; Pulumi's whole output is in {}",
+        finished.log.display()
+    ))
+}
+
 /// Where Pulumi keeps its checkpoints: beside deployer's records.
+///
+/// For S3 the query follows what gocloud.dev's S3 opener accepts at every
+/// supported version: Pulumi 3.227–3.244 pin gocloud v0.37.0, whose
+/// `aws.ConfigFromURLParams` knows `region`, `endpoint`, `disableSSL`,
+/// `s3ForcePathStyle` and `awssdk` and fails every command on any other
+/// parameter ("unknown query parameter"); v0.46.0 (Pulumi 3.245+) still accepts
+/// `s3ForcePathStyle` as the legacy spelling of `use_path_style`
+/// (`blob/s3blob/s3blob.go`). Values are percent-encoded.
 pub fn backend_url(backend: &Backend, repo_root: &Path) -> String {
     if let Some(url) = std::env::var("DEPLOYER_PULUMI_BACKEND_URL")
         .ok()
@@ -318,21 +437,38 @@ pub fn backend_url(backend: &Backend, repo_root: &Path) -> String {
         return url;
     }
     match &backend.kind {
-        Kind::Local(_) => format!(
-            "file://{}",
-            repo_root.join(".deployer").join("pulumi").display()
-        ),
+        Kind::Local(_) => format!("file://{}", local_state_root(repo_root).display()),
         Kind::Aws(s) => {
-            let mut url = format!("s3://{}/pulumi?region={}", s.bucket, s.region);
+            let mut url = format!(
+                "s3://{}/{S3_PREFIX}?region={}",
+                s.bucket,
+                query_escape(&s.region)
+            );
             if let Some(endpoint) = &s.endpoint {
-                url.push_str(&format!(
-                    "&endpoint={}&use_path_style=true",
-                    endpoint.replace('&', "%26")
-                ));
+                url.push_str(&format!("&endpoint={}", query_escape(endpoint)));
+            }
+            if s.path_style {
+                url.push_str("&s3ForcePathStyle=true");
             }
             url
         }
     }
+}
+
+/// Go's `url.QueryEscape`: letters, digits and `-_.~` stay, space is `+`,
+/// everything else is `%XX`.
+fn query_escape(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 fn secrets_lines(config: &str) -> String {
@@ -343,32 +479,29 @@ fn secrets_lines(config: &str) -> String {
         .collect()
 }
 
-fn read_events(path: &Path) -> Vec<EngineEvent> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(events::parse)
-        .collect()
-}
-
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// What to do about a Pulumi exit code (stable since CLI 3.226.1:
-/// https://www.pulumi.com/docs/iac/cli/exit-codes/).
+/// What to do about a Pulumi exit code (`pkg/cmd/pulumi/cmd/exit_codes.go`,
+/// stable since v3.226.0). A failed resource operation and a cancel exit 1.
 pub fn exit_help(code: i32) -> String {
     match code {
-        2 => "Pulumi refused the program or its configuration; this is likely a deployer bug: please report it with the output above".into(),
+        2 => "Pulumi refused the command line or the program's configuration; this is likely a deployer bug: please report it with the log above".into(),
         3 => "Pulumi could not authenticate: check AWS credentials and PULUMI_CONFIG_PASSPHRASE".into(),
-        4 => "a resource operation failed: see Pulumi's message above".into(),
         6 => "the Pulumi stack was not found".into(),
         8 => "the run was cancelled".into(),
-        _ => "see Pulumi's output above".into(),
+        255 => "Pulumi hit an internal error; please report it with the log above".into(),
+        _ => "see Pulumi's messages above".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_escaped_like_go() {
+        assert_eq!(
+            query_escape("http://127.0.0.1:4566/a b&c"),
+            "http%3A%2F%2F127.0.0.1%3A4566%2Fa+b%26c"
+        );
+        assert_eq!(query_escape("us-east-1"), "us-east-1");
     }
 }

@@ -171,10 +171,7 @@ impl Tracker {
     }
 
     fn component_of(&self, metadata: &StepMetadata) -> String {
-        self.owner
-            .get(metadata.name())
-            .cloned()
-            .unwrap_or_else(|| "_stack".into())
+        component_of(&self.owner, metadata)
     }
 
     /// Feeds one event; returns what the display should show.
@@ -222,7 +219,11 @@ impl Tracker {
             let progress = self.components.entry(component.clone()).or_default();
             progress.failed = true;
             progress.end = Some(event.timestamp);
-            self.failed.push((m.name().to_string(), String::new()));
+            // Pulumi reports the step's error as a diagnostic just before this
+            // event (`OnResourceStepPost` in pkg/engine/update.go): one entry each.
+            if !self.failed.iter().any(|(name, _)| name == m.name()) {
+                self.failed.push((m.name().to_string(), String::new()));
+            }
             out.extend(self.finish(&component));
         }
         if let Some(d) = &event.diagnostic_event {
@@ -359,10 +360,7 @@ pub fn plan_from(events: &[EngineEvent], owner: &BTreeMap<String, String>) -> Pl
                 continue;
             }
             if let Some(change) = Change::of(&m.op) {
-                let component = owner
-                    .get(m.name())
-                    .cloned()
-                    .unwrap_or_else(|| "_stack".into());
+                let component = component_of(owner, m);
                 plan.components
                     .entry(component)
                     .or_default()
@@ -371,4 +369,79 @@ pub fn plan_from(events: &[EngineEvent], owner: &BTreeMap<String, String>) -> Pl
         }
     }
     plan
+}
+
+/// The component a resource belongs to: from the manifest when the resource is
+/// in the program, else from the `deployer:service` and `deployer:component` tags
+/// it was created with (a resource being deleted is in no manifest of the new
+/// program), else the stack's own resources.
+pub fn component_of(owner: &BTreeMap<String, String>, metadata: &StepMetadata) -> String {
+    if let Some(component) = owner.get(metadata.name()) {
+        return component.clone();
+    }
+    let tagged = [&metadata.new, &metadata.old]
+        .into_iter()
+        .find_map(|state| {
+            let tags = state.as_ref()?.get("inputs")?.get("tags")?;
+            let service = tags.get("deployer:service")?.as_str()?;
+            let component = tags.get("deployer:component")?.as_str()?;
+            Some(if service == "_stack" {
+                "_stack".to_string()
+            } else {
+                format!("{service}/{component}")
+            })
+        });
+    tagged.unwrap_or_else(|| "_stack".into())
+}
+
+/// A resource whose real state differs from the recorded one, from a refresh.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Drifted {
+    pub resource: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `changed`, or `deleted` (gone from AWS).
+    pub change: String,
+    pub properties: Vec<String>,
+}
+
+/// What a refresh found, per component. A refresh's pre-event says `refresh`;
+/// the result (`same`, `update`, `delete`) is the op of the outputs event
+/// (`ResultOp` in pkg/resource/deploy/step.go, `OnResourceStepPost` in
+/// pkg/engine/update.go), with `detailedDiff` entries `{diffKind, inputDiff}`.
+pub fn drift_from(
+    events: &[EngineEvent],
+    owner: &BTreeMap<String, String>,
+) -> BTreeMap<String, Vec<Drifted>> {
+    let mut components: BTreeMap<String, Vec<Drifted>> = BTreeMap::new();
+    for event in events {
+        let Some(done) = &event.res_outputs_event else {
+            continue;
+        };
+        let m = &done.metadata;
+        if m.is_internal() {
+            continue;
+        }
+        let change = match m.op.as_str() {
+            "delete" => "deleted",
+            "update" => "changed",
+            _ => continue,
+        };
+        let mut properties: Vec<String> = m.diffs.clone();
+        if let Some(detailed) = &m.detailed_diff {
+            properties.extend(detailed.keys().cloned());
+        }
+        properties.sort();
+        properties.dedup();
+        let list = components.entry(component_of(owner, m)).or_default();
+        if !list.iter().any(|d| d.resource == m.name()) {
+            list.push(Drifted {
+                resource: m.name().to_string(),
+                kind: m.kind.clone(),
+                change: change.into(),
+                properties,
+            });
+        }
+    }
+    components
 }

@@ -14,8 +14,11 @@ use serde::{Deserialize, Serialize};
 pub struct Rds {
     /// Database engine.
     pub engine: Engine,
-    /// Engine version, for example `16.4` for PostgreSQL. Minor upgrades are
-    /// applied automatically in the maintenance window.
+    /// Engine major version: `16` for PostgreSQL 16, `8.0` for MySQL 8.0,
+    /// `10.11` for MariaDB. RDS applies minor upgrades itself in the maintenance
+    /// window, so only the major version is deployed: a full version (`16.4`)
+    /// is accepted, and its minor part ignored, because naming it would make a
+    /// later apply try to downgrade an upgraded instance, which AWS refuses.
     #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)*$"))]
     pub version: String,
     /// Instance class, for example `db.t4g.micro`.
@@ -161,6 +164,20 @@ use crate::kinds::Grant;
 use crate::resolve::Wire;
 
 impl Rds {
+    /// The version deployed: the major part of `version` (`16` of `16.4`,
+    /// `8.0` of `8.0.35`), as pulumi-aws advises with `autoMinorVersionUpgrade`.
+    pub fn major_version(&self) -> String {
+        let parts = match self.engine {
+            Engine::Postgres => 1,
+            Engine::Mysql | Engine::Mariadb => 2,
+        };
+        self.version
+            .split('.')
+            .take(parts)
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
     pub fn port(&self) -> u16 {
         self.port.unwrap_or_else(|| self.engine.default_port())
     }
@@ -253,7 +270,7 @@ pub fn emit(e: &mut Emitter, index: usize) {
     let mut instance = Resource::new(e.name(index, "instance"), "aws:rds/instance:Instance")
         .set("identifier", s(&identifier))
         .set("engine", s(rds.engine.as_str()))
-        .set("engineVersion", s(&rds.version))
+        .set("engineVersion", s(rds.major_version()))
         .set("instanceClass", s(&rds.instance_class))
         .set(
             "allocatedStorage",

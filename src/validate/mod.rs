@@ -184,7 +184,7 @@ pub fn check_stack_file(
     );
     for (pointer, tags) in tag_sets {
         for key in tags.keys() {
-            if key.starts_with("aws:") || key.starts_with("deployer:") {
+            if key.starts_with("aws:") || key.starts_with("deployer:") || key.starts_with("fn::") {
                 let span = root
                     .lookup_pointer(&pointer)
                     .and_then(|(n, _)| n.as_map()?.key(key).map(|k| k.span))
@@ -192,7 +192,7 @@ pub fn check_stack_file(
                 diagnostics.push(
                     Diagnostic::error(Code::InvalidName, format!("tag key `{key}` uses a reserved prefix"))
                         .at(span)
-                        .help("`aws:` tags belong to AWS and `deployer:` tags are set by deployer itself; choose another key"),
+                        .help("`aws:` tags belong to AWS, `deployer:` tags are set by deployer itself, and `fn::` starts a function call in Pulumi programs; choose another key"),
                 );
             }
         }
@@ -320,8 +320,12 @@ fn check_configs(
             ok = false;
             continue;
         }
+        if !reserved_keys(&doc.root, name, diagnostics) {
+            ok = false;
+            continue;
+        }
         let json = doc.root.to_json();
-        let size = serde_json::to_string(&json).map_or(0, |s| s.len());
+        let size = go_json_len(&json);
         if size > MAX_CONFIG_BYTES {
             diagnostics.push(
                 Diagnostic::error(Code::InvalidConfig, format!("config `{name}` is {size} bytes as JSON; at most {MAX_CONFIG_BYTES} can be delivered"))
@@ -339,6 +343,53 @@ fn check_configs(
         });
     }
     ok.then_some(out)
+}
+
+/// The length of a value as Pulumi's `fn::toJSON` writes it: Go's
+/// `json.Marshal`, which writes `<`, `>` and `&` as `\u003c`... (six characters
+/// each) and U+2028, U+2029 as `\u2028` (six instead of three bytes).
+pub fn go_json_len(json: &Json) -> usize {
+    let text = serde_json::to_string(json).unwrap_or_default();
+    let extra: usize = text
+        .chars()
+        .map(|c| match c {
+            '<' | '>' | '&' => 5,
+            '\u{2028}' | '\u{2029}' => 3,
+            _ => 0,
+        })
+        .sum();
+    text.len() + extra
+}
+
+/// A key starting with `fn::` is a function call in Pulumi YAML, whatever
+/// follows (pulumi-yaml `ast/expr.go`): such a key cannot be delivered as data.
+fn reserved_keys(node: &Node, config: &str, diagnostics: &mut Vec<Diagnostic>) -> bool {
+    let mut ok = true;
+    match &node.value {
+        crate::node::Value::Map(map) => {
+            for (key, value) in &map.entries {
+                if key.name.starts_with("fn::") {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            Code::InvalidConfig,
+                            format!("config `{config}` has a key `{}`: keys starting with `fn::` are function calls in Pulumi programs", key.name),
+                        )
+                        .at(key.span)
+                        .help("rename the key"),
+                    );
+                    ok = false;
+                }
+                ok &= reserved_keys(value, config, diagnostics);
+            }
+        }
+        crate::node::Value::Seq(items) => {
+            for item in items {
+                ok &= reserved_keys(item, config, diagnostics);
+            }
+        }
+        _ => {}
+    }
+    ok
 }
 
 /// Span of the value at `pointer` in an expanded document, for semantic checks.

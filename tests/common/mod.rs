@@ -321,9 +321,33 @@ pub fn standin() -> PathBuf {
     path
 }
 
-/// Environment for `apply` with the stand-in: its path, a passphrase, and where
-/// it logs the command lines it was given.
+thread_local! {
+    /// The Pulumi version the stand-in pretends to be, for the test on this thread.
+    static PULUMI_VERSION: std::cell::RefCell<Option<&'static str>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The oldest Pulumi deployer supports (gocloud v0.37) and a current one
+/// (gocloud v0.46): the flow tests run at both.
+pub const PULUMI_VERSIONS: [&str; 2] = ["v3.227.0", "v3.259.0"];
+
+/// Runs a test with the stand-in pretending to be Pulumi `version`.
+pub fn at_pulumi_version(version: &'static str, test: impl FnOnce()) {
+    PULUMI_VERSION.with(|v| *v.borrow_mut() = Some(version));
+    test();
+}
+
+/// Environment for `apply` with the stand-in: its path, a passphrase, where it
+/// logs the command lines it was given, its own `PULUMI_HOME` (plugins), and the
+/// version it pretends to be when the test chose one.
 pub fn pulumi_env(repo: &TestRepo) -> Vec<(String, String)> {
+    let mut env = standin_env(repo);
+    if let Some(version) = PULUMI_VERSION.with(|v| *v.borrow()) {
+        env.push(("STANDIN_VERSION".into(), version.into()));
+    }
+    env
+}
+
+fn standin_env(repo: &TestRepo) -> Vec<(String, String)> {
     vec![
         ("DEPLOYER_PULUMI".into(), standin().display().to_string()),
         ("PULUMI_CONFIG_PASSPHRASE".into(), "test-passphrase".into()),
@@ -332,8 +356,8 @@ pub fn pulumi_env(repo: &TestRepo) -> Vec<(String, String)> {
             repo.file("standin.log").display().to_string(),
         ),
         (
-            "STANDIN_STATE_DIR".into(),
-            repo.file("standin-state").display().to_string(),
+            "PULUMI_HOME".into(),
+            repo.file("pulumi-home").display().to_string(),
         ),
     ]
 }

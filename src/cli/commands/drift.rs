@@ -9,22 +9,11 @@ use crate::cli::ExitStatus;
 use crate::cli::args::{DriftArgs, OutputFormat};
 use crate::cli::printer::{Printer, YELLOW};
 use crate::deploy::owners;
-use crate::engine::events::EngineEvent;
-use crate::engine::progress::label;
-use crate::engine::{Engine, Outcome, pulumi};
+use crate::engine::progress::{Drifted, drift_from, label};
+use crate::engine::{Engine, pulumi};
 use crate::error::{Error, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-#[derive(Serialize)]
-struct Drifted {
-    resource: String,
-    #[serde(rename = "type")]
-    kind: String,
-    /// `changed` or `deleted` (gone from AWS).
-    change: String,
-    properties: Vec<String>,
-}
 
 #[derive(Serialize)]
 struct Report {
@@ -70,63 +59,14 @@ pub fn run(args: DriftArgs, printer: &Printer) -> Result<ExitStatus> {
         &files.program,
         &files.settings,
     )?;
+    engine.install_provider()?;
     engine.select_stack()?;
     printer.status(format!(
         "Refreshing {stack} / {environment} (release #{number}) from AWS, changing nothing..."
     ));
-    let mut events: Vec<EngineEvent> = Vec::new();
-    let (outcome, output) = engine.refresh(true, false, |e| events.push(e.clone()))?;
+    let events = engine.preview_refresh();
     held.release()?;
-    if outcome != Outcome::Succeeded {
-        return Err(
-            Error::failed(format!("the refresh failed:\n{}", output.trim())).with_help(
-                crate::engine::exit_help(match outcome {
-                    Outcome::Failed(code) => code,
-                    _ => 8,
-                }),
-            ),
-        );
-    }
-    let owner = owners(&files);
-    let mut components: BTreeMap<String, Vec<Drifted>> = BTreeMap::new();
-    for event in &events {
-        let Some(step) = event
-            .resource_pre_event
-            .as_ref()
-            .or(event.res_outputs_event.as_ref())
-        else {
-            continue;
-        };
-        let m = &step.metadata;
-        if m.is_internal() {
-            continue;
-        }
-        let mut properties: Vec<String> = m.diffs.clone();
-        if let Some(detailed) = &m.detailed_diff {
-            properties.extend(detailed.keys().cloned());
-        }
-        properties.sort();
-        properties.dedup();
-        let change = match m.op.as_str() {
-            "delete" => "deleted",
-            "update" | "replace" => "changed",
-            "refresh" if !properties.is_empty() => "changed",
-            _ => continue,
-        };
-        let component = owner
-            .get(m.name())
-            .cloned()
-            .unwrap_or_else(|| "_stack".into());
-        let list = components.entry(component).or_default();
-        if !list.iter().any(|d| d.resource == m.name()) {
-            list.push(Drifted {
-                resource: m.name().to_string(),
-                kind: m.kind.clone(),
-                change: change.into(),
-                properties,
-            });
-        }
-    }
+    let components = drift_from(&events?, &owners(&files));
     let report = Report {
         stack: stack.clone(),
         environment: environment.clone(),

@@ -22,10 +22,14 @@ pub fn run(args: VersionArgs, printer: &Printer) -> Result<ExitStatus> {
                 Some((path, Err(e))) => json!({"path": path, "error": e.to_string()}),
                 None => json!(null),
             };
-            printer.json(&json!({"version": VERSION, "commit": COMMIT, "pulumi": pulumi, "pulumi_minimum": pulumi::MIN_VERSION.to_string()}));
+            printer.json(&json!({"version": VERSION, "commit": COMMIT, "pulumi": pulumi, "pulumi_minimum": pulumi::MIN_VERSION.to_string(), "pulumi_aws": crate::provider::AWS_VERSION}));
         }
         OutputFormat::Text => {
             printer.out(format!("deployer {VERSION} (commit {COMMIT})"));
+            printer.out(format!(
+                "pulumi-aws {} (pinned in every program)",
+                crate::provider::AWS_VERSION
+            ));
             match &found {
                 Some((path, Ok(v))) if *v >= pulumi::MIN_VERSION => {
                     printer.out(format!("pulumi {v} ({})", path.display()))

@@ -7,7 +7,7 @@ use super::emit::Context;
 use super::{Access, SecretRef};
 use crate::emit::Emitter;
 use crate::emit::network::{self, Direction};
-use crate::emit::program::{Part, Resource, Value, list, map, r, s, strings, to_json};
+use crate::emit::program::{Part, Resource, Value, invoke, list, map, r, s, strings, to_json};
 use crate::kinds;
 use std::collections::BTreeMap;
 
@@ -85,7 +85,7 @@ pub(super) fn wiring(e: &mut Emitter, cx: &Context, sg: &str) -> Wiring {
     for config in &e.stack.components[index].configs.clone() {
         let parameter = e.name(index, &format!("config-{}", config.name));
         let text = serde_json::to_string(&config.json).unwrap_or_default();
-        let tier = if text.len() > 4096 {
+        let tier = if crate::validate::go_json_len(&config.json) > 4096 {
             "Advanced"
         } else {
             "Standard"
@@ -162,6 +162,7 @@ pub(super) fn roles(
     e.add(
         index,
         Resource::new(&execution_role, "aws:iam/role:Role")
+            .set("name", s(role_name(e, index, "exec")))
             .set("description", s(format!("starts the tasks of {id}")))
             .set("assumeRolePolicy", assume.clone())
             .set("tags", tags.clone()),
@@ -206,6 +207,7 @@ pub(super) fn roles(
     e.add(
         index,
         Resource::new(&task_role, "aws:iam/role:Role")
+            .set("name", s(role_name(e, index, "task")))
             .set(
                 "description",
                 s(format!("what the application {id} may do")),
@@ -241,13 +243,10 @@ fn secret_arn(e: &mut Emitter, index: usize, env_name: &str, secret: &SecretRef)
     );
     e.add_variable(
         variable.clone(),
-        Value::Fn(
-            "invoke",
-            Box::new(map([
-                ("function", s("aws:secretsmanager/getSecret:getSecret")),
-                ("arguments", map([("name", s(id))])),
-                ("return", s("arn")),
-            ])),
+        invoke(
+            "aws:secretsmanager/getSecret:getSecret",
+            map([("name", s(id))]),
+            "arn",
         ),
     );
     r(variable)
@@ -323,4 +322,10 @@ pub fn queue_actions(access: Access) -> &'static [&'static str] {
             "sqs:SendMessage",
         ],
     }
+}
+
+/// IAM role names are explicit and deterministic: unique in the account
+/// (stack, environment, service, component) and within AWS's 64 characters.
+fn role_name(e: &Emitter, index: usize, role: &str) -> String {
+    e.physical_name(&[&e.qualified(index), role], 64)
 }

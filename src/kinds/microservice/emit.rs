@@ -64,7 +64,7 @@ pub fn output(e: &Emitter, index: usize, output: &str) -> Vec<Part> {
         "security_group" => vec![Part::Ref(format!("{}.id", e.name(index, "sg")))],
         "log_group" => vec![Part::Ref(format!("{}.name", e.name(index, "logs")))],
         "task_role_arn" => vec![Part::Ref(format!("{}.arn", e.name(index, "task-role")))],
-        "target_group" => vec![Part::Ref(format!("{}.arn", e.name(index, "target-group")))],
+        "target_group" => vec![Part::Ref(format!("{}.arn", target_group_name(e, index)))],
         _ => Vec::new(),
     }
 }
@@ -188,7 +188,7 @@ fn load_balancing(e: &mut Emitter, cx: &Context, sg: &str) -> (String, Option<St
         ..
     } = cx;
     let index = *index;
-    let target_group = e.name(index, "target-group");
+    let target_group = target_group_name(e, index);
     let mut route = None;
     if let (Some(expose), Some(port)) = (&service.expose, service.port) {
         let hc = &service.health_check;
@@ -577,4 +577,10 @@ fn autoscaling(e: &mut Emitter, cx: &Context, service_name: &str, target_group: 
             );
         }
     }
+}
+
+/// The target group's logical name: autonamed, at most 32 characters
+/// (pulumi-aws `provider/resources.go`).
+pub fn target_group_name(e: &Emitter, index: usize) -> String {
+    e.autonamed(index, "tg", 32)
 }

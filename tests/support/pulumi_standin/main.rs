@@ -1,0 +1,1120 @@
+//! A stand-in for the Pulumi CLI, built by the test suite (`cargo test` builds
+//! examples): no Pulumi CLI can be installed on the project's machines.
+//!
+//! It is a model of the real CLI, written from Pulumi's source
+//! (`../shared/pulumi-contract.md` lists the facts; each behaviour below names
+//! the file of pulumi/pulumi, v3.227.0 unless said otherwise, it follows). It is
+//! worth what it refuses, so it refuses what the real CLI refuses:
+//!
+//! - flags a command does not have, `--event-log` without
+//!   `PULUMI_DEBUG_COMMANDS` ([`cli`]), `--yes` with `--preview-only`
+//!   (`updateFlagsToOptions`, `pkg/cmd/pulumi/operations/io.go`), an operation
+//!   without `--yes`/`--skip-preview` when not interactive
+//!   (`NoConfirmationInNonInteractiveError`, exit 2 for `up`);
+//! - backend URL query parameters its pretended version's gocloud does not know
+//!   ([`blob`]);
+//! - a missing passphrase, or an empty `PULUMI_CONFIG_PASSPHRASE_FILE`
+//!   (`readPassphrase`, `pkg/secrets/passphrase/manager.go`);
+//! - a stack locked by another process (`checkForLock`, `pkg/backend/diy/lock.go`);
+//! - autonamed names over the provider's maximum, and explicit names over AWS's
+//!   (`NewUniqueName`, `sdk/go/common/resource/resource_id.go`; maxima from
+//!   pulumi-aws `provider/resources.go`), failing the preview;
+//! - deleting a protected resource (`pkg/resource/deploy/step_generator.go`);
+//! - a provider plugin version that is not installed when downloads fail.
+//!
+//! And it produces what the real CLI produces:
+//! - `preview --json` prints one indented digest at the end
+//!   (`ShowPreviewDigest`, `pkg/backend/display/json.go`) unless
+//!   `PULUMI_ENABLE_STREAMING_JSON_PREVIEW` is true, when it streams events
+//!   (`ShowEvents`, `pkg/backend/display/display.go`); `up`, `refresh`, `destroy`
+//!   with `--json` stream events, one JSON object a line (`ShowJSONEvents`);
+//! - operations without `--skip-preview` preview first
+//!   (`PreviewThenPromptThenExecute`, `pkg/backend/apply.go`);
+//! - events follow `sdk/go/common/apitype/events.go`; a preview's are marked
+//!   `planning`; a failed step's diagnostic comes before its `resOpFailedEvent`;
+//!   a refresh's pre-event op is `refresh` and the result (`same`, `update`,
+//!   `delete`) is the op of its outputs event, with `detailedDiff` entries
+//!   `{diffKind, inputDiff}` (`OnResourceStepPost`, `pkg/engine/update.go`);
+//! - a failed step and a graceful cancel exit 1 (`ExitCodeFor`,
+//!   `pkg/cmd/pulumi/cmd/exit_codes.go`; `BailErrorf("canceled")`);
+//! - the DIY layout: state at `.pulumi/stacks/<project>/<stack>.json`, locks at
+//!   `.pulumi/locks/organization/<project>/<stack>/<id>.json` holding
+//!   `{pid, username, hostname, timestamp}`, taken by `up`, `refresh` and
+//!   `destroy` (preview-only too) but not `preview` (`pkg/backend/diy/backend.go`);
+//!   `cancel` deletes every lock of the stack without looking;
+//! - `up` with pending operations proceeds with a warning
+//!   (`deployment_executor.go`); `refresh --clear-pending-creates` drops them.
+//!
+//! The stand-in's own state format is simpler than Pulumi's checkpoint.
+//!
+//! Knobs (environment variables), each matching resources whose name or
+//! inputs contain the given text:
+//! - `STANDIN_VERSION`: what `version` prints and which gocloud it models
+//!   (default v3.259.0);
+//! - `STANDIN_FAIL=text`: that resource's operation fails;
+//! - `STANDIN_HANG=text`: hang at that resource until interrupted, then stop
+//!   cleanly, writing `$STANDIN_MARKER` with its pid while hanging;
+//!   `STANDIN_IGNORE_INTERRUPT=1` keeps hanging after an interrupt;
+//! - `STANDIN_DRIFT=name[:deleted],...`: a refresh finds these resources changed
+//!   (or deleted) in the cloud;
+//! - `STANDIN_SECONDS=name=secs,...`: simulated seconds a resource takes;
+//! - `STANDIN_OFFLINE=1`: plugin downloads fail;
+//! - `STANDIN_LOG=file`: every command line is appended to it;
+//! - `STANDIN_TIMES=file`: the microseconds each call took (for the benchmark).
+
+mod blob;
+mod cli;
+
+use blob::Bucket;
+use cli::{Args, truthy};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+const STACK_TYPE: &str = "pulumi:pulumi:Stack";
+
+/// Names pulumi-aws fills in when a program leaves them out (autonaming:
+/// `<logical name>-` and 7 random characters), with the provider's maximum for
+/// each (pulumi-aws `provider/resources.go`, `autonaming.go`: 255 unless a
+/// resource says otherwise), and AWS's own maximum for an explicit value.
+const NAMES: &[(&str, &str, usize)] = &[
+    ("aws:lb/loadBalancer:LoadBalancer", "name", 32),
+    ("aws:lb/targetGroup:TargetGroup", "name", 32),
+    ("aws:iam/role:Role", "name", 64),
+    ("aws:iam/rolePolicy:RolePolicy", "name", 128),
+    ("aws:iam/policy:Policy", "name", 128),
+    ("aws:ec2/securityGroup:SecurityGroup", "name", 255),
+    ("aws:rds/subnetGroup:SubnetGroup", "name", 255),
+    ("aws:rds/instance:Instance", "identifier", 63),
+    ("aws:sqs/queue:Queue", "name", 80),
+    ("aws:ecs/cluster:Cluster", "name", 255),
+    ("aws:ecs/service:Service", "name", 255),
+    ("aws:cloudwatch/logGroup:LogGroup", "name", 512),
+    ("aws:appautoscaling/policy:Policy", "name", 255),
+    ("aws:elasticache/subnetGroup:SubnetGroup", "name", 255),
+    (
+        "aws:elasticache/replicationGroup:ReplicationGroup",
+        "replicationGroupId",
+        40,
+    ),
+];
+
+fn version() -> String {
+    std::env::var("STANDIN_VERSION").unwrap_or_else(|_| "v3.259.0".into())
+}
+
+fn version_tuple() -> (u32, u32, u32) {
+    let v = version();
+    let mut parts = v
+        .trim_start_matches('v')
+        .split(['.', '-'])
+        .map(|p| p.parse().unwrap_or(0));
+    (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    )
+}
+
+/// Prints an error as `cmdutil.DisplayErrorMessage` does and exits.
+fn fail(code: i32, message: &str) -> ! {
+    eprintln!("error: {message}");
+    exit(code);
+}
+
+thread_local! {
+    static TIMER: std::cell::RefCell<Option<Box<dyn std::any::Any>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Exits after recording the call's time (`process::exit` skips destructors).
+fn exit(code: i32) -> ! {
+    TIMER.with(|t| drop(t.borrow_mut().take()));
+    std::process::exit(code);
+}
+
+fn main() {
+    let started = std::time::Instant::now();
+    if let Ok(times) = std::env::var("STANDIN_TIMES") {
+        struct Timer(std::time::Instant, String);
+        impl Drop for Timer {
+            fn drop(&mut self) {
+                if let Ok(mut f) = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.1)
+                {
+                    let _ = writeln!(f, "{}", self.0.elapsed().as_micros());
+                }
+            }
+        }
+        TIMER.with(|t| *t.borrow_mut() = Some(Box::new(Timer(started, times))));
+    }
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if let Ok(log) = std::env::var("STANDIN_LOG") {
+        let backend = std::env::var("PULUMI_BACKEND_URL").unwrap_or_default();
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let _ = writeln!(f, "{} [backend={backend}]", argv.join(" "));
+        }
+    }
+    let args = cli::parse(&argv).unwrap_or_else(|e| fail(1, &e));
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    match args.command.as_str() {
+        "version" => println!("{}", version()),
+        "plugin install" => plugin_install(&args),
+        _ => {
+            let ws = Workspace::open(&args);
+            match args.command.as_str() {
+                "stack select" => ws.select(&args),
+                "stack output" => ws.outputs(),
+                "preview" => ws.preview(&args),
+                "up" => ws.up(&args),
+                "refresh" => ws.refresh(&args),
+                "destroy" => ws.destroy(&args),
+                "cancel" => ws.cancel(&args),
+                other => fail(1, &format!("unknown command {other}")),
+            }
+        }
+    }
+    exit(0);
+}
+
+/// `$PULUMI_HOME/plugins` (default `~/.pulumi/plugins`), where `plugin install`
+/// puts `resource-aws-vVERSION/`.
+fn plugin_dir(name: &str, version: &str) -> PathBuf {
+    let home = std::env::var_os("PULUMI_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".pulumi")
+        });
+    home.join("plugins").join(format!(
+        "resource-{name}-v{}",
+        version.trim_start_matches('v')
+    ))
+}
+
+/// Installs a plugin unless it is there (`--reinstall` forces); a download
+/// fails with `STANDIN_OFFLINE`.
+fn install(name: &str, version: &str, reinstall: bool) -> Result<(), String> {
+    let dir = plugin_dir(name, version);
+    if dir.exists() && !reinstall {
+        return Ok(());
+    }
+    if truthy("STANDIN_OFFLINE") {
+        return Err(format!(
+            "[resource plugin {name}-{version}] downloading from https://get.pulumi.com/releases/plugins/pulumi-resource-{name}-v{version}-linux-amd64.tar.gz: Get \"...\": dial tcp: lookup get.pulumi.com: no such host"
+        ));
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("PulumiPlugin.yaml"), "runtime: go\n").map_err(|e| e.to_string())
+}
+
+fn plugin_install(args: &Args) {
+    let [kind, name, version] = args.positional.as_slice() else {
+        fail(
+            1,
+            "the stand-in installs only `plugin install KIND NAME VERSION`",
+        );
+    };
+    if kind != "resource" {
+        fail(1, &format!("unrecognized plugin kind: {kind}"));
+    }
+    if version.trim_start_matches('v').split('.').count() != 3 {
+        fail(1, &format!("VERSION must be valid semver: {version}"));
+    }
+    if let Err(e) = install(name, version, args.has("reinstall")) {
+        fail(1, &e);
+    }
+    eprintln!("[resource plugin {name}-{version}] installing");
+}
+
+struct Workspace {
+    dir: PathBuf,
+    project: String,
+    stack: String,
+    program: Value,
+    bucket: Bucket,
+    backend_url: String,
+}
+
+#[derive(Clone)]
+struct Step {
+    op: &'static str,
+    name: String,
+    kind: String,
+    properties: Value,
+    options: Value,
+}
+
+impl Workspace {
+    fn open(args: &Args) -> Workspace {
+        let dir = args
+            .value("cwd")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::env::current_dir().unwrap());
+        let text = std::fs::read_to_string(dir.join("Pulumi.yaml")).unwrap_or_else(|_| {
+            fail(
+                1,
+                &format!(
+                    "no Pulumi.yaml project file found (searching upwards from {})",
+                    dir.display()
+                ),
+            )
+        });
+        let program = deployer::load::yaml::to_json(&text)
+            .unwrap_or_else(|e| fail(1, &format!("Pulumi.yaml: {e}")));
+        if program["runtime"] != "yaml" {
+            fail(1, "the stand-in runs only `runtime: yaml` programs");
+        }
+        let project = program["name"]
+            .as_str()
+            .unwrap_or_else(|| fail(1, "Pulumi.yaml: project is missing a 'name' attribute"))
+            .to_string();
+        let stack = args
+            .value("stack")
+            .map(str::to_string)
+            .or_else(|| args.positional.first().cloned())
+            .unwrap_or_else(|| {
+                fail(
+                    6,
+                    "no stack selected; please use `pulumi stack select` to choose one",
+                )
+            });
+        let backend_url = std::env::var("PULUMI_BACKEND_URL").unwrap_or_else(|_| {
+            fail(
+                3,
+                "PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions",
+            )
+        });
+        let bucket = Bucket::open(&backend_url, version_tuple()).unwrap_or_else(|e| fail(1, &e));
+        Workspace {
+            dir,
+            project,
+            stack,
+            program,
+            bucket,
+            backend_url,
+        }
+    }
+
+    fn state_key(&self) -> String {
+        format!(".pulumi/stacks/{}/{}.json", self.project, self.stack)
+    }
+
+    fn lock_dir(&self) -> String {
+        format!(".pulumi/locks/organization/{}/{}", self.project, self.stack)
+    }
+
+    fn load(&self) -> Value {
+        match self.bucket.read(&self.state_key()) {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| fail(1, "the stack's checkpoint is damaged")),
+            None => fail(6, &format!("no stack named '{}' found", self.stack)),
+        }
+    }
+
+    fn save(&self, state: &Value) {
+        if let Err(e) = self.bucket.write(
+            &self.state_key(),
+            &serde_json::to_vec_pretty(state).unwrap(),
+        ) {
+            fail(1, &format!("could not save the checkpoint: {e}"));
+        }
+    }
+
+    fn urn(&self, kind: &str, name: &str) -> String {
+        format!(
+            "urn:pulumi:{}::{}::{kind}::{name}",
+            self.stack, self.project
+        )
+    }
+
+    /// The stack's secrets need a passphrase when it uses the passphrase provider.
+    fn check_passphrase(&self) {
+        let config = std::fs::read_to_string(self.dir.join(format!("Pulumi.{}.yaml", self.stack)))
+            .unwrap_or_default();
+        if !config.contains("encryptionsalt:") {
+            return;
+        }
+        if std::env::var_os("PULUMI_CONFIG_PASSPHRASE").is_some() {
+            return;
+        }
+        match std::env::var("PULUMI_CONFIG_PASSPHRASE_FILE") {
+            Ok(file) if !file.is_empty() => {
+                if let Err(e) = std::fs::read(&file) {
+                    fail(
+                        1,
+                        &format!("unable to read PULUMI_CONFIG_PASSPHRASE_FILE: {e}"),
+                    );
+                }
+            }
+            _ => fail(
+                1,
+                "passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables",
+            ),
+        }
+    }
+
+    fn select(&self, args: &Args) {
+        let provider = args.value("secrets-provider").unwrap_or("passphrase");
+        if self.bucket.read(&self.state_key()).is_some() {
+            self.check_passphrase();
+            return;
+        }
+        if !args.has("create") {
+            fail(6, &format!("no stack named '{}' found", self.stack));
+        }
+        let config = self.dir.join(format!("Pulumi.{}.yaml", self.stack));
+        let text = std::fs::read_to_string(&config).unwrap_or_default();
+        if provider == "passphrase" && !text.contains("encryptionsalt:") {
+            let salt = format!("v1:{}:v1:standin:standin", uuid::Uuid::new_v4().simple());
+            std::fs::write(&config, format!("encryptionsalt: {salt}\n{text}")).unwrap();
+        } else if provider != "passphrase" && !text.contains("secretsprovider:") {
+            std::fs::write(
+                &config,
+                format!("secretsprovider: {provider}\nencryptedkey: c3RhbmRpbg==\n{text}"),
+            )
+            .unwrap();
+        }
+        self.check_passphrase();
+        self.save(&json!({"resources": {}, "order": [], "pending": [], "outputs": {}}));
+        println!("Created stack '{}'", self.stack);
+    }
+
+    fn outputs(&self) {
+        self.check_passphrase();
+        let state = self.load();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&state["outputs"]).unwrap()
+        );
+    }
+
+    fn cancel(&self, args: &Args) {
+        if !args.has("yes") {
+            fail(
+                1,
+                "--yes must be passed in to proceed when running in non-interactive mode",
+            );
+        }
+        // Every lock file of the stack, whoever holds it (`CancelCurrentUpdate`).
+        for key in self.bucket.list(&self.lock_dir()) {
+            self.bucket.delete(&key);
+        }
+        println!(
+            "The currently running update for '{}' has been canceled!",
+            self.stack
+        );
+    }
+
+    /// Takes the stack's lock, refusing when another process holds one.
+    fn lock(&self) -> String {
+        let held = self.bucket.list(&self.lock_dir());
+        if !held.is_empty() {
+            let mut message = format!(
+                "the stack is currently locked by {} lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.",
+                held.len()
+            );
+            for key in &held {
+                let content: Value = self
+                    .bucket
+                    .read(key)
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .unwrap_or(Value::Null);
+                message.push_str(&format!(
+                    "\n  {}/{key}: created by {}@{} (pid {}) at {}",
+                    self.backend_url.split('?').next().unwrap_or_default(),
+                    content["username"].as_str().unwrap_or("?"),
+                    content["hostname"].as_str().unwrap_or("?"),
+                    content["pid"],
+                    content["timestamp"].as_str().unwrap_or("?")
+                ));
+            }
+            fail(1, &message);
+        }
+        let key = format!("{}/{}.json", self.lock_dir(), uuid::Uuid::new_v4());
+        let content = json!({
+            "pid": std::process::id(),
+            "username": std::env::var("USER").unwrap_or_else(|_| "root".into()),
+            "hostname": gethostname::gethostname().to_string_lossy(),
+            "timestamp": jiff::Timestamp::now().to_string(),
+        });
+        if let Err(e) = self.bucket.write(&key, content.to_string().as_bytes()) {
+            fail(1, &e);
+        }
+        key
+    }
+
+    /// Every plugin version the program names must be installed; Pulumi
+    /// downloads missing ones (`GetReferencedPackages`), which fails offline.
+    fn ensure_plugins(&self) {
+        let mut versions = Vec::new();
+        collect_versions(&self.program, &mut versions);
+        versions.sort();
+        versions.dedup();
+        for version in versions {
+            if let Err(e) = install("aws", &version, false) {
+                fail(1, &format!("could not load plugin for aws provider: {e}"));
+            }
+        }
+    }
+
+    /// What `up` would do: program resources in order, then deletions.
+    fn plan(&self, state: &Value) -> Vec<Step> {
+        let empty = Map::new();
+        let resources = self.program["resources"].as_object().unwrap_or(&empty);
+        let known = state["resources"].as_object().unwrap_or(&empty);
+        let mut steps = Vec::new();
+        for (name, resource) in resources {
+            let kind = resource["type"].as_str().unwrap_or_default().to_string();
+            let properties = resource.get("properties").cloned().unwrap_or(json!({}));
+            let options = resource.get("options").cloned().unwrap_or(Value::Null);
+            let op = match known.get(name) {
+                None => "create",
+                Some(old) if old["type"] != kind.as_str() => "replace",
+                Some(old) if old["inputs"] != properties || old["options"] != options => "update",
+                Some(_) => "same",
+            };
+            steps.push(Step {
+                op,
+                name: name.clone(),
+                kind,
+                properties,
+                options,
+            });
+        }
+        for name in creation_order(state).iter().rev() {
+            if !resources.contains_key(name)
+                && let Some(old) = known.get(name)
+            {
+                steps.push(Step {
+                    op: "delete",
+                    name: name.clone(),
+                    kind: old["type"].as_str().unwrap_or_default().into(),
+                    properties: old["inputs"].clone(),
+                    options: old["options"].clone(),
+                });
+            }
+        }
+        steps
+    }
+
+    /// The provider's check of names (preview and update both run it): an
+    /// autonamed name that cannot fit, or an explicit one AWS refuses.
+    fn name_problem(&self, step: &Step) -> Option<String> {
+        let (_, property, max) = NAMES.iter().find(|(t, _, _)| *t == step.kind)?;
+        match step.properties.get(*property).and_then(Value::as_str) {
+            Some(explicit) if explicit.len() > *max => Some(format!(
+                "expected length of {property} to be in the range (1 - {max}), got {explicit}"
+            )),
+            Some(_) => None,
+            None if step.properties.get(*property).is_some() => None,
+            None => {
+                let prefix = format!("{}-", step.name);
+                (prefix.len() + 7 > *max).then(|| {
+                    format!(
+                        "name '{prefix}' plus 7 random chars is longer than maximum length {max}"
+                    )
+                })
+            }
+        }
+    }
+
+    fn metadata(&self, op: &str, step: &Step, state: &Value) -> Value {
+        let urn = self.urn(&step.kind, &step.name);
+        let old = state["resources"].get(&step.name).map(|r| {
+            json!({"type": r["type"], "urn": urn, "id": format!("{}-id", step.name), "inputs": r["inputs"], "outputs": r["outputs"], "protect": r["options"]["protect"] == true, "parent": "", "provider": ""})
+        });
+        let new = (step.op != "delete").then(|| {
+            json!({"type": step.kind, "urn": urn, "id": "", "inputs": step.properties, "outputs": {}, "protect": step.options["protect"] == true, "parent": "", "provider": ""})
+        });
+        let diffs: Vec<&str> = if step.op == "update" {
+            vec!["properties"]
+        } else {
+            vec![]
+        };
+        json!({"op": op, "urn": urn, "type": step.kind, "old": old, "new": new, "diffs": diffs, "detailedDiff": null, "provider": ""})
+    }
+
+    fn stack_metadata(&self, op: &str) -> Value {
+        let name = format!("{}-{}", self.project, self.stack);
+        json!({"op": op, "urn": self.urn(STACK_TYPE, &name), "type": STACK_TYPE, "old": null, "new": null, "provider": ""})
+    }
+
+    /// The preview phase: events marked `planning`, and the steps' problems as
+    /// error diagnostics. Returns whether it found none.
+    fn preview_phase(&self, events: &mut Events, state: &Value, steps: &[Step]) -> bool {
+        events.emit("preludeEvent", json!({"config": {}}));
+        let stack = self.stack_metadata("same");
+        events.emit(
+            "resourcePreEvent",
+            json!({"metadata": stack, "planning": true}),
+        );
+        let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut ok = true;
+        for step in steps {
+            let metadata = self.metadata(step.op, step, state);
+            events.emit(
+                "resourcePreEvent",
+                json!({"metadata": metadata, "planning": true}),
+            );
+            if step.op != "delete"
+                && let Some(problem) = self.name_problem(step)
+            {
+                events.emit(
+                    "diagnosticEvent",
+                    json!({"urn": self.urn(&step.kind, &step.name), "prefix": "error: ", "message": format!("{problem}\n"), "color": "never", "severity": "error"}),
+                );
+                ok = false;
+                continue;
+            }
+            *counts.entry(step.op).or_default() += 1;
+            events.emit(
+                "resOutputsEvent",
+                json!({"metadata": metadata, "planning": true}),
+            );
+        }
+        events.emit(
+            "resOutputsEvent",
+            json!({"metadata": stack, "planning": true}),
+        );
+        events.emit("summaryEvent", json!({"maybeCorrupt": false, "durationSeconds": 0, "resourceChanges": counts, "PolicyPacks": {}, "isPreview": true}));
+        ok
+    }
+
+    fn preview(&self, args: &Args) {
+        self.check_passphrase();
+        self.ensure_plugins();
+        let state = self.load();
+        let steps = self.plan(&state);
+        let mut events = Events::new(args, true);
+        let ok = self.preview_phase(&mut events, &state, &steps);
+        events.finish();
+        if !ok {
+            fail(1, "preview failed");
+        }
+    }
+
+    fn up(&self, args: &Args) {
+        let skip = args.has("skip-preview");
+        if !(args.has("yes") || skip) {
+            fail(
+                2,
+                "--yes or --skip-preview or --preview-only must be passed in to proceed when running in non-interactive mode",
+            );
+        }
+        self.check_passphrase();
+        self.ensure_plugins();
+        let mut state = self.load();
+        let lock = self.lock();
+        let steps = self.plan(&state);
+        if !skip {
+            let mut preview = Events::new(args, true);
+            let ok = self.preview_phase(&mut preview, &state, &steps);
+            preview.finish();
+            if !ok {
+                self.bucket.delete(&lock);
+                fail(1, "preview failed");
+            }
+        }
+        let mut events = Events::new(args, false);
+        let started = events.clock;
+        events.emit("preludeEvent", json!({"config": {}}));
+        let pending = state["pending"].as_array().cloned().unwrap_or_default();
+        if !pending.is_empty() {
+            let list: Vec<String> = pending
+                .iter()
+                .map(|p| {
+                    format!(
+                        "  * {}, interrupted while {}",
+                        p["urn"].as_str().unwrap_or("?"),
+                        p["type"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect();
+            events.emit("diagnosticEvent", json!({"prefix": "warning: ", "message": format!("Attempting to deploy or update resources with {} pending operations from previous deployment.\n{}\nThese resources are in an unknown state because the Pulumi CLI was interrupted while waiting for changes to these resources to complete.\n", pending.len(), list.join("\n")), "color": "never", "severity": "warning"}));
+        }
+        let stack = self.stack_metadata("same");
+        events.emit("resourcePreEvent", json!({"metadata": stack}));
+        let knob = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let matches = |step: &Step, text: &str| {
+            step.name.contains(text) || step.properties.to_string().contains(text)
+        };
+        let seconds = parse_seconds();
+        let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut failure: Option<&str> = None;
+        for step in &steps {
+            if step.op != "delete"
+                && let Some(problem) = self.name_problem(step)
+            {
+                events.emit("diagnosticEvent", json!({"urn": self.urn(&step.kind, &step.name), "prefix": "error: ", "message": format!("{problem}\n"), "color": "never", "severity": "error"}));
+                failure = Some("update failed");
+                break;
+            }
+            let metadata = self.metadata(step.op, step, &state);
+            *counts.entry(step.op).or_default() += 1;
+            events.emit("resourcePreEvent", json!({"metadata": metadata}));
+            if step.op != "same" {
+                if knob("STANDIN_HANG").is_some_and(|t| matches(step, &t)) {
+                    let urn = self.urn(&step.kind, &step.name);
+                    let kind = if step.op == "create" {
+                        "creating"
+                    } else {
+                        "updating"
+                    };
+                    state["pending"] = json!([{"urn": urn, "resource": step.name, "type": kind}]);
+                    self.save(&state);
+                    if let Some(marker) = knob("STANDIN_MARKER") {
+                        std::fs::write(marker, std::process::id().to_string()).unwrap();
+                    }
+                    let ignore = truthy("STANDIN_IGNORE_INTERRUPT");
+                    while ignore || !INTERRUPTED.load(Ordering::SeqCst) {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    // Cancelled: the operation in flight completes, then the update stops.
+                    state["pending"] = json!([]);
+                    apply(&mut state, step);
+                    events.emit("resOutputsEvent", json!({"metadata": metadata}));
+                    failure = Some("canceled");
+                    break;
+                }
+                if knob("STANDIN_FAIL").is_some_and(|t| matches(step, &t)) {
+                    events.advance(seconds.get(&step.name).copied().unwrap_or(1));
+                    let urn = self.urn(&step.kind, &step.name);
+                    events.emit("diagnosticEvent", json!({"urn": urn, "prefix": "error: ", "message": format!("  {} {}: operation error: StandinFailure: injected failure for {}\n", step.op, step.kind, step.name), "color": "never", "severity": "error"}));
+                    events.emit(
+                        "resOpFailedEvent",
+                        json!({"metadata": metadata, "status": 0, "steps": 1}),
+                    );
+                    failure = Some("update failed");
+                    break;
+                }
+                events.advance(seconds.get(&step.name).copied().unwrap_or(1));
+            }
+            apply(&mut state, step);
+            self.save(&state);
+            events.emit(
+                "resOutputsEvent",
+                json!({"metadata": self.metadata(step.op, step, &state)}),
+            );
+        }
+        if failure.is_none() {
+            state["outputs"] = outputs(&self.program);
+        }
+        self.save(&state);
+        events.emit("resOutputsEvent", json!({"metadata": stack}));
+        let duration = events.clock - started;
+        events.emit("summaryEvent", json!({"maybeCorrupt": false, "durationSeconds": duration, "resourceChanges": counts, "PolicyPacks": {}, "isPreview": false}));
+        events.emit("cancelEvent", json!({}));
+        self.bucket.delete(&lock);
+        if let Some(why) = failure {
+            fail(1, why);
+        }
+    }
+
+    /// The refresh's steps: every resource in the state, and what the cloud says
+    /// of it (`STANDIN_DRIFT`).
+    fn refresh_steps(&self, state: &Value) -> Vec<(String, Value, &'static str)> {
+        let drift: BTreeMap<String, bool> = std::env::var("STANDIN_DRIFT")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| match s.strip_suffix(":deleted") {
+                Some(name) => (name.to_string(), true),
+                None => (s.to_string(), false),
+            })
+            .collect();
+        creation_order(state)
+            .into_iter()
+            .map(|name| {
+                let resource = state["resources"][&name].clone();
+                let result = match drift.get(&name) {
+                    Some(true) => "delete",
+                    Some(false) => "update",
+                    None => "same",
+                };
+                (name, resource, result)
+            })
+            .collect()
+    }
+
+    fn refresh_events(&self, events: &mut Events, state: &Value, planning: bool) {
+        events.emit("preludeEvent", json!({"config": {}}));
+        let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+        for (name, resource, result) in self.refresh_steps(state) {
+            let kind = resource["type"].as_str().unwrap_or_default().to_string();
+            let urn = self.urn(&kind, &name);
+            let pre = json!({"op": "refresh", "urn": urn, "type": kind, "old": resource, "new": resource, "detailedDiff": null, "provider": ""});
+            events.emit(
+                "resourcePreEvent",
+                json!({"metadata": pre, "planning": planning}),
+            );
+            let (diffs, detailed) = if result == "update" {
+                (
+                    vec!["tags"],
+                    json!({"tags": {"diffKind": "update", "inputDiff": false}}),
+                )
+            } else {
+                (vec![], Value::Null)
+            };
+            *counts.entry(result).or_default() += 1;
+            let done = json!({"op": result, "urn": urn, "type": kind, "old": resource, "new": if result == "delete" { Value::Null } else { resource.clone() }, "diffs": diffs, "detailedDiff": detailed, "provider": ""});
+            events.emit(
+                "resOutputsEvent",
+                json!({"metadata": done, "planning": planning}),
+            );
+        }
+        events.emit("summaryEvent", json!({"maybeCorrupt": false, "durationSeconds": 0, "resourceChanges": counts, "PolicyPacks": {}, "isPreview": planning}));
+    }
+
+    fn refresh(&self, args: &Args) {
+        let preview_only = args.has("preview-only");
+        let skip = args.has("skip-preview");
+        let yes = args.has("yes") || skip;
+        if !yes && !preview_only {
+            fail(
+                1,
+                "--yes or --skip-preview or --preview-only must be passed in to proceed when running in non-interactive mode",
+            );
+        }
+        if skip && preview_only {
+            fail(
+                1,
+                "--skip-preview and --preview-only cannot be used together",
+            );
+        }
+        if yes && preview_only {
+            fail(1, "--yes and --preview-only cannot be used together");
+        }
+        if args.has("skip-pending-creates") && args.has("clear-pending-creates") {
+            fail(
+                1,
+                "cannot set both --skip-pending-creates and --clear-pending-creates",
+            );
+        }
+        self.check_passphrase();
+        let mut state = self.load();
+        let lock = self.lock();
+        if args.has("clear-pending-creates") {
+            state["pending"] = json!([]);
+            self.save(&state);
+        }
+        if preview_only {
+            let mut events = Events::new(args, true);
+            self.refresh_events(&mut events, &state, true);
+            events.finish();
+        } else {
+            if !skip {
+                let mut events = Events::new(args, true);
+                self.refresh_events(&mut events, &state, true);
+                events.finish();
+            }
+            let mut events = Events::new(args, false);
+            self.refresh_events(&mut events, &state, false);
+            for (name, _, result) in self.refresh_steps(&state) {
+                if result == "delete" {
+                    let kind = state["resources"][&name]["type"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    apply(
+                        &mut state,
+                        &Step {
+                            op: "delete",
+                            name,
+                            kind,
+                            properties: Value::Null,
+                            options: Value::Null,
+                        },
+                    );
+                }
+            }
+            self.save(&state);
+            events.finish();
+        }
+        self.bucket.delete(&lock);
+    }
+
+    fn destroy(&self, args: &Args) {
+        let preview_only = args.has("preview-only");
+        let skip = args.has("skip-preview");
+        let yes = args.has("yes") || skip;
+        if !yes && !preview_only {
+            fail(
+                2,
+                "--yes or --skip-preview or --preview-only must be passed in to proceed when running in non-interactive mode",
+            );
+        }
+        if skip && preview_only {
+            fail(
+                1,
+                "--skip-preview and --preview-only cannot be used together",
+            );
+        }
+        if yes && preview_only {
+            fail(1, "--yes and --preview-only cannot be used together");
+        }
+        self.check_passphrase();
+        let mut state = self.load();
+        let lock = self.lock();
+        let steps: Vec<Step> = creation_order(&state)
+            .iter()
+            .rev()
+            .map(|name| {
+                let old = &state["resources"][name];
+                Step {
+                    op: "delete",
+                    name: name.clone(),
+                    kind: old["type"].as_str().unwrap_or_default().into(),
+                    properties: old["inputs"].clone(),
+                    options: old["options"].clone(),
+                }
+            })
+            .filter(|s| !(args.has("exclude-protected") && s.options["protect"] == true))
+            .collect();
+        let protected: Vec<&Step> = steps
+            .iter()
+            .filter(|s| s.options["protect"] == true)
+            .collect();
+        let run = |planning: bool,
+                   state: &mut Value,
+                   events: &mut Events|
+         -> Option<&'static str> {
+            events.emit("preludeEvent", json!({"config": {}}));
+            let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+            for step in &steps {
+                let metadata = self.metadata("delete", step, state);
+                events.emit(
+                    "resourcePreEvent",
+                    json!({"metadata": metadata, "planning": planning}),
+                );
+                if step.options["protect"] == true {
+                    let urn = self.urn(&step.kind, &step.name);
+                    events.emit("diagnosticEvent", json!({"urn": urn, "prefix": "error: ", "message": format!("resource \"{urn}\" cannot be deleted\nbecause it is protected. To unprotect the resource, either remove the `protect` flag from the resource in your Pulumi program and run `pulumi up`, or use the command:\n`pulumi state unprotect '{urn}'`\n"), "color": "never", "severity": "error"}));
+                    return Some(if planning {
+                        "preview failed"
+                    } else {
+                        "update failed"
+                    });
+                }
+                *counts.entry("delete").or_default() += 1;
+                if !planning {
+                    events.advance(1);
+                    apply(state, step);
+                    self.save(state);
+                }
+                events.emit(
+                    "resOutputsEvent",
+                    json!({"metadata": metadata, "planning": planning}),
+                );
+            }
+            events.emit("summaryEvent", json!({"maybeCorrupt": false, "durationSeconds": 0, "resourceChanges": counts, "PolicyPacks": {}, "isPreview": planning}));
+            None
+        };
+        let mut failure = None;
+        if preview_only || !skip {
+            let mut events = Events::new(args, true);
+            failure = run(true, &mut state, &mut events);
+            events.finish();
+        }
+        if failure.is_none() && !preview_only {
+            let mut events = Events::new(args, false);
+            failure = run(false, &mut state, &mut events);
+            if failure.is_none() {
+                state["outputs"] = json!({});
+                self.save(&state);
+            }
+            events.emit("cancelEvent", json!({}));
+        }
+        let _ = protected;
+        self.bucket.delete(&lock);
+        if let Some(why) = failure {
+            fail(1, why);
+        }
+    }
+}
+
+/// Every `options.version` in the program (resources and invokes).
+fn collect_versions(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(v) = map
+                .get("options")
+                .and_then(|o| o.get("version"))
+                .and_then(Value::as_str)
+            {
+                out.push(v.to_string());
+            }
+            map.values().for_each(|v| collect_versions(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_versions(v, out)),
+        _ => {}
+    }
+}
+
+/// The names of the resources in the state, oldest first.
+fn creation_order(state: &Value) -> Vec<String> {
+    state["order"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn apply(state: &mut Value, step: &Step) {
+    let mut order: Vec<Value> = state["order"].as_array().cloned().unwrap_or_default();
+    if step.op == "delete" {
+        state["resources"]
+            .as_object_mut()
+            .unwrap()
+            .remove(&step.name);
+        order.retain(|n| n != &Value::String(step.name.clone()));
+    } else {
+        let outputs = json!({"id": format!("{}-id", step.name), "arn": format!("arn:aws:standin:::{}", step.name)});
+        state["resources"][&step.name] = json!({"type": step.kind, "inputs": step.properties, "options": step.options, "outputs": outputs});
+        if !order.contains(&Value::String(step.name.clone())) {
+            order.push(Value::String(step.name.clone()));
+        }
+    }
+    state["order"] = Value::Array(order);
+}
+
+/// Program outputs with every `${res.prop}` replaced by a recognisable value.
+fn outputs(program: &Value) -> Value {
+    let re = regex::Regex::new(r"\$\{([^}]*)\}").unwrap();
+    let mut out = Map::new();
+    if let Some(map) = program["outputs"].as_object() {
+        for (k, v) in map {
+            let text = v
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| v.to_string());
+            let resolved = re
+                .replace_all(&text, |c: &regex::Captures| {
+                    format!("standin-{}", c[1].replace('.', "-"))
+                })
+                .replace("$$", "$");
+            out.insert(k.clone(), Value::String(resolved));
+        }
+    }
+    Value::Object(out)
+}
+
+fn parse_seconds() -> BTreeMap<String, i64> {
+    std::env::var("STANDIN_SECONDS")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|pair| {
+            let (name, secs) = pair.split_once('=')?;
+            Some((name.to_string(), secs.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Numbered, timestamped events, written as the display of the real CLI would:
+/// streamed one per line with `--json` (for a preview only when streaming
+/// previews are on), or for a preview without streaming one digest at the end.
+struct Events {
+    stream: bool,
+    digest: bool,
+    log: Option<std::fs::File>,
+    collected: Vec<Value>,
+    sequence: u64,
+    /// Simulated clock: starts now and advances by each resource's seconds.
+    clock: i64,
+}
+
+impl Events {
+    fn new(args: &Args, preview: bool) -> Events {
+        let json = args.has("json");
+        let streaming = !preview || truthy("PULUMI_ENABLE_STREAMING_JSON_PREVIEW");
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        Events {
+            stream: json && streaming,
+            digest: json && !streaming,
+            log: args
+                .value("event-log")
+                .and_then(|p| std::fs::File::create(p).ok()),
+            collected: Vec::new(),
+            sequence: 0,
+            clock,
+        }
+    }
+
+    fn advance(&mut self, seconds: i64) {
+        self.clock += seconds;
+    }
+
+    fn emit(&mut self, kind: &str, body: Value) {
+        self.sequence += 1;
+        let mut event = Map::new();
+        event.insert("sequence".into(), json!(self.sequence));
+        event.insert("timestamp".into(), json!(self.clock));
+        event.insert(kind.into(), body);
+        let line = format!("{}\n", Value::Object(event.clone()));
+        if self.stream {
+            let mut out = std::io::stdout();
+            let _ = out.write_all(line.as_bytes());
+            let _ = out.flush();
+        } else if !self.digest && kind == "resourcePreEvent" {
+            // The plain display: one line per change.
+            let m = &event[kind]["metadata"];
+            if m["op"] != "same" {
+                println!(
+                    "    {} {} {}",
+                    m["op"].as_str().unwrap_or(""),
+                    m["type"].as_str().unwrap_or(""),
+                    m["urn"].as_str().unwrap_or("")
+                );
+            }
+        }
+        if let Some(log) = &mut self.log {
+            let _ = log.write_all(line.as_bytes());
+        }
+        self.collected.push(Value::Object(event));
+    }
+
+    /// For a preview without streaming: the digest (`display.PreviewDigest`,
+    /// indented as `json.MarshalIndent(&digest, "", "    ")`).
+    fn finish(&mut self) {
+        if !self.digest {
+            return;
+        }
+        let mut steps = Vec::new();
+        let mut diagnostics = Vec::new();
+        let mut summary = Value::Null;
+        for e in &self.collected {
+            if let Some(pre) = e.get("resourcePreEvent") {
+                let m = &pre["metadata"];
+                steps.push(json!({"op": m["op"], "urn": m["urn"], "provider": "", "old": m["old"], "new": m["new"], "diffReasons": m["diffs"], "detailedDiff": m["detailedDiff"]}));
+            }
+            if let Some(d) = e.get("diagnosticEvent") {
+                diagnostics.push(
+                    json!({"urn": d["urn"], "message": d["message"], "severity": d["severity"]}),
+                );
+            }
+            if let Some(s) = e.get("summaryEvent") {
+                summary = s["resourceChanges"].clone();
+            }
+        }
+        let digest = json!({"config": {}, "steps": steps, "diagnostics": diagnostics, "duration": 0, "changeSummary": summary});
+        let mut out = Vec::new();
+        let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+        serde::Serialize::serialize(&digest, &mut ser).unwrap();
+        println!("{}", String::from_utf8_lossy(&out));
+    }
+}
