@@ -254,25 +254,15 @@ fn wait_for_orphans(engine: &Engine, ui: &dyn Ui) -> Result<()> {
 /// pending by refreshing the state from AWS.
 fn recover(engine: &Engine, releases: &Releases, number: u32, ui: &dyn Ui) -> Result<()> {
     ui.warn(&format!("Release #{number} was interrupted: its process stopped before it finished. Recovering before deploying."));
-    let result = ReleaseResult {
-        number,
-        status: Status::Interrupted,
-        finished: crate::backend::now(),
-        duration_ms: 0,
-        outputs: BTreeMap::new(),
-        components: BTreeMap::new(),
-        changes: BTreeMap::new(),
-        error: Some("the deployer process stopped before the release finished".into()),
-        rolled_back_by: None,
-    };
-    releases.finish(&result)?;
     let manual = |why: Error| {
         let dir = engine.dir.display().to_string();
         why.with_help(format!(
-            "recover by hand: in {dir}, with PULUMI_BACKEND_URL as deployer sets it, run `pulumi cancel --yes --stack {env}` then `pulumi refresh --yes --clear-pending-creates --stack {env}`, and apply again",
+            "apply again to retry; or by hand: in {dir}, with PULUMI_BACKEND_URL as deployer sets it, run `pulumi cancel --yes --stack {env}` then `pulumi refresh --yes --skip-preview --clear-pending-creates --stack {env}`",
             env = engine.environment
         ))
     };
+    // The release is marked only once Pulumi's state is settled: if anything
+    // below fails (or deployer is killed again), the next apply recovers again.
     wait_for_orphans(engine, ui)?;
     ui.step("Clearing Pulumi's stale lock...");
     engine.cancel_stale_lock().map_err(manual)?;
@@ -286,7 +276,17 @@ fn recover(engine: &Engine, releases: &Releases, number: u32, ui: &dyn Ui) -> Re
             finished.log.display()
         ))));
     }
-    Ok(())
+    releases.finish(&ReleaseResult {
+        number,
+        status: Status::Interrupted,
+        finished: crate::backend::now(),
+        duration_ms: 0,
+        outputs: BTreeMap::new(),
+        components: BTreeMap::new(),
+        changes: BTreeMap::new(),
+        error: Some("the deployer process stopped before the release finished".into()),
+        rolled_back_by: None,
+    })
 }
 
 fn start_record(

@@ -105,6 +105,9 @@ pub fn check_stack(
                 expander.expand_stack(&mut loader, &checked.loaded, &scope, &environment);
             let typed = validate::check_stack(expanded, loader.sources, &mut loader.diagnostics);
             let resolved = resolve::resolve(name, &stack, typed, &known, &mut loader.diagnostics);
+            if !loader.diagnostics.iter().any(Diagnostic::is_error) {
+                check_names(&checked.loaded, &resolved, &mut loader.diagnostics);
+            }
             checked.environments.push(resolved);
         }
     }
@@ -165,4 +168,36 @@ pub fn for_each_stack<R: Send>(stacks: &[String], f: impl Fn(&str) -> R + Sync) 
         .into_iter()
         .map(|r| r.expect("every stack ran"))
         .collect()
+}
+
+/// Every AWS name the program would use must fit its type's limit, or the
+/// preview would fail (`emit::names`). Reported at the component whose names
+/// they are (its kind file), or at stack.yaml for the stack's own resources.
+fn check_names(loaded: &LoadedStack, resolved: &ResolvedStack, diagnostics: &mut Vec<Diagnostic>) {
+    let program = crate::emit::emit(resolved).program;
+    for problem in crate::emit::names::check(&program) {
+        let owner = program
+            .resources
+            .iter()
+            .find(|r| r.name == problem.resource)
+            .and_then(|r| r.component.clone());
+        let file = owner
+            .as_ref()
+            .and_then(|id| {
+                loaded
+                    .components()
+                    .find(|(s, c)| format!("{}/{}", s.name, c.name) == *id)
+                    .and_then(|(_, c)| c.doc.as_ref())
+            })
+            .or(loaded.stack_file.as_ref())
+            .map(|d| d.file);
+        let mut d = Diagnostic::error(Code::NameTooLong, problem.message()).help(format!(
+            "shorten the names of the stack, environment, service or component{}",
+            owner.map(|o| format!(" (`{o}`)")).unwrap_or_default()
+        ));
+        if let Some(file) = file {
+            d = d.at(crate::source::Span::file_start(file));
+        }
+        diagnostics.push(d);
+    }
 }

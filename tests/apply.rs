@@ -795,3 +795,430 @@ fn strip_ansi(text: &str) -> String {
     }
     out
 }
+
+/// A workspace with a one-resource program, for running the stand-in directly.
+fn standin_workspace(program: &str) -> (tempfile::TempDir, Vec<(String, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Pulumi.yaml"), program).unwrap();
+    let env = vec![
+        (
+            "PULUMI_BACKEND_URL".to_string(),
+            format!("file://{}", dir.path().join("state").display()),
+        ),
+        ("PULUMI_CONFIG_PASSPHRASE".to_string(), "x".to_string()),
+        (
+            "PULUMI_HOME".to_string(),
+            dir.path().join("home").display().to_string(),
+        ),
+    ];
+    (dir, env)
+}
+
+fn run_standin(dir: &std::path::Path, args: &[&str], env: &[(String, String)]) -> Run {
+    let out = std::process::Command::new(common::standin())
+        .args(args)
+        .current_dir(dir)
+        .env_remove("PULUMI_DEBUG_COMMANDS")
+        .env_remove("PULUMI_ENABLE_STREAMING_JSON_PREVIEW")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+const QUEUE_PROGRAM: &str = "name: p\nruntime: yaml\nresources:\n  q:\n    type: aws:sqs/queue:Queue\n    properties:\n      name: q\n";
+
+/// What the real CLI refuses, the stand-in refuses (each case cites the Pulumi
+/// source it follows in tests/support/pulumi_standin/).
+#[test]
+fn the_stand_in_refuses_what_pulumi_refuses() {
+    let (dir, mut env) = standin_workspace(QUEUE_PROGRAM);
+    let select = run_standin(
+        dir.path(),
+        &[
+            "stack",
+            "select",
+            "--create",
+            "--stack",
+            "dev",
+            "--non-interactive",
+        ],
+        &env,
+    );
+    assert_eq!(select.code, 0, "{}", select.all());
+    // --event-log exists only with PULUMI_DEBUG_COMMANDS (preview.go).
+    let run = run_standin(
+        dir.path(),
+        &["preview", "--event-log", "x", "--stack", "dev"],
+        &env,
+    );
+    assert_eq!(run.code, 1);
+    assert_contains(&run.stderr, &["error: unknown flag: --event-log"]);
+    let mut debug = env.clone();
+    debug.push(("PULUMI_DEBUG_COMMANDS".into(), "true".into()));
+    let log = dir.path().join("events.jsonl");
+    let run = run_standin(
+        dir.path(),
+        &[
+            "preview",
+            "--event-log",
+            log.to_str().unwrap(),
+            "--stack",
+            "dev",
+        ],
+        &debug,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("resourcePreEvent")
+    );
+    // Flags a command does not have; --stack on `plugin install`.
+    let run = run_standin(
+        dir.path(),
+        &[
+            "plugin", "install", "resource", "aws", "7.51.1", "--stack", "dev",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 1);
+    assert_contains(&run.stderr, &["unknown flag: --stack"]);
+    // --yes with --preview-only (updateFlagsToOptions).
+    let run = run_standin(
+        dir.path(),
+        &[
+            "refresh",
+            "--yes",
+            "--preview-only",
+            "--json",
+            "--stack",
+            "dev",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &["--yes and --preview-only cannot be used together"],
+    );
+    // An update without confirmation, not on a terminal: exit 2.
+    let run = run_standin(dir.path(), &["up", "--json", "--stack", "dev"], &env);
+    assert_eq!(run.code, 2, "{}", run.all());
+    // A preview with --json prints one digest unless streaming is turned on.
+    let run = run_standin(dir.path(), &["preview", "--json", "--stack", "dev"], &env);
+    assert_eq!(run.code, 0);
+    let digest: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(digest["changeSummary"]["create"], 1);
+    assert!(
+        run.stdout.lines().count() > 10,
+        "indented, not one event per line"
+    );
+    let mut streaming = env.clone();
+    streaming.push(("PULUMI_ENABLE_STREAMING_JSON_PREVIEW".into(), "true".into()));
+    let run = run_standin(
+        dir.path(),
+        &["preview", "--json", "--stack", "dev"],
+        &streaming,
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+    );
+    // An empty PULUMI_CONFIG_PASSPHRASE_FILE is no passphrase (readPassphrase).
+    let mut no_phrase: Vec<(String, String)> = env
+        .iter()
+        .filter(|(k, _)| k != "PULUMI_CONFIG_PASSPHRASE")
+        .cloned()
+        .collect();
+    no_phrase.push(("PULUMI_CONFIG_PASSPHRASE_FILE".into(), String::new()));
+    let run = run_standin(
+        dir.path(),
+        &["preview", "--json", "--stack", "dev"],
+        &no_phrase,
+    );
+    assert_eq!(run.code, 1);
+    assert_contains(&run.stderr, &["passphrase must be set"]);
+    // gocloud v0.37 (Pulumi 3.227–3.244) refuses `use_path_style`; v0.46 knows it.
+    env[0].1 =
+        "s3://b/pulumi?region=us-east-1&endpoint=http%3A%2F%2F127.0.0.1%3A9&use_path_style=true"
+            .into();
+    env.push(("STANDIN_VERSION".into(), "v3.227.0".into()));
+    let run = run_standin(
+        dir.path(),
+        &["stack", "output", "--json", "--stack", "dev"],
+        &env,
+    );
+    assert_eq!(run.code, 1);
+    assert_contains(&run.stderr, &["unknown query parameter \"use_path_style\""]);
+    env[0].1 = env[0].1.replace("use_path_style", "s3ForcePathStyle");
+    let run = run_standin(
+        dir.path(),
+        &["stack", "output", "--json", "--stack", "dev"],
+        &env,
+    );
+    assert!(
+        !run.stderr.contains("unknown query parameter"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// pulumi-aws autonames a resource `<name>-` plus 7 characters and fails the
+/// preview when that exceeds the type's maximum.
+#[test]
+fn the_stand_in_fails_a_preview_whose_autonamed_name_cannot_fit() {
+    let program = "name: p\nruntime: yaml\nresources:\n  email-service-api-target-group:\n    type: aws:lb/targetGroup:TargetGroup\n    properties:\n      port: 80\n";
+    let (dir, env) = standin_workspace(program);
+    run_standin(
+        dir.path(),
+        &["stack", "select", "--create", "--stack", "dev"],
+        &env,
+    );
+    let run = run_standin(dir.path(), &["preview", "--stack", "dev"], &env);
+    assert_eq!(run.code, 1);
+    let mut streaming = env.clone();
+    streaming.push(("PULUMI_ENABLE_STREAMING_JSON_PREVIEW".into(), "true".into()));
+    let run = run_standin(
+        dir.path(),
+        &["preview", "--json", "--stack", "dev"],
+        &streaming,
+    );
+    assert_contains(
+        &run.stdout,
+        &[
+            "name 'email-service-api-target-group-' plus 7 random chars is longer than maximum length 32",
+        ],
+    );
+}
+
+/// `--verbose` shows every Pulumi command deployer runs, the names (never the
+/// values) of the variables it sets, exit codes and where the output is kept.
+#[test]
+fn verbose_shows_every_pulumi_command() {
+    let repo = TestRepo::example();
+    let run = apply(&repo, DEV, "v1.0.0", &["--verbose"], &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "running pulumi",
+            "plugin install resource aws 7.51.1 --non-interactive",
+            "preview --json --stack development --non-interactive",
+            "PULUMI_ENABLE_STREAMING_JSON_PREVIEW",
+            "pulumi finished code=0",
+            ".deployer/work/notification-platform/development/logs/",
+        ],
+    );
+    assert!(
+        !run.stderr.contains("test-passphrase"),
+        "no values are logged"
+    );
+    // A failure shows the end of Pulumi's output and where the rest is.
+    let run = apply(
+        &repo,
+        DEV,
+        "v9.9.9",
+        &["--no-rollback"],
+        &[("STANDIN_FAIL", "email-api:v9.9.9")],
+    );
+    assert_eq!(run.code, 1);
+    assert_contains(&run.stderr, &["Pulumi's whole output is in", "-up.log"]);
+}
+
+#[test]
+fn a_provider_that_cannot_be_installed_stops_before_anything_changes() {
+    let repo = TestRepo::example();
+    let run = apply(&repo, DEV, "v1.0.0", &[], &[("STANDIN_OFFLINE", "1")]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "cannot install the pulumi-aws provider 7.51.1 that deployer pins",
+            "pulumi plugin install resource aws 7.51.1",
+        ],
+    );
+    assert_eq!(history(&repo, DEV), serde_json::json!([]));
+    no_lock_left(&repo);
+}
+
+/// A deployer killed while its `pulumi` runs on: the next apply does not
+/// delete Pulumi's lock under it, but asks it to stop and waits.
+#[test]
+fn an_orphaned_pulumi_is_waited_for_before_its_lock_is_removed() {
+    let repo = TestRepo::example();
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    let marker = repo.file("hanging.pid");
+    let env = env_with(
+        &repo,
+        &[
+            ("STANDIN_HANG", "email-api:v2.0.0"),
+            ("STANDIN_IGNORE_INTERRUPT", "1"),
+            ("STANDIN_MARKER", marker.to_str().unwrap()),
+        ],
+    );
+    let mut child = repo
+        .command(
+            &[
+                "apply",
+                "-s",
+                STACK,
+                "-e",
+                DEV,
+                "--var",
+                "VERSION=v2.0.0",
+                "--lock-ttl",
+                "2s",
+            ],
+            &env,
+        )
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pulumi_pid: i32 = wait_for(&marker).trim().parse().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let run = apply(
+        &repo,
+        DEV,
+        "v2.0.0",
+        &["--lock-timeout", "60s"],
+        &[("DEPLOYER_PULUMI_STOP_WAIT", "2")],
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            &format!(
+                "Pulumi (pid {pulumi_pid}) from the interrupted release still runs on this machine"
+            ),
+            "is still running; nothing was changed",
+        ],
+    );
+    assert!(
+        !repo.read("standin.log").contains("cancel --yes"),
+        "Pulumi's lock was not removed under a running pulumi"
+    );
+    assert_eq!(
+        history(&repo, DEV)[0]["status"],
+        "in_progress",
+        "recovered next time"
+    );
+    unsafe { libc::kill(pulumi_pid, libc::SIGKILL) };
+    let run = apply(&repo, DEV, "v2.0.0", &[], &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "Release #2 was interrupted",
+            "Removing Pulumi's lock left by",
+            "Clearing Pulumi's stale lock...",
+            "Deployment successful!",
+        ],
+    );
+    assert_eq!(history(&repo, DEV)[1]["status"], "interrupted");
+}
+
+/// A repository whose every name is as long as deployer allows: it validates,
+/// each AWS name in its program fits AWS's and pulumi-aws's limits (an
+/// independent table, from AWS's documentation), and it deploys.
+#[test]
+fn the_longest_names_fit_every_aws_limit() {
+    let stack = "s".repeat(24);
+    let env = "e".repeat(16);
+    let service = format!("svc-{}", "x".repeat(28));
+    let (api, db, queue) = (
+        format!("api-{}", "a".repeat(28)),
+        format!("db-{}", "d".repeat(29)),
+        format!("queue-{}", "q".repeat(26)),
+    );
+    let repo = TestRepo::empty();
+    repo.write(
+        &format!("stacks/{stack}/stack.yaml"),
+        format!("variables:\n  VERSION: {{required: true}}\nenvironments:\n  {env}:\n    account: \"111111111111\"\n    region: us-east-1\n    network:\n      vpc: vpc-0a1b2c3d4e5f60001\n      private_subnets: [subnet-0a1b2c3d4e5f6a001, subnet-0a1b2c3d4e5f6a002]\n      public_subnets: [subnet-0a1b2c3d4e5f6b001, subnet-0a1b2c3d4e5f6b002]\n"),
+    );
+    let base = format!("stacks/{stack}/services/{service}");
+    repo.write(&format!("{base}/service.yaml"), "description: long names\n");
+    repo.write(
+        &format!("{base}/components/{api}/microservice.yaml"),
+        format!("image: \"app:{{{{ var.VERSION }}}}\"\nport: 8080\nexpose: {{visibility: public, paths: [\"/*\"]}}\nuses: [{db}, {queue}]\n"),
+    );
+    repo.write(
+        &format!("{base}/components/{api}/infra.yaml"),
+        "autoscaling: {min: 1, max: 2, memory_target: 60}\n",
+    );
+    repo.write(
+        &format!("{base}/components/{api}/configs/app.yaml"),
+        "a: 1\n",
+    );
+    repo.write(
+        &format!("{base}/components/{db}/rds.yaml"),
+        "engine: postgres\nversion: \"16\"\ninstance_class: db.t4g.micro\n",
+    );
+    repo.write(
+        &format!("{base}/components/{queue}/sqs.yaml"),
+        "fifo: true\n",
+    );
+    let run = repo.run(&["validate", "--stack", &stack]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let out = tempfile::tempdir().unwrap();
+    let run = repo.run(&[
+        "compile",
+        "--stack",
+        &stack,
+        "--out",
+        out.path().to_str().unwrap(),
+        "--var",
+        "VERSION=v1",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let text =
+        std::fs::read_to_string(out.path().join(&stack).join(&env).join("Pulumi.yaml")).unwrap();
+    let program = deployer::load::yaml::to_json(&text).unwrap();
+    // (type, name property, AWS limit): an explicit name must fit; a missing
+    // one is autonamed `<logical name>-` + 7 characters, which must fit too.
+    let limits = [
+        ("aws:lb/loadBalancer:LoadBalancer", "name", 32),
+        ("aws:lb/targetGroup:TargetGroup", "name", 32),
+        ("aws:iam/role:Role", "name", 64),
+        ("aws:iam/rolePolicy:RolePolicy", "name", 128),
+        ("aws:ec2/securityGroup:SecurityGroup", "name", 255),
+        ("aws:rds/subnetGroup:SubnetGroup", "name", 255),
+        ("aws:rds/instance:Instance", "identifier", 63),
+        ("aws:sqs/queue:Queue", "name", 80),
+        ("aws:ecs/cluster:Cluster", "name", 255),
+        ("aws:ecs/service:Service", "name", 255),
+        ("aws:ecs/taskDefinition:TaskDefinition", "family", 255),
+        ("aws:cloudwatch/logGroup:LogGroup", "name", 512),
+        ("aws:appautoscaling/policy:Policy", "name", 255),
+    ];
+    let mut checked = 0;
+    for (logical, resource) in program["resources"].as_object().unwrap() {
+        let token = resource["type"].as_str().unwrap();
+        let Some((_, property, max)) = limits.iter().find(|(t, _, _)| *t == token) else {
+            continue;
+        };
+        checked += 1;
+        match resource["properties"][property].as_str() {
+            Some(name) => assert!(
+                name.len() <= *max,
+                "{token} {logical}: `{name}` is over {max}"
+            ),
+            None => assert!(
+                logical.len() + 8 <= *max,
+                "{token} {logical}: autonamed over {max}"
+            ),
+        }
+    }
+    assert!(checked >= 15, "only {checked} named resources were checked");
+    let run = repo.run_with(
+        &["apply", "-s", &stack, "-e", &env, "--var", "VERSION=v1"],
+        &pulumi_env(&repo),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+}

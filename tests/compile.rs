@@ -841,3 +841,65 @@ fn diff_against_a_revision_without_the_stack_adds_everything() {
         ],
     );
 }
+
+/// Config values keep their types, map keys are escaped like values, and a key
+/// Pulumi YAML would read as a function call is refused at its line.
+#[test]
+fn configs_keep_numbers_and_nulls_and_cannot_inject_through_keys() {
+    let repo = TestRepo::example();
+    repo.write(
+        &format!("{API}/configs/app.yaml"),
+        "ratio: 0.25\nnothing: null\n\"${secret.value}\": x\nlist: [1.5, null]\n",
+    );
+    let run = show(&repo, "development");
+    assert_eq!(run.code, 0, "{}", run.all());
+    let program = deployer::load::yaml::to_json(&run.stdout).unwrap();
+    let value =
+        &program["resources"]["email-service-api-config-app"]["properties"]["value"]["fn::toJSON"];
+    assert_eq!(value["ratio"], serde_json::json!(0.25));
+    assert_eq!(value["nothing"], serde_json::Value::Null);
+    assert_eq!(value["list"], serde_json::json!([1.5, null]));
+    assert_eq!(
+        value["$${secret.value}"], "x",
+        "the key is not an interpolation"
+    );
+    repo.write(&format!("{API}/configs/app.yaml"), "a: 1\nfn::secret: x\n");
+    let run = validate(&repo);
+    assert_eq!(run.code, 1);
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[invalid-config]: config `app` has a key `fn::secret`",
+            "configs/app.yaml:2:1",
+        ],
+    );
+    // Pulumi writes `<` as `\u003c` (Go's json.Marshal): 8,192 characters of
+    // them are six times larger than they look.
+    repo.write(
+        &format!("{API}/configs/app.yaml"),
+        format!("html: \"{}\"\n", "<".repeat(1400)),
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(&run.stderr, &["config `app` is 8411 bytes as JSON"]);
+}
+
+#[test]
+fn every_resource_and_invoke_pins_the_provider() {
+    let run = show(&TestRepo::example(), "production");
+    let program = deployer::load::yaml::to_json(&run.stdout).unwrap();
+    for (name, resource) in program["resources"].as_object().unwrap() {
+        assert_eq!(resource["options"]["version"], "7.51.1", "{name}");
+    }
+    let invokes: Vec<&serde_json::Value> = program["variables"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|v| v.get("fn::invoke"))
+        .collect();
+    assert!(!invokes.is_empty());
+    for invoke in invokes {
+        assert_eq!(invoke["options"]["version"], "7.51.1");
+    }
+    assert_contains(&run.stdout, &["engineVersion: \"16\""]);
+}

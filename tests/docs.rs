@@ -13,3 +13,19 @@ fn every_diagnostic_code_is_documented() {
         );
     }
 }
+
+#[test]
+fn every_named_resource_type_is_in_the_names_table() {
+    let doc = std::fs::read_to_string(common::crate_dir().join("docs/names.md")).unwrap();
+    for naming in deployer::emit::names::NAMINGS {
+        let row = doc
+            .lines()
+            .find(|l| l.contains(&format!("`{}`", naming.token)))
+            .unwrap_or_else(|| panic!("docs/names.md has no row for {}", naming.token));
+        assert!(
+            row.contains(&format!("| {} |", naming.max)),
+            "docs/names.md gives another limit for {}: {row}",
+            naming.token
+        );
+    }
+}

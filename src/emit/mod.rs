@@ -5,6 +5,7 @@
 //! built in a fixed order from sorted inputs, so the same input always gives the
 //! same bytes.
 
+pub mod names;
 pub mod network;
 pub mod program;
 

@@ -88,7 +88,7 @@ impl<'a> Loader<'a> {
                     .in_path(self.repo.display(&dir))
                     .help(format!(
                         "rename the folder, for example to `{}`",
-                        names::suggest(name)
+                        names::suggest(NameKind::Stack, name)
                     )),
             );
         }
@@ -117,7 +117,7 @@ impl<'a> Loader<'a> {
                     .in_path(self.repo.display(&dir))
                     .help(format!(
                         "rename the folder, for example to `{}`",
-                        names::suggest(&name)
+                        names::suggest(NameKind::Service, &name)
                     )),
             );
         }
@@ -160,7 +160,7 @@ impl<'a> Loader<'a> {
                     .in_path(self.repo.display(&dir))
                     .help(format!(
                         "rename the folder, for example to `{}`",
-                        names::suggest(&name)
+                        names::suggest(NameKind::Component, &name)
                     )),
             );
         }

@@ -60,8 +60,18 @@ pub fn check(kind: NameKind, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A DNS-safe suggestion for a bad name (`Email_Service` → `email-service`).
-pub fn suggest(name: &str) -> String {
+/// A DNS-safe suggestion for a bad name (`Email_Service` → `email-service`)
+/// that also fits the kind's length limit.
+pub fn suggest(kind: NameKind, name: &str) -> String {
+    let safe = dns_safe(name);
+    let mut fitted: String = safe.chars().take(kind.max_len()).collect();
+    while fitted.ends_with('-') {
+        fitted.pop();
+    }
+    fitted
+}
+
+fn dns_safe(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars() {
         let c = c.to_ascii_lowercase();
@@ -89,6 +99,15 @@ mod tests {
         assert!(check(NameKind::Service, "email-").is_err());
         assert!(check(NameKind::Service, "1email").is_err());
         assert!(check(NameKind::Environment, "a-very-long-environment").is_err());
-        assert_eq!(suggest("Email_Service"), "email-service");
+        assert_eq!(suggest(NameKind::Service, "Email_Service"), "email-service");
+        let long = "notification-platform-eu1";
+        assert!(check(NameKind::Stack, long).is_err());
+        let suggested = suggest(NameKind::Stack, long);
+        assert_eq!(suggested, "notification-platform-eu");
+        assert!(check(NameKind::Stack, &suggested).is_ok());
+        assert_eq!(
+            suggest(NameKind::Stack, "a-very-long-stack-name-x-yz"),
+            "a-very-long-stack-name-x"
+        );
     }
 }
