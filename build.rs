@@ -1,4 +1,4 @@
-//! Records the git commit deployer is built from, for `deployer version`.
+//! Records the git commit and the target deployer is built for, for `deployer version`.
 use std::process::Command;
 
 fn main() {
@@ -11,6 +11,8 @@ fn main() {
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=DEPLOYER_GIT_COMMIT={commit}");
+    let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown".into());
+    println!("cargo:rustc-env=DEPLOYER_TARGET={target}");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
 }

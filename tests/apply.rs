@@ -729,6 +729,31 @@ fn apply_against_the_shared_aws_backend() {
         "{}",
         run.stdout
     );
+    // Pulumi's checkpoint is in the bucket (the DIY layout), not on this machine.
+    let checkpoint = format!("pulumi/.pulumi/stacks/{STACK}/{DEV}.json");
+    assert!(b.store.get(&checkpoint).unwrap().is_some(), "{checkpoint}");
+    assert!(!repo.file(".deployer/pulumi").exists());
+    // A second release, drift both ways, and a rollback, all through the bucket.
+    let run = repo.run_with(
+        &["apply", "-s", STACK, "-e", DEV, "--var", "VERSION=v1.0.1"],
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let run = repo.run_with(&["drift", "-s", STACK, "-e", DEV], &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let mut drifted = env.clone();
+    drifted.push(("STANDIN_DRIFT".into(), "email-service-queue-queue".into()));
+    let run = repo.run_with(&["drift", "-s", STACK, "-e", DEV], &drifted);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let run = repo.run_with(&["rollback", "-s", STACK, "-e", DEV, "--to", "1"], &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        b.store
+            .list(&format!("pulumi/.pulumi/locks/organization/{STACK}/{DEV}/"))
+            .unwrap()
+            .is_empty(),
+        "Pulumi's lock is released"
+    );
 }
 
 /// On a terminal with colour allowed, components get live spinners that end as

@@ -57,6 +57,24 @@ pub enum Command {
     Stack(StackCommand),
     /// Show deployer's version and the Pulumi CLI it finds
     Version(VersionArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell)
+    Completions(CompletionsArgs),
+    /// Write man pages for deployer and each of its commands
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Folder to write `deployer.1` and `deployer-<command>.1` into
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -65,6 +65,8 @@ pub fn main() -> ExitCode {
         Command::Schema(args) => commands::schema::run(args, &printer),
         Command::Stack(args::StackCommand::Init(args)) => commands::stack_init::run(args, &printer),
         Command::Version(args) => commands::version::run(args, &printer),
+        Command::Completions(args) => commands::completions::run(args, &printer),
+        Command::Man(args) => commands::completions::man(args, &printer),
     };
     match result {
         Ok(ExitStatus::Success) => ExitCode::SUCCESS,

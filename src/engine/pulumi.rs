@@ -1,7 +1,10 @@
 //! Finding the Pulumi CLI and checking its version.
 //!
-//! deployer needs Pulumi 3.227 or newer (stable exit codes and event shapes).
-//! It looks at `DEPLOYER_PULUMI` first, then `PATH`.
+//! deployer needs Pulumi 3.227.0 or newer: the oldest release its calls, flags,
+//! events and self-managed backend layout were read from and are tested against
+//! (README, "Pulumi compatibility"). It does not rely on exit codes beyond 0,
+//! since a failed resource and a cancel both exit 1 at every version. It looks
+//! at `DEPLOYER_PULUMI` first, then `PATH`.
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod compile;
+pub mod completions;
 pub mod diff;
 pub mod drift;
 pub mod history;

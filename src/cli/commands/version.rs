@@ -9,6 +9,7 @@ use serde_json::json;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const COMMIT: &str = env!("DEPLOYER_GIT_COMMIT");
+pub const TARGET: &str = env!("DEPLOYER_TARGET");
 
 pub fn run(args: VersionArgs, printer: &Printer) -> Result<ExitStatus> {
     let located = pulumi::locate();
@@ -22,10 +23,10 @@ pub fn run(args: VersionArgs, printer: &Printer) -> Result<ExitStatus> {
                 Some((path, Err(e))) => json!({"path": path, "error": e.to_string()}),
                 None => json!(null),
             };
-            printer.json(&json!({"version": VERSION, "commit": COMMIT, "pulumi": pulumi, "pulumi_minimum": pulumi::MIN_VERSION.to_string(), "pulumi_aws": crate::provider::AWS_VERSION}));
+            printer.json(&json!({"version": VERSION, "commit": COMMIT, "pulumi": pulumi, "pulumi_minimum": pulumi::MIN_VERSION.to_string(), "pulumi_aws": crate::provider::AWS_VERSION, "target": TARGET}));
         }
         OutputFormat::Text => {
-            printer.out(format!("deployer {VERSION} (commit {COMMIT})"));
+            printer.out(format!("deployer {VERSION} (commit {COMMIT}, {TARGET})"));
             printer.out(format!(
                 "pulumi-aws {} (pinned in every program)",
                 crate::provider::AWS_VERSION

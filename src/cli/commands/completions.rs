@@ -1,0 +1,46 @@
+//! `deployer completions SHELL` and `deployer man --out DIR`: generated from the
+//! command-line definitions (clap_complete, clap_mangen), so they never drift
+//! from the commands themselves.
+
+use crate::cli::ExitStatus;
+use crate::cli::args::{Cli, CompletionsArgs, ManArgs};
+use crate::cli::printer::Printer;
+use crate::error::{Error, Result};
+use clap::CommandFactory;
+
+pub fn run(args: CompletionsArgs, printer: &Printer) -> Result<ExitStatus> {
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "deployer", &mut script);
+    printer.out_raw(&String::from_utf8_lossy(&script));
+    Ok(ExitStatus::Success)
+}
+
+pub fn man(args: ManArgs, printer: &Printer) -> Result<ExitStatus> {
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| Error::failed(format!("cannot create {}: {e}", args.out.display())))?;
+    let command = Cli::command();
+    let mut pages = vec![("deployer".to_string(), command.clone())];
+    for sub in command.get_subcommands() {
+        let name = format!("deployer-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().name(name.clone())));
+        for nested in sub.get_subcommands() {
+            let name = format!("{name}-{}", nested.get_name());
+            pages.push((name.clone(), nested.clone().name(name.clone())));
+        }
+    }
+    for (name, page) in &pages {
+        let mut text = Vec::new();
+        clap_mangen::Man::new(page.clone())
+            .render(&mut text)
+            .map_err(|e| Error::failed(format!("cannot render the man page of {name}: {e}")))?;
+        let path = args.out.join(format!("{name}.1"));
+        crate::artifacts::write_atomic(&path, &text)
+            .map_err(|e| Error::failed(format!("cannot write {}: {e}", path.display())))?;
+    }
+    printer.success(format!(
+        "wrote {} man pages to {}",
+        pages.len(),
+        args.out.display()
+    ));
+    Ok(ExitStatus::Success)
+}
