@@ -1247,3 +1247,99 @@ fn the_longest_names_fit_every_aws_limit() {
     );
     assert_eq!(run.code, 0, "{}", run.all());
 }
+
+/// The guide's command lines, as written: the stack from the repository (its
+/// only one) or the folder you are in, the environment from `development`, an
+/// alias, or the environment variables — said on the first line, and never a
+/// production environment by default.
+#[test]
+fn stack_and_environment_are_inferred_and_said() {
+    let repo = TestRepo::example();
+    let env = pulumi_env(&repo);
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // `deployer apply --var VERSION=v1.0.2`, from the deployment repository.
+    let run = deployer_with_env(
+        &["apply", "--var", "VERSION=v1.0.2"],
+        repo.path(),
+        &env_refs,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr.starts_with("notification-platform / development (stack: only stack; environment: development environment)"),
+        "{}",
+        run.stderr
+    );
+    // From inside the stack's folder, with the guide's short `dev` (an alias).
+    let inside = repo.file("stacks/notification-platform/services/email-service");
+    let run = deployer_with_env(
+        &["history", "--environment", "dev", "--output", "json"],
+        &inside,
+        &env_refs,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "notification-platform / development (stack: current folder; environment: --environment `dev`, an alias)",
+        ],
+    );
+    assert_eq!(run.json()[0]["variables"]["VERSION"], "v1.0.2");
+    // An environment that is no alias keeps its did-you-mean (exit 2).
+    let run = deployer_with_env(
+        &["history", "--environment", "stage"],
+        repo.path(),
+        &env_refs,
+    );
+    assert_eq!(run.code, 2);
+    assert_contains(
+        &run.stderr,
+        &["has no environment `stage`", "did you mean `staging`?"],
+    );
+    // DEPLOYER_ENVIRONMENT; a default that would be production stops, listing the choices.
+    let mut staging = env_refs.clone();
+    staging.push(("DEPLOYER_ENVIRONMENT", "staging"));
+    let run = deployer_with_env(&["lock", "exec", "--", "true"], repo.path(), &staging);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "(stack: only stack; environment: DEPLOYER_ENVIRONMENT)",
+            "Acquiring lock of notification-platform / staging",
+        ],
+    );
+    repo.edit(
+        "stacks/notification-platform/stack.yaml",
+        "    aliases: [dev]\n",
+        "    aliases: [dev]\n    production: true\n",
+    );
+    let run = deployer_with_env(
+        &["apply", "--var", "VERSION=v1.0.3", "--auto-approve"],
+        repo.path(),
+        &env_refs,
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "`development` is a production environment, and deployer never picks one by default",
+            "development (production), production (production), staging",
+            "pass --environment NAME",
+        ],
+    );
+    assert_eq!(
+        history(&repo, DEV).as_array().unwrap().len(),
+        1,
+        "nothing was deployed"
+    );
+    // Two stacks: which one must be said.
+    copy_dir(
+        &repo.file("stacks/notification-platform"),
+        &repo.file("stacks/other-platform"),
+    );
+    let run = deployer_with_env(&["history", "-e", "staging"], repo.path(), &env_refs);
+    assert_eq!(run.code, 2);
+    assert_contains(
+        &run.stderr,
+        &["which stack? this repository has 2: notification-platform, other-platform"],
+    );
+}

@@ -119,9 +119,20 @@ fn show_resolved_merges_presets_and_overlays_and_keeps_secrets_as_references() {
     );
 }
 
+/// `show` without `--var` shows the current configuration: placeholders for
+/// required variables where nothing is deployed, never a failure.
 #[test]
-fn show_needs_required_variables() {
-    let run = TestRepo::example().run(&["show", "--stack", STACK, "--environment", "development"]);
+fn show_without_variables_shows_placeholders() {
+    let repo = TestRepo::example();
+    let run = repo.run(&["show", "--stack", STACK, "--environment", "development"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &["note: development: nothing deployed yet, so VERSION is shown as `<VERSION>`"],
+    );
+    assert_contains(&run.stdout, &["email-api:<VERSION>"]);
+    // Given some variables, a required one missing is still an error.
+    let run = repo.run(&["show", "-e", "development", "--var", "LOG_LEVEL=debug"]);
     assert_eq!(run.code, 1);
     assert_contains(
         &run.stderr,
@@ -131,7 +142,6 @@ fn show_needs_required_variables() {
             "nothing was compiled",
         ],
     );
-    assert!(run.stdout.is_empty());
 }
 
 #[test]

@@ -164,7 +164,7 @@ fn bad_enum_value_suggests() {
         &run.stderr,
         &[
             "error[invalid-value]: `environments.production.approval` must be one of `required`, `none`; found the string `requird`",
-            "stacks/notification-platform/stack.yaml:37:15",
+            "stacks/notification-platform/stack.yaml:38:15",
             "did you mean `required`?",
         ],
     );
@@ -308,7 +308,7 @@ fn environment_names_in_stack_yaml_must_be_dns_safe() {
         &run.stderr,
         &[
             "error[invalid-name]: invalid key `Staging_1` in `environments`",
-            "stacks/notification-platform/stack.yaml:26:3",
+            "stacks/notification-platform/stack.yaml:27:3",
         ],
     );
 }
@@ -444,7 +444,21 @@ fn json_output_for_editors_and_ci() {
 #[test]
 fn usage_errors_exit_2() {
     let repo = TestRepo::example();
-    assert_eq!(repo.run(&["validate"]).code, 2, "no --stack and no --all");
+    assert_eq!(
+        repo.run(&["validate"]).code,
+        0,
+        "the only stack is inferred"
+    );
+    copy_dir(
+        &repo.file(&format!("stacks/{STACK}")),
+        &repo.file("stacks/second"),
+    );
+    assert_eq!(
+        repo.run(&["validate"]).code,
+        2,
+        "two stacks, no --stack, no --all"
+    );
+    repo.remove("stacks/second");
     assert_eq!(
         repo.run(&["validate", "--stack", STACK, "--var", "NOEQUALS"])
             .code,

@@ -103,14 +103,9 @@ pub struct VarArgs {
 
 #[derive(Debug, Args)]
 pub struct StackSelection {
-    /// The stack (a folder under stacks/)
-    #[arg(
-        long,
-        short = 's',
-        value_name = "STACK",
-        conflicts_with = "all",
-        required_unless_present = "all"
-    )]
+    /// The stack, a folder under stacks/ (default: DEPLOYER_STACK, the stack
+    /// folder you are in, or the only stack)
+    #[arg(long, short = 's', value_name = "STACK", conflicts_with = "all")]
     pub stack: Option<String>,
     /// Every stack in the repository
     #[arg(long)]
@@ -149,9 +144,10 @@ pub enum ProgramFormat {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The stack (a folder under stacks/)
+    /// The stack, a folder under stacks/ (default: DEPLOYER_STACK, the stack
+    /// folder you are in, or the only stack)
     #[arg(long, short = 's', value_name = "STACK")]
-    pub stack: String,
+    pub stack: Option<String>,
     /// Only this environment (default: every environment in turn)
     #[arg(long, short = 'e', value_name = "ENV")]
     pub environment: Option<String>,
@@ -191,12 +187,8 @@ pub struct CompileArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The stack (a folder under stacks/)
-    #[arg(long, short = 's', value_name = "STACK")]
-    pub stack: String,
-    /// The environment
-    #[arg(long, short = 'e', value_name = "ENV")]
-    pub environment: String,
+    #[command(flatten)]
+    pub target: StackEnv,
     /// What to compare the working tree with: a git revision (branch, tag, commit), or `deployed` for the last successful release
     #[arg(long, value_name = "REV")]
     pub against: String,
@@ -230,12 +222,14 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct StackEnv {
-    /// The stack (a folder under stacks/)
+    /// The stack, a folder under stacks/ (default: DEPLOYER_STACK, the stack
+    /// folder you are in, or the only stack)
     #[arg(long, short = 's', value_name = "STACK")]
-    pub stack: String,
-    /// The environment
+    pub stack: Option<String>,
+    /// The environment, or one of its aliases (default: DEPLOYER_ENVIRONMENT,
+    /// `default_environment:`, `development`/`dev`, or the only one; never production)
     #[arg(long, short = 'e', value_name = "ENV")]
-    pub environment: String,
+    pub environment: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -287,9 +281,10 @@ pub struct DriftArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The stack (a folder under stacks/)
+    /// The stack, a folder under stacks/ (default: DEPLOYER_STACK, the stack
+    /// folder you are in, or the only stack)
     #[arg(long, short = 's', value_name = "STACK")]
-    pub stack: String,
+    pub stack: Option<String>,
     /// Only this environment (default: every environment with a release)
     #[arg(long, short = 'e', value_name = "ENV")]
     pub environment: Option<String>,

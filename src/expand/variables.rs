@@ -176,6 +176,14 @@ impl Inputs {
                         if let Some(description) = &spec.description {
                             d = d.note(format!("{name}: {description}"));
                         }
+                        let commit = value.value.len() >= 7
+                            && value.value.len() <= 40
+                            && value.value.bytes().all(|b| b.is_ascii_hexdigit());
+                        d = d.help(if commit {
+                            format!("`{}` looks like a git commit (CI's `${{{{ github.sha }}}}`): pass a release tag instead, or let stack `{stack_name}` accept commits too, in its stack.yaml: `pattern: '{pattern}|^[0-9a-f]{{7,40}}$'`", value.value)
+                        } else {
+                            format!("pass a value that matches, or change `pattern:` of `{name}` in stacks/{stack_name}/stack.yaml")
+                        });
                         diagnostics.push(d);
                         continue;
                     }

@@ -33,6 +33,11 @@ pub struct StackFile {
     /// characters.
     #[schemars(extend("propertyNames" = {"pattern": "^[a-z]([a-z0-9-]*[a-z0-9])?$", "maxLength": 16}, "minProperties" = 1))]
     pub environments: BTreeMap<String, EnvironmentSpec>,
+    /// The environment commands use when `--environment` is left out (after
+    /// `DEPLOYER_ENVIRONMENT`). Without it: an environment named `development`
+    /// or `dev`, else the only one. Never a production environment.
+    #[schemars(regex(pattern = r"^[a-z]([a-z0-9-]*[a-z0-9])?$"))]
+    pub default_environment: Option<String>,
 }
 
 /// A variable the stack accepts.
@@ -62,6 +67,11 @@ pub struct EnvironmentSpec {
     /// The AWS region, for example `us-east-1`.
     #[schemars(regex(pattern = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$"))]
     pub region: String,
+    /// Other names `--environment` accepts for this one, e.g. `[dev]` for
+    /// `development`.
+    #[serde(default)]
+    #[schemars(inner(regex(pattern = r"^[a-z]([a-z0-9-]*[a-z0-9])?$")))]
+    pub aliases: Vec<String>,
     /// A production environment gets the safe defaults: deletion protection and
     /// final snapshots for databases, multi-AZ, longer log and backup retention,
     /// and approval before every apply.

@@ -2,7 +2,7 @@
 //! → preview → approval → `pulumi up` with progress → record → unlock.
 
 use super::lock::take;
-use super::{check_for_compile, check_target, open_backend, open_repo, var_args};
+use super::{check_for_compile, open_backend, open_repo, resolve_target, var_args};
 use crate::artifacts::{self, Artifacts};
 use crate::backend::releases::{Releases, Status};
 use crate::cli::ExitStatus;
@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 
 pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    let (stack, environment) = (args.target.stack.clone(), args.target.environment.clone());
-    check_target(&repo, &stack, &environment)?;
+    let target = resolve_target(printer, &repo, &args.target)?;
+    let (stack, environment) = (target.stack, target.environment);
     let vars = var_args(args.vars);
     let checked = check_for_compile(
         printer,
@@ -77,8 +77,8 @@ pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
 
 pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    let (stack, environment) = (args.target.stack.clone(), args.target.environment.clone());
-    check_target(&repo, &stack, &environment)?;
+    let target = resolve_target(printer, &repo, &args.target)?;
+    let (stack, environment) = (target.stack, target.environment);
     let env = super::stack_file(printer, &repo, &stack)?.environments[&environment].clone();
     let pulumi = pulumi::find()?;
     require_approval_possible(printer, env.approval_required(), args.auto_approve)?;

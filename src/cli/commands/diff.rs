@@ -39,17 +39,21 @@ struct Report {
 
 pub fn run(mut args: DiffArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    repo.check_stack(&args.stack)?;
+    let target = super::resolve_target(printer, &repo, &args.target)?;
+    args.target.stack = Some(target.stack);
+    args.target.environment = Some(target.environment);
     let vars = var_args(std::mem::take(&mut args.vars));
-    let new =
-        program_text(printer, &repo, &args.stack, &args.environment, &vars)?.ok_or_else(|| {
+    let new = program_text(printer, &repo, args.stack(), args.environment(), &vars)?.ok_or_else(
+        || {
             Error::failed(format!(
                 "stack `{}` has no environment `{}`",
-                args.stack, args.environment
+                args.stack(),
+                args.environment()
             ))
-        })?;
+        },
+    )?;
     let old = if args.against == DEPLOYED {
-        deployed(printer, &repo, &args.stack, &args.environment)?
+        deployed(printer, &repo, args.stack(), args.environment())?
     } else {
         at_revision(printer, &repo, &args, &vars)?
     };
@@ -105,13 +109,15 @@ fn at_revision(
     let checkout = Checkout::at(repo, &args.against)?;
     let old_repo = Repo::open(Some(&checkout.root), &checkout.root).ok();
     let old = match old_repo {
-        Some(old_repo) if old_repo.check_stack(&args.stack).is_ok() => {
-            program_text(printer, &old_repo, &args.stack, &args.environment, vars).map_err(|e| {
-                Error::failed(format!(
-                    "the stack does not compile at `{}`: {e}",
-                    args.against
-                ))
-            })?
+        Some(old_repo) if old_repo.check_stack(args.stack()).is_ok() => {
+            program_text(printer, &old_repo, args.stack(), args.environment(), vars).map_err(
+                |e| {
+                    Error::failed(format!(
+                        "the stack does not compile at `{}`: {e}",
+                        args.against
+                    ))
+                },
+            )?
         }
         _ => None,
     };
@@ -157,8 +163,8 @@ fn compare(args: &DiffArgs, old: &Json, new: &Json, old_text: &str, new_text: &s
             .to_string()
     };
     let mut report = Report {
-        stack: args.stack.clone(),
-        environment: args.environment.clone(),
+        stack: args.stack().to_string(),
+        environment: args.environment().to_string(),
         against: args.against.clone(),
         changed: old_text != new_text,
         added: Vec::new(),
@@ -342,5 +348,17 @@ impl Checkout {
         }
         let root = dir.path().join(Path::new(&prefix));
         Ok(Checkout { _dir: dir, root })
+    }
+}
+
+impl DiffArgs {
+    /// The stack, once [`run`] has resolved it.
+    fn stack(&self) -> &str {
+        self.target.stack.as_deref().unwrap_or_default()
+    }
+
+    /// The environment, once [`run`] has resolved it.
+    fn environment(&self) -> &str {
+        self.target.environment.as_deref().unwrap_or_default()
     }
 }

@@ -3,7 +3,7 @@
 //! Exit 0 no drift, 1 drift, 2 error.
 
 use super::lock::take;
-use super::{check_target, open_backend, open_repo};
+use super::{open_backend, open_repo, resolve_target};
 use crate::backend::releases::Releases;
 use crate::cli::ExitStatus;
 use crate::cli::args::{DriftArgs, OutputFormat};
@@ -26,8 +26,8 @@ struct Report {
 
 pub fn run(args: DriftArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    let (stack, environment) = (&args.target.stack, &args.target.environment);
-    check_target(&repo, stack, environment)?;
+    let target = resolve_target(printer, &repo, &args.target)?;
+    let (stack, environment) = (&target.stack, &target.environment);
     let pulumi = pulumi::find()?;
     let backend = open_backend(printer, &repo)?;
     let releases = Releases::new(backend.store.as_ref(), stack, environment);

@@ -1,6 +1,6 @@
 //! `deployer history`: the releases of a stack in an environment, newest first.
 
-use super::{check_target, open_backend, open_repo};
+use super::{open_backend, open_repo, resolve_target};
 use crate::backend::releases::{Release, Releases};
 use crate::backend::timestamp;
 use crate::cli::ExitStatus;
@@ -11,8 +11,8 @@ use serde_json::json;
 
 pub fn run(args: HistoryArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    let (stack, environment) = (&args.target.stack, &args.target.environment);
-    check_target(&repo, stack, environment)?;
+    let target = resolve_target(printer, &repo, &args.target)?;
+    let (stack, environment) = (&target.stack, &target.environment);
     let backend = open_backend(printer, &repo)?;
     let releases = Releases::new(backend.store.as_ref(), stack, environment);
     let mut all = releases.list()?;

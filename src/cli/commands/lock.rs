@@ -1,6 +1,6 @@
 //! `deployer lock status`, `deployer lock exec`, `deployer unlock`.
 
-use super::{check_target, open_backend, open_repo};
+use super::{open_backend, open_repo, resolve_target};
 use crate::backend::lock::{self, Held, Observer, Request};
 use crate::backend::{Backend, LockInfo, LockRefused, lock_key, now, relative, timestamp};
 use crate::cli::ExitStatus;
@@ -111,8 +111,8 @@ pub fn status(args: LockStatusArgs, printer: &Printer) -> Result<ExitStatus> {
 
 pub fn exec(args: LockExecArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    let (stack, environment) = (&args.target.stack, &args.target.environment);
-    check_target(&repo, stack, environment)?;
+    let target = resolve_target(printer, &repo, &args.target)?;
+    let (stack, environment) = (&target.stack, &target.environment);
     let backend = open_backend(printer, &repo)?;
     let held = take(
         printer,
@@ -161,8 +161,8 @@ pub fn exec(args: LockExecArgs, printer: &Printer) -> Result<ExitStatus> {
 
 pub fn unlock(args: UnlockArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    let (stack, environment) = (&args.target.stack, &args.target.environment);
-    check_target(&repo, stack, environment)?;
+    let target = resolve_target(printer, &repo, &args.target)?;
+    let (stack, environment) = (&target.stack, &target.environment);
     let backend = open_backend(printer, &repo)?;
     let key = lock_key(stack, environment);
     let Some(holder) = backend.lock.get(&key)? else {

@@ -13,6 +13,7 @@ pub mod schema;
 pub mod show;
 pub mod stack_init;
 pub mod status;
+pub mod target;
 pub mod validate;
 pub mod version;
 
@@ -26,15 +27,21 @@ pub fn open_repo(repo: &Option<std::path::PathBuf>) -> Result<Repo> {
     Repo::open(repo.as_deref(), &cwd)
 }
 
-/// The stacks a command works on: `--stack S` (checked to exist) or `--all`.
-pub fn selected_stacks(repo: &Repo, stack: &Option<String>) -> Result<Vec<String>> {
-    match stack {
-        Some(name) => {
-            repo.check_stack(name)?;
-            Ok(vec![name.clone()])
-        }
-        None => Ok(repo.stack_names()),
+/// The stacks a command works on: every one with `--all`, else the one given
+/// (checked to exist) or inferred.
+pub fn selected_stacks(
+    printer: &Printer,
+    repo: &Repo,
+    selection: &crate::cli::args::StackSelection,
+) -> Result<Vec<String>> {
+    if selection.all {
+        return Ok(repo.stack_names());
     }
+    Ok(vec![resolve_stack(
+        printer,
+        repo,
+        selection.stack.as_deref(),
+    )?])
 }
 
 /// "1 error", "2 errors".
@@ -96,11 +103,32 @@ pub fn check_quietly(
     vars: &VarArgs,
     ignore_undeclared: bool,
 ) -> StackCheck {
+    check_with(
+        printer,
+        repo,
+        stack,
+        environment,
+        vars,
+        ignore_undeclared,
+        Missing::Error,
+    )
+}
+
+/// [`check_quietly`] with a choice of what a missing required variable is.
+pub fn check_with(
+    printer: &Printer,
+    repo: &Repo,
+    stack: &str,
+    environment: Option<String>,
+    vars: &VarArgs,
+    ignore_undeclared: bool,
+    missing: Missing,
+) -> StackCheck {
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let options = Options {
         environment,
-        missing: Missing::Error,
+        missing,
         ignore_undeclared,
     };
     let checked =
@@ -152,17 +180,43 @@ pub fn open_backend(printer: &Printer, repo: &Repo) -> Result<crate::backend::Ba
     Ok(backend)
 }
 
-/// Checks that a stack exists and has the environment, reading only stack.yaml.
-pub fn check_target(repo: &Repo, stack: &str, environment: &str) -> Result<()> {
-    repo.check_stack(stack)?;
-    let (parsed, _, _) = read_stack_file(repo, stack);
-    match parsed {
-        Some(file) if !file.environments.contains_key(environment) => {
-            Err(pipeline::unknown_environment(stack, environment, &file).into())
-        }
-        // A broken stack.yaml is reported by the commands that compile it.
-        _ => Ok(()),
+/// The stack and environment a command acts on: as given, else inferred (and
+/// said on the first line), reading only stack.yaml.
+pub fn resolve_target(
+    printer: &Printer,
+    repo: &Repo,
+    given: &crate::cli::args::StackEnv,
+) -> Result<target::Target> {
+    let (stack, stack_from) = target::stack(repo, given.stack.as_deref())?;
+    let (environment, environment_from) =
+        match (read_stack_file(repo, &stack).0, &given.environment) {
+            (Some(file), given) => target::environment(&stack, &file, given.as_deref())?,
+            // A broken stack.yaml is reported by the commands that compile it.
+            (None, Some(environment)) => (environment.clone(), "--environment".to_string()),
+            (None, None) => {
+                stack_file(printer, repo, &stack)?;
+                unreachable!("stack_file fails when read_stack_file did")
+            }
+        };
+    let target = target::Target {
+        stack,
+        environment,
+        stack_from,
+        environment_from,
+    };
+    if let Some(line) = target.inferred() {
+        printer.status(line);
     }
+    Ok(target)
+}
+
+/// The stack a command acts on, when it takes no environment (or an optional one).
+pub fn resolve_stack(printer: &Printer, repo: &Repo, given: Option<&str>) -> Result<String> {
+    let (stack, from) = target::stack(repo, given)?;
+    if from != "--stack" {
+        printer.status(format!("{stack} (stack: {from})"));
+    }
+    Ok(stack)
 }
 
 /// A stack's stack.yaml, checked, with what is wrong with it.

@@ -1,13 +1,14 @@
 //! `deployer show`: the compiled program of each environment, or with
 //! `--resolved` the merged configuration of every component, for reviewers.
 
-use super::{check_for_compile, open_repo, var_args};
+use super::{check_with, open_repo, var_args};
 use crate::cli::ExitStatus;
 use crate::cli::args::{ProgramFormat, ShowArgs};
 use crate::cli::printer::Printer;
 use crate::emit::{self, program::to_yaml};
 use crate::error::Result;
 use crate::expand::template::{REF_END, REF_START};
+use crate::expand::variables::Missing;
 use crate::kinds::Spec;
 use crate::resolve::ResolvedStack;
 use serde_json::{Map, Value as Json, json};
@@ -15,20 +16,94 @@ use std::collections::BTreeMap;
 
 pub fn run(args: ShowArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    repo.check_stack(&args.stack)?;
+    let stack = super::resolve_stack(printer, &repo, args.stack.as_deref())?;
+    let file = super::stack_file(printer, &repo, &stack)?;
+    let environment = match &args.environment {
+        Some(given) => Some(super::target::environment(&stack, &file, Some(given))?.0),
+        None => None,
+    };
+    let mut args = ShowArgs {
+        stack: Some(stack),
+        environment,
+        ..args
+    };
     if args.deployed {
         return show_deployed(&args, printer, &repo);
     }
-    let vars = var_args(args.vars);
-    let checked = check_for_compile(printer, &repo, &args.stack, args.environment, &vars, false)?;
+    let environments: Vec<String> = match &args.environment {
+        Some(env) => vec![env.clone()],
+        None => file.environments.keys().cloned().collect(),
+    };
+    let given = !args.vars.vars.is_empty() || !args.vars.var_files.is_empty();
+    let vars = var_args(std::mem::take(&mut args.vars));
+    // Without --var: "the current configuration", each environment with the
+    // variables of its last successful release, else placeholders for what is
+    // required (as validate does), never a failure for a missing variable.
+    let deployed = if given {
+        BTreeMap::new()
+    } else {
+        deployed_variables(&repo, args.stack(), &environments)
+    };
     let mut documents = Map::new();
-    for stack in &checked.environments {
-        let document = if args.resolved {
-            resolved_view(stack, &checked.variables)
-        } else {
-            emit::emit(stack).program.to_json()
+    let mut notes = Vec::new();
+    for environment in &environments {
+        let vars_here = match deployed.get(environment) {
+            Some((number, variables)) => {
+                notes.push(format!(
+                    "{environment}: the variables of release #{number}, the last successful one"
+                ));
+                crate::pipeline::VarArgs {
+                    vars: variables
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                    var_files: Vec::new(),
+                }
+            }
+            None => vars.clone(),
         };
-        documents.insert(stack.environment.clone(), document);
+        let missing = if given {
+            Missing::Error
+        } else {
+            Missing::Placeholder
+        };
+        let checked = check_with(
+            printer,
+            &repo,
+            args.stack(),
+            Some(environment.clone()),
+            &vars_here,
+            false,
+            missing,
+        )
+        .into_result(printer)?;
+        let placeholders: Vec<&String> = checked
+            .variables
+            .iter()
+            .filter(|(k, v)| **v == format!("<{k}>"))
+            .map(|(k, _)| k)
+            .collect();
+        if !placeholders.is_empty() {
+            notes.push(format!(
+                "{environment}: nothing deployed yet, so {} (pass --var to fill them in)",
+                placeholders
+                    .iter()
+                    .map(|k| format!("{k} is shown as `<{k}>`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        for stack in &checked.environments {
+            let document = if args.resolved {
+                resolved_view(stack, &checked.variables)
+            } else {
+                emit::emit(stack).program.to_json()
+            };
+            documents.insert(stack.environment.clone(), document);
+        }
+    }
+    for note in notes {
+        printer.status(format!("note: {note}"));
     }
     let single = documents.len() == 1;
     match args.format {
@@ -40,7 +115,7 @@ pub fn run(args: ShowArgs, printer: &Printer) -> Result<ExitStatus> {
                     let separator = if i == 0 { "" } else { "\n" };
                     printer.out_raw(&format!(
                         "{separator}# ---- {} / {environment} ----\n",
-                        args.stack
+                        args.stack()
                     ));
                 }
                 printer.out_raw(&to_yaml(document));
@@ -139,25 +214,26 @@ fn show_deployed(
         .environment
         .as_deref()
         .expect("clap requires --environment");
-    super::check_target(repo, &args.stack, environment)?;
+    let file = super::stack_file(printer, repo, args.stack())?;
+    let environment = &super::target::environment(args.stack(), &file, Some(environment))?.0;
     let backend = super::open_backend(printer, repo)?;
     let releases =
-        crate::backend::releases::Releases::new(backend.store.as_ref(), &args.stack, environment);
+        crate::backend::releases::Releases::new(backend.store.as_ref(), args.stack(), environment);
     let Some(release) = releases.last_success()? else {
         return Err(crate::error::Error::failed(format!(
             "nothing of {} is deployed in {environment} yet (no successful release)",
-            args.stack
+            args.stack()
         ))
         .with_help(format!(
             "deploy with `deployer apply --stack {} --environment {environment}`",
-            args.stack
+            args.stack()
         )));
     };
     let (program, _) = releases.program(release.start.number, environment)?;
     printer.status(format!(
         "release #{} of {} / {environment}, applied {} by {}",
         release.start.number,
-        args.stack,
+        args.stack(),
         crate::backend::timestamp(release.start.started),
         release.start.who
     ));
@@ -173,4 +249,38 @@ fn show_deployed(
         }
     }
     Ok(ExitStatus::Success)
+}
+
+impl ShowArgs {
+    /// The stack, once [`run`] has resolved it.
+    fn stack(&self) -> &str {
+        self.stack.as_deref().unwrap_or_default()
+    }
+}
+
+/// Per environment, the number and variables of its last successful release,
+/// where the back-end can tell (it is not required for `show`).
+fn deployed_variables(
+    repo: &crate::load::Repo,
+    stack: &str,
+    environments: &[String],
+) -> BTreeMap<String, (u32, BTreeMap<String, String>)> {
+    let mut out = BTreeMap::new();
+    let Ok(settings) = crate::backend::config::resolve() else {
+        return out;
+    };
+    let Ok(backend) = crate::backend::Backend::open(&settings, &repo.root) else {
+        return out;
+    };
+    for environment in environments {
+        let releases =
+            crate::backend::releases::Releases::new(backend.store.as_ref(), stack, environment);
+        if let Ok(Some(release)) = releases.last_success() {
+            out.insert(
+                environment.clone(),
+                (release.start.number, release.start.variables),
+            );
+        }
+    }
+    out
 }

@@ -1,7 +1,7 @@
 //! `deployer status`: one line per component of the latest successful release,
 //! from live AWS. Exit 1 when anything is unhealthy, so CI can gate on it.
 
-use super::{check_target, open_backend, open_repo, stack_file};
+use super::{open_backend, open_repo, resolve_stack, stack_file};
 use crate::backend::releases::Releases;
 use crate::backend::timestamp;
 use crate::cli::ExitStatus;
@@ -15,11 +15,18 @@ use std::collections::BTreeMap;
 
 pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    repo.check_stack(&args.stack)?;
-    if let Some(env) = &args.environment {
-        check_target(&repo, &args.stack, env)?;
-    }
-    let stack = stack_file(printer, &repo, &args.stack)?;
+    let name = resolve_stack(printer, &repo, args.stack.as_deref())?;
+    let stack = stack_file(printer, &repo, &name)?;
+    let environment = match &args.environment {
+        Some(given) => Some(super::target::environment(&name, &stack, Some(given))?.0),
+        None => None,
+    };
+    let args = crate::cli::args::StatusArgs {
+        stack: Some(name),
+        environment,
+        ..args
+    };
+    let stack_name = args.stack.clone().unwrap_or_default();
     let backend = open_backend(printer, &repo)?;
     let environments: Vec<&String> = match &args.environment {
         Some(env) => vec![env],
@@ -27,16 +34,16 @@ pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
     };
     let mut reports = Vec::new();
     for environment in environments {
-        let releases = Releases::new(backend.store.as_ref(), &args.stack, environment);
+        let releases = Releases::new(backend.store.as_ref(), &stack_name, environment);
         let Some(release) = releases.last_success()? else {
             if args.environment.is_some() {
                 return Err(Error::failed(format!(
                     "nothing of {} is deployed in {environment} yet",
-                    args.stack
+                    stack_name
                 ))
                 .with_help(format!(
                     "deploy with `deployer apply --stack {} --environment {environment}`",
-                    args.stack
+                    stack_name
                 )));
             }
             continue;
@@ -55,9 +62,9 @@ pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
     }
     if reports.is_empty() {
         return Err(
-            Error::failed(format!("nothing of {} is deployed yet", args.stack)).with_help(format!(
+            Error::failed(format!("nothing of {stack_name} is deployed yet")).with_help(format!(
                 "deploy with `deployer apply --stack {} --environment ENV`",
-                args.stack
+                stack_name
             )),
         );
     }
@@ -71,7 +78,7 @@ pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
                 .iter()
                 .map(|(env, release, components)| {
                     json!({
-                        "stack": args.stack,
+                        "stack": stack_name,
                         "environment": env,
                         "release": release.start.number,
                         "variables": release.start.variables,
@@ -94,7 +101,7 @@ pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
                     .collect();
                 printer.out(format!(
                     "{BOLD}{} / {env}{BOLD:#} — release #{} ({}), applied {} by {}",
-                    args.stack,
+                    stack_name,
                     release.start.number,
                     vars.join(" "),
                     timestamp(release.start.started),

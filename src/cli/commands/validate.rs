@@ -30,7 +30,7 @@ struct Report {
 
 pub fn run(args: ValidateArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    let stacks = selected_stacks(&repo, &args.selection.stack)?;
+    let stacks = selected_stacks(printer, &repo, &args.selection)?;
     let vars = VarArgs {
         vars: args.vars.vars,
         var_files: args.vars.var_files,
