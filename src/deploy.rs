@@ -24,6 +24,9 @@ pub trait Ui {
     fn plan(&self, stack: &str, environment: &str, plan: &Plan);
     /// Asks for approval; `Ok(false)` when refused.
     fn approve(&self, stack: &str, environment: &str, production: bool) -> Result<bool>;
+    /// Asks before everything is destroyed (in production: the environment's
+    /// name must be typed); `Ok(false)` when refused.
+    fn confirm_destroy(&self, stack: &str, environment: &str, production: bool) -> Result<bool>;
     fn progress(&self, update: &Update);
 }
 
@@ -320,13 +323,29 @@ fn start_record(
 
 /// Runs `pulumi up` with progress; returns how it ended.
 fn run_up(engine: &Engine, files: &Artifacts, plan: Plan, ui: &dyn Ui) -> Result<Run> {
+    run_engine(engine, files, plan, ui, false)
+}
+
+/// Runs `pulumi up` (or `pulumi destroy`) with progress; returns how it ended.
+fn run_engine(
+    engine: &Engine,
+    files: &Artifacts,
+    plan: Plan,
+    ui: &dyn Ui,
+    destroy: bool,
+) -> Result<Run> {
     let started = Instant::now();
     let mut tracker = Tracker::new(owners(files), plan);
-    let (outcome, finished) = engine.up(|event| {
+    let on_event = |event: &crate::engine::events::EngineEvent| {
         for update in tracker.handle(event) {
             ui.progress(&update);
         }
-    })?;
+    };
+    let (outcome, finished) = if destroy {
+        engine.destroy(on_event)?
+    } else {
+        engine.up(on_event)?
+    };
     for component in tracker.unfinished() {
         ui.progress(&Update::Finished {
             component,
@@ -423,4 +442,107 @@ pub fn owners(files: &Artifacts) -> BTreeMap<String, String> {
                 .map(move |r| (r.clone(), component.clone()))
         })
         .collect()
+}
+
+/// What `destroy` needs beyond a deployment's request.
+pub struct Teardown {
+    /// `--yes-destroy-production`: the explicit word a production environment needs.
+    pub production_confirmed: bool,
+}
+
+/// Tears an environment down: everything the last release deployed goes.
+/// The caller holds the lock. Resources deployer protects stop it before
+/// anything changes; a failure is recorded and not rolled back.
+pub fn destroy(request: Request, teardown: Teardown, ui: &dyn Ui) -> Result<Summary> {
+    let releases = Releases::new(
+        request.backend.store.as_ref(),
+        &request.stack,
+        &request.environment,
+    );
+    let protected = protected_resources(&request.files);
+    if !protected.is_empty() {
+        return Err(Error::failed(format!(
+            "{} / {} has protected resources, so nothing was destroyed:\n{}",
+            request.stack,
+            request.environment,
+            protected.join("\n")
+        ))
+        .with_help(format!(
+            "to destroy them, set `deletion_protection: false` in each one's rds.yaml, run `deployer apply --stack {} --environment {}`, then destroy again",
+            request.stack, request.environment
+        )));
+    }
+    let interrupted = releases.latest()?.filter(|r| r.result.is_none());
+    let engine = prepare(&request, &request.files)?;
+    if let Some(stale) = interrupted {
+        recover(&engine, &releases, stale.start.number, ui)?;
+    }
+    ui.step("Previewing what is destroyed...");
+    let plan = plan_from(&engine.preview_destroy()?, &owners(&request.files));
+    if crate::interrupt::interrupted() {
+        return Err(Error::failed(
+            "interrupted before destroying; nothing was changed",
+        ));
+    }
+    ui.plan(&request.stack, &request.environment, &plan);
+    if plan.is_empty() {
+        return Ok(Summary {
+            number: None,
+            status: Status::Destroyed,
+            seconds: 0,
+            error: None,
+            rollback: None,
+            first_deployment: false,
+        });
+    }
+    let approved_by =
+        if request.auto_approve && (!request.production || teardown.production_confirmed) {
+            Some(format!("{} (--auto-approve)", request.who))
+        } else {
+            if !ui.confirm_destroy(&request.stack, &request.environment, request.production)? {
+                return Err(Error::failed("destroy not confirmed; nothing was changed"));
+            }
+            Some(request.who.clone())
+        };
+    let mut start = start_record(&request, approved_by, None);
+    start.operation = "destroy".into();
+    let number = releases.begin(start, &request.files)?;
+    let mut run = run_engine(&engine, &request.files, plan, ui, true)?;
+    if run.status == Status::Succeeded {
+        run.status = Status::Destroyed;
+    }
+    finish(&releases, number, &run, None, BTreeMap::new())?;
+    Ok(Summary {
+        number: Some(number),
+        status: run.status,
+        seconds: run.seconds,
+        error: run.error,
+        rollback: None,
+        first_deployment: false,
+    })
+}
+
+/// Resources of a program Pulumi will not delete (`options.protect`), as
+/// `name (type) of component` lines.
+fn protected_resources(files: &Artifacts) -> Vec<String> {
+    let Ok(program) = crate::load::yaml::to_json(&files.program) else {
+        return Vec::new();
+    };
+    let owner = owners(files);
+    program["resources"]
+        .as_object()
+        .map(|resources| {
+            resources
+                .iter()
+                .filter(|(_, r)| r["options"]["protect"] == true)
+                .map(|(name, r)| {
+                    format!(
+                        "  {name} ({}) of {}",
+                        r["type"].as_str().unwrap_or_default(),
+                        owner.get(name).map_or("the stack", String::as_str)
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -1343,3 +1343,133 @@ fn stack_and_environment_are_inferred_and_said() {
         &["which stack? this repository has 2: notification-platform, other-platform"],
     );
 }
+
+#[test]
+fn destroy_removes_an_environment_and_history_says_so() {
+    let repo = TestRepo::example();
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    let run = repo.run_with(&["destroy", "-s", STACK, "-e", DEV], &pulumi_env(&repo));
+    assert_eq!(run.code, 2, "asks, and there is no terminal: {}", run.all());
+    assert_contains(&run.stderr, &["pass --auto-approve"]);
+    let run = repo.run_with(
+        &["destroy", "-s", STACK, "-e", DEV, "--auto-approve"],
+        &pulumi_env(&repo),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "Previewing what is destroyed...",
+            "- email-service/database",
+            "0 to create, 0 to update, 0 to replace, 39 to delete",
+            "Deleting email-service/api... ✓",
+            "✓ Destroyed notification-platform / development",
+            "recorded as release #2",
+        ],
+    );
+    let releases = history(&repo, DEV);
+    assert_eq!(releases[0]["status"], "destroyed");
+    assert_eq!(releases[0]["operation"], "destroy");
+    no_lock_left(&repo);
+    assert_contains(
+        &repo.read("standin.log"),
+        &[
+            "destroy --preview-only --json --stack development --non-interactive",
+            "destroy --yes --skip-preview --json --stack development --non-interactive",
+        ],
+    );
+    // Nothing is deployed now; destroying again changes nothing; apply brings it back.
+    let run = repo.run_with(
+        &["show", "-s", STACK, "-e", DEV, "--deployed"],
+        &pulumi_env(&repo),
+    );
+    assert_eq!(run.code, 1);
+    let run = repo.run_with(
+        &["destroy", "-s", STACK, "-e", DEV, "--auto-approve"],
+        &pulumi_env(&repo),
+    );
+    assert_contains(&run.stderr, &["is already destroyed (release #2)"]);
+    let run = apply(&repo, DEV, "v1.0.0", &[], &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(&run.stderr, &["39 to create"]);
+}
+
+#[test]
+fn destroying_production_needs_its_word_and_stops_at_protected_resources() {
+    let repo = TestRepo::example();
+    assert_eq!(
+        apply(&repo, "production", "v1.0.0", &["--auto-approve"], &[]).code,
+        0
+    );
+    let run = repo.run_with(
+        &["destroy", "-s", STACK, "-e", "production", "--auto-approve"],
+        &pulumi_env(&repo),
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_contains(&run.stderr, &["--yes-destroy-production"]);
+    let run = repo.run_with(
+        &[
+            "destroy",
+            "-s",
+            STACK,
+            "-e",
+            "production",
+            "--auto-approve",
+            "--yes-destroy-production",
+        ],
+        &pulumi_env(&repo),
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "has protected resources, so nothing was destroyed",
+            "email-service-database-instance (aws:rds/instance:Instance) of email-service/database",
+            "deletion_protection: false",
+        ],
+    );
+    assert_eq!(history(&repo, "production").as_array().unwrap().len(), 1);
+    no_lock_left(&repo);
+    // Lifting the protection, as the message says, lets it through.
+    repo.write(
+        "stacks/notification-platform/services/email-service/components/database/rds.yaml",
+        repo.read(
+            "stacks/notification-platform/services/email-service/components/database/rds.yaml",
+        ) + "deletion_protection: false\n",
+    );
+    assert_eq!(
+        apply(&repo, "production", "v1.0.0", &["--auto-approve"], &[]).code,
+        0
+    );
+    let run = repo.run_with(
+        &[
+            "destroy",
+            "-s",
+            STACK,
+            "-e",
+            "production",
+            "--auto-approve",
+            "--yes-destroy-production",
+        ],
+        &pulumi_env(&repo),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(history(&repo, "production")[0]["status"], "destroyed");
+}
+
+#[test]
+fn a_failed_destroy_is_recorded_and_leaves_the_lock_free() {
+    let repo = TestRepo::example();
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    let run = repo.run_with(
+        &["destroy", "-s", STACK, "-e", DEV, "--auto-approve"],
+        &env_with(&repo, &[("STANDIN_FAIL", "email-service-queue-queue")]),
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &["Destroy failed (release #2)", "injected failure"],
+    );
+    assert_eq!(history(&repo, DEV)[0]["status"], "failed");
+    no_lock_left(&repo);
+}

@@ -50,6 +50,8 @@ pub enum Status {
     /// Its process stopped (killed, crashed, lost its machine) before recording
     /// how it ended; written by the next apply, which recovers.
     Interrupted,
+    /// `deployer destroy` removed every resource: nothing is deployed after it.
+    Destroyed,
 }
 
 /// How a release ended, written when it ends.
@@ -99,6 +101,7 @@ impl Release {
             Some(Status::Failed) => "failed",
             Some(Status::Cancelled) => "cancelled",
             Some(Status::Interrupted) => "interrupted",
+            Some(Status::Destroyed) => "destroyed",
             None => "in_progress",
         }
     }
@@ -275,15 +278,16 @@ impl<'a> Releases<'a> {
         }
     }
 
-    /// The newest release that succeeded.
+    /// The newest release that succeeded, unless the environment was destroyed
+    /// since: then nothing is deployed.
     pub fn last_success(&self) -> Result<Option<Release>> {
         for n in self.numbers()?.into_iter().rev() {
-            if let Some(r) = self.get(n)?
-                && r.result
-                    .as_ref()
-                    .is_some_and(|x| x.status == Status::Succeeded)
-            {
-                return Ok(Some(r));
+            if let Some(r) = self.get(n)? {
+                match r.result.as_ref().map(|x| x.status) {
+                    Some(Status::Succeeded) => return Ok(Some(r)),
+                    Some(Status::Destroyed) => return Ok(None),
+                    _ => {}
+                }
             }
         }
         Ok(None)

@@ -35,6 +35,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Re-apply an earlier release's program as a new release
     Rollback(RollbackArgs),
+    /// Tear an environment down: lock, plan (everything goes), confirmation, pulumi destroy, record
+    Destroy(DestroyArgs),
     /// Compare what is deployed with AWS (exit 0 no drift, 1 drift, 2 error)
     Drift(DriftArgs),
     /// What is running, per component, from live AWS (exit 1 when anything is unhealthy)
@@ -260,6 +262,22 @@ pub struct RollbackArgs {
     /// Approve without asking, where the environment requires approval
     #[arg(long)]
     pub auto_approve: bool,
+    #[command(flatten)]
+    pub lock: LockOptions,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub target: StackEnv,
+    /// Destroy without asking (for CI); a production environment also needs --yes-destroy-production
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Confirm that a production environment is to be destroyed (with --auto-approve; on a terminal, typing its name does)
+    #[arg(long)]
+    pub yes_destroy_production: bool,
     #[command(flatten)]
     pub lock: LockOptions,
     #[command(flatten)]

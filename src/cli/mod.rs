@@ -44,6 +44,7 @@ pub fn main() -> ExitCode {
         }
         Command::Apply(args) => commands::apply::run(args, &printer),
         Command::Rollback(args) => commands::apply::rollback(args, &printer),
+        Command::Destroy(args) => commands::apply::destroy(args, &printer),
         Command::Drift(args) => {
             // drift: 0 no drift, 1 drift, 2 any error.
             return match commands::drift::run(args, &printer) {

@@ -43,7 +43,8 @@ pub struct Rds {
     /// Days of automated backups (0 turns them off). Default: 7, or 30 in production.
     #[schemars(range(min = 0, max = 35))]
     pub backup_retention_days: Option<u32>,
-    /// Refuse deletion of the instance. Default: on in production.
+    /// Refuse deletion of the instance, in AWS and in Pulumi (`protect`, so
+    /// `deployer destroy` stops before it). Default: on in production.
     pub deletion_protection: Option<bool>,
     /// Turn on Performance Insights.
     #[serde(default)]
@@ -322,6 +323,8 @@ pub fn emit(e: &mut Emitter, index: usize) {
         instance.set("skipFinalSnapshot", Value::Bool(true))
     };
     instance = instance.set("tags", tags);
-    instance.protect = production;
+    // Pulumi refuses to delete a protected resource; it follows deletion
+    // protection, so `deletion_protection: false` (then an apply) lifts both.
+    instance.protect = rds.deletion_protection.unwrap_or(production);
     e.add(index, instance);
 }

@@ -6,7 +6,7 @@ use super::{check_for_compile, open_backend, open_repo, resolve_target, var_args
 use crate::artifacts::{self, Artifacts};
 use crate::backend::releases::{Releases, Status};
 use crate::cli::ExitStatus;
-use crate::cli::args::{ApplyArgs, RollbackArgs};
+use crate::cli::args::{ApplyArgs, DestroyArgs, RollbackArgs};
 use crate::cli::commands::history::duration;
 use crate::cli::printer::{BOLD, GREEN, Printer, RED, YELLOW};
 use crate::deploy::{self, Operation, Request, Summary, Ui};
@@ -162,6 +162,96 @@ pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
     report(printer, &stack, &environment, summary?)
 }
 
+pub fn destroy(args: DestroyArgs, printer: &Printer) -> Result<ExitStatus> {
+    let repo = open_repo(&args.repo.repo)?;
+    let target = resolve_target(printer, &repo, &args.target)?;
+    let (stack, environment) = (target.stack, target.environment);
+    let env = super::stack_file(printer, &repo, &stack)?.environments[&environment].clone();
+    let pulumi = pulumi::find()?;
+    let unconfirmed_production = env.production && !args.yes_destroy_production;
+    if (!args.auto_approve || unconfirmed_production) && !printer.can_prompt() {
+        return Err(Error::usage(
+            "destroy asks before it deletes anything, and there is no terminal to ask on",
+        )
+        .with_help(if env.production {
+            "pass --auto-approve --yes-destroy-production (for CI)"
+        } else {
+            "pass --auto-approve (for CI)"
+        }));
+    }
+    let backend = open_backend(printer, &repo)?;
+    let releases = Releases::new(backend.store.as_ref(), &stack, &environment);
+    // What is deployed: the newest release's program (a failed one may have
+    // created resources too); Pulumi destroys what its state holds.
+    let Some(latest) = releases.latest()? else {
+        return Err(Error::failed(format!(
+            "nothing of {stack} was ever deployed in {environment}; nothing to destroy"
+        )));
+    };
+    if latest.result.as_ref().map(|r| r.status) == Some(Status::Destroyed) {
+        printer.success(format!(
+            "{stack} / {environment} is already destroyed (release #{})",
+            latest.start.number
+        ));
+        return Ok(ExitStatus::Success);
+    }
+    let held = take(
+        printer,
+        &backend,
+        &repo,
+        &stack,
+        &environment,
+        "destroy",
+        &args.lock,
+    )?;
+    let files = releases.artifacts(latest.start.number, &environment)?;
+    let request = Request {
+        repo_root: &repo.root,
+        backend: &backend,
+        pulumi,
+        stack: stack.clone(),
+        environment: environment.clone(),
+        files,
+        operation: Operation::Apply,
+        variables: latest.start.variables.clone(),
+        who: held.info.who.clone(),
+        lock_id: held.info.lock_id.clone(),
+        git_commit: crate::git::commit(&repo.root),
+        approval_required: true,
+        production: env.production,
+        auto_approve: args.auto_approve,
+        rollback_on_failure: false,
+    };
+    let teardown = deploy::Teardown {
+        production_confirmed: args.yes_destroy_production,
+    };
+    let summary = deploy::destroy(request, teardown, &CliUi::new(printer));
+    held.release()?;
+    let summary = summary?;
+    let Some(number) = summary.number else {
+        printer.success(format!(
+            "Nothing to destroy: {stack} / {environment} has no resources"
+        ));
+        return Ok(ExitStatus::Success);
+    };
+    if summary.status == Status::Destroyed {
+        printer.success(format!(
+            "{GREEN}Destroyed{GREEN:#} {stack} / {environment} ({})",
+            duration(summary.seconds as u64 * 1000)
+        ));
+        printer.status(format!(
+            "  recorded as release #{number}; `deployer apply` deploys it again"
+        ));
+        return Ok(ExitStatus::Success);
+    }
+    printer.failure(format!(
+        "{RED}Destroy failed{RED:#} (release #{number}): {}",
+        summary.error.unwrap_or_default()
+    ));
+    printer.status("  what was deleted stays deleted; fix the problem and destroy again (the lock is released)");
+    Ok(ExitStatus::Failure)
+}
+
 /// A prompt that cannot be asked is an error naming the flag, before anything happens.
 fn require_approval_possible(printer: &Printer, required: bool, auto_approve: bool) -> Result<()> {
     if required && !auto_approve && !printer.can_prompt() {
@@ -196,6 +286,7 @@ fn report(
             printer.warning(format!("Deployment cancelled; Pulumi stopped cleanly and release #{number} is recorded as cancelled."));
             printer.status(format!("  apply again to finish, or see `deployer history --stack {stack} --environment {environment}`"));
         }
+        Status::Destroyed => {}
         Status::Failed | Status::Interrupted => {
             printer.failure(format!(
                 "{RED}Deployment failed{RED:#} (release #{number}): {}",
@@ -304,6 +395,35 @@ impl Ui for CliUi<'_> {
         self.printer.warning(format!("{what} - approval required"));
         let answer: String = dialoguer::Input::new()
             .with_prompt("Approve? (yes/no)")
+            .interact_text()
+            .map_err(|e| Error::failed(format!("cannot read the answer: {e}")))?;
+        Ok(answer.trim() == "yes")
+    }
+
+    fn confirm_destroy(&self, stack: &str, environment: &str, production: bool) -> Result<bool> {
+        if !self.printer.can_prompt() {
+            return Err(Error::usage(
+                "destroy asks before it deletes anything, and there is no terminal to ask on",
+            )
+            .with_help("pass --auto-approve (and --yes-destroy-production for production)"));
+        }
+        if production {
+            self.printer.warning(format!(
+                "Production environment: every resource of {stack} / {environment} will be deleted"
+            ));
+            let answer: String = dialoguer::Input::new()
+                .with_prompt(format!(
+                    "Type the environment's name ({environment}) to destroy it"
+                ))
+                .interact_text()
+                .map_err(|e| Error::failed(format!("cannot read the answer: {e}")))?;
+            return Ok(answer.trim() == environment);
+        }
+        self.printer.warning(format!(
+            "Every resource of {stack} / {environment} will be deleted"
+        ));
+        let answer: String = dialoguer::Input::new()
+            .with_prompt("Destroy? (yes/no)")
             .interact_text()
             .map_err(|e| Error::failed(format!("cannot read the answer: {e}")))?;
         Ok(answer.trim() == "yes")

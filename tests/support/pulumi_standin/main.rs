@@ -905,6 +905,19 @@ impl Workspace {
                     });
                 }
                 *counts.entry("delete").or_default() += 1;
+                let fail_here = std::env::var("STANDIN_FAIL")
+                    .ok()
+                    .filter(|t| !t.is_empty())
+                    .is_some_and(|t| step.name.contains(&t));
+                if !planning && fail_here {
+                    let urn = self.urn(&step.kind, &step.name);
+                    events.emit("diagnosticEvent", json!({"urn": urn, "prefix": "error: ", "message": format!("  deleting {}: operation error: StandinFailure: injected failure for {}\n", step.kind, step.name), "color": "never", "severity": "error"}));
+                    events.emit(
+                        "resOpFailedEvent",
+                        json!({"metadata": metadata, "status": 0, "steps": 1}),
+                    );
+                    return Some("update failed");
+                }
                 if !planning {
                     events.advance(1);
                     apply(state, step);
