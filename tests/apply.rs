@@ -1473,3 +1473,22 @@ fn a_failed_destroy_is_recorded_and_leaves_the_lock_free() {
     assert_eq!(history(&repo, DEV)[0]["status"], "failed");
     no_lock_left(&repo);
 }
+
+/// The local back-end's folder keeps itself out of git.
+#[test]
+fn local_state_is_ignored_by_git() {
+    let repo = TestRepo::example();
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(repo.path())
+            .output()
+            .unwrap()
+    };
+    git(&["init", "-q"]);
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    assert!(repo.file(".deployer/.gitignore").exists());
+    let status =
+        String::from_utf8(git(&["status", "--porcelain", "--untracked-files=all"]).stdout).unwrap();
+    assert!(!status.contains(".deployer"), "{status}");
+}

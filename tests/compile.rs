@@ -913,3 +913,70 @@ fn every_resource_and_invoke_pins_the_provider() {
     }
     assert_contains(&run.stdout, &["engineVersion: \"16\""]);
 }
+
+/// The template sandbox holds when `shared/` itself is a link out of the
+/// repository: nothing it points at reaches a program, `show` or an error.
+#[test]
+fn a_shared_folder_linked_out_of_the_repository_gives_templates_nothing() {
+    let repo = TestRepo::example();
+    let outside = tempfile::tempdir().unwrap();
+    copy_dir(&repo.file("shared"), outside.path());
+    std::fs::write(outside.path().join("secret.txt"), "CANARY-7f3a9").unwrap();
+    repo.remove("shared");
+    std::os::unix::fs::symlink(outside.path(), repo.file("shared")).unwrap();
+    repo.edit(
+        &format!("{API}/microservice.yaml"),
+        "env:\n",
+        "env:\n  LEAK: \"{% include 'secret.txt' %}\"\n",
+    );
+    for args in [
+        vec!["validate", "--stack", STACK],
+        vec!["show", "--stack", STACK, "--var", V],
+    ] {
+        let run = repo.run(&args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert!(
+            !run.all().contains("CANARY-7f3a9"),
+            "{args:?} leaked:\n{}",
+            run.all()
+        );
+        assert_contains(
+            &run.stderr,
+            &[
+                "error[template-access]",
+                "shared/ is a link to",
+                "outside the repository",
+            ],
+        );
+    }
+}
+
+/// `compile` never writes through a link planted in its output folder.
+#[test]
+fn compile_never_writes_through_a_planted_link() {
+    let repo = TestRepo::example();
+    let out = tempfile::tempdir().unwrap();
+    let victim = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(victim.path(), "precious").unwrap();
+    let dir = out.path().join(STACK).join("development");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(victim.path(), dir.join("Pulumi.yaml")).unwrap();
+    let run = repo.run(&[
+        "compile",
+        "--stack",
+        STACK,
+        "--out",
+        out.path().to_str().unwrap(),
+        "--var",
+        V,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(std::fs::read_to_string(victim.path()).unwrap(), "precious");
+    let written = dir.join("Pulumi.yaml");
+    assert!(!written.symlink_metadata().unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::read_to_string(written)
+            .unwrap()
+            .contains("runtime: yaml")
+    );
+}

@@ -15,6 +15,17 @@ fn io(action: &str, path: &Path, e: std::io::Error) -> Error {
     Error::failed(format!("cannot {action} {}: {e}", path.display()))
 }
 
+/// A new file in `dir` holding `bytes`, created exclusively under a random name
+/// (never through a planted link), removed when dropped.
+fn exclusive_temp(dir: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".new.")
+        .tempfile_in(dir)
+        .map_err(|e| io("create a file in", dir, e))?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(|e| io("write", tmp.path(), e))?;
+    Ok(tmp)
+}
+
 /// Holds an exclusive lock on `dir/.guard` for as long as it lives.
 struct Guard(#[allow(dead_code)] File);
 
@@ -77,14 +88,11 @@ impl Lock for LocalLock {
             None => {
                 // O_EXCL: even without the guard, two processes cannot both create it.
                 let path = self.path(key);
-                let tmp = self.dir.join(format!(".{key}.{}", std::process::id()));
-                std::fs::write(
-                    &tmp,
-                    serde_json::to_vec_pretty(info).expect("lock info serialises"),
-                )
-                .map_err(|e| io("write", &tmp, e))?;
-                let linked = std::fs::hard_link(&tmp, &path);
-                let _ = std::fs::remove_file(&tmp);
+                let tmp = exclusive_temp(
+                    &self.dir,
+                    &serde_json::to_vec_pretty(info).expect("lock info serialises"),
+                )?;
+                let linked = std::fs::hard_link(tmp.path(), &path);
                 match linked {
                     Ok(()) => Ok(Acquire::Acquired),
                     Err(e) if e.kind() == ErrorKind::AlreadyExists => {
@@ -171,14 +179,8 @@ impl StateStore for LocalStore {
         let path = self.path(key);
         let dir = path.parent().unwrap_or(&self.dir).to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
-        let tmp = dir.join(format!(
-            ".new.{}.{}",
-            std::process::id(),
-            uuid::Uuid::new_v4()
-        ));
-        std::fs::write(&tmp, bytes).map_err(|e| io("write", &tmp, e))?;
-        let linked = std::fs::hard_link(&tmp, &path);
-        let _ = std::fs::remove_file(&tmp);
+        let tmp = exclusive_temp(&dir, bytes)?;
+        let linked = std::fs::hard_link(tmp.path(), &path);
         match linked {
             Ok(()) => Ok(Put::Done),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(Put::Conflict),

@@ -114,8 +114,11 @@ impl Scope {
 impl Expander {
     pub fn new(repo_root: &Path, stack: &StackFile) -> Expander {
         let shared = repo_root.join("shared");
+        let repo_real = repo_root
+            .canonicalize()
+            .unwrap_or_else(|_| repo_root.to_path_buf());
         Expander {
-            templates: Templates::new(shared.clone()),
+            templates: Templates::new(shared.clone(), repo_real),
             shared,
             presets: HashMap::new(),
             environments: stack.environments.keys().cloned().collect(),

@@ -44,8 +44,11 @@ pub struct TemplateError {
 }
 
 impl Templates {
-    /// `shared` is the repository's `shared/` folder (which may not exist).
-    pub fn new(shared: PathBuf) -> Templates {
+    /// `shared` is the repository's `shared/` folder (which may not exist);
+    /// `repo_real` the repository's root with links resolved. Templates are read
+    /// only from files whose real path is inside both: a `shared/` that is itself
+    /// a link out of the repository gives templates nothing.
+    pub fn new(shared: PathBuf, repo_real: PathBuf) -> Templates {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_fuel(Some(FUEL));
@@ -55,7 +58,7 @@ impl Templates {
         env.set_syntax(syntax.expect("default delimiters are valid"));
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         let shared_real = shared.canonicalize().unwrap_or_else(|_| shared.clone());
-        env.set_loader(move |name: &str| load_shared(&shared, &shared_real, name));
+        env.set_loader(move |name: &str| load_shared(&shared, &shared_real, &repo_real, name));
         env.add_function("ref", reference);
         Templates { env }
     }
@@ -241,6 +244,7 @@ fn reference(path: &str) -> Result<String, minijinja::Error> {
 fn load_shared(
     shared: &std::path::Path,
     shared_real: &std::path::Path,
+    repo_real: &std::path::Path,
     name: &str,
 ) -> Result<Option<String>, minijinja::Error> {
     let outside = || {
@@ -249,6 +253,15 @@ fn load_shared(
             format!("template `{name}` is outside shared/"),
         )
     };
+    if !shared_real.starts_with(repo_real) {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "template `{name}` is outside shared/: shared/ is a link to {}, outside the repository",
+                shared_real.display()
+            ),
+        ));
+    }
     let path = std::path::Path::new(name);
     if path.is_absolute()
         || name.contains('\\')
@@ -263,7 +276,7 @@ fn load_shared(
         return Ok(None);
     }
     let real = full.canonicalize().map_err(|_| outside())?;
-    if !real.starts_with(shared_real) {
+    if !real.starts_with(shared_real) || !real.starts_with(repo_real) {
         return Err(outside());
     }
     std::fs::read_to_string(&real).map(Some).map_err(|e| {
@@ -280,7 +293,10 @@ mod tests {
     use serde_json::json;
 
     fn templates() -> Templates {
-        Templates::new(PathBuf::from("/nonexistent/shared"))
+        Templates::new(
+            PathBuf::from("/nonexistent/shared"),
+            PathBuf::from("/nonexistent"),
+        )
     }
 
     fn render(text: &str) -> Result<Rendered, TemplateError> {
