@@ -56,6 +56,9 @@ pub struct Request<'a> {
     pub auto_approve: bool,
     /// Re-apply the last good release when this one fails.
     pub rollback_on_failure: bool,
+    /// Approval already given, with what was approved (a protection downgrade
+    /// accepted on a terminal): recorded instead of asking again.
+    pub approved: Option<String>,
 }
 
 /// One run of `pulumi up`, as it is recorded.
@@ -92,7 +95,9 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
         recover(&engine, &releases, stale.start.number, ui)?;
     }
     ui.step("Previewing changes...");
-    let plan = plan_from(&engine.preview()?, &owners(&request.files));
+    // Resources leaving the program are attributed from the last release's map.
+    let owner = owners_with_previous(&releases, &request.files)?;
+    let plan = plan_from(&engine.preview()?, &owner);
     if crate::interrupt::interrupted() {
         return Err(Error::failed(
             "interrupted before deploying; nothing was changed",
@@ -109,7 +114,22 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
             first_deployment: false,
         });
     }
-    let approved_by = if request.approval_required {
+    // Data that would be lost is said above everything else, and needs approval
+    // in every environment (`--auto-approve` counts as one).
+    let data_loss = plan.data_loss();
+    for (component, resource, change) in &data_loss {
+        ui.warn(&format!(
+            "{resource} of {component} holds data and will be {}: what it holds is lost",
+            if *change == crate::engine::progress::Change::Delete {
+                "deleted"
+            } else {
+                "replaced"
+            }
+        ));
+    }
+    let approved_by = if let Some(note) = &request.approved {
+        Some(format!("{} ({note})", request.who))
+    } else if request.approval_required || !data_loss.is_empty() {
         if request.auto_approve {
             Some(format!("{} (--auto-approve)", request.who))
         } else {
@@ -129,7 +149,7 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
     };
     let first_deployment = releases.last_success()?.is_none();
     let number = releases.begin(start_record(&request, approved_by, source), &request.files)?;
-    let run = run_up(&engine, &request.files, plan, ui)?;
+    let run = run_engine(&engine, owner, plan, ui, false)?;
     let mut summary = Summary {
         number: Some(number),
         status: run.status,
@@ -177,8 +197,9 @@ fn roll_back_after_failure(
     finish(releases, failed, &run, Some(rollback), BTreeMap::new())?;
     ui.step(&format!("Rolling back to release #{good_number}..."));
     let engine = prepare(request, &files)?;
-    let plan = plan_from(&engine.preview()?, &owners(&files));
-    let rolled = run_up(&engine, &files, plan, ui)?;
+    let owner = owners_with_previous(releases, &files)?;
+    let plan = plan_from(&engine.preview()?, &owner);
+    let rolled = run_engine(&engine, owner, plan, ui, false)?;
     finish(
         releases,
         rollback,
@@ -321,21 +342,16 @@ fn start_record(
     }
 }
 
-/// Runs `pulumi up` with progress; returns how it ended.
-fn run_up(engine: &Engine, files: &Artifacts, plan: Plan, ui: &dyn Ui) -> Result<Run> {
-    run_engine(engine, files, plan, ui, false)
-}
-
 /// Runs `pulumi up` (or `pulumi destroy`) with progress; returns how it ended.
 fn run_engine(
     engine: &Engine,
-    files: &Artifacts,
+    owner: BTreeMap<String, String>,
     plan: Plan,
     ui: &dyn Ui,
     destroy: bool,
 ) -> Result<Run> {
     let started = Instant::now();
-    let mut tracker = Tracker::new(owners(files), plan);
+    let mut tracker = Tracker::new(owner, plan);
     let on_event = |event: &crate::engine::events::EngineEvent| {
         for update in tracker.handle(event) {
             ui.progress(&update);
@@ -429,6 +445,22 @@ fn finish(
     })
 }
 
+/// resource → component for a program, and for the resources of the last
+/// successful release that the program no longer has (they are being deleted).
+fn owners_with_previous(
+    releases: &Releases,
+    files: &Artifacts,
+) -> Result<BTreeMap<String, String>> {
+    let mut owner = match releases.last_success()? {
+        Some(previous) => {
+            owners(&releases.artifacts(previous.start.number, &files.manifest.environment)?)
+        }
+        None => BTreeMap::new(),
+    };
+    owner.extend(owners(files));
+    Ok(owner)
+}
+
 /// resource → component, from a manifest.
 pub fn owners(files: &Artifacts) -> BTreeMap<String, String> {
     files
@@ -468,7 +500,7 @@ pub fn destroy(request: Request, teardown: Teardown, ui: &dyn Ui) -> Result<Summ
             protected.join("\n")
         ))
         .with_help(format!(
-            "to destroy them, set `deletion_protection: false` in each one's rds.yaml, run `deployer apply --stack {} --environment {}`, then destroy again",
+            "to destroy them, set `deletion_protection: false` in each one's rds.yaml, apply it (on a terminal: `deployer apply --stack {} --environment {} --accept-protection-downgrade`), then destroy again",
             request.stack, request.environment
         )));
     }
@@ -478,7 +510,8 @@ pub fn destroy(request: Request, teardown: Teardown, ui: &dyn Ui) -> Result<Summ
         recover(&engine, &releases, stale.start.number, ui)?;
     }
     ui.step("Previewing what is destroyed...");
-    let plan = plan_from(&engine.preview_destroy()?, &owners(&request.files));
+    let owner = owners(&request.files);
+    let plan = plan_from(&engine.preview_destroy()?, &owner);
     if crate::interrupt::interrupted() {
         return Err(Error::failed(
             "interrupted before destroying; nothing was changed",
@@ -507,7 +540,7 @@ pub fn destroy(request: Request, teardown: Teardown, ui: &dyn Ui) -> Result<Summ
     let mut start = start_record(&request, approved_by, None);
     start.operation = "destroy".into();
     let number = releases.begin(start, &request.files)?;
-    let mut run = run_engine(&engine, &request.files, plan, ui, true)?;
+    let mut run = run_engine(&engine, owner, plan, ui, true)?;
     if run.status == Status::Succeeded {
         run.status = Status::Destroyed;
     }
@@ -522,13 +555,11 @@ pub fn destroy(request: Request, teardown: Teardown, ui: &dyn Ui) -> Result<Summ
     })
 }
 
-/// Resources of a program Pulumi will not delete (`options.protect`), as
-/// `name (type) of component` lines.
-fn protected_resources(files: &Artifacts) -> Vec<String> {
+/// Resources of a program Pulumi will not delete (`options.protect`): name and type.
+pub fn protected_names(files: &Artifacts) -> Vec<(String, String)> {
     let Ok(program) = crate::load::yaml::to_json(&files.program) else {
         return Vec::new();
     };
-    let owner = owners(files);
     program["resources"]
         .as_object()
         .map(|resources| {
@@ -536,13 +567,26 @@ fn protected_resources(files: &Artifacts) -> Vec<String> {
                 .iter()
                 .filter(|(_, r)| r["options"]["protect"] == true)
                 .map(|(name, r)| {
-                    format!(
-                        "  {name} ({}) of {}",
-                        r["type"].as_str().unwrap_or_default(),
-                        owner.get(name).map_or("the stack", String::as_str)
+                    (
+                        name.clone(),
+                        r["type"].as_str().unwrap_or_default().to_string(),
                     )
                 })
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// [`protected_names`] as `name (type) of component` lines.
+fn protected_resources(files: &Artifacts) -> Vec<String> {
+    let owner = owners(files);
+    protected_names(files)
+        .into_iter()
+        .map(|(name, kind)| {
+            format!(
+                "  {name} ({kind}) of {}",
+                owner.get(&name).map_or("the stack", String::as_str)
+            )
+        })
+        .collect()
 }

@@ -1437,10 +1437,33 @@ fn destroying_production_needs_its_word_and_stops_at_protected_resources() {
             "stacks/notification-platform/services/email-service/components/database/rds.yaml",
         ) + "deletion_protection: false\n",
     );
+    // Lowering a recorded protection is accepted on a terminal only.
     assert_eq!(
         apply(&repo, "production", "v1.0.0", &["--auto-approve"], &[]).code,
-        0
+        1
     );
+    let repo_arg = repo.path().to_str().unwrap().to_string();
+    let (code, text) = run_on_terminal(
+        &[
+            "apply",
+            "-s",
+            STACK,
+            "-e",
+            "production",
+            "--var",
+            "VERSION=v1.0.0",
+            "--accept-protection-downgrade",
+            "--repo",
+            &repo_arg,
+        ],
+        repo.path(),
+        &pulumi_env(&repo),
+        &[(
+            "Type `downgrade production` to accept",
+            "downgrade production",
+        )],
+    );
+    assert_eq!(code, 0, "{text}");
     let run = repo.run_with(
         &[
             "destroy",
@@ -1491,4 +1514,118 @@ fn local_state_is_ignored_by_git() {
     let status =
         String::from_utf8(git(&["status", "--porcelain", "--untracked-files=all"]).stdout).unwrap();
     assert!(!status.contains(".deployer"), "{status}");
+}
+
+/// Deleting two lines of stack.yaml does not switch production's protection
+/// off: the protection earlier applies established holds until someone accepts
+/// lowering it on a terminal, with a flag naming it.
+#[test]
+fn an_edited_stack_yaml_cannot_lower_production_protection() {
+    let repo = TestRepo::example();
+    assert_eq!(
+        apply(&repo, "production", "v1.0.0", &["--auto-approve"], &[]).code,
+        0
+    );
+    repo.edit(
+        "stacks/notification-platform/stack.yaml",
+        "    production: true\n    approval: required\n",
+        "",
+    );
+    let run = apply(&repo, "production", "v1.0.1", &["--auto-approve"], &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "stack.yaml lowers the protection that earlier applies of notification-platform / production established",
+            "production: true → false",
+            "approval: required → none",
+            "`email-service-database-instance` is no longer protected",
+            "--auto-approve alone cannot lower it",
+        ],
+    );
+    let run = apply(
+        &repo,
+        "production",
+        "v1.0.1",
+        &["--auto-approve", "--accept-protection-downgrade"],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_contains(&run.stderr, &["is accepted on a terminal only"]);
+    assert_eq!(
+        history(&repo, "production").as_array().unwrap().len(),
+        1,
+        "nothing changed"
+    );
+    no_lock_left(&repo);
+    // On a terminal, with the flag and the typed answer, it goes, and is recorded.
+    let repo_arg = repo.path().to_str().unwrap().to_string();
+    let env = env_with(&repo, &[("DEPLOYER_USER", "alice@company.com")]);
+    let (code, text) = run_on_terminal(
+        &[
+            "apply",
+            "-s",
+            STACK,
+            "-e",
+            "production",
+            "--var",
+            "VERSION=v1.0.1",
+            "--accept-protection-downgrade",
+            "--repo",
+            &repo_arg,
+        ],
+        repo.path(),
+        &env,
+        &[(
+            "Type `downgrade production` to accept",
+            "downgrade production",
+        )],
+    );
+    assert_eq!(code, 0, "{text}");
+    let approved = history(&repo, "production")[0]["approved_by"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        approved.starts_with(
+            "alice@company.com (protection downgrade accepted: production: true → false"
+        ),
+        "{approved}"
+    );
+}
+
+/// A plan that deletes data says so above everything, attributes the deleted
+/// resources to their component, and needs approval in any environment.
+#[test]
+fn deleting_a_database_or_queue_is_called_out_and_needs_approval() {
+    let repo = TestRepo::example();
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    repo.remove("stacks/notification-platform/services/email-service/components/queue");
+    repo.edit(
+        "stacks/notification-platform/services/email-service/components/api/microservice.yaml",
+        "  - component: queue\n    access: write\n",
+        "",
+    );
+    repo.edit(
+        "stacks/notification-platform/services/delivery-service/components/worker/microservice.yaml",
+        "uses:\n  - component: email-service/queue\n    access: read\n    env_prefix: EMAIL_QUEUE\n",
+        "",
+    );
+    let run = apply(&repo, DEV, "v1.0.0", &[], &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "- email-service/queue                      delete (3 resources)",
+            "email-service-queue-queue of email-service/queue holds data and will be deleted",
+            "pass --auto-approve",
+        ],
+    );
+    assert_eq!(history(&repo, DEV).as_array().unwrap().len(), 1);
+    let run = apply(&repo, DEV, "v1.0.0", &["--auto-approve"], &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        history(&repo, DEV)[0]["approved_by"],
+        "tester@example.com (--auto-approve)"
+    );
 }

@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod local;
 pub mod lock;
+pub mod protection;
 pub mod releases;
 
 use crate::error::{Error, Result};

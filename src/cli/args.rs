@@ -246,6 +246,10 @@ pub struct ApplyArgs {
     /// When the deployment fails, leave it as it is instead of re-applying the last good release
     #[arg(long)]
     pub no_rollback: bool,
+    /// Accept that stack.yaml lowers this environment's recorded protection
+    /// (production, approval, protected resources); asked on a terminal, never with --auto-approve alone
+    #[arg(long)]
+    pub accept_protection_downgrade: bool,
     #[command(flatten)]
     pub lock: LockOptions,
     #[command(flatten)]

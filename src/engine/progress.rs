@@ -65,9 +65,37 @@ impl Change {
 pub struct Plan {
     /// component → resource → change.
     pub components: BTreeMap<String, BTreeMap<String, Change>>,
+    /// resource → type token, for the resources that change.
+    pub types: BTreeMap<String, String>,
 }
 
+/// Types whose deletion or replacement loses data: a database, a queue that may
+/// hold messages, a cache.
+const STATEFUL: &[&str] = &[
+    "aws:rds/instance:Instance",
+    "aws:sqs/queue:Queue",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+];
+
 impl Plan {
+    /// Resources holding data that the plan deletes or replaces, with their
+    /// component and change.
+    pub fn data_loss(&self) -> Vec<(String, String, Change)> {
+        let mut out = Vec::new();
+        for (component, resources) in &self.components {
+            for (resource, change) in resources {
+                let stateful = self
+                    .types
+                    .get(resource)
+                    .is_some_and(|t| STATEFUL.contains(&t.as_str()));
+                if stateful && matches!(change, Change::Delete | Change::Replace) {
+                    out.push((component.clone(), resource.clone(), *change));
+                }
+            }
+        }
+        out
+    }
+
     pub fn is_empty(&self) -> bool {
         self.components.is_empty()
     }
@@ -361,6 +389,7 @@ pub fn plan_from(events: &[EngineEvent], owner: &BTreeMap<String, String>) -> Pl
             }
             if let Some(change) = Change::of(&m.op) {
                 let component = component_of(owner, m);
+                plan.types.insert(m.name().to_string(), m.kind.clone());
                 plan.components
                     .entry(component)
                     .or_default()

@@ -4,6 +4,7 @@
 use super::lock::take;
 use super::{check_for_compile, open_backend, open_repo, resolve_target, var_args};
 use crate::artifacts::{self, Artifacts};
+use crate::backend::protection::{self, Protection};
 use crate::backend::releases::{Releases, Status};
 use crate::cli::ExitStatus;
 use crate::cli::args::{ApplyArgs, DestroyArgs, RollbackArgs};
@@ -53,6 +54,31 @@ pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
         "apply",
         &args.lock,
     )?;
+    // The protection recorded by earlier applies holds, whatever stack.yaml says now.
+    let now = Protection {
+        production: env.production,
+        approval_required: env.approval_required(),
+        protected: deploy::protected_names(&files)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect(),
+    };
+    let recorded = protection::read(backend.store.as_ref(), &stack, &environment)?;
+    let mut honoured = now.clone();
+    let mut approved = None;
+    if let Some((rec, _)) = &recorded {
+        honoured = protection::strongest(rec, &now);
+        let lowered = protection::lowered(rec, &now);
+        if !lowered.is_empty() {
+            approved = Some(accept_downgrade(
+                printer,
+                args.accept_protection_downgrade,
+                &stack,
+                &environment,
+                &lowered,
+            )?);
+        }
+    }
     let request = Request {
         repo_root: &repo.root,
         backend: &backend,
@@ -65,14 +91,65 @@ pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
         who: held.info.who.clone(),
         lock_id: held.info.lock_id.clone(),
         git_commit: crate::git::commit(&repo.root),
-        approval_required: env.approval_required(),
-        production: env.production,
+        approval_required: honoured.approval_required,
+        production: honoured.production,
         auto_approve: args.auto_approve,
         rollback_on_failure: !args.no_rollback,
+        approved,
     };
     let summary = deploy::deploy(request, &CliUi::new(printer));
+    if let Ok(s) = &summary
+        && s.status == Status::Succeeded
+        && s.number.is_some()
+        && recorded.as_ref().is_none_or(|(r, _)| *r != now)
+    {
+        protection::write(
+            backend.store.as_ref(),
+            &stack,
+            &environment,
+            &now,
+            recorded.as_ref().map(|(_, tag)| tag.as_str()),
+        )?;
+    }
     held.release()?;
     report(printer, &stack, &environment, summary?)
+}
+
+/// A stack.yaml that lowers the recorded protection: stops unless the flag
+/// names the downgrade and someone accepts it on a terminal.
+fn accept_downgrade(
+    printer: &Printer,
+    flag: bool,
+    stack: &str,
+    environment: &str,
+    lowered: &[String],
+) -> Result<String> {
+    let what = lowered.join("; ");
+    if !flag {
+        return Err(Error::failed(format!(
+            "stack.yaml lowers the protection that earlier applies of {stack} / {environment} established ({what}); nothing was changed"
+        ))
+        .with_help("if this is intended, apply again on a terminal with --accept-protection-downgrade and confirm; --auto-approve alone cannot lower it"));
+    }
+    if !printer.can_prompt() {
+        return Err(Error::usage(format!(
+            "lowering the protection of {stack} / {environment} ({what}) is accepted on a terminal only"
+        ))
+        .with_help("run it on a terminal; CI cannot lower an environment's protection"));
+    }
+    printer.warning(format!(
+        "This apply lowers the protection of {stack} / {environment}: {what}"
+    ));
+    let answer: String = dialoguer::Input::new()
+        .with_prompt(format!("Type `downgrade {environment}` to accept"))
+        .interact_text()
+        .map_err(|e| Error::failed(format!("cannot read the answer: {e}")))?;
+    if answer.trim() != format!("downgrade {environment}") {
+        return Err(Error::failed(
+            "protection downgrade not accepted; nothing was changed",
+        ));
+    }
+    Ok(format!("protection downgrade accepted: {what}"))
 }
 
 pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
@@ -156,6 +233,7 @@ pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
         production: env.production,
         auto_approve: args.auto_approve,
         rollback_on_failure: false,
+        approved: None,
     };
     let summary = deploy::deploy(request, &CliUi::new(printer));
     held.release()?;
@@ -221,6 +299,7 @@ pub fn destroy(args: DestroyArgs, printer: &Printer) -> Result<ExitStatus> {
         production: env.production,
         auto_approve: args.auto_approve,
         rollback_on_failure: false,
+        approved: None,
     };
     let teardown = deploy::Teardown {
         production_confirmed: args.yes_destroy_production,
