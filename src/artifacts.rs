@@ -164,6 +164,12 @@ pub fn cached_stack(
         .collect()
 }
 
+/// Largest file deployer reads from a repository (YAML, templates, variables).
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Most files one walk of a folder may find.
+pub const MAX_FILES: usize = 200_000;
+
 /// Hash of everything that can change a stack's programs.
 pub fn input_hash(
     repo: &Repo,
@@ -184,28 +190,52 @@ pub fn input_hash(
     for file in files {
         let display = repo.display(&file);
         hasher.update(format!("file {display}\0"));
-        hasher.update(std::fs::read(&file)?);
+        let meta = std::fs::symlink_metadata(&file)?;
+        if meta.file_type().is_symlink() {
+            // A link counts by where it points; the loader decides whether it
+            // may be read (inside the repository only), and reports it.
+            hasher.update(std::fs::read_link(&file)?.to_string_lossy().as_bytes());
+        } else if meta.is_file() {
+            if meta.len() > MAX_FILE_BYTES {
+                return Err(std::io::Error::other(format!(
+                    "{display} is {} bytes; deployer reads files of at most {MAX_FILE_BYTES}",
+                    meta.len()
+                )));
+            }
+            hasher.update(std::fs::read(&file)?);
+        }
         hasher.update([0]);
     }
     Ok(format!("sha256:{:x}", hasher.finalize()))
 }
 
-/// Every file below `dir` (none when it does not exist), sorted. Errors are
-/// returned, not skipped: a hash over a folder that could not be read would lie.
+/// Every file below `dir` (none when it does not exist), sorted. Links are
+/// listed, never followed (a link to `.` cannot loop, one to `/` cannot walk the
+/// machine); FIFOs, sockets and devices are left out (reading one would hang or
+/// never end). Errors are returned, not skipped: a hash over a folder that could
+/// not be read would lie.
 pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
+            let entry = entry?;
+            let path = entry.path();
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
                 walk(&path, out)?;
-            } else {
+            } else if kind.is_file() || kind.is_symlink() {
                 out.push(path);
+                if out.len() > MAX_FILES {
+                    return Err(std::io::Error::other(format!(
+                        "more than {MAX_FILES} files under {}",
+                        dir.display()
+                    )));
+                }
             }
         }
         Ok(())
     }
     let mut out = Vec::new();
-    if dir.exists() {
+    if std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
         walk(dir, &mut out)?;
     }
     out.sort();

@@ -7,14 +7,21 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 
-/// Installs the handler (once; later calls do nothing).
-pub fn install() {
+/// Installs the handler (once; later calls do nothing). `careful` commands
+/// (those that hold a lock or drive Pulumi) stop cleanly on the first signal and
+/// at once on the second; every other command (validate, show, compile, ...)
+/// changes nothing that needs cleaning up, so it stops at once, so `timeout`
+/// and a CI cancel always end it.
+pub fn install(careful: bool) {
     static INSTALLED: AtomicBool = AtomicBool::new(false);
     if INSTALLED.swap(true, Ordering::SeqCst) {
         return;
     }
-    let _ = ctrlc::set_handler(|| {
+    let _ = ctrlc::set_handler(move || {
         INTERRUPTED.store(true, Ordering::SeqCst);
+        if !careful {
+            std::process::exit(130);
+        }
         if COUNT.fetch_add(1, Ordering::SeqCst) >= 1 {
             eprintln!("interrupted again: exiting now");
             std::process::exit(130);

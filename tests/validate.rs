@@ -512,3 +512,53 @@ fn not_a_repository() {
         &["error[not-a-repository]", "pass `--repo DIR`"],
     );
 }
+
+/// Inputs that used to crash or hang deployer: each is a located error, at once.
+#[test]
+fn hostile_inputs_are_refused_promptly() {
+    let repo = TestRepo::example();
+    let queue = "stacks/notification-platform/services/email-service/components/queue";
+    // 10,000 levels of block lists (`- - - ... x`): refused before a tree is built.
+    let deep = format!("a:\n  {}x\n", "- ".repeat(10_000));
+    repo.write(&format!("{queue}/sqs.yaml"), &deep);
+    let started = std::time::Instant::now();
+    let run = repo.run(&["validate", "--stack", STACK]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(&run.stderr, &["nested more than 100 levels deep"]);
+    // One 100 KB anchor reused 20,000 times: bounded by bytes, not only nodes.
+    let mut bomb = format!("x: &a \"{}\"\nl:\n", "b".repeat(100_000));
+    bomb.push_str(&"  - *a\n".repeat(20_000));
+    repo.write(&format!("{queue}/sqs.yaml"), &bomb);
+    let run = repo.run(&["validate", "--stack", STACK]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(&run.stderr, &["aliases expand to more than"]);
+    repo.write(&format!("{queue}/sqs.yaml"), "{}\n");
+    // A FIFO where a file should be, and a link loop, in the stack's folder.
+    let status = std::process::Command::new("mkfifo")
+        .arg(repo.file(
+            "stacks/notification-platform/services/email-service/components/api/configs/pipe.yaml",
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::os::unix::fs::symlink(".", repo.file("stacks/notification-platform/loop")).unwrap();
+    let run = repo.run(&["validate", "--stack", STACK]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(&run.stderr, &["configs/pipe.yaml is not a regular file"]);
+    let out = tempfile::tempdir().unwrap();
+    let run = repo.run(&[
+        "compile",
+        "--stack",
+        STACK,
+        "--out",
+        out.path().to_str().unwrap(),
+        "--var",
+        "VERSION=v1.0.0",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -25,7 +25,17 @@ pub enum ExitStatus {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    crate::interrupt::install();
+    let careful = matches!(
+        cli.command,
+        Command::Apply(_)
+            | Command::Rollback(_)
+            | Command::Destroy(_)
+            | Command::Drift(_)
+            | Command::Lock(_)
+            | Command::Logs(_)
+            | Command::Init(_)
+    );
+    crate::interrupt::install(careful);
     let printer = Printer::new();
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args, &printer),

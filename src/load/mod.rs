@@ -332,6 +332,32 @@ impl<'a> Loader<'a> {
             return None;
         }
         let display = self.repo.display(path);
+        // A FIFO or device would hang or never end; a huge file is no config.
+        match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_file() => {
+                self.report(
+                    Diagnostic::error(Code::Io, format!("{display} is not a regular file"))
+                        .in_path(display)
+                        .help("deployer reads regular files only; replace it with one"),
+                );
+                return None;
+            }
+            Ok(meta) if meta.len() > crate::artifacts::MAX_FILE_BYTES => {
+                self.report(
+                    Diagnostic::error(
+                        Code::Io,
+                        format!(
+                            "{display} is {} bytes; deployer reads files of at most {}",
+                            meta.len(),
+                            crate::artifacts::MAX_FILE_BYTES
+                        ),
+                    )
+                    .in_path(display),
+                );
+                return None;
+            }
+            _ => {}
+        }
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(err) => {

@@ -15,6 +15,15 @@ use std::collections::HashMap;
 /// Upper bound on nodes produced by alias expansion in one file.
 const MAX_NODES: usize = 1_000_000;
 
+/// Upper bound on the bytes of text alias expansion produces in one file (a
+/// 100 KB anchor reused 20,000 times is 2 GB with few nodes).
+const MAX_ALIAS_BYTES: usize = 16 * 1024 * 1024;
+
+/// Deepest nesting of mappings and lists a file may have. Deeper documents are
+/// refused before they are built: trees are walked recursively, so 10,000
+/// levels would overflow the stack.
+pub const MAX_DEPTH: usize = 100;
+
 /// The result of parsing one file: its single document (`None` when the file is
 /// empty or only comments) and every problem found.
 pub struct Parsed {
@@ -23,6 +32,34 @@ pub struct Parsed {
 }
 
 pub fn parse(id: FileId, file: &SourceFile) -> Parsed {
+    // saphyr-parser descends recursively into block collections, so very deep
+    // nesting would overflow a thread's stack before the builder can refuse it:
+    // such files (rare, and cheap to spot) are parsed on a thread with a stack
+    // large enough for any file deployer reads (at most 4 MiB of text).
+    if may_be_deep(&file.text) {
+        return std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .stack_size(1 << 30)
+                .spawn_scoped(scope, || parse_here(id, file))
+                .expect("a parser thread")
+                .join()
+                .expect("the parser does not panic")
+        });
+    }
+    parse_here(id, file)
+}
+
+/// Whether some line starts deeper than [`MAX_DEPTH`] could need.
+fn may_be_deep(text: &str) -> bool {
+    text.lines().any(|line| {
+        line.bytes()
+            .take_while(|b| matches!(b, b' ' | b'-' | b'\t' | b'[' | b'{'))
+            .count()
+            > MAX_DEPTH
+    })
+}
+
+fn parse_here(id: FileId, file: &SourceFile) -> Parsed {
     let mut builder = Builder::new(id, file);
     let mut parser = Parser::new_from_str(&file.text);
     let result = parser.load(&mut builder, true);
@@ -83,6 +120,10 @@ struct Builder<'a> {
     root: Option<Node>,
     documents: usize,
     nodes: usize,
+    alias_bytes: usize,
+    /// Levels being skipped below [`MAX_DEPTH`] (reported once).
+    skipping: usize,
+    too_deep: bool,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -96,6 +137,9 @@ impl<'a> Builder<'a> {
             root: None,
             documents: 0,
             nodes: 0,
+            alias_bytes: 0,
+            skipping: 0,
+            too_deep: false,
             diagnostics: Vec::new(),
         }
     }
@@ -225,6 +269,28 @@ impl<'a> Builder<'a> {
 impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
     fn on_event(&mut self, event: Event<'input>, span: saphyr_parser::Span) {
         let at = self.span(span);
+        if self.skipping > 0 {
+            match event {
+                Event::SequenceStart(..) | Event::MappingStart(..) => self.skipping += 1,
+                Event::SequenceEnd | Event::MappingEnd => self.skipping -= 1,
+                _ => {}
+            }
+            return;
+        }
+        if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..))
+            && self.stack.len() >= MAX_DEPTH
+        {
+            self.skipping = 1;
+            if !self.too_deep {
+                self.too_deep = true;
+                self.error(
+                    Code::UnsupportedYaml,
+                    format!("mappings and lists are nested more than {MAX_DEPTH} levels deep; this file is refused"),
+                    at,
+                );
+            }
+            return;
+        }
         match event {
             Event::DocumentStart(_) => {
                 self.documents += 1;
@@ -299,13 +365,14 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                     );
                     return;
                 };
-                let was_within = self.nodes <= MAX_NODES;
+                let was_within = self.nodes <= MAX_NODES && self.alias_bytes <= MAX_ALIAS_BYTES;
                 self.nodes += node_size;
-                if self.nodes > MAX_NODES {
+                self.alias_bytes += text_bytes(&self.anchors[&id].0);
+                if self.nodes > MAX_NODES || self.alias_bytes > MAX_ALIAS_BYTES {
                     if was_within {
                         self.error(
                             Code::UnsupportedYaml,
-                            format!("aliases expand to more than {MAX_NODES} values; this file is refused"),
+                            format!("aliases expand to more than {MAX_NODES} values or {MAX_ALIAS_BYTES} bytes; this file is refused"),
                             at,
                         );
                     }
@@ -316,6 +383,20 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
             }
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
         }
+    }
+}
+
+/// Bytes of text in a node (its strings and keys).
+fn text_bytes(node: &Node) -> usize {
+    match &node.value {
+        Value::Str(s) => s.len(),
+        Value::Seq(items) => items.iter().map(text_bytes).sum(),
+        Value::Map(map) => map
+            .entries
+            .iter()
+            .map(|(k, n)| k.name.len() + text_bytes(n))
+            .sum(),
+        _ => 8,
     }
 }
 
