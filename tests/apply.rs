@@ -1629,3 +1629,87 @@ fn deleting_a_database_or_queue_is_called_out_and_needs_approval() {
         "tester@example.com (--auto-approve)"
     );
 }
+
+/// A damaged record is an error naming the object and how to repair it, never
+/// a different answer.
+#[test]
+fn damaged_release_records_are_errors_not_other_answers() {
+    let repo = TestRepo::example();
+    for v in ["v1.0.0", "v1.1.0", "v1.2.0"] {
+        assert_eq!(apply(&repo, DEV, v, &[], &[]).code, 0);
+    }
+    let releases = ".deployer/state/stacks/notification-platform/development/releases";
+    // A stored program edited afterwards is not applied again.
+    let program = format!("{releases}/000002/Pulumi.yaml");
+    repo.write(&program, repo.read(&program).replace("v1.1.0", "v6.6.6"));
+    let run = repo.run_with(&["rollback", "-s", STACK, "-e", DEV], &pulumi_env(&repo));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "the stored program of release #2",
+            "does not match the hash recorded when it was applied",
+        ],
+    );
+    // A deleted record: rollback does not quietly pick #1 instead of #2.
+    repo.remove(&format!("{releases}/000002/release.json"));
+    let run = repo.run_with(&["rollback", "-s", STACK, "-e", DEV], &pulumi_env(&repo));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "the record of release #2",
+            "is missing",
+            "restore it from the bucket's versions",
+        ],
+    );
+    let run = repo.run_with(&["history", "-s", STACK, "-e", DEV], &pulumi_env(&repo));
+    assert_eq!(run.code, 1);
+    no_lock_left(&repo);
+}
+
+/// Release numbers are numbers: after 999999 comes 1000000, and the largest
+/// possible number is refused, not wrapped to 0.
+#[test]
+fn release_numbers_sort_and_end_as_numbers() {
+    let backend = tempfile::tempdir().unwrap();
+    let store = deployer::backend::local::LocalStore::new(backend.path().to_path_buf());
+    let releases = deployer::backend::releases::Releases::new(&store, STACK, DEV);
+    let repo = TestRepo::example();
+    let files = repo.compiled(STACK, DEV, "v1.0.0");
+    let start = |n: u32| deployer::backend::releases::ReleaseStart {
+        number: n,
+        operation: "apply".into(),
+        stack: STACK.into(),
+        environment: DEV.into(),
+        who: "t".into(),
+        host: "h".into(),
+        started: 0,
+        variables: Default::default(),
+        git_commit: None,
+        program_hash: String::new(),
+        deployer_version: "test".into(),
+        provider_version: None,
+        lock_id: "l".into(),
+        approved_by: None,
+        source_release: None,
+    };
+    let plant = |n: u32| {
+        let dir = backend
+            .path()
+            .join(format!("stacks/{STACK}/{DEV}/releases/{n:06}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("release.json"),
+            serde_json::to_vec(&start(n)).unwrap(),
+        )
+        .unwrap();
+    };
+    plant(999_999);
+    assert_eq!(releases.begin(start(0), &files).unwrap(), 1_000_000);
+    assert_eq!(releases.begin(start(0), &files).unwrap(), 1_000_001);
+    assert_eq!(releases.latest().unwrap().unwrap().start.number, 1_000_001);
+    plant(u32::MAX);
+    let err = releases.begin(start(0), &files).unwrap_err().to_string();
+    assert!(err.contains("the largest there can be"), "{err}");
+}

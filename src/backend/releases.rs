@@ -151,6 +151,8 @@ impl<'a> Releases<'a> {
                     .ok()
             })
             .collect();
+        // Keys sort as text ("1000000" before "999999"): sort as numbers.
+        numbers.sort_unstable();
         numbers.dedup();
         Ok(numbers)
     }
@@ -158,14 +160,25 @@ impl<'a> Releases<'a> {
     /// Records the start of a release and the program it applies, as the next
     /// number. Returns the number.
     pub fn begin(&self, mut start: ReleaseStart, files: &Artifacts) -> Result<u32> {
-        let number = self.numbers()?.last().copied().unwrap_or(0) + 1;
+        let last = self.numbers()?.last().copied().unwrap_or(0);
+        let number = last.checked_add(1).ok_or_else(|| {
+            Error::failed(format!(
+                "{} has a release numbered {last}, the largest there can be; no release can follow it",
+                self.prefix.trim_end_matches('/')
+            ))
+            .with_help("remove or rename that release folder if it was not made by deployer")
+        })?;
         start.number = number;
         let dir = number_dir(number);
         let env = &start.environment;
         let manifest = serde_json::to_vec_pretty(&files.manifest).expect("manifest serialises");
         let record = serde_json::to_vec_pretty(&start).expect("release serialises");
-        // The program first; the record last, since it is what makes the release exist.
+        // The record first: written with If-None-Match, it claims the number, and
+        // a release folder without one can then only be damage (reported, never
+        // skipped). A process killed before the program is written leaves a
+        // release in progress, which the next apply marks interrupted.
         let objects: [(String, &[u8]); 4] = [
+            (self.key(&format!("{dir}/release.json")), &record),
             (
                 self.key(&format!("{dir}/Pulumi.yaml")),
                 files.program.as_bytes(),
@@ -175,7 +188,6 @@ impl<'a> Releases<'a> {
                 files.settings.as_bytes(),
             ),
             (self.key(&format!("{dir}/manifest.json")), &manifest),
-            (self.key(&format!("{dir}/release.json")), &record),
         ];
         let mut written: Vec<&str> = Vec::new();
         for (key, bytes) in &objects {
@@ -260,20 +272,29 @@ impl<'a> Releases<'a> {
         Ok(Some(Release { start, result }))
     }
 
+    /// A release whose folder exists must have its record: a missing one is an
+    /// error naming it, never a release quietly left out.
+    fn existing(&self, number: u32) -> Result<Release> {
+        self.get(number)?.ok_or_else(|| {
+            let key = self.key(&format!("{}/release.json", number_dir(number)));
+            Error::failed(format!(
+                "the record of release #{number} ({key}) is missing, though the release's files are there"
+            ))
+            .with_help("restore it from the bucket's versions (S3 versioning keeps every record), or remove the release's folder if it never ran")
+        })
+    }
+
     /// Every release, oldest first.
     pub fn list(&self) -> Result<Vec<Release>> {
-        let mut out = Vec::new();
-        for n in self.numbers()? {
-            if let Some(release) = self.get(n)? {
-                out.push(release);
-            }
-        }
-        Ok(out)
+        self.numbers()?
+            .into_iter()
+            .map(|n| self.existing(n))
+            .collect()
     }
 
     pub fn latest(&self) -> Result<Option<Release>> {
         match self.numbers()?.last() {
-            Some(n) => self.get(*n),
+            Some(n) => self.existing(*n).map(Some),
             None => Ok(None),
         }
     }
@@ -282,12 +303,11 @@ impl<'a> Releases<'a> {
     /// since: then nothing is deployed.
     pub fn last_success(&self) -> Result<Option<Release>> {
         for n in self.numbers()?.into_iter().rev() {
-            if let Some(r) = self.get(n)? {
-                match r.result.as_ref().map(|x| x.status) {
-                    Some(Status::Succeeded) => return Ok(Some(r)),
-                    Some(Status::Destroyed) => return Ok(None),
-                    _ => {}
-                }
+            let r = self.existing(n)?;
+            match r.result.as_ref().map(|x| x.status) {
+                Some(Status::Succeeded) => return Ok(Some(r)),
+                Some(Status::Destroyed) => return Ok(None),
+                _ => {}
             }
         }
         Ok(None)
@@ -301,9 +321,17 @@ impl<'a> Releases<'a> {
             .store
             .get(&key)?
             .ok_or_else(|| Error::failed(format!("release {number} has no manifest.json")))?;
-        let manifest = serde_json::from_slice(&bytes).map_err(|e| {
+        let manifest: crate::artifacts::Manifest = serde_json::from_slice(&bytes).map_err(|e| {
             Error::failed(format!("the manifest of release {number} is damaged: {e}"))
         })?;
+        // A stored program is applied again only as it was recorded.
+        if crate::artifacts::sha256(program.as_bytes()) != manifest.program_hash {
+            return Err(Error::failed(format!(
+                "the stored program of release #{number} ({}) does not match the hash recorded when it was applied; it was changed afterwards",
+                self.key(&format!("{}/Pulumi.yaml", number_dir(number)))
+            ))
+            .with_help("restore it from the bucket's versions, or roll back to another release with --to N"));
+        }
         Ok(Artifacts {
             program,
             settings,
