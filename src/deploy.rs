@@ -334,6 +334,11 @@ fn start_record(
         git_commit: request.git_commit.clone(),
         program_hash: request.files.manifest.program_hash.clone(),
         deployer_version: crate::artifacts::VERSION.into(),
+        aws_identity: request
+            .backend
+            .clients
+            .as_ref()
+            .and_then(crate::backend::aws::Clients::caller_arn),
         provider_version: Some(request.files.manifest.provider_version.clone())
             .filter(|v| !v.is_empty()),
         lock_id: request.lock_id.clone(),

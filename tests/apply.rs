@@ -729,6 +729,30 @@ fn apply_against_the_shared_aws_backend() {
         "{}",
         run.stdout
     );
+    // The caller's AWS identity is recorded beside the self-declared user, and
+    // an obvious disagreement is said.
+    let json = repo
+        .run_with(
+            &["history", "-s", STACK, "-e", DEV, "--output", "json"],
+            &env,
+        )
+        .json();
+    let arn = json[0]["aws_identity"].as_str().unwrap();
+    assert!(arn.starts_with("arn:aws:"), "{arn}");
+    assert_eq!(json[0]["who"], "tester@example.com");
+    assert_eq!(
+        json[0]["identity_differs"], true,
+        "tester is not moto's user"
+    );
+    let text = repo
+        .run_with(&["history", "-s", STACK, "-e", DEV], &env)
+        .stdout;
+    assert_contains(
+        &text,
+        &[&format!(
+            "tester@example.com (AWS: {arn} ⚠ not the same person?)"
+        )],
+    );
     // Pulumi's checkpoint is in the bucket (the DIY layout), not on this machine.
     let checkpoint = format!("pulumi/.pulumi/stacks/{STACK}/{DEV}.json");
     assert!(b.store.get(&checkpoint).unwrap().is_some(), "{checkpoint}");
@@ -1690,6 +1714,7 @@ fn release_numbers_sort_and_end_as_numbers() {
         program_hash: String::new(),
         deployer_version: "test".into(),
         provider_version: None,
+        aws_identity: None,
         lock_id: "l".into(),
         approved_by: None,
         source_release: None,

@@ -445,6 +445,7 @@ fn start(who: &str) -> ReleaseStart {
         program_hash: "sha256:x".into(),
         deployer_version: "test".into(),
         provider_version: None,
+        aws_identity: None,
         lock_id: "l".into(),
         approved_by: None,
         source_release: None,

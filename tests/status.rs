@@ -257,6 +257,7 @@ fn world() -> World {
         program_hash: files.manifest.program_hash.clone(),
         deployer_version: "test".into(),
         provider_version: None,
+        aws_identity: None,
         lock_id: "l".into(),
         approved_by: None,
         source_release: None,

@@ -30,6 +30,10 @@ pub struct ReleaseStart {
     pub git_commit: Option<String>,
     pub program_hash: String,
     pub deployer_version: String,
+    /// Who AWS says is acting (the caller's STS ARN), beside the self-declared
+    /// `who` (DEPLOYER_USER or git's user.email), for the shared back-end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_identity: Option<String>,
     /// The pulumi-aws version the program pinned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_version: Option<String>,
@@ -354,5 +358,34 @@ impl<'a> Releases<'a> {
             read("Pulumi.yaml".into())?,
             read(format!("Pulumi.{environment}.yaml"))?,
         ))
+    }
+}
+
+/// Whether a self-declared `who` obviously disagrees with the AWS identity: an
+/// email whose name is nowhere in the ARN's user or session name.
+pub fn identity_differs(who: &str, arn: &str) -> bool {
+    let Some((name, _)) = who.split_once('@') else {
+        return false;
+    };
+    let principal = arn.rsplit(['/', ':']).next().unwrap_or(arn).to_lowercase();
+    !name.is_empty() && !principal.contains(&name.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn identities_that_obviously_differ() {
+        use super::identity_differs;
+        let role = "arn:aws:sts::123456789012:assumed-role/deployer/alice@company.com";
+        assert!(!identity_differs("alice@company.com", role));
+        assert!(identity_differs("cto@company.com", role));
+        assert!(!identity_differs(
+            "Alice@company.com",
+            "arn:aws:iam::1:user/alice"
+        ));
+        assert!(
+            !identity_differs("ci-bot", role),
+            "not an email: nothing to compare"
+        );
     }
 }

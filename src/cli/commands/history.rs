@@ -83,10 +83,22 @@ fn row(r: &Release) -> [String; 7] {
         status,
         timestamp(s.started),
         duration,
-        s.who.clone(),
+        who(s),
         s.git_commit.clone().unwrap_or_else(|| "-".into()),
         vars.join(" "),
     ]
+}
+
+/// The self-declared user, with the AWS identity when it was recorded, and a
+/// warning when the two obviously disagree.
+fn who(s: &crate::backend::releases::ReleaseStart) -> String {
+    match &s.aws_identity {
+        Some(arn) if crate::backend::releases::identity_differs(&s.who, arn) => {
+            format!("{} (AWS: {arn} ⚠ not the same person?)", s.who)
+        }
+        Some(arn) => format!("{} (AWS: {arn})", s.who),
+        None => s.who.clone(),
+    }
 }
 
 /// `8m 35s`, `12s`, `1h 02m`.
@@ -107,6 +119,8 @@ fn as_json(r: &Release) -> serde_json::Value {
         "operation": s.operation,
         "status": r.status(),
         "who": s.who,
+        "aws_identity": s.aws_identity,
+        "identity_differs": s.aws_identity.as_deref().is_some_and(|arn| crate::backend::releases::identity_differs(&s.who, arn)),
         "approved_by": s.approved_by,
         "started": timestamp(s.started),
         "finished": result.map(|x| timestamp(x.finished)),
