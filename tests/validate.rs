@@ -562,3 +562,43 @@ fn hostile_inputs_are_refused_promptly() {
         started.elapsed()
     );
 }
+
+#[test]
+fn secret_looking_values_in_plain_text_are_flagged() {
+    let repo = TestRepo::example();
+    let api = "stacks/notification-platform/services/email-service/components/api";
+    repo.edit(
+        &format!("{api}/microservice.yaml"),
+        "env:\n",
+        "env:\n  DB_PASSWORD: hunter2\n  TOKEN_TTL: \"60\"\n",
+    );
+    repo.write(
+        &format!("{api}/configs/app.yaml"),
+        "db:\n  password: hunter2\n",
+    );
+    let run = repo.run(&["validate", "--stack", STACK]);
+    assert_eq!(run.code, 0, "warnings do not fail validate: {}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "warning[plain-secret]: `DB_PASSWORD` looks like a secret",
+            "microservice.yaml:",
+            "warning[plain-secret]: config key `password` looks like a secret",
+            "configs/app.yaml:2:3",
+            "add `TOKEN_TTL` to `not_secrets:`",
+        ],
+    );
+    repo.edit(
+        &format!("{api}/microservice.yaml"),
+        "env:\n",
+        "not_secrets: [TOKEN_TTL, password]\nenv:\n",
+    );
+    let run = repo.run(&["validate", "--stack", STACK]);
+    assert!(!run.stderr.contains("TOKEN_TTL"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("config key `password`"),
+        "{}",
+        run.stderr
+    );
+    assert_contains(&run.stderr, &["`DB_PASSWORD` looks like a secret"]);
+}

@@ -275,6 +275,11 @@ pub fn check_stack(
                 .map(Spec::Sqs),
             };
             let configs = check_configs(&component.configs, sources, diagnostics);
+            if let (Some(Spec::Microservice(service, _)), Some(configs)) = (&spec, &configs) {
+                for config in configs {
+                    plain_secrets_in_config(&config.root, &service.not_secrets, diagnostics);
+                }
+            }
             if let (Some(spec), Some(configs)) = (spec, configs) {
                 components.push(TypedComponent {
                     service: service.name.clone(),
@@ -395,4 +400,35 @@ fn reserved_keys(node: &Node, config: &str, diagnostics: &mut Vec<Diagnostic>) -
 /// Span of the value at `pointer` in an expanded document, for semantic checks.
 pub fn span_of(doc: &Expanded, pointer: &str) -> Span {
     schema_errors::locate(&doc.root, pointer).0
+}
+
+/// Config keys that look like secrets and hold literal text (see
+/// `microservice::looks_secret`): a warning each, at the key.
+fn plain_secrets_in_config(node: &Node, allowed: &[String], diagnostics: &mut Vec<Diagnostic>) {
+    match &node.value {
+        crate::node::Value::Map(map) => {
+            for (key, value) in &map.entries {
+                if microservice::looks_secret(&key.name)
+                    && !allowed.contains(&key.name)
+                    && matches!(&value.value, crate::node::Value::Str(s) if !s.is_empty() && !s.contains(crate::expand::template::REF_START))
+                {
+                    diagnostics.push(
+                        Diagnostic::warning(
+                            Code::PlainSecret,
+                            format!("config key `{}` looks like a secret, and its value is written here in plain text: it would be in the program, the state and every diff", key.name),
+                        )
+                        .at(key.span)
+                        .help(format!("deliver it from Secrets Manager with `secrets:` in microservice.yaml instead; if it is no secret, add `{}` to `not_secrets:`", key.name)),
+                    );
+                }
+                plain_secrets_in_config(value, allowed, diagnostics);
+            }
+        }
+        crate::node::Value::Seq(items) => {
+            for item in items {
+                plain_secrets_in_config(item, allowed, diagnostics);
+            }
+        }
+        _ => {}
+    }
 }

@@ -62,6 +62,10 @@ pub struct Microservice {
     /// Run the container with a read-only root file system.
     #[serde(default)]
     pub read_only_root_filesystem: bool,
+    /// Names of `env` variables (or config keys) that look like secrets
+    /// (`*password*`, `*token*`, ...) but are not, so `validate` does not warn.
+    #[serde(default)]
+    pub not_secrets: Vec<String>,
 }
 
 /// A secret from AWS Secrets Manager.
@@ -354,6 +358,22 @@ pub fn check(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> bool {
     let before = diagnostics.len();
+    for (name, value) in &service.env {
+        if looks_secret(name)
+            && !service.not_secrets.contains(name)
+            && !value.0.is_empty()
+            && !value.0.contains(crate::expand::template::REF_START)
+        {
+            diagnostics.push(
+                Diagnostic::warning(
+                    Code::PlainSecret,
+                    format!("`{name}` looks like a secret, and its value is written here in plain text"),
+                )
+                .at(span_of(doc, &format!("/env/{name}")))
+                .help(format!("put it in AWS Secrets Manager and name it under `secrets:` (`{name}: <secret name>`); if it is no secret, add `{name}` to `not_secrets:`")),
+            );
+        }
+    }
     let infra_span =
         |pointer: &str| infra_doc.map_or(Span::file_start(doc.file), |d| span_of(d, pointer));
     if service.expose.is_some() && service.port.is_none() {
@@ -454,4 +474,21 @@ pub fn check(
 fn is_secret_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(7, ':').collect();
     parts.len() == 7 && parts[2] == "secretsmanager" && parts[5] == "secret" && !parts[6].is_empty()
+}
+
+/// Names that usually hold secrets: `*password*`, `*secret*`, `*token*`,
+/// `*api_key*`, `*private_key*` (case-insensitive, `-` and `_` alike).
+pub fn looks_secret(name: &str) -> bool {
+    let name = name.to_lowercase().replace('-', "_");
+    [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "private_key",
+    ]
+    .iter()
+    .any(|w| name.contains(w))
 }
