@@ -101,9 +101,18 @@ impl Artifacts {
     }
 
     /// Writes the three files into `dir`, each through a temporary file and a
-    /// rename so a reader never sees half a program.
+    /// rename so a reader never sees half a program, the manifest last (it is
+    /// what says the folder is complete, and records the others' hashes), and
+    /// all three under an exclusive lock on `dir/.lock`, so two compiles into one
+    /// folder never leave a manifest describing another compile's program.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
+        let guard = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(".lock"))?;
+        guard.lock()?;
         write_atomic(&dir.join("Pulumi.yaml"), self.program.as_bytes())?;
         write_atomic(
             &dir.join(format!("Pulumi.{}.yaml", self.manifest.environment)),

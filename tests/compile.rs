@@ -980,3 +980,48 @@ fn compile_never_writes_through_a_planted_link() {
             .contains("runtime: yaml")
     );
 }
+
+/// Two compiles into one folder at once, with different variables: the
+/// manifest always describes the program beside it.
+#[test]
+fn concurrent_compiles_never_leave_a_torn_folder() {
+    let repo = TestRepo::example();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join(STACK).join("development");
+    for round in 0..12 {
+        let children: Vec<_> = ["v1.0.0", "v2.0.0"]
+            .iter()
+            .map(|v| {
+                repo.command(
+                    &[
+                        "compile",
+                        "--stack",
+                        STACK,
+                        "-e",
+                        "development",
+                        "--out",
+                        out.path().to_str().unwrap(),
+                        "--var",
+                        &format!("VERSION={v}"),
+                    ],
+                    &[],
+                )
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+            })
+            .collect();
+        for mut child in children {
+            assert!(child.wait().unwrap().success());
+        }
+        let manifest: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap())
+                .unwrap();
+        let program = std::fs::read(dir.join("Pulumi.yaml")).unwrap();
+        assert_eq!(
+            manifest["program_hash"].as_str().unwrap(),
+            deployer::artifacts::sha256(&program),
+            "round {round}: the manifest describes another program"
+        );
+    }
+}
