@@ -219,6 +219,7 @@ fn prepare(request: &Request, files: &Artifacts) -> Result<Engine> {
         &request.environment,
         &files.program,
         &files.settings,
+        &request.who,
     )?;
     engine.install_provider()?;
     engine.select_stack()?;

@@ -685,6 +685,13 @@ fn history_shows_every_outcome() {
 fn apply_against_the_shared_aws_backend() {
     let backend = AwsBackend::new();
     let repo = TestRepo::example();
+    // development lives in account 111111111111: deployer assumes a role there
+    // (moto answers as 123456789012 and lets it assume roles in other accounts).
+    repo.edit(
+        "stacks/notification-platform/stack.yaml",
+        "    aliases: [dev]\n",
+        "    aliases: [dev]\n    role_arn: arn:aws:iam::111111111111:role/deployer\n",
+    );
     let mut env = backend.env();
     env.extend(pulumi_env(&repo));
     let run = repo.run_with(
@@ -729,6 +736,40 @@ fn apply_against_the_shared_aws_backend() {
         "{}",
         run.stdout
     );
+    // Pulumi's provider assumes the role, its session named after the user;
+    // the back-end kept the caller's own credentials.
+    let settings =
+        repo.read(".deployer/work/notification-platform/development/Pulumi.development.yaml");
+    assert_contains(
+        &settings,
+        &[
+            "\"aws:assumeRoles\":",
+            "- roleArn: arn:aws:iam::111111111111:role/deployer",
+            "sessionName: \"tester@example.com\"",
+        ],
+    );
+    // An environment in another account, without a role, is refused before any lock.
+    let run = repo.run_with(
+        &[
+            "apply",
+            "-s",
+            STACK,
+            "-e",
+            "staging",
+            "--var",
+            "VERSION=v1.0.0",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "your credentials belong to AWS account 123456789012, but environment `staging` is in account 222222222222; nothing was locked or changed",
+            "give the environment a `role_arn`",
+        ],
+    );
+    assert!(!run.stderr.contains("Acquiring lock"), "{}", run.stderr);
     // The caller's AWS identity is recorded beside the self-declared user, and
     // an obvious disagreement is said.
     let json = repo

@@ -39,7 +39,7 @@ fn world() -> World {
     let server = moto::moto_with(&[("MOTO_ECS_SERVICE_RUNNING", RUNNING)]);
     let backend = AwsBackend::on(server);
     let b = backend.open();
-    let cloud = Cloud::connect("us-east-1").unwrap();
+    let cloud = Cloud::in_region("us-east-1").unwrap();
     let id = moto::unique("w");
     let (runtime, config) = deployer::backend::aws::sdk_config("us-east-1").unwrap();
     let ec2 = aws_sdk_ec2::Client::new(&config);

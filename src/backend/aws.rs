@@ -63,6 +63,67 @@ pub fn sdk_config(region: &str) -> Result<(Arc<tokio::runtime::Runtime>, aws_con
     Ok((Arc::new(runtime), config))
 }
 
+/// An STS session name from a user (`alice@company.com`): the characters STS
+/// accepts, 2 to 64 of them.
+pub fn session_name(who: &str) -> String {
+    let mut name: String = who
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    while name.len() < 2 {
+        name.push('-');
+    }
+    name
+}
+
+/// The SDK configuration for an environment: its region and, when it has a
+/// role, credentials from assuming it (with the caller's own as the base).
+pub fn environment_config(
+    region: &str,
+    role: Option<&str>,
+    session: &str,
+) -> Result<(Arc<tokio::runtime::Runtime>, aws_config::SdkConfig)> {
+    let (runtime, base) = sdk_config(region)?;
+    let Some(role) = role else {
+        return Ok((runtime, base));
+    };
+    let provider = runtime.block_on(
+        aws_config::sts::AssumeRoleProvider::builder(role)
+            .configure(&base)
+            .session_name(session_name(session))
+            .build(),
+    );
+    let config = base
+        .into_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+            provider,
+        ))
+        .build();
+    Ok((runtime, config))
+}
+
+/// The account the configuration's credentials belong to (STS GetCallerIdentity).
+pub fn account_of(
+    runtime: &tokio::runtime::Runtime,
+    config: &aws_config::SdkConfig,
+    what: &str,
+) -> Result<String> {
+    let sts = aws_sdk_sts::Client::new(config);
+    let out = runtime
+        .block_on(sts.get_caller_identity().send())
+        .map_err(|e| failure(&format!("finding out who {what} is"), "AWS STS", &e))?;
+    out.account()
+        .map(str::to_string)
+        .ok_or_else(|| Error::failed("AWS STS did not say which account the credentials belong to"))
+}
+
 /// SDK clients and the runtime that drives them.
 #[derive(Clone)]
 pub struct Clients {

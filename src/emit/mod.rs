@@ -68,12 +68,17 @@ pub fn emit(stack: &ResolvedStack) -> Compiled {
             }
         }
     }
-    let settings = json!({
+    let mut settings = json!({
         "config": {
             "aws:region": stack.env.region,
             "aws:allowedAccountIds": [stack.env.account],
         }
     });
+    if let Some(role) = &stack.env.role_arn {
+        // The provider assumes the environment's role; the session is named
+        // after the user when the program is deployed (`engine::session_name`).
+        settings["config"]["aws:assumeRoles"] = json!([{ "roleArn": role }]);
+    }
     Compiled {
         program: e.program,
         settings,

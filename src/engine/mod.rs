@@ -98,6 +98,7 @@ fn check_passphrase() -> Result<()> {
 
 impl Engine {
     /// Writes the program into the workspace and sets up how Pulumi finds its state.
+    #[allow(clippy::too_many_arguments)]
     pub fn prepare(
         pulumi: pulumi::Pulumi,
         backend: &Backend,
@@ -106,6 +107,7 @@ impl Engine {
         environment: &str,
         program: &str,
         settings: &str,
+        who: &str,
     ) -> Result<Engine> {
         let dir = repo_root
             .join(".deployer")
@@ -140,7 +142,7 @@ impl Engine {
         write("Pulumi.yaml", program)?;
         write(
             &format!("Pulumi.{environment}.yaml"),
-            &format!("{}{}", secrets_lines(&stored), settings),
+            &format!("{}{}", secrets_lines(&stored), with_session(settings, who)),
         )?;
         let env = vec![
             (
@@ -469,6 +471,24 @@ fn query_escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// Names the provider's role session after the user (`aws:assumeRoles`, set
+/// by compile when the environment has a `role_arn`): who deployed is then in
+/// the environment account's CloudTrail.
+fn with_session(settings: &str, who: &str) -> String {
+    if !settings.contains("aws:assumeRoles") {
+        return settings.to_string();
+    }
+    let Ok(mut json) = crate::load::yaml::to_json(settings) else {
+        return settings.to_string();
+    };
+    if let Some(roles) = json["config"]["aws:assumeRoles"].as_array_mut() {
+        for role in roles {
+            role["sessionName"] = serde_json::Value::String(crate::backend::aws::session_name(who));
+        }
+    }
+    crate::emit::program::to_yaml(&json)
 }
 
 fn secrets_lines(config: &str) -> String {

@@ -5,6 +5,7 @@ pub mod logs;
 pub mod status;
 
 use crate::error::{Error, Result};
+use crate::model::stack::EnvironmentSpec;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use std::sync::Arc;
 
@@ -19,21 +20,62 @@ pub struct Cloud {
 }
 
 impl Cloud {
-    pub fn connect(region: &str) -> Result<Cloud> {
+    /// Clients for an environment: its region, and its role assumed (with a
+    /// session named after `who`) when it has one.
+    pub fn connect(env: &EnvironmentSpec, who: &str) -> Result<Cloud> {
+        let (runtime, config) =
+            crate::backend::aws::environment_config(&env.region, env.role_arn.as_deref(), who)?;
+        Ok(Cloud::from_config(runtime, &config))
+    }
+
+    /// Clients for a region with the caller's own credentials.
+    pub fn in_region(region: &str) -> Result<Cloud> {
         let (runtime, config) = crate::backend::aws::sdk_config(region)?;
-        Ok(Cloud {
-            ecs: aws_sdk_ecs::Client::new(&config),
-            rds: aws_sdk_rds::Client::new(&config),
-            sqs: aws_sdk_sqs::Client::new(&config),
-            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
-            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+        Ok(Cloud::from_config(runtime, &config))
+    }
+
+    fn from_config(runtime: Arc<tokio::runtime::Runtime>, config: &aws_config::SdkConfig) -> Cloud {
+        Cloud {
+            ecs: aws_sdk_ecs::Client::new(config),
+            rds: aws_sdk_rds::Client::new(config),
+            sqs: aws_sdk_sqs::Client::new(config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
             runtime,
-        })
+        }
     }
 
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
+}
+
+/// Before any lock is taken: the credentials deployer would act with in
+/// `environment` (its role when it has one, else the caller's own) must belong
+/// to the environment's account. Only the provider's `allowedAccountIds` would
+/// notice otherwise, after the lock and the preview.
+pub fn check_account(env: &EnvironmentSpec, environment: &str, who: &str) -> Result<()> {
+    let (runtime, config) =
+        crate::backend::aws::environment_config(&env.region, env.role_arn.as_deref(), who)?;
+    let what = match &env.role_arn {
+        Some(role) => format!("role {role}"),
+        None => "your credentials".to_string(),
+    };
+    let account = crate::backend::aws::account_of(&runtime, &config, &what)?;
+    if account != env.account {
+        return Err(Error::failed(format!(
+            "{what} belong to AWS account {account}, but environment `{environment}` is in account {}; nothing was locked or changed",
+            env.account
+        ))
+        .with_help(match &env.role_arn {
+            Some(_) => "check `role_arn` and `account` of the environment in stack.yaml".to_string(),
+            None => format!(
+                "use credentials for account {} (AWS_PROFILE), or give the environment a `role_arn` in that account for deployer to assume",
+                env.account
+            ),
+        }));
+    }
+    Ok(())
 }
 
 /// Why an AWS call failed, in words: a missing permission names the API call

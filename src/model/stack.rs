@@ -64,6 +64,12 @@ pub struct EnvironmentSpec {
     /// for another account.
     #[schemars(regex(pattern = r"^[0-9]{12}$"))]
     pub account: String,
+    /// An IAM role in the environment's account that deployer assumes for
+    /// everything touching the environment's resources (Pulumi's AWS provider,
+    /// `status`, `logs`, `drift`), with a session named after the user. The
+    /// shared back-end (bucket, table) keeps your own credentials.
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$"))]
+    pub role_arn: Option<String>,
     /// The AWS region, for example `us-east-1`.
     #[schemars(regex(pattern = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$"))]
     pub region: String,

@@ -45,6 +45,7 @@ pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
     let pulumi = pulumi::find()?;
     require_approval_possible(printer, env.approval_required(), args.auto_approve)?;
     let backend = open_backend(printer, &repo)?;
+    super::check_account(&backend, &repo, &env, &environment)?;
     let held = take(
         printer,
         &backend,
@@ -160,6 +161,7 @@ pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
     let pulumi = pulumi::find()?;
     require_approval_possible(printer, env.approval_required(), args.auto_approve)?;
     let backend = open_backend(printer, &repo)?;
+    super::check_account(&backend, &repo, &env, &environment)?;
     let held = take(
         printer,
         &backend,
@@ -273,6 +275,7 @@ pub fn destroy(args: DestroyArgs, printer: &Printer) -> Result<ExitStatus> {
         ));
         return Ok(ExitStatus::Success);
     }
+    super::check_account(&backend, &repo, &env, &environment)?;
     let held = take(
         printer,
         &backend,

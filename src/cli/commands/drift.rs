@@ -41,6 +41,8 @@ pub fn run(args: DriftArgs, printer: &Printer) -> Result<ExitStatus> {
     };
     let number = release.start.number;
     let files = releases.artifacts(number, environment)?;
+    let env = super::stack_file(printer, &repo, stack)?.environments[environment].clone();
+    super::check_account(&backend, &repo, &env, environment)?;
     let held = take(
         printer,
         &backend,
@@ -58,6 +60,7 @@ pub fn run(args: DriftArgs, printer: &Printer) -> Result<ExitStatus> {
         environment,
         &files.program,
         &files.settings,
+        &held.info.who,
     )?;
     engine.install_provider()?;
     engine.select_stack()?;

@@ -106,7 +106,7 @@ pub fn run(args: LogsArgs, printer: &Printer) -> Result<ExitStatus> {
             group: group.to_string(),
         });
     }
-    let cloud = Cloud::connect(&file.environments[&environment].region)?;
+    let cloud = Cloud::connect(&file.environments[&environment], &backend.who(&repo.root))?;
     let since = now_ms() - args.since.as_millis() as i64;
     let mut tail = Tail::new(sources, since, args.filter.clone());
     let prefix = args.component.len() > 1;

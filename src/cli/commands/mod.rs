@@ -292,3 +292,18 @@ pub fn stack_file(
         ))
     })
 }
+
+/// Checks, before any lock, that deployer would act in `environment` with
+/// credentials of its account: on the shared back-end, or wherever the
+/// environment names a role (the local back-end alone contacts no AWS).
+pub fn check_account(
+    backend: &crate::backend::Backend,
+    repo: &Repo,
+    env: &crate::model::stack::EnvironmentSpec,
+    environment: &str,
+) -> Result<()> {
+    if matches!(backend.kind, crate::backend::Kind::Aws(_)) || env.role_arn.is_some() {
+        crate::inspect::check_account(env, environment, &backend.who(&repo.root))?;
+    }
+    Ok(())
+}

@@ -56,7 +56,7 @@ pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
             .iter()
             .map(|(c, e)| (c.clone(), e.kind.clone()))
             .collect();
-        let cloud = Cloud::connect(&stack.environments[environment].region)?;
+        let cloud = Cloud::connect(&stack.environments[environment], &backend.who(&repo.root))?;
         let components = status::check(&cloud, &release, &kinds);
         reports.push((environment.clone(), release, components));
     }
