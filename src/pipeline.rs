@@ -103,7 +103,13 @@ pub fn check_stack(
             let scope = Scope::new(name, &stack, &environment, &variables);
             let expanded =
                 expander.expand_stack(&mut loader, &checked.loaded, &scope, &environment);
-            let typed = validate::check_stack(expanded, loader.sources, &mut loader.diagnostics);
+            let production = stack.environments[&environment].production;
+            let typed = validate::check_stack(
+                expanded,
+                production,
+                loader.sources,
+                &mut loader.diagnostics,
+            );
             let resolved = resolve::resolve(name, &stack, typed, &known, &mut loader.diagnostics);
             if !loader.diagnostics.iter().any(Diagnostic::is_error) {
                 check_names(&checked.loaded, &resolved, &mut loader.diagnostics);

@@ -4,7 +4,7 @@
 //! `environments` overlays described) and validation (run on expanded documents,
 //! where those two keys are already gone).
 
-use crate::kinds::{Kind, microservice, rds, sqs};
+use crate::kinds::{Kind, cache, microservice, rds, sqs};
 use crate::model::{names::NAME_PATTERN, service::ServiceFile, stack::StackFile};
 use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
@@ -26,6 +26,7 @@ impl FileKind {
         FileKind::Infra,
         FileKind::Component(Kind::Rds),
         FileKind::Component(Kind::Sqs),
+        FileKind::Component(Kind::Cache),
     ];
 
     /// The file name as users write it.
@@ -57,6 +58,7 @@ impl FileKind {
             }
             FileKind::Component(Kind::Rds) => generator.into_root_schema_for::<rds::Rds>(),
             FileKind::Component(Kind::Sqs) => generator.into_root_schema_for::<sqs::Sqs>(),
+            FileKind::Component(Kind::Cache) => generator.into_root_schema_for::<cache::Cache>(),
         }
         .to_value();
         if self != FileKind::Stack {

@@ -103,7 +103,7 @@ fn first_apply_creates_everything_with_progress_and_records_the_release() {
             // Durations come from the engine's event timestamps.
             "Creating email-service/database... ✓ (5m 23s)",
             "Creating email-service/queue... ✓ (12s)",
-            "Creating email-service/api... ✓ (3m 00s)",
+            "Creating email-service/api... ✓ (3m 01s)",
             "✓ Deployment successful! (",
             "release #1 of notification-platform / development",
         ],
@@ -115,7 +115,7 @@ fn first_apply_creates_everything_with_progress_and_records_the_release() {
     assert_eq!(first["status"], "succeeded");
     assert_eq!(first["who"], "alice@company.com");
     assert_eq!(first["variables"]["VERSION"], "v1.0.0");
-    assert_eq!(first["changes"]["create"], 39);
+    assert_eq!(first["changes"]["create"], 43);
     // Outputs and per-component results are recorded; the program is stored.
     let record = std::fs::read_to_string(repo.file(
         ".deployer/state/stacks/notification-platform/development/releases/000001/result.json",
@@ -1426,7 +1426,7 @@ fn destroy_removes_an_environment_and_history_says_so() {
         &[
             "Previewing what is destroyed...",
             "- email-service/database",
-            "0 to create, 0 to update, 0 to replace, 39 to delete",
+            "0 to create, 0 to update, 0 to replace, 43 to delete",
             "Deleting email-service/api... ✓",
             "✓ Destroyed notification-platform / development",
             "recorded as release #2",
@@ -1456,7 +1456,7 @@ fn destroy_removes_an_environment_and_history_says_so() {
     assert_contains(&run.stderr, &["is already destroyed (release #2)"]);
     let run = apply(&repo, DEV, "v1.0.0", &[], &[]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert_contains(&run.stderr, &["39 to create"]);
+    assert_contains(&run.stderr, &["43 to create"]);
 }
 
 #[test]

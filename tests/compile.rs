@@ -110,7 +110,8 @@ fn show_resolved_merges_presets_and_overlays_and_keeps_secrets_as_references() {
         "notification-platform/sendgrid-api-key"
     );
     assert_eq!(api["configs"]["app"]["email"]["retry_limit"], 5);
-    assert_eq!(api["wired"][1]["component"], "email-service/queue");
+    assert_eq!(api["wired"][1]["component"], "email-service/cache");
+    assert_eq!(api["wired"][2]["component"], "email-service/queue");
     assert_eq!(api["tags"]["compliance"], "pci");
     let worker = &view["components"]["delivery-service/worker"];
     assert_eq!(

@@ -200,6 +200,20 @@ fn world() -> World {
         .unwrap()
         .queue_url
         .unwrap();
+    let cache = format!("{id}-cache");
+    cloud
+        .block_on(
+            cloud
+                .elasticache
+                .create_replication_group()
+                .replication_group_id(&cache)
+                .replication_group_description("cache")
+                .engine("valkey")
+                .cache_node_type("cache.t4g.micro")
+                .num_cache_clusters(2)
+                .send(),
+        )
+        .unwrap();
     let (api_logs, worker_logs) = (
         format!("/deployer/{id}/email-service/api"),
         format!("/deployer/{id}/delivery-service/worker"),
@@ -238,6 +252,7 @@ fn world() -> World {
         ("delivery-service/worker.log_group", worker_logs.as_str()),
         ("email-service/database.identifier", database.as_str()),
         ("email-service/queue.url", queue.as_str()),
+        ("email-service/cache.id", cache.as_str()),
         ("email-service/queue.dead_letter_url", dead_letters.as_str()),
     ]
     .into_iter()
@@ -350,6 +365,12 @@ fn status_of_a_healthy_environment() {
     assert!(
         queue.starts_with("✓") && queue.contains("SQS") && queue.contains("active, 0 waiting"),
         "{queue}"
+    );
+    let cache = line("email-service/cache");
+    assert!(
+        // moto reports one member node whatever the group was created with.
+        cache.starts_with("✓") && cache.contains("Cache") && cache.contains("available, 1 node"),
+        "{cache}"
     );
     // Only environments with a release are shown.
     assert!(!run.stdout.contains("production"));
@@ -587,7 +608,7 @@ fn logs_errors_say_what_to_do() {
         &[
             "has no component `email-service/apii`",
             "did you mean `email-service/api`?",
-            "components: delivery-service/worker, email-service/api, email-service/database, email-service/queue",
+            "components: delivery-service/worker, email-service/api, email-service/cache, email-service/database, email-service/queue",
         ],
     );
     let run = w.run(&["logs", "-c", "email-service/database"]);

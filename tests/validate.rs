@@ -15,7 +15,7 @@ fn validate(repo: &TestRepo) -> Run {
 fn the_example_is_valid() {
     let run = validate(&TestRepo::example());
     assert_eq!(run.code, 0, "{}", run.all());
-    assert_contains(&run.stderr, &["✓ notification-platform: 13 files valid"]);
+    assert_contains(&run.stderr, &["✓ notification-platform: 14 files valid"]);
 }
 
 #[test]
@@ -203,7 +203,7 @@ fn fargate_memory_must_fit_the_cpu() {
 fn component_without_kind_file() {
     let repo = TestRepo::example();
     repo.write(
-        &format!("{SERVICES}/email-service/components/cache/notes.txt"),
+        &format!("{SERVICES}/email-service/components/search/notes.txt"),
         "todo",
     );
     let run = validate(&repo);
@@ -211,8 +211,8 @@ fn component_without_kind_file() {
     assert_contains(
         &run.stderr,
         &[
-            "error[no-kind-file]: component `cache` has no kind file",
-            &format!("--> {SERVICES}/email-service/components/cache"),
+            "error[no-kind-file]: component `search` has no kind file",
+            &format!("--> {SERVICES}/email-service/components/search"),
         ],
     );
 }

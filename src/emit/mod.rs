@@ -55,6 +55,7 @@ pub fn emit(stack: &ResolvedStack) -> Compiled {
             Spec::Microservice(..) => kinds::microservice::emit::emit(&mut e, index),
             Spec::Rds(_) => kinds::rds::emit(&mut e, index),
             Spec::Sqs(_) => kinds::sqs::emit(&mut e, index),
+            Spec::Cache(_) => kinds::cache::emit(&mut e, index),
         }
     }
     for index in 0..stack.components.len() {

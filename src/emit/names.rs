@@ -107,6 +107,18 @@ pub const NAMINGS: &[Naming] = &[
         max: 80,
         how: "`<stack>-<environment>-<service>-<component>[-dlq][.fifo]`, shortened with a hash",
     },
+    Naming {
+        token: "aws:elasticache/subnetGroup:SubnetGroup",
+        property: "name",
+        max: 255,
+        how: "autonamed from the logical name",
+    },
+    Naming {
+        token: "aws:elasticache/replicationGroup:ReplicationGroup",
+        property: "replicationGroupId",
+        max: 40,
+        how: "`<stack>-<environment>-<service>-<component>`, shortened with a hash",
+    },
 ];
 
 /// One name that cannot fit.

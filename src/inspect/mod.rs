@@ -17,6 +17,7 @@ pub struct Cloud {
     pub sqs: aws_sdk_sqs::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub elasticache: aws_sdk_elasticache::Client,
 }
 
 impl Cloud {
@@ -41,6 +42,7 @@ impl Cloud {
             sqs: aws_sdk_sqs::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            elasticache: aws_sdk_elasticache::Client::new(config),
             runtime,
         }
     }

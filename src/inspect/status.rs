@@ -3,7 +3,7 @@
 //! A microservice: running/desired tasks, the rollout of its primary
 //! deployment, and target health when exposed. A database: instance status and
 //! pending maintenance. A queue: its depth and its dead-letter queue's (dead
-//! letters are a warning). Anything recorded but gone from AWS is `not found`.
+//! letters are a warning). A cache: its replication group's status and members. Anything recorded but gone from AWS is `not found`.
 
 use super::{Cloud, output, problem};
 use crate::backend::releases::Release;
@@ -67,6 +67,7 @@ pub fn check(
             "microservice" => microservice(cloud, outputs, component),
             "rds" => database(cloud, outputs, component),
             "sqs" => queue(cloud, outputs, component),
+            "cache" => cache(cloud, outputs, component),
             other => {
                 let mut s = ComponentStatus::new(component, other);
                 s.flag(
@@ -386,6 +387,63 @@ fn queue(
             }
             Err(why) => status.flag(Health::Unhealthy, format!("dead-letter queue: {why}")),
         }
+    }
+    status
+}
+
+/// A cache: its replication group's status (`available`, `modifying`, ...)
+/// and how many member nodes it has.
+fn cache(
+    cloud: &Cloud,
+    outputs: &BTreeMap<String, serde_json::Value>,
+    component: &str,
+) -> ComponentStatus {
+    let mut status = ComponentStatus::new(component, "Cache");
+    let Some(id) = output(outputs, component, "id") else {
+        unrecorded(&mut status, "id");
+        return status;
+    };
+    let resource = format!("ElastiCache replication group {id}");
+    let described = cloud.block_on(
+        cloud
+            .elasticache
+            .describe_replication_groups()
+            .replication_group_id(id)
+            .send(),
+    );
+    let group = match described {
+        Ok(out) => out.replication_groups().first().cloned(),
+        Err(err)
+            if err.code() == Some("ReplicationGroupNotFoundFault")
+                || err.code() == Some("ReplicationGroupNotFound") =>
+        {
+            None
+        }
+        Err(err) => {
+            status.state = "unknown".into();
+            status.flag(
+                Health::Unhealthy,
+                problem("elasticache:DescribeReplicationGroups", &resource, &err),
+            );
+            return status;
+        }
+    };
+    let Some(group) = group else {
+        status.state = "not found".into();
+        status.flag(Health::Unhealthy, format!("{resource} does not exist"));
+        return status;
+    };
+    let state = group.status().unwrap_or("unknown").to_string();
+    let members = group.member_clusters().len();
+    status.state = format!(
+        "{state}, {members} node{}",
+        if members == 1 { "" } else { "s" }
+    );
+    status.details = json!({"status": state, "members": group.member_clusters()});
+    match state.as_str() {
+        "available" => {}
+        "creating" | "modifying" | "snapshotting" => status.flag(Health::Warning, state.clone()),
+        other => status.flag(Health::Unhealthy, format!("replication group is {other}")),
     }
     status
 }

@@ -2,6 +2,7 @@
 //! schema), the outputs other components may reference, and its emitter. Adding a
 //! kind means adding a module here and a variant to [`Kind`] and [`Spec`].
 
+pub mod cache;
 pub mod microservice;
 pub mod rds;
 pub mod sqs;
@@ -12,10 +13,11 @@ pub enum Kind {
     Microservice,
     Rds,
     Sqs,
+    Cache,
 }
 
 impl Kind {
-    pub const ALL: &'static [Kind] = &[Kind::Microservice, Kind::Rds, Kind::Sqs];
+    pub const ALL: &'static [Kind] = &[Kind::Microservice, Kind::Rds, Kind::Sqs, Kind::Cache];
 
     /// Lower-case name used in files, JSON and messages.
     pub fn name(self) -> &'static str {
@@ -23,6 +25,7 @@ impl Kind {
             Kind::Microservice => "microservice",
             Kind::Rds => "rds",
             Kind::Sqs => "sqs",
+            Kind::Cache => "cache",
         }
     }
 
@@ -32,6 +35,7 @@ impl Kind {
             Kind::Microservice => "MicroService",
             Kind::Rds => "RDS",
             Kind::Sqs => "SQS",
+            Kind::Cache => "Cache",
         }
     }
 
@@ -40,6 +44,7 @@ impl Kind {
             Kind::Microservice => "microservice.yaml",
             Kind::Rds => "rds.yaml",
             Kind::Sqs => "sqs.yaml",
+            Kind::Cache => "cache.yaml",
         }
     }
 
@@ -53,6 +58,7 @@ impl Kind {
             Kind::Microservice => microservice::OUTPUTS,
             Kind::Rds => rds::OUTPUTS,
             Kind::Sqs => sqs::OUTPUTS,
+            Kind::Cache => cache::OUTPUTS,
         }
     }
 
@@ -74,6 +80,7 @@ pub enum Spec {
     Microservice(Box<microservice::Microservice>, microservice::Infra),
     Rds(rds::Rds),
     Sqs(sqs::Sqs),
+    Cache(cache::Cache),
 }
 
 impl Spec {
@@ -82,6 +89,7 @@ impl Spec {
             Spec::Microservice(..) => Kind::Microservice,
             Spec::Rds(_) => Kind::Rds,
             Spec::Sqs(_) => Kind::Sqs,
+            Spec::Cache(_) => Kind::Cache,
         }
     }
 }
@@ -111,6 +119,7 @@ pub fn grant(e: &Emitter, target: usize, wire: &Wire) -> Grant {
         Spec::Microservice(..) => microservice::emit::grant(e, target, wire),
         Spec::Rds(rds) => rds::grant(e, target, rds, wire),
         Spec::Sqs(_) => sqs::grant(e, target, wire),
+        Spec::Cache(cache) => cache::grant(e, target, cache, wire),
     }
 }
 
@@ -120,6 +129,7 @@ pub fn wired_env_names(kind: Kind, prefix: &str) -> Vec<String> {
         Kind::Microservice => &["URL"],
         Kind::Rds => &["HOST", "PORT", "NAME", "USERNAME", "PASSWORD"],
         Kind::Sqs => &["URL", "ARN"],
+        Kind::Cache => &["HOST", "READER_HOST", "PORT", "TLS"],
     };
     suffixes.iter().map(|s| format!("{prefix}_{s}")).collect()
 }
@@ -130,6 +140,7 @@ pub fn output(e: &Emitter, index: usize, output: &str) -> Vec<Part> {
         Spec::Microservice(..) => microservice::emit::output(e, index, output),
         Spec::Rds(rds) => rds::output(e, index, rds, output),
         Spec::Sqs(_) => sqs::output(e, index, output),
+        Spec::Cache(cache) => cache::output(e, index, cache, output),
     }
 }
 
@@ -153,6 +164,7 @@ pub fn main_resource(e: &Emitter, index: usize) -> String {
         Kind::Microservice => "service",
         Kind::Rds => "instance",
         Kind::Sqs => "queue",
+        Kind::Cache => "cache",
     };
     e.name(index, role)
 }

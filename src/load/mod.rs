@@ -140,7 +140,7 @@ impl<'a> Loader<'a> {
                 )
                 .in_path(self.repo.display(&components_dir))
                 .help(
-                    "add a folder under components/ with a microservice.yaml, rds.yaml or sqs.yaml",
+                    "add a folder under components/ with a microservice.yaml, rds.yaml, sqs.yaml or cache.yaml",
                 ),
             );
         }
@@ -179,7 +179,7 @@ impl<'a> Loader<'a> {
                     .chain(["infra.yaml"]);
                 let corrected = file.replace(".yml", ".yaml");
                 let help = did_you_mean(&corrected, known).unwrap_or_else(|| {
-                    "a component folder holds one kind file (microservice.yaml, rds.yaml or sqs.yaml), an optional infra.yaml and a configs/ folder".into()
+                    "a component folder holds one kind file (microservice.yaml, rds.yaml, sqs.yaml or cache.yaml), an optional infra.yaml and a configs/ folder".into()
                 });
                 self.report(
                     Diagnostic::error(
@@ -196,7 +196,7 @@ impl<'a> Loader<'a> {
                 self.report(
                     Diagnostic::error(Code::NoKindFile, format!("component `{name}` has no kind file"))
                         .in_path(self.repo.display(&dir))
-                        .help("add exactly one of microservice.yaml, rds.yaml or sqs.yaml; the file's name says what the component is"),
+                        .help("add exactly one of microservice.yaml, rds.yaml, sqs.yaml or cache.yaml; the file's name says what the component is"),
                 );
                 return None;
             }

@@ -6,7 +6,7 @@ pub mod schema_errors;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expand::{Expanded, ExpandedStack};
-use crate::kinds::{Kind, Spec, microservice, rds, sqs};
+use crate::kinds::{Kind, Spec, cache, microservice, rds, sqs};
 use crate::model::service::ServiceFile;
 use crate::model::stack::StackFile;
 use crate::node::Node;
@@ -205,6 +205,7 @@ pub fn check_stack_file(
 /// left out of the result (their errors are reported).
 pub fn check_stack(
     stack: ExpandedStack,
+    production: bool,
     sources: &Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> TypedStack {
@@ -273,6 +274,15 @@ pub fn check_stack(
                 )
                 .filter(|spec| sqs::check(spec, &doc, diagnostics))
                 .map(Spec::Sqs),
+                Kind::Cache => check::<cache::Cache>(
+                    FileKind::Component(Kind::Cache),
+                    &doc.root,
+                    doc.file,
+                    sources,
+                    diagnostics,
+                )
+                .filter(|spec| cache::check(spec, production, &doc, diagnostics))
+                .map(Spec::Cache),
             };
             let configs = check_configs(&component.configs, sources, diagnostics);
             if let (Some(Spec::Microservice(service, _)), Some(configs)) = (&spec, &configs) {

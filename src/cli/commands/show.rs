@@ -156,6 +156,12 @@ fn resolved_view(stack: &ResolvedStack, variables: &BTreeMap<String, String>) ->
                     serde_json::to_value(sqs).unwrap_or_default(),
                 );
             }
+            Spec::Cache(cache) => {
+                entry.insert(
+                    "settings".into(),
+                    serde_json::to_value(cache).unwrap_or_default(),
+                );
+            }
         }
         if !c.configs.is_empty() {
             entry.insert(
