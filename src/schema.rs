@@ -68,6 +68,93 @@ impl FileKind {
     }
 }
 
+impl FileKind {
+    /// The schema published for editors (`deployer schema`): files as they are
+    /// written, before expansion. A field the file's preset may supply is
+    /// required only when there is no `extends`; wherever a template may stand,
+    /// a string holding one (`"{{ params.port }}"`) is accepted, since its value
+    /// is known only once rendered. (Validation runs the strict [`FileKind::schema`]
+    /// on the expanded document, so nothing is checked less.) stack.yaml is not
+    /// templated and has no `extends`: its schema is the strict one.
+    pub fn editor_schema(self) -> Value {
+        let mut schema = self.schema();
+        if self == FileKind::Stack {
+            return schema;
+        }
+        if let Some(root) = schema.as_object_mut() {
+            if let Some(required) = root.remove("required") {
+                root.insert("if".into(), json!({"not": {"required": ["extends"]}}));
+                root.insert("then".into(), json!({"required": required}));
+            }
+            for key in ["properties", "$defs"] {
+                if let Some(Value::Object(children)) = root.get_mut(key) {
+                    for (name, child) in children.iter_mut() {
+                        if name != "extends" && name != "environments" && name != "Extends" {
+                            allow_templates(child);
+                        }
+                    }
+                }
+            }
+        }
+        schema
+    }
+}
+
+/// A string that holds a template (`{{ ... }}` or `{% ... %}`).
+fn template_string() -> Value {
+    json!({"type": "string", "pattern": "\\{\\{|\\{%", "description": "A template, rendered per environment."})
+}
+
+/// Accepts a template wherever a constrained value stands: every typed,
+/// enumerated or patterned schema below gets "or a template" beside it.
+fn allow_templates(schema: &mut Value) {
+    let Some(obj) = schema.as_object_mut() else {
+        return;
+    };
+    for key in ["properties", "$defs", "patternProperties"] {
+        if let Some(Value::Object(children)) = obj.get_mut(key) {
+            children.values_mut().for_each(allow_templates);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(child) = obj.get_mut(key)
+            && child.is_object()
+        {
+            allow_templates(child);
+        }
+    }
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Value::Array(options)) = obj.get_mut(key) {
+            options.iter_mut().for_each(allow_templates);
+        }
+    }
+    let constrained = ["type", "enum", "const", "pattern", "$ref"]
+        .iter()
+        .any(|k| obj.contains_key(*k));
+    let plain_string = obj.get("type") == Some(&json!("string"))
+        && ![
+            "enum",
+            "const",
+            "pattern",
+            "format",
+            "minLength",
+            "maxLength",
+        ]
+        .iter()
+        .any(|k| obj.contains_key(*k));
+    if constrained && !plain_string {
+        let description = obj.remove("description");
+        let inner = std::mem::take(obj);
+        obj.insert(
+            "anyOf".into(),
+            json!([Value::Object(inner), template_string()]),
+        );
+        if let Some(d) = description {
+            obj.insert("description".into(), d);
+        }
+    }
+}
+
 /// Describes the two keys every file but stack.yaml may have: `extends` (start
 /// from a preset) and `environments` (per-environment overlays, each a partial
 /// copy of the file).
@@ -131,7 +218,8 @@ pub fn write_all(dir: &std::path::Path) -> std::io::Result<Vec<String>> {
     let mut written = Vec::new();
     for kind in FileKind::ALL {
         let name = kind.schema_file_name();
-        let text = serde_json::to_string_pretty(&kind.schema()).expect("schemas serialise") + "\n";
+        let text =
+            serde_json::to_string_pretty(&kind.editor_schema()).expect("schemas serialise") + "\n";
         std::fs::write(dir.join(&name), text)?;
         written.push(name);
     }

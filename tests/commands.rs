@@ -554,3 +554,86 @@ fn completions_for_every_shell_and_man_pages() {
     assert_eq!(json["pulumi_aws"], "7.51.1");
     assert!(json["target"].as_str().unwrap().contains('-'));
 }
+
+/// The published schemas, checked by an independent validator (Python's
+/// jsonschema, as an editor's language server would): every file of the
+/// example as written is valid (a field its preset supplies, a templated
+/// number), and planted errors are still caught.
+#[test]
+fn published_schemas_accept_the_files_as_written_and_catch_errors() {
+    let repo = TestRepo::example();
+    let files: Vec<String> = deployer::artifacts::files_under(&repo.file("stacks"))
+        .unwrap()
+        .into_iter()
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "yaml")
+                && !p.components().any(|c| c.as_os_str() == "configs")
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(files.len() >= 10, "{files:?}");
+    let check = |files: &[String]| {
+        std::process::Command::new("python3")
+            .arg(crate_dir().join("tests/support/check_schemas.py"))
+            .arg(crate_dir().join("schemas"))
+            .args(files)
+            .output()
+            .unwrap()
+    };
+    let out = check(&files);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let api = "stacks/notification-platform/services/email-service/components/api";
+    repo.edit(&format!("{api}/infra.yaml"), "replicas: 2", "replica: 2");
+    repo.write(
+        &format!("{api}/microservice.yaml"),
+        repo.read(&format!("{api}/microservice.yaml")) + "expose:\n  visibility: secret\n",
+    );
+    let out = check(&[
+        repo.file(&format!("{api}/infra.yaml"))
+            .display()
+            .to_string(),
+        repo.file(&format!("{api}/microservice.yaml"))
+            .display()
+            .to_string(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert_contains(
+        &text,
+        &[
+            "'replica' was unexpected",
+            "/expose: {'visibility': 'secret'} is not valid",
+        ],
+    );
+}
+
+/// Every `# yaml-language-server: $schema=` line of the example points at a
+/// schema that exists.
+#[test]
+fn every_schema_modeline_resolves() {
+    let root = crate_dir().join("examples/deployment-repo");
+    let mut checked = 0;
+    for file in deployer::artifacts::files_under(&root).unwrap() {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let Some(target) = text
+            .lines()
+            .next()
+            .and_then(|l| l.split_once("$schema="))
+            .map(|(_, t)| t.trim())
+        else {
+            continue;
+        };
+        checked += 1;
+        let resolved = file.parent().unwrap().join(target);
+        assert!(
+            resolved.exists(),
+            "{}: {target} does not exist",
+            file.display()
+        );
+    }
+    assert!(checked >= 10, "only {checked} modelines");
+}
