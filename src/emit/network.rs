@@ -274,3 +274,40 @@ fn load_balancer(e: &mut Emitter, visibility: Visibility) {
         Value::interp(base_url(e, visibility)),
     ));
 }
+
+/// Where a data store sits: a subnet group of `token` in the environment's
+/// private subnets, and a security group that only the components using it
+/// open (`tcp_between` rules added by their grants). Returns the two logical
+/// names. `noun` says what it is in the groups' descriptions (`database`, `cache`).
+pub fn private_placement(
+    e: &mut Emitter,
+    index: usize,
+    token: &'static str,
+    noun: &str,
+) -> (String, String) {
+    let id = e.id(index).clone();
+    let tags = e.tags(index);
+    let net = e.stack.env.network.clone();
+    let subnets = e.name(index, "subnets");
+    e.add(
+        index,
+        Resource::new(&subnets, token)
+            .set("description", s(format!("private subnets of {id}")))
+            .set("subnetIds", strings(&net.private_subnets))
+            .set("tags", tags.clone()),
+    );
+    let sg = e.name(index, "sg");
+    e.add(
+        index,
+        Resource::new(&sg, "aws:ec2/securityGroup:SecurityGroup")
+            .set(
+                "description",
+                s(format!(
+                    "{noun} {id}: reachable only from the components that use it"
+                )),
+            )
+            .set("vpcId", s(&net.vpc))
+            .set("tags", tags),
+    );
+    (subnets, sg)
+}

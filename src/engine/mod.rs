@@ -270,12 +270,20 @@ impl Engine {
 
     /// Runs a preview and returns its events.
     pub fn preview(&self) -> Result<Vec<EngineEvent>> {
+        self.dry_run("preview", &["preview", "--json"])
+    }
+
+    /// A command that changes nothing and streams events (a preview, or an
+    /// operation with `--preview-only`): its events, or what Pulumi reported.
+    fn dry_run(&self, label: &str, args: &[&str]) -> Result<Vec<EngineEvent>> {
         let mut events = Vec::new();
-        let finished = self.invoke("preview", &["preview", "--json"], true, |e| {
-            events.push(e.clone())
-        })?;
+        let finished = self.invoke(label, args, true, |e| events.push(e.clone()))?;
         if finished.code != 0 {
-            return Err(preview_failure(&finished, &events, "preview"));
+            return Err(preview_failure(
+                &finished,
+                &events,
+                &args[..args.len() - 1].join(" "),
+            ));
         }
         Ok(events)
     }
@@ -296,41 +304,13 @@ impl Engine {
 
     /// What `destroy` would do, changing nothing.
     pub fn preview_destroy(&self) -> Result<Vec<EngineEvent>> {
-        let mut events = Vec::new();
-        let finished = self.invoke(
-            "destroy-preview",
-            &["destroy", "--preview-only", "--json"],
-            true,
-            |e| events.push(e.clone()),
-        )?;
-        if finished.code != 0 {
-            return Err(preview_failure(
-                &finished,
-                &events,
-                "destroy --preview-only",
-            ));
-        }
-        Ok(events)
+        self.dry_run("destroy-preview", &["destroy", "--preview-only", "--json"])
     }
 
     /// What AWS has that the state does not say, changing nothing: a refresh
     /// as a dry run.
     pub fn preview_refresh(&self) -> Result<Vec<EngineEvent>> {
-        let mut events = Vec::new();
-        let finished = self.invoke(
-            "refresh-preview",
-            &["refresh", "--preview-only", "--json"],
-            true,
-            |e| events.push(e.clone()),
-        )?;
-        if finished.code != 0 {
-            return Err(preview_failure(
-                &finished,
-                &events,
-                "refresh --preview-only",
-            ));
-        }
-        Ok(events)
+        self.dry_run("refresh-preview", &["refresh", "--preview-only", "--json"])
     }
 
     /// Reads the state back from AWS and drops operations a killed Pulumi left

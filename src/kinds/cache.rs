@@ -105,7 +105,7 @@ pub fn check(
 }
 
 use crate::emit::Emitter;
-use crate::emit::program::{Part, Resource, Value, r, s, strings};
+use crate::emit::program::{Part, Resource, Value, r, s};
 use crate::kinds::Grant;
 use crate::resolve::Wire;
 
@@ -154,27 +154,11 @@ pub fn emit(e: &mut Emitter, index: usize) {
     let id = e.id(index).clone();
     let tags = e.tags(index);
     let production = e.stack.env.production;
-    let net = e.stack.env.network.clone();
-    let subnets = e.name(index, "subnets");
-    e.add(
+    let (subnets, sg) = crate::emit::network::private_placement(
+        e,
         index,
-        Resource::new(&subnets, "aws:elasticache/subnetGroup:SubnetGroup")
-            .set("description", s(format!("private subnets of {id}")))
-            .set("subnetIds", strings(&net.private_subnets))
-            .set("tags", tags.clone()),
-    );
-    let sg = e.name(index, "sg");
-    e.add(
-        index,
-        Resource::new(&sg, "aws:ec2/securityGroup:SecurityGroup")
-            .set(
-                "description",
-                s(format!(
-                    "cache {id}: reachable only from the components that use it"
-                )),
-            )
-            .set("vpcId", s(&net.vpc))
-            .set("tags", tags.clone()),
+        "aws:elasticache/subnetGroup:SubnetGroup",
+        "cache",
     );
     let nodes = cache.nodes(production);
     let failover = nodes >= 2;

@@ -160,7 +160,7 @@ pub fn check(rds: &Rds, doc: &Expanded, diagnostics: &mut Vec<Diagnostic>) -> bo
 }
 
 use crate::emit::Emitter;
-use crate::emit::program::{Part, Resource, Value, r, s, strings};
+use crate::emit::program::{Part, Resource, Value, r, s};
 use crate::kinds::Grant;
 use crate::resolve::Wire;
 
@@ -245,27 +245,11 @@ pub fn emit(e: &mut Emitter, index: usize) {
     let id = e.id(index).clone();
     let tags = e.tags(index);
     let production = e.stack.env.production;
-    let net = e.stack.env.network.clone();
-    let subnets = e.name(index, "subnets");
-    e.add(
+    let (subnets, sg) = crate::emit::network::private_placement(
+        e,
         index,
-        Resource::new(&subnets, "aws:rds/subnetGroup:SubnetGroup")
-            .set("description", s(format!("private subnets of {id}")))
-            .set("subnetIds", strings(&net.private_subnets))
-            .set("tags", tags.clone()),
-    );
-    let sg = e.name(index, "sg");
-    e.add(
-        index,
-        Resource::new(&sg, "aws:ec2/securityGroup:SecurityGroup")
-            .set(
-                "description",
-                s(format!(
-                    "database {id}: reachable only from the components that use it"
-                )),
-            )
-            .set("vpcId", s(&net.vpc))
-            .set("tags", tags.clone()),
+        "aws:rds/subnetGroup:SubnetGroup",
+        "database",
     );
     let identifier = e.physical_name(&[&e.qualified(index)], 63);
     let mut instance = Resource::new(e.name(index, "instance"), "aws:rds/instance:Instance")
