@@ -14,7 +14,13 @@ use std::time::Duration;
 
 pub fn run(args: LogsArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    let stack = match &args.stack {
+    // `--stack`, else DEPLOYER_STACK, else the one stack that has the components.
+    let given_stack = args.stack.clone().or_else(|| {
+        std::env::var("DEPLOYER_STACK")
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
+    let stack = match &given_stack {
         Some(stack) => {
             repo.check_stack(stack)?;
             stack.clone()
@@ -23,9 +29,15 @@ pub fn run(args: LogsArgs, printer: &Printer) -> Result<ExitStatus> {
     };
     let file = stack_file(printer, &repo, &stack)?;
     let backend = open_backend(printer, &repo)?;
-    let environment = match &args.environment {
-        Some(env) if file.environments.contains_key(env) => env.clone(),
-        Some(env) => return Err(crate::pipeline::unknown_environment(&stack, env, &file).into()),
+    // `--environment` (or an alias), else DEPLOYER_ENVIRONMENT, else the only
+    // environment with a release.
+    let given_environment = args.environment.clone().or_else(|| {
+        std::env::var("DEPLOYER_ENVIRONMENT")
+            .ok()
+            .filter(|e| !e.is_empty())
+    });
+    let environment = match &given_environment {
+        Some(env) => super::target::environment(&stack, &file, Some(env))?.0,
         None => {
             let deployed: Vec<&String> = file
                 .environments
