@@ -443,39 +443,43 @@ fn ctrl_c_stops_pulumi_cleanly_records_cancelled_and_unlocks() {
     assert_eq!(apply(&repo, DEV, "v2.0.0", &[], &[]).code, 0);
 }
 
-fn a_killed_deployer_is_recovered_by_the_next_apply() {
-    let repo = TestRepo::example();
-    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+/// Starts `apply VERSION=v2.0.0` (lock TTL `ttl`) with Pulumi hanging in the
+/// middle of it, then SIGKILLs deployer. Returns the pid of the `pulumi` it
+/// left behind.
+fn kill_deployer_mid_apply(repo: &TestRepo, ttl: &str, extra: &[(&str, &str)]) -> i32 {
     let marker = repo.file("hanging.pid");
-    let env = env_with(
-        &repo,
-        &[
-            ("STANDIN_HANG", "email-api:v2.0.0"),
-            ("STANDIN_MARKER", marker.to_str().unwrap()),
-        ],
-    );
+    let mut knobs = vec![
+        ("STANDIN_HANG", "email-api:v2.0.0"),
+        ("STANDIN_MARKER", marker.to_str().unwrap()),
+    ];
+    knobs.extend_from_slice(extra);
+    let args = [
+        "apply",
+        "-s",
+        STACK,
+        "-e",
+        DEV,
+        "--var",
+        "VERSION=v2.0.0",
+        "--lock-ttl",
+        ttl,
+    ];
     let mut child = repo
-        .command(
-            &[
-                "apply",
-                "-s",
-                STACK,
-                "-e",
-                DEV,
-                "--var",
-                "VERSION=v2.0.0",
-                "--lock-ttl",
-                "3s",
-            ],
-            &env,
-        )
+        .command(&args, &env_with(repo, &knobs))
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let pulumi_pid: i32 = wait_for(&marker).trim().parse().unwrap();
-    // The machine dies: deployer and Pulumi are killed outright.
     child.kill().unwrap();
     child.wait().unwrap();
+    pulumi_pid
+}
+
+fn a_killed_deployer_is_recovered_by_the_next_apply() {
+    let repo = TestRepo::example();
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    let pulumi_pid = kill_deployer_mid_apply(&repo, "3s", &[]);
+    // The machine dies: Pulumi is killed outright too.
     unsafe { libc::kill(pulumi_pid, libc::SIGKILL) };
     assert_eq!(history(&repo, DEV)[0]["status"], "in_progress");
     let run = apply(&repo, DEV, "v2.0.0", &["--lock-timeout", "60s"], &[]);
@@ -913,11 +917,7 @@ fn run_standin(dir: &std::path::Path, args: &[&str], env: &[(String, String)]) -
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .output()
         .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    out.into()
 }
 
 const QUEUE_PROGRAM: &str = "name: p\nruntime: yaml\nresources:\n  q:\n    type: aws:sqs/queue:Queue\n    properties:\n      name: q\n";
@@ -1143,36 +1143,7 @@ fn a_provider_that_cannot_be_installed_stops_before_anything_changes() {
 fn an_orphaned_pulumi_is_waited_for_before_its_lock_is_removed() {
     let repo = TestRepo::example();
     assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
-    let marker = repo.file("hanging.pid");
-    let env = env_with(
-        &repo,
-        &[
-            ("STANDIN_HANG", "email-api:v2.0.0"),
-            ("STANDIN_IGNORE_INTERRUPT", "1"),
-            ("STANDIN_MARKER", marker.to_str().unwrap()),
-        ],
-    );
-    let mut child = repo
-        .command(
-            &[
-                "apply",
-                "-s",
-                STACK,
-                "-e",
-                DEV,
-                "--var",
-                "VERSION=v2.0.0",
-                "--lock-ttl",
-                "2s",
-            ],
-            &env,
-        )
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let pulumi_pid: i32 = wait_for(&marker).trim().parse().unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let pulumi_pid = kill_deployer_mid_apply(&repo, "2s", &[("STANDIN_IGNORE_INTERRUPT", "1")]);
     let run = apply(
         &repo,
         DEV,

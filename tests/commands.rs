@@ -380,11 +380,7 @@ echo 1000\n",
             .envs(env.iter().filter(|(k, _)| *k != "PATH").copied())
             .output()
             .unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        out.into()
     }
 }
 

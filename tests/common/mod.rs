@@ -26,6 +26,16 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 impl Run {
     /// stdout and stderr together, for assertions that do not care where a line went.
     pub fn all(&self) -> String {
@@ -164,12 +174,7 @@ pub fn deployer_with_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Run
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("run deployer");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cmd.output().expect("run deployer").into()
 }
 
 /// The binary with the environment every test starts from: no colour, and

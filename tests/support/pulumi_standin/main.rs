@@ -775,24 +775,8 @@ impl Workspace {
     }
 
     fn refresh(&self, args: &Args) {
-        let preview_only = args.has("preview-only");
-        let skip = args.has("skip-preview");
-        let yes = args.has("yes") || skip;
-        if !yes && !preview_only {
-            fail(
-                1,
-                "--yes or --skip-preview or --preview-only must be passed in to proceed when running in non-interactive mode",
-            );
-        }
-        if skip && preview_only {
-            fail(
-                1,
-                "--skip-preview and --preview-only cannot be used together",
-            );
-        }
-        if yes && preview_only {
-            fail(1, "--yes and --preview-only cannot be used together");
-        }
+        // refresh.go checks confirmation itself first, with a plain error (exit 1).
+        let (preview_only, skip) = update_flags(args, 1);
         if args.has("skip-pending-creates") && args.has("clear-pending-creates") {
             fail(
                 1,
@@ -843,24 +827,8 @@ impl Workspace {
     }
 
     fn destroy(&self, args: &Args) {
-        let preview_only = args.has("preview-only");
-        let skip = args.has("skip-preview");
-        let yes = args.has("yes") || skip;
-        if !yes && !preview_only {
-            fail(
-                2,
-                "--yes or --skip-preview or --preview-only must be passed in to proceed when running in non-interactive mode",
-            );
-        }
-        if skip && preview_only {
-            fail(
-                1,
-                "--skip-preview and --preview-only cannot be used together",
-            );
-        }
-        if yes && preview_only {
-            fail(1, "--yes and --preview-only cannot be used together");
-        }
+        // destroy.go returns NoConfirmationInNonInteractiveError (exit 2).
+        let (preview_only, skip) = update_flags(args, 2);
         self.check_passphrase();
         let mut state = self.load();
         let lock = self.lock();
@@ -952,6 +920,33 @@ impl Workspace {
             fail(1, why);
         }
     }
+}
+
+/// The confirmation flags of `refresh` and `destroy`, checked as the real CLI
+/// does (`yes = yes || skipPreview`, then `updateFlagsToOptions` in
+/// `pkg/cmd/pulumi/operations/io.go`). `unconfirmed` is the exit code when
+/// nothing confirms the operation (each command says it its own way). Returns
+/// (preview only, skip preview).
+fn update_flags(args: &Args, unconfirmed: i32) -> (bool, bool) {
+    let preview_only = args.has("preview-only");
+    let skip = args.has("skip-preview");
+    let yes = args.has("yes") || skip;
+    if !yes && !preview_only {
+        fail(
+            unconfirmed,
+            "--yes or --skip-preview or --preview-only must be passed in to proceed when running in non-interactive mode",
+        );
+    }
+    if skip && preview_only {
+        fail(
+            1,
+            "--skip-preview and --preview-only cannot be used together",
+        );
+    }
+    if yes && preview_only {
+        fail(1, "--yes and --preview-only cannot be used together");
+    }
+    (preview_only, skip)
 }
 
 /// Every `options.version` in the program (resources and invokes).
