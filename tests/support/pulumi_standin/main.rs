@@ -397,11 +397,13 @@ impl Workspace {
         );
     }
 
+    /// `pkg/cmd/pulumi/cancel/cancel.go`: asks only on a terminal (never here),
+    /// and refuses a stack given both as `--stack` and as an argument.
     fn cancel(&self, args: &Args) {
-        if !args.has("yes") {
+        if args.value("stack").is_some() && !args.positional.is_empty() {
             fail(
                 1,
-                "--yes must be passed in to proceed when running in non-interactive mode",
+                "only one of --stack or argument stack name may be specified, not both",
             );
         }
         // Every lock file of the stack, whoever holds it (`CancelCurrentUpdate`).
