@@ -1320,6 +1320,18 @@ fn stack_and_environment_are_inferred_and_said() {
         ],
     );
     assert_eq!(run.json()[0]["variables"]["VERSION"], "v1.0.2");
+    // `--output json` carries the same: what was acted on, and why.
+    assert_eq!(
+        run.json()[0]["target"],
+        serde_json::json!({
+            "stack": "notification-platform",
+            "environment": "development",
+            "stack_from": "current folder",
+            "environment_from": "--environment `dev`, an alias",
+        })
+    );
+    let run = deployer_with_env(&["status", "--output", "json"], &inside, &env_refs);
+    assert_eq!(run.json()[0]["target"]["stack_from"], "current folder", "{}", run.all());
     // An environment that is no alias keeps its did-you-mean (exit 2).
     let run = deployer_with_env(
         &["history", "--environment", "stage"],

@@ -9,6 +9,10 @@ use std::io::{IsTerminal, Write};
 
 pub struct Printer {
     styled_stderr: bool,
+    /// The stack and environment the command acts on and why, once resolved:
+    /// every JSON result carries it as `target`, as the text output's first
+    /// line says it.
+    target: std::sync::Mutex<Option<serde_json::Value>>,
 }
 
 pub const GREEN: Style = AnsiColor::Green.on_default().bold();
@@ -27,7 +31,10 @@ impl Printer {
     pub fn new() -> Printer {
         let styled_stderr =
             anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
-        Printer { styled_stderr }
+        Printer {
+            styled_stderr,
+            target: Default::default(),
+        }
     }
 
     /// Whether live progress may be drawn: stderr is a terminal and colour is
@@ -89,8 +96,30 @@ impl Printer {
         format!("{}\n", diagnostic::render(d, sources, self.styled_stderr))
     }
 
+    /// Remember what the command acts on, for [`Printer::json`].
+    pub fn set_target(&self, target: serde_json::Value) {
+        *self.target.lock().unwrap_or_else(|e| e.into_inner()) = Some(target);
+    }
+
+    /// A JSON result on stdout. With a target resolved, an object gets a
+    /// `target` field and each object of a list (one per environment or
+    /// release) gets one too, unless it has its own.
     pub fn json(&self, value: &impl serde::Serialize) {
-        let text = serde_json::to_string_pretty(value).expect("values serialise");
+        let mut value = serde_json::to_value(value).expect("values serialise");
+        if let Some(target) = self.target.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            let add = |object: &mut serde_json::Map<String, serde_json::Value>| {
+                object.entry("target").or_insert_with(|| target.clone());
+            };
+            match &mut value {
+                serde_json::Value::Object(object) => add(object),
+                serde_json::Value::Array(items) => items
+                    .iter_mut()
+                    .filter_map(serde_json::Value::as_object_mut)
+                    .for_each(add),
+                _ => {}
+            }
+        }
+        let text = serde_json::to_string_pretty(&value).expect("values serialise");
         self.out(text);
     }
 

@@ -207,6 +207,7 @@ pub fn resolve_target(
     if let Some(line) = target.inferred() {
         printer.status(line);
     }
+    printer.set_target(serde_json::to_value(&target).expect("a target serialises"));
     Ok(target)
 }
 
@@ -216,6 +217,7 @@ pub fn resolve_stack(printer: &Printer, repo: &Repo, given: Option<&str>) -> Res
     if from != "--stack" {
         printer.status(format!("{stack} (stack: {from})"));
     }
+    printer.set_target(serde_json::json!({"stack": stack, "stack_from": from}));
     Ok(stack)
 }
 
