@@ -59,6 +59,9 @@ pub struct Request<'a> {
     /// Approval already given, with what was approved (a protection downgrade
     /// accepted on a terminal): recorded instead of asking again.
     pub approved: Option<String>,
+    /// Values of sensitive variables, set encrypted in the Pulumi stack (empty
+    /// for a rollback or destroy: the values stored by the last apply serve).
+    pub sensitive: BTreeMap<String, String>,
 }
 
 /// One run of `pulumi up`, as it is recorded.
@@ -90,7 +93,7 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
         &request.environment,
     );
     let interrupted = releases.latest()?.filter(|r| r.result.is_none());
-    let engine = prepare(&request, &request.files)?;
+    let engine = prepare(&request, &request.files, true)?;
     if let Some(stale) = interrupted {
         recover(&engine, &releases, stale.start.number, ui)?;
     }
@@ -196,7 +199,7 @@ fn roll_back_after_failure(
     let rollback = releases.begin(start, &files)?;
     finish(releases, failed, &run, Some(rollback), BTreeMap::new())?;
     ui.step(&format!("Rolling back to release #{good_number}..."));
-    let engine = prepare(request, &files)?;
+    let engine = prepare(request, &files, true)?;
     let owner = owners_with_previous(releases, &files)?;
     let plan = plan_from(&engine.preview()?, &owner);
     let rolled = run_engine(&engine, owner, plan, ui, false)?;
@@ -210,7 +213,10 @@ fn roll_back_after_failure(
     Ok(Some((rollback, rolled.status, rolled.seconds)))
 }
 
-fn prepare(request: &Request, files: &Artifacts) -> Result<Engine> {
+/// A workspace ready for Pulumi. `runs_program`: the command runs the program
+/// (preview, up), which needs every sensitive variable it reads; a destroy
+/// does not (`destroy.go` skips config validation).
+fn prepare(request: &Request, files: &Artifacts, runs_program: bool) -> Result<Engine> {
     let engine = Engine::prepare(
         request.pulumi.clone(),
         request.backend,
@@ -223,6 +229,10 @@ fn prepare(request: &Request, files: &Artifacts) -> Result<Engine> {
     )?;
     engine.install_provider()?;
     engine.select_stack()?;
+    engine.set_secret_config(&request.sensitive)?;
+    if runs_program {
+        engine.check_secret_config(&files.program)?;
+    }
     Ok(engine)
 }
 
@@ -511,7 +521,7 @@ pub fn destroy(request: Request, teardown: Teardown, ui: &dyn Ui) -> Result<Summ
         )));
     }
     let interrupted = releases.latest()?.filter(|r| r.result.is_none());
-    let engine = prepare(&request, &request.files)?;
+    let engine = prepare(&request, &request.files, false)?;
     if let Some(stale) = interrupted {
         recover(&engine, &releases, stale.start.number, ui)?;
     }

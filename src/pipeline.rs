@@ -35,7 +35,11 @@ pub struct Options {
 pub struct Checked {
     pub loaded: LoadedStack,
     pub stack: Option<StackFile>,
+    /// Every variable's value as it may be shown and recorded: a sensitive
+    /// one is `(sensitive)`.
     pub variables: BTreeMap<String, String>,
+    /// The values of sensitive variables, for Pulumi's encrypted config only.
+    pub sensitive: BTreeMap<String, String>,
     pub environments: Vec<ResolvedStack>,
 }
 
@@ -57,6 +61,7 @@ pub fn check_stack(
         loaded,
         stack: None,
         variables: BTreeMap::new(),
+        sensitive: BTreeMap::new(),
         environments: Vec::new(),
     };
     let Some(stack) = stack else {
@@ -71,6 +76,7 @@ pub fn check_stack(
         options.ignore_undeclared,
         &mut loader.diagnostics,
     );
+    let variables = crate::expand::variables::split_sensitive(&stack, variables);
     let environments: Vec<String> = match &options.environment {
         Some(env) if stack.environments.contains_key(env) => vec![env.clone()],
         Some(env) => {
@@ -100,7 +106,7 @@ pub fn check_stack(
             .collect();
         let mut expander = Expander::new(&repo.root, &stack);
         for environment in environments {
-            let scope = Scope::new(name, &stack, &environment, &variables);
+            let scope = Scope::new(name, &stack, &environment, &variables.for_templates);
             let expanded =
                 expander.expand_stack(&mut loader, &checked.loaded, &scope, &environment);
             let production = stack.environments[&environment].production;
@@ -119,7 +125,8 @@ pub fn check_stack(
     }
     diagnostics.append(&mut loader.diagnostics);
     checked.stack = Some(stack);
-    checked.variables = variables;
+    checked.variables = variables.shown;
+    checked.sensitive = variables.sensitive;
     checked
 }
 

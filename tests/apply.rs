@@ -4,7 +4,11 @@
 
 mod common;
 use common::*;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+#[path = "apply/sensitive.rs"]
+mod sensitive;
 
 const DEV: &str = "development";
 
@@ -1331,7 +1335,12 @@ fn stack_and_environment_are_inferred_and_said() {
         })
     );
     let run = deployer_with_env(&["status", "--output", "json"], &inside, &env_refs);
-    assert_eq!(run.json()[0]["target"]["stack_from"], "current folder", "{}", run.all());
+    assert_eq!(
+        run.json()[0]["target"]["stack_from"],
+        "current folder",
+        "{}",
+        run.all()
+    );
     // An environment that is no alias keeps its did-you-mean (exit 2).
     let run = deployer_with_env(
         &["history", "--environment", "stage"],
@@ -1606,6 +1615,18 @@ fn an_edited_stack_yaml_cannot_lower_production_protection() {
         "nothing changed"
     );
     no_lock_left(&repo);
+    // Rollback and destroy honour the recorded class too: approval is still
+    // needed, and destroying is still destroying production.
+    let env = pulumi_env(&repo);
+    let run = repo.run_with(&["rollback", "-s", STACK, "-e", "production"], &env);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_contains(&run.stderr, &["this environment requires approval"]);
+    let run = repo.run_with(
+        &["destroy", "-s", STACK, "-e", "production", "--auto-approve"],
+        &env,
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_contains(&run.stderr, &["--yes-destroy-production"]);
     // On a terminal, with the flag and the typed answer, it goes, and is recorded.
     let repo_arg = repo.path().to_str().unwrap().to_string();
     let env = env_with(&repo, &[("DEPLOYER_USER", "alice@company.com")]);

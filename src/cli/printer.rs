@@ -106,7 +106,12 @@ impl Printer {
     /// release) gets one too, unless it has its own.
     pub fn json(&self, value: &impl serde::Serialize) {
         let mut value = serde_json::to_value(value).expect("values serialise");
-        if let Some(target) = self.target.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        if let Some(target) = self
+            .target
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
             let add = |object: &mut serde_json::Map<String, serde_json::Value>| {
                 object.entry("target").or_insert_with(|| target.clone());
             };

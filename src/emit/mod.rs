@@ -46,6 +46,13 @@ pub fn emit(stack: &ResolvedStack) -> Compiled {
                 stack.stack.description.as_deref().unwrap_or(&stack.name),
                 stack.environment
             ),
+            secret_config: stack
+                .stack
+                .variables
+                .iter()
+                .filter(|(_, v)| v.sensitive)
+                .map(|(name, _)| secret_config_key(name))
+                .collect(),
             ..Program::default()
         },
     };
@@ -179,6 +186,7 @@ impl Emitter<'_> {
         for piece in pieces {
             match piece {
                 Piece::Text(t) => parts.push(Part::Text(t.to_string())),
+                Piece::Sensitive(name) => parts.push(Part::Ref(secret_config_key(name))),
                 Piece::Ref(reference) => {
                     let (target, output) = refs::target_and_output(reference);
                     let target =
@@ -214,6 +222,12 @@ impl Emitter<'_> {
             ),
         }
     }
+}
+
+/// The Pulumi config key (in the program's project namespace) that carries a
+/// sensitive variable's value, encrypted.
+pub fn secret_config_key(variable: &str) -> String {
+    format!("sensitive_{variable}")
 }
 
 fn tags_value(tags: &BTreeMap<String, String>) -> Value {

@@ -237,6 +237,9 @@ impl Resource {
 pub struct Program {
     pub name: String,
     pub description: String,
+    /// Secret config values the program reads (sensitive variables), set
+    /// encrypted in the Pulumi stack by the engine, never written here.
+    pub secret_config: Vec<String>,
     pub variables: Vec<(String, Value)>,
     pub resources: Vec<Resource>,
     pub outputs: Vec<(String, Value)>,
@@ -251,6 +254,24 @@ impl Program {
             "description".into(),
             Json::String(escape(&self.description)),
         );
+        if !self.secret_config.is_empty() {
+            // Project config (`ProjectConfigType`, pulumi `sdk/go/common/workspace/project.go`):
+            // Pulumi refuses to run without a value, or with one that is not encrypted.
+            obj.insert(
+                "config".into(),
+                Json::Object(
+                    self.secret_config
+                        .iter()
+                        .map(|name| {
+                            (
+                                name.clone(),
+                                serde_json::json!({"type": "string", "secret": true}),
+                            )
+                        })
+                        .collect(),
+                ),
+            );
+        }
         if !self.variables.is_empty() {
             obj.insert("variables".into(), map_to_json(&self.variables));
         }

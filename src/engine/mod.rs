@@ -17,6 +17,7 @@
 //! | `refresh --preview-only --json` | drift: a dry run, streamed like a preview; `--yes` with `--preview-only` is refused (`updateFlagsToOptions`, `pkg/cmd/pulumi/operations/io.go`) |
 //! | `refresh --yes --skip-preview --json --clear-pending-creates` | recovery; without `--skip-preview` a refresh previews first (`PreviewThenPromptThenExecute`, `pkg/backend/apply.go`) |
 //! | `destroy --yes --skip-preview --json` / `destroy --preview-only --json` | `pkg/cmd/pulumi/operations/destroy.go` |
+//! | `config set --secret PROJECT:sensitive_NAME --stack E` (value on stdin) | a sensitive variable, encrypted by the stack's secrets manager; without a value argument and off a terminal the value is read from stdin, one trailing newline dropped (`configSetCmd.Run`, `pkg/cmd/pulumi/config/config.go`); see [`secret_config`] |
 //! | `stack output --json --stack E` | `pkg/cmd/pulumi/stack/stack_output.go` |
 //! | `cancel --yes --stack E` | deletes every lock file of the stack (`pkg/backend/diy/backend.go`), so [`locks`] looks first |
 //!
@@ -30,6 +31,7 @@ pub mod locks;
 pub mod progress;
 pub mod pulumi;
 pub mod run;
+mod secret_config;
 
 use crate::backend::{Backend, Kind};
 use crate::error::{Error, Result};
@@ -140,9 +142,15 @@ impl Engine {
             })
         };
         write("Pulumi.yaml", program)?;
+        let secret_config =
+            secret_config::stored(backend, &secret_config::stored_key(stack, environment))?;
         write(
             &format!("Pulumi.{environment}.yaml"),
-            &format!("{}{}", secrets_lines(&stored), with_session(settings, who)),
+            &format!(
+                "{}{}",
+                secrets_lines(&stored),
+                secret_config::with_stored(&with_session(settings, who), &secret_config)
+            ),
         )?;
         let env = vec![
             (
@@ -188,6 +196,17 @@ impl Engine {
         with_stack: bool,
         on_event: impl FnMut(&EngineEvent),
     ) -> Result<Finished> {
+        self.invoke_with_input(label, args, with_stack, None, on_event)
+    }
+
+    fn invoke_with_input(
+        &self,
+        label: &str,
+        args: &[&str],
+        with_stack: bool,
+        input: Option<&str>,
+        on_event: impl FnMut(&EngineEvent),
+    ) -> Result<Finished> {
         let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         if with_stack {
             all.extend(["--stack".to_string(), self.environment.clone()]);
@@ -201,6 +220,7 @@ impl Engine {
             env: &self.env,
             logs: &logs,
             label,
+            input,
         }
         .run(on_event)
     }

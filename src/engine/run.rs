@@ -71,6 +71,9 @@ pub struct Invocation<'a> {
     pub logs: &'a Path,
     /// A short name for the log file (`preview`, `up`, ...).
     pub label: &'a str,
+    /// Written to the command's standard input (a secret value: never logged,
+    /// never on the command line where `ps` shows it).
+    pub input: Option<&'a str>,
 }
 
 impl Invocation<'_> {
@@ -80,7 +83,11 @@ impl Invocation<'_> {
             .args(&self.args)
             .current_dir(self.dir)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
+            .stdin(if self.input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         use std::os::unix::process::CommandExt;
@@ -129,6 +136,10 @@ impl Invocation<'_> {
             Error::failed(format!("cannot run {}: {e}", self.program.display()))
                 .with_help(super::pulumi::INSTALL_HELP)
         })?;
+        if let (Some(input), Some(mut stdin)) = (self.input, child.stdin.take()) {
+            // Dropped at the end of the statement: the command sees end of input.
+            let _ = stdin.write_all(input.as_bytes());
+        }
         let (tx, rx) = mpsc::channel::<(bool, String)>();
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");

@@ -165,10 +165,16 @@ impl Inputs {
                     Ok(re) if !re.is_match(&value.value) => {
                         let mut d = Diagnostic::error(
                             Code::InvalidVariable,
-                            format!(
-                                "variable `{name}` is `{}`, which does not match `{pattern}`",
-                                value.value
-                            ),
+                            if spec.sensitive {
+                                format!(
+                                    "sensitive variable `{name}` does not match `{pattern}` (its value is not shown)"
+                                )
+                            } else {
+                                format!(
+                                    "variable `{name}` is `{}`, which does not match `{pattern}`",
+                                    value.value
+                                )
+                            },
                         );
                         if let Some(span) = value.span {
                             d = d.at(span);
@@ -176,7 +182,8 @@ impl Inputs {
                         if let Some(description) = &spec.description {
                             d = d.note(format!("{name}: {description}"));
                         }
-                        let commit = value.value.len() >= 7
+                        let commit = !spec.sensitive
+                            && value.value.len() >= 7
                             && value.value.len() <= 40
                             && value.value.bytes().all(|b| b.is_ascii_hexdigit());
                         d = d.help(if commit {
@@ -196,4 +203,45 @@ impl Inputs {
         }
         values
     }
+}
+
+/// How a sensitive variable's value is shown and recorded.
+pub const SENSITIVE: &str = "(sensitive)";
+
+/// What templates see instead of a sensitive variable's value: a marker that
+/// emission turns into a reference to the encrypted Pulumi config value
+/// ([`crate::resolve::refs`] checks where it may stand).
+pub fn sensitive_marker(name: &str) -> String {
+    use crate::expand::template::{REF_END, REF_START};
+    format!(
+        "{REF_START}{}{name}{REF_END}",
+        crate::resolve::refs::SENSITIVE_PREFIX
+    )
+}
+
+/// Variables split for the rest of the pipeline: what templates see (markers
+/// for sensitive ones), what may be shown and recorded (`(sensitive)`), and
+/// the sensitive values themselves, which go to Pulumi only.
+#[derive(Clone, Debug, Default)]
+pub struct Split {
+    pub for_templates: BTreeMap<String, String>,
+    pub shown: BTreeMap<String, String>,
+    pub sensitive: BTreeMap<String, String>,
+}
+
+pub fn split_sensitive(stack: &StackFile, values: BTreeMap<String, String>) -> Split {
+    let mut split = Split::default();
+    for (name, value) in values {
+        if stack.variables.get(&name).is_some_and(|v| v.sensitive) {
+            split
+                .for_templates
+                .insert(name.clone(), sensitive_marker(&name));
+            split.shown.insert(name.clone(), SENSITIVE.to_string());
+            split.sensitive.insert(name, value);
+        } else {
+            split.for_templates.insert(name.clone(), value.clone());
+            split.shown.insert(name, value);
+        }
+    }
+    split
 }

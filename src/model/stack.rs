@@ -54,6 +54,13 @@ pub struct VariableSpec {
     /// A regular expression the whole value must match (for example
     /// `^v\d+\.\d+\.\d+$` for a release tag).
     pub pattern: Option<String>,
+    /// A secret (a token, a password): its value is kept out of compiled
+    /// programs, manifests, release records, `history`, `show` and error
+    /// messages (shown as `(sensitive)`), and reaches Pulumi only as an
+    /// encrypted secret config value. Usable where a value reaches the running
+    /// container: `env`, `command`, `entrypoint` and configs.
+    #[serde(default)]
+    pub sensitive: bool,
 }
 
 /// Where and how an environment is deployed.

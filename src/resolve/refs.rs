@@ -19,7 +19,12 @@ pub enum Piece<'a> {
     Text(&'a str),
     /// `component.output` or `service/component.output`.
     Ref(&'a str),
+    /// A sensitive variable, by name: its value is known to Pulumi only.
+    Sensitive(&'a str),
 }
+
+/// What starts a sensitive variable's marker (no component name has a `:`).
+pub const SENSITIVE_PREFIX: &str = "var:";
 
 /// A `ref()` marker that a filter changed or cut apart.
 #[derive(Debug)]
@@ -40,7 +45,10 @@ pub fn split(text: &str) -> Result<Vec<Piece<'_>>, BrokenMarker> {
         if inner.contains(REF_START) {
             return Err(BrokenMarker);
         }
-        pieces.push(Piece::Ref(inner));
+        pieces.push(match inner.strip_prefix(SENSITIVE_PREFIX) {
+            Some(name) => Piece::Sensitive(name),
+            None => Piece::Ref(inner),
+        });
         rest = &after[end + REF_END.len_utf8()..];
     }
     if rest.contains(REF_END) {
@@ -73,15 +81,25 @@ pub fn check(
     let mut visit = |text: &str, span: Span, allowed: bool, diagnostics: &mut Vec<Diagnostic>| {
         let Ok(pieces) = split(text) else {
             diagnostics.push(
-                Diagnostic::error(Code::TemplateError, "a reference was changed by a filter or cut apart")
+                Diagnostic::error(Code::TemplateError, "a reference or sensitive variable was changed by a filter or cut apart")
                     .at(span)
-                    .help("use `{{ ref(\"component.output\") }}` on its own; filters cannot change a value that is only known at deploy time"),
+                    .help("use `{{ ref(\"component.output\") }}` or `{{ var.SECRET }}` on its own; filters cannot change a value that is only known at deploy time"),
             );
             return;
         };
         for piece in pieces {
-            let Piece::Ref(reference) = piece else {
-                continue;
+            let reference = match piece {
+                Piece::Text(_) => continue,
+                Piece::Sensitive(name) if !allowed => {
+                    diagnostics.push(
+                        Diagnostic::error(Code::InvalidUse, format!("sensitive variable `{name}` cannot be used here"))
+                            .at(span)
+                            .help("a sensitive value reaches only the running container: use it in `env`, `command`, `entrypoint` or configs"),
+                    );
+                    continue;
+                }
+                Piece::Sensitive(_) => continue,
+                Piece::Ref(reference) => reference,
             };
             if !allowed {
                 diagnostics.push(

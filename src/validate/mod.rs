@@ -162,6 +162,17 @@ pub fn check_stack_file(
                 ),
             );
         }
+        if variable.sensitive && variable.default.is_some() {
+            let (span, _) = schema_errors::locate(root, &format!("/variables/{name}/default"));
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("sensitive variable `{name}` has a default, written in plain text in the repository"),
+                )
+                .at(span)
+                .help(format!("remove the default and pass the value when deploying (`--var {name}=...`, from your CI's secret store)")),
+            );
+        }
         if variable.required && variable.default.is_some() {
             let (span, _) = schema_errors::locate(root, &format!("/variables/{name}/required"));
             diagnostics.push(

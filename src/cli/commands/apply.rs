@@ -97,6 +97,7 @@ pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
         auto_approve: args.auto_approve,
         rollback_on_failure: !args.no_rollback,
         approved,
+        sensitive: checked.sensitive.clone(),
     };
     let summary = deploy::deploy(request, &CliUi::new(printer));
     if let Ok(s) = &summary
@@ -114,6 +115,28 @@ pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
     }
     held.release()?;
     report(printer, &stack, &environment, summary?)
+}
+
+/// The environment's class (production, approval) as the strongest of
+/// stack.yaml's and what earlier applies recorded: a rollback or destroy is
+/// never less guarded because stack.yaml was edited.
+fn recorded_class(
+    backend: &crate::backend::Backend,
+    stack: &str,
+    environment: &str,
+    env: &crate::model::stack::EnvironmentSpec,
+) -> Result<Protection> {
+    let now = Protection {
+        production: env.production,
+        approval_required: env.approval_required(),
+        protected: Vec::new(),
+    };
+    Ok(
+        match protection::read(backend.store.as_ref(), stack, environment)? {
+            Some((recorded, _)) => protection::strongest(&recorded, &now),
+            None => now,
+        },
+    )
 }
 
 /// A stack.yaml that lowers the recorded protection: stops unless the flag
@@ -159,8 +182,9 @@ pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
     let (stack, environment) = (target.stack, target.environment);
     let env = super::stack_file(printer, &repo, &stack)?.environments[&environment].clone();
     let pulumi = pulumi::find()?;
-    require_approval_possible(printer, env.approval_required(), args.auto_approve)?;
     let backend = open_backend(printer, &repo)?;
+    let honoured = recorded_class(&backend, &stack, &environment, &env)?;
+    require_approval_possible(printer, honoured.approval_required, args.auto_approve)?;
     super::check_account(&backend, &repo, &env, &environment)?;
     let held = take(
         printer,
@@ -231,11 +255,12 @@ pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
         who: held.info.who.clone(),
         lock_id: held.info.lock_id.clone(),
         git_commit: target.start.git_commit.clone(),
-        approval_required: env.approval_required(),
-        production: env.production,
+        approval_required: honoured.approval_required,
+        production: honoured.production,
         auto_approve: args.auto_approve,
         rollback_on_failure: false,
         approved: None,
+        sensitive: Default::default(),
     };
     let summary = deploy::deploy(request, &CliUi::new(printer));
     held.release()?;
@@ -248,18 +273,19 @@ pub fn destroy(args: DestroyArgs, printer: &Printer) -> Result<ExitStatus> {
     let (stack, environment) = (target.stack, target.environment);
     let env = super::stack_file(printer, &repo, &stack)?.environments[&environment].clone();
     let pulumi = pulumi::find()?;
-    let unconfirmed_production = env.production && !args.yes_destroy_production;
+    let backend = open_backend(printer, &repo)?;
+    let production = recorded_class(&backend, &stack, &environment, &env)?.production;
+    let unconfirmed_production = production && !args.yes_destroy_production;
     if (!args.auto_approve || unconfirmed_production) && !printer.can_prompt() {
         return Err(Error::usage(
             "destroy asks before it deletes anything, and there is no terminal to ask on",
         )
-        .with_help(if env.production {
+        .with_help(if production {
             "pass --auto-approve --yes-destroy-production (for CI)"
         } else {
             "pass --auto-approve (for CI)"
         }));
     }
-    let backend = open_backend(printer, &repo)?;
     let releases = Releases::new(backend.store.as_ref(), &stack, &environment);
     // What is deployed: the newest release's program (a failed one may have
     // created resources too); Pulumi destroys what its state holds.
@@ -299,10 +325,11 @@ pub fn destroy(args: DestroyArgs, printer: &Printer) -> Result<ExitStatus> {
         lock_id: held.info.lock_id.clone(),
         git_commit: crate::git::commit(&repo.root),
         approval_required: true,
-        production: env.production,
+        production,
         auto_approve: args.auto_approve,
         rollback_on_failure: false,
         approved: None,
+        sensitive: Default::default(),
     };
     let teardown = deploy::Teardown {
         production_confirmed: args.yes_destroy_production,

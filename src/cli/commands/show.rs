@@ -196,13 +196,26 @@ fn resolved_view(stack: &ResolvedStack, variables: &BTreeMap<String, String>) ->
     view
 }
 
-/// Writes `ref()` markers the way the user wrote them.
+/// Writes `ref()` markers the way the user wrote them, and sensitive
+/// variables as `{{ var.NAME }} (sensitive)`, never their value.
 fn show_references(value: &mut Json) {
     match value {
         Json::String(text) if text.contains(REF_START) => {
-            *text = text
-                .replace(REF_START, "{{ ref(\"")
-                .replace(REF_END, "\") }}");
+            let sensitive = format!("{REF_START}{}", crate::resolve::refs::SENSITIVE_PREFIX);
+            let mut out = String::new();
+            for (i, piece) in text.split(REF_START).enumerate() {
+                if i == 0 {
+                    out.push_str(piece);
+                    continue;
+                }
+                let (inner, rest) = piece.split_once(REF_END).unwrap_or((piece, ""));
+                match format!("{REF_START}{inner}").strip_prefix(&sensitive) {
+                    Some(name) => out.push_str(&format!("{{{{ var.{name} }}}} (sensitive)")),
+                    None => out.push_str(&format!("{{{{ ref(\"{inner}\") }}}}")),
+                }
+                out.push_str(rest);
+            }
+            *text = out;
         }
         Json::Array(items) => items.iter_mut().for_each(show_references),
         Json::Object(map) => map.values_mut().for_each(show_references),
@@ -282,10 +295,10 @@ fn deployed_variables(
         let releases =
             crate::backend::releases::Releases::new(backend.store.as_ref(), stack, environment);
         if let Ok(Some(release)) = releases.last_success() {
-            out.insert(
-                environment.clone(),
-                (release.start.number, release.start.variables),
-            );
+            // A sensitive value was never recorded: it is shown as a placeholder.
+            let mut variables = release.start.variables;
+            variables.retain(|_, v| v != crate::expand::variables::SENSITIVE);
+            out.insert(environment.clone(), (release.start.number, variables));
         }
     }
     out

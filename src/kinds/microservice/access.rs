@@ -42,6 +42,39 @@ pub(super) fn wiring(e: &mut Emitter, cx: &Context, sg: &str) -> Wiring {
     let mut task_statements = Vec::new();
     let mut execution_secrets = Vec::new();
     let mut execution_parameters = Vec::new();
+    // An env value that reads a sensitive variable reaches the container by
+    // reference, from an encrypted SSM parameter: a task definition is shown
+    // in clear to anyone allowed to describe it.
+    for (name, value) in &service.env {
+        if !reads_sensitive(&value.0) {
+            continue;
+        }
+        let parameter = e.name(
+            index,
+            &format!("env-{}", name.to_lowercase().replace('_', "-")),
+        );
+        let resource = Resource::new(&parameter, "aws:ssm/parameter:Parameter")
+            .set(
+                "name",
+                s(format!(
+                    "/deployer/{}/{}/{}/{}/env/{name}",
+                    e.stack.name, e.stack.environment, id.service, id.component
+                )),
+            )
+            .set(
+                "description",
+                s(format!(
+                    "env {name} of {id}, which reads a sensitive variable"
+                )),
+            )
+            .set("type", s("SecureString"))
+            .set("value", e.text(index, &value.0))
+            .set("tags", tags.clone());
+        e.add(index, resource);
+        env.remove(name);
+        secrets.insert(name.clone(), r(format!("{parameter}.arn")));
+        execution_parameters.push(r(format!("{parameter}.arn")));
+    }
     let wires = e.stack.components[index].uses.clone();
     for wire in &wires {
         let grant = kinds::grant(e, wire.target, wire);
@@ -104,7 +137,7 @@ pub(super) fn wiring(e: &mut Emitter, cx: &Context, sg: &str) -> Wiring {
                     "description",
                     s(format!("configs/{}.yaml of {id}", config.name)),
                 )
-                .set("type", s("String"))
+                .set("type", s(config_type(&text)))
                 .set("tier", s(tier))
                 .set("value", to_json(e.json_value(index, &config.json)))
                 .set("tags", tags.clone()),
@@ -328,4 +361,23 @@ pub fn queue_actions(access: Access) -> &'static [&'static str] {
 /// (stack, environment, service, component) and within AWS's 64 characters.
 fn role_name(e: &Emitter, index: usize, role: &str) -> String {
     e.physical_name(&[&e.qualified(index), role], 64)
+}
+
+/// A config that reads a sensitive variable is stored encrypted
+/// (`SecureString`, with the account's `aws/ssm` key, which the ECS agent
+/// decrypts without a grant); others stay readable `String`s.
+fn config_type(json_text: &str) -> &'static str {
+    if reads_sensitive(json_text) {
+        "SecureString"
+    } else {
+        "String"
+    }
+}
+
+fn reads_sensitive(text: &str) -> bool {
+    text.contains(&format!(
+        "{}{}",
+        crate::expand::template::REF_START,
+        crate::resolve::refs::SENSITIVE_PREFIX
+    ))
 }

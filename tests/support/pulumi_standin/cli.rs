@@ -11,6 +11,7 @@
 //! - `stack select`, `stack output`: `pkg/cmd/pulumi/stack/stack_select.go`,
 //!   `stack_output.go` (`--stack` is also a persistent flag of `stack`, `stack.go`)
 //! - `cancel`: `pkg/cmd/pulumi/cancel/cancel.go`
+//! - `config set`: `pkg/cmd/pulumi/config/config.go` (one or two arguments)
 //! - `plugin install`: `pkg/cmd/pulumi/plugin/plugin_install.go`
 
 use std::collections::BTreeMap;
@@ -145,6 +146,17 @@ const STACK_OUTPUT: &[Flag] = &[
     ("show-secrets", None, false),
 ];
 
+/// `config set` (`pkg/cmd/pulumi/config/config.go`: `--stack` and
+/// `--config-file` are persistent flags of `config`).
+const CONFIG_SET: &[Flag] = &[
+    ("stack", Some('s'), true),
+    ("config-file", None, true),
+    ("path", None, false),
+    ("plaintext", None, false),
+    ("secret", None, false),
+    ("type", None, true),
+];
+
 const CANCEL: &[Flag] = &[("yes", Some('y'), false), ("stack", Some('s'), true)];
 
 const PLUGIN_INSTALL: &[Flag] = &[
@@ -195,7 +207,9 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
         } else {
             format!("{} {word}", words.join(" "))
         };
-        if table(&candidate).is_none() && !["stack", "plugin"].contains(&candidate.as_str()) {
+        if table(&candidate).is_none()
+            && !["stack", "plugin", "config"].contains(&candidate.as_str())
+        {
             break;
         }
         words.push(it.next().unwrap().clone());
@@ -264,6 +278,7 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
     let most = match args.command.as_str() {
         "plugin install" => 3,
         "cancel" => 1,
+        "config set" => 2,
         _ => 0,
     };
     if args.positional.len() > most {
@@ -285,6 +300,7 @@ fn table(command: &str) -> Option<&'static [Flag]> {
         "stack select" => STACK_SELECT,
         "stack output" => STACK_OUTPUT,
         "cancel" => CANCEL,
+        "config set" => CONFIG_SET,
         "plugin install" => PLUGIN_INSTALL,
         _ => return None,
     })

@@ -179,6 +179,7 @@ fn main() {
                 "refresh" => ws.refresh(&args),
                 "destroy" => ws.destroy(&args),
                 "cancel" => ws.cancel(&args),
+                "config set" => ws.config_set(&args),
                 other => fail(1, &format!("unknown command {other}")),
             }
         }
@@ -362,6 +363,165 @@ impl Workspace {
         }
     }
 
+    /// `Pulumi.<stack>.yaml` as JSON (empty when there is none).
+    fn stack_config(&self) -> Value {
+        let text = std::fs::read_to_string(self.dir.join(format!("Pulumi.{}.yaml", self.stack)))
+            .unwrap_or_default();
+        if text.trim().is_empty() {
+            return json!({});
+        }
+        deployer::load::yaml::to_json(&text)
+            .unwrap_or_else(|e| fail(1, &format!("Pulumi.{}.yaml: {e}", self.stack)))
+    }
+
+    /// `pulumi config set KEY [VALUE]` (`configSetCmd.Run`,
+    /// `pkg/cmd/pulumi/config/config.go`): without VALUE, reads stdin when it is
+    /// not a terminal (dropping one trailing newline); a key without a namespace
+    /// is the project's; `--secret` encrypts with the stack's secrets manager;
+    /// a plain value whose key looks like a secret is refused without
+    /// `--plaintext` (`looksLikeSecret`: the stand-in checks the key pattern,
+    /// not the value's entropy).
+    fn config_set(&self, args: &Args) {
+        let key = args
+            .positional
+            .first()
+            .unwrap_or_else(|| fail(2, "accepts between 1 and 2 arg(s), received 0"));
+        let key = if key.contains(':') {
+            key.clone()
+        } else {
+            format!("{}:{key}", self.project)
+        };
+        let value = match args.positional.get(1) {
+            Some(v) => v.clone(),
+            None if !std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).unwrap();
+                text.strip_suffix('\n').map(str::to_string).unwrap_or(text)
+            }
+            None => fail(2, "config value must be specified in non-interactive mode"),
+        };
+        if self.bucket.read(&self.state_key()).is_none() {
+            fail(6, &format!("no stack named '{}' found", self.stack));
+        }
+        let name = key.rsplit(':').next().unwrap_or_default();
+        let entry = if args.has("secret") {
+            self.check_passphrase();
+            json!({"secure": seal(&value)})
+        } else {
+            let looks_secret = regex::Regex::new("(?i)passwd|pass|password|pwd|secret|token")
+                .unwrap()
+                .is_match(name);
+            if looks_secret && !args.has("plaintext") {
+                fail(
+                    1,
+                    &format!(
+                        "config value for '{key}' looks like a secret; rerun with --secret to encrypt it, or --plaintext if you meant to store in plaintext"
+                    ),
+                );
+            }
+            Value::String(value)
+        };
+        let mut config = self.stack_config();
+        config["config"][&key] = entry;
+        std::fs::write(
+            self.dir.join(format!("Pulumi.{}.yaml", self.stack)),
+            deployer::emit::program::to_yaml(&config),
+        )
+        .unwrap();
+    }
+
+    /// The program's own config (project config, `ProjectConfigType`) checked
+    /// against the stack's, as `up` and `preview` do and `refresh` and
+    /// `destroy` do not without `--run-program` (`ValidateStackConfigAndApplyProjectConfig`,
+    /// `pkg/workspace/config.go`; wrapped "validating stack config: ..." by
+    /// `pkg/cmd/pulumi/operations/up.go`).
+    fn validate_config(&self) {
+        let empty = Map::new();
+        let declared = self.program["config"].as_object().unwrap_or(&empty);
+        let config = self.stack_config();
+        let mut missing = Vec::new();
+        for (name, spec) in declared {
+            if name.contains(':') || spec.get("default").is_some() || spec.get("value").is_some() {
+                continue;
+            }
+            match config["config"].get(format!("{}:{name}", self.project)) {
+                None => missing.push(name.clone()),
+                Some(value) if spec["secret"] == true && value.get("secure").is_none() => fail(
+                    1,
+                    &format!(
+                        "validating stack config: Stack '{}' with configuration key '{name}' must be encrypted as it's secret",
+                        self.stack
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+        match missing.as_slice() {
+            [] => {}
+            [one] => fail(
+                1,
+                &format!(
+                    "validating stack config: Stack '{}' is missing configuration value '{one}'",
+                    self.stack
+                ),
+            ),
+            many => fail(
+                1,
+                &format!(
+                    "validating stack config: Stack '{}' is missing configuration values {}",
+                    self.stack,
+                    many.iter()
+                        .map(|k| format!("'{k}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+        }
+    }
+
+    /// A property value with the program's config read in (`${key}`), as the
+    /// YAML runtime evaluates it: a string that reads a secret is a secret,
+    /// kept encrypted in the state (the real checkpoint's secret envelope,
+    /// `sdk/go/common/resource/sig.Secret`).
+    fn with_config(&self, value: &Value, config: &Value) -> Value {
+        match value {
+            Value::String(text) if text.contains("${") => {
+                let re = regex::Regex::new(r"\$\$|\$\{([^}.\[]+)\}").unwrap();
+                let mut secret = false;
+                let resolved = re.replace_all(text, |c: &regex::Captures| {
+                    let Some(name) = c.get(1).map(|m| m.as_str()) else {
+                        return "$$".to_string();
+                    };
+                    if self.program["config"].get(name).is_none() {
+                        return c[0].to_string();
+                    }
+                    match config["config"].get(format!("{}:{name}", self.project)) {
+                        Some(Value::Object(o)) if o.contains_key("secure") => {
+                            secret = true;
+                            unseal(o["secure"].as_str().unwrap_or_default())
+                        }
+                        Some(Value::String(plain)) => plain.clone(),
+                        _ => c[0].to_string(),
+                    }
+                });
+                if secret {
+                    json!({"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": seal(&resolved)})
+                } else {
+                    Value::String(resolved.into_owned())
+                }
+            }
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|i| self.with_config(i, config)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), self.with_config(v, config)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
     fn select(&self, args: &Args) {
         let provider = args.value("secrets-provider").unwrap_or("passphrase");
         if self.bucket.read(&self.state_key()).is_some() {
@@ -474,9 +634,13 @@ impl Workspace {
         let resources = self.program["resources"].as_object().unwrap_or(&empty);
         let known = state["resources"].as_object().unwrap_or(&empty);
         let mut steps = Vec::new();
+        let config = self.stack_config();
         for (name, resource) in resources {
             let kind = resource["type"].as_str().unwrap_or_default().to_string();
-            let properties = resource.get("properties").cloned().unwrap_or(json!({}));
+            let properties = self.with_config(
+                &resource.get("properties").cloned().unwrap_or(json!({})),
+                &config,
+            );
             let options = resource.get("options").cloned().unwrap_or(Value::Null);
             let op = match known.get(name) {
                 None => "create",
@@ -593,6 +757,7 @@ impl Workspace {
 
     fn preview(&self, args: &Args) {
         self.check_passphrase();
+        self.validate_config();
         self.ensure_plugins();
         let state = self.load();
         let steps = self.plan(&state);
@@ -613,6 +778,7 @@ impl Workspace {
             );
         }
         self.check_passphrase();
+        self.validate_config();
         self.ensure_plugins();
         let mut state = self.load();
         let lock = self.lock();
@@ -997,6 +1163,23 @@ fn apply(state: &mut Value, step: &Step) {
         }
     }
     state["order"] = Value::Array(order);
+}
+
+/// The stand-in's encryption of a secret: not secure, but never the plain
+/// text (so a test that looks for a secret in the state finds nothing, as
+/// it would with Pulumi's AES-GCM).
+fn seal(text: &str) -> String {
+    let hex: String = text.bytes().map(|b| format!("{:02x}", b ^ 0x5a)).collect();
+    format!("v1:standin:{hex}")
+}
+
+fn unseal(sealed: &str) -> String {
+    let hex = sealed.strip_prefix("v1:standin:").unwrap_or_default();
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .map(|b| b ^ 0x5a)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Program outputs with every `${res.prop}` replaced by a recognisable value.
