@@ -62,6 +62,8 @@ pub struct Request<'a> {
     /// Values of sensitive variables, set encrypted in the Pulumi stack (empty
     /// for a rollback or destroy: the values stored by the last apply serve).
     pub sensitive: BTreeMap<String, String>,
+    /// Go ahead although Pulumi's state is lost while records say resources exist.
+    pub recreate_lost_state: bool,
 }
 
 /// One run of `pulumi up`, as it is recorded.
@@ -92,6 +94,7 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
         &request.stack,
         &request.environment,
     );
+    state_not_lost(&request, &releases)?;
     let interrupted = releases.latest()?.filter(|r| r.result.is_none());
     let engine = prepare(&request, &request.files, true)?;
     if let Some(stale) = interrupted {
@@ -211,6 +214,43 @@ fn roll_back_after_failure(
         outputs(&rolled, &engine)?,
     )?;
     Ok(Some((rollback, rolled.status, rolled.seconds)))
+}
+
+/// Release records say what was deployed, but Pulumi's checkpoint is gone (a
+/// deleted `.deployer/pulumi`, a cleaned bucket prefix): Pulumi would plan to
+/// create every resource again beside the existing ones. Stops before
+/// anything changes, before `stack select --create` makes a new empty one.
+fn state_not_lost(request: &Request, releases: &Releases) -> Result<()> {
+    if request.recreate_lost_state {
+        return Ok(());
+    }
+    let Some(latest) = releases.latest()? else {
+        return Ok(());
+    };
+    let (stack, environment) = (&request.stack, &request.environment);
+    let found =
+        crate::engine::checkpoint::exists(request.backend, request.repo_root, stack, environment)?;
+    if found != Some(false) {
+        return Ok(());
+    }
+    let restore = match &request.backend.kind {
+        crate::backend::Kind::Local(_) => format!(
+            "restore {} from a backup: the local back-end keeps Pulumi's state only there",
+            crate::engine::local_state_root(request.repo_root).display()
+        ),
+        crate::backend::Kind::Aws(s) => format!(
+            "restore s3://{}/{}/.pulumi/stacks/{stack}/{environment}.json from the bucket's object versions",
+            s.bucket,
+            crate::engine::S3_PREFIX
+        ),
+    };
+    Err(Error::failed(format!(
+        "Pulumi's state of {stack} / {environment} is missing, yet release #{} records what was deployed there: Pulumi would not know the existing resources (an apply would create them all again beside them, a destroy would remove nothing), so nothing was changed",
+        latest.start.number
+    ))
+    .with_help(format!(
+        "{restore}; if the resources are really gone, apply with --recreate-lost-state"
+    )))
 }
 
 /// A workspace ready for Pulumi. `runs_program`: the command runs the program
@@ -520,6 +560,7 @@ pub fn destroy(request: Request, teardown: Teardown, ui: &dyn Ui) -> Result<Summ
             request.stack, request.environment
         )));
     }
+    state_not_lost(&request, &releases)?;
     let interrupted = releases.latest()?.filter(|r| r.result.is_none());
     let engine = prepare(&request, &request.files, false)?;
     if let Some(stale) = interrupted {

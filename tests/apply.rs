@@ -7,10 +7,13 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+#[path = "apply/lost_state.rs"]
+mod lost_state;
 #[path = "apply/sensitive.rs"]
 mod sensitive;
 
 const DEV: &str = "development";
+const STACK_FILE: &str = "stacks/notification-platform/stack.yaml";
 
 /// The flows run against the stand-in pretending to be the oldest Pulumi
 /// deployer supports and a current one.

@@ -250,6 +250,10 @@ pub struct ApplyArgs {
     /// (production, approval, protected resources); asked on a terminal, never with --auto-approve alone
     #[arg(long)]
     pub accept_protection_downgrade: bool,
+    /// Apply although Pulumi's state of the environment is lost while its
+    /// records or AWS say resources exist: everything is created again
+    #[arg(long)]
+    pub recreate_lost_state: bool,
     #[command(flatten)]
     pub lock: LockOptions,
     #[command(flatten)]

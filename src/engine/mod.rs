@@ -26,6 +26,7 @@
 //! and a graceful cancel both exit 1 (`pkg/cmd/pulumi/cmd/exit_codes.go`: the
 //! taxonomy since v3.226.0 never returns 4 for a step failure).
 
+pub mod checkpoint;
 pub mod events;
 pub mod locks;
 pub mod progress;

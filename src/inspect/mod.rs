@@ -80,6 +80,21 @@ pub fn check_account(env: &EnvironmentSpec, environment: &str, who: &str) -> Res
     Ok(())
 }
 
+/// The ARN of the stack's ECS cluster (`<stack>-<environment>`, which every
+/// program has) when it is active in the environment's account: evidence that
+/// the environment was deployed, for a back-end that has no record of it.
+pub fn active_cluster(env: &EnvironmentSpec, who: &str, name: &str) -> Result<Option<String>> {
+    let cloud = Cloud::connect(env, who)?;
+    let out = cloud
+        .block_on(cloud.ecs.describe_clusters().clusters(name).send())
+        .map_err(|e| Error::failed(problem("ecs:DescribeClusters", name, &e)))?;
+    Ok(out
+        .clusters()
+        .iter()
+        .find(|c| c.status() == Some("ACTIVE"))
+        .map(|c| c.cluster_arn().unwrap_or(name).to_string()))
+}
+
 /// Why an AWS call failed, in words: a missing permission names the API call
 /// and the resource; anything else says what was asked.
 pub fn problem<E, R>(call: &str, resource: &str, err: &SdkError<E, R>) -> String

@@ -3,7 +3,6 @@
 
 use super::*;
 
-const STACK_FILE: &str = "stacks/notification-platform/stack.yaml";
 const API: &str = "stacks/notification-platform/services/email-service/components/api";
 
 /// Declares `API_TOKEN` sensitive and uses it in the api's env and a config.

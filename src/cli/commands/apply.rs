@@ -46,6 +46,9 @@ pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
     require_approval_possible(printer, env.approval_required(), args.auto_approve)?;
     let backend = open_backend(printer, &repo)?;
     super::check_account(&backend, &repo, &env, &environment)?;
+    if !args.recreate_lost_state {
+        first_apply_finds_nothing_deployed(&backend, &repo, &stack, &environment, &env)?;
+    }
     let held = take(
         printer,
         &backend,
@@ -98,6 +101,7 @@ pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
         rollback_on_failure: !args.no_rollback,
         approved,
         sensitive: checked.sensitive.clone(),
+        recreate_lost_state: args.recreate_lost_state,
     };
     let summary = deploy::deploy(request, &CliUi::new(printer));
     if let Ok(s) = &summary
@@ -115,6 +119,39 @@ pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
     }
     held.release()?;
     report(printer, &stack, &environment, summary?)
+}
+
+/// A first apply (no record, no Pulumi state) of an environment whose cluster
+/// already runs in AWS: the back-end was lost (`git clean -fdx` on the local
+/// one, another bucket) and applying would create everything again. Looked
+/// for where deployer talks to AWS before a lock anyway (the shared back-end,
+/// or an environment with a role).
+fn first_apply_finds_nothing_deployed(
+    backend: &crate::backend::Backend,
+    repo: &crate::load::Repo,
+    stack: &str,
+    environment: &str,
+    env: &crate::model::stack::EnvironmentSpec,
+) -> Result<()> {
+    let aws = matches!(backend.kind, crate::backend::Kind::Aws(_)) || env.role_arn.is_some();
+    if !aws
+        || Releases::new(backend.store.as_ref(), stack, environment)
+            .latest()?
+            .is_some()
+        || crate::engine::checkpoint::exists(backend, &repo.root, stack, environment)?
+            != Some(false)
+    {
+        return Ok(());
+    }
+    let cluster = format!("{stack}-{environment}");
+    let Some(arn) = crate::inspect::active_cluster(env, &backend.who(&repo.root), &cluster)? else {
+        return Ok(());
+    };
+    Err(Error::failed(format!(
+        "{stack} / {environment} has no release and no Pulumi state in {}, yet its cluster {arn} runs in AWS: this back-end does not know what is deployed, and applying would create everything again beside it; nothing was changed",
+        backend.store.describe()
+    ))
+    .with_help("point deployer at the back-end that deployed it (`deployer init`, ~/.deployer/config.yaml), or restore the lost state; if those resources are to be abandoned, apply with --recreate-lost-state"))
 }
 
 /// The environment's class (production, approval) as the strongest of
@@ -261,6 +298,7 @@ pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
         rollback_on_failure: false,
         approved: None,
         sensitive: Default::default(),
+        recreate_lost_state: false,
     };
     let summary = deploy::deploy(request, &CliUi::new(printer));
     held.release()?;
@@ -330,6 +368,7 @@ pub fn destroy(args: DestroyArgs, printer: &Printer) -> Result<ExitStatus> {
         rollback_on_failure: false,
         approved: None,
         sensitive: Default::default(),
+        recreate_lost_state: false,
     };
     let teardown = deploy::Teardown {
         production_confirmed: args.yes_destroy_production,

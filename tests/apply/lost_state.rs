@@ -1,0 +1,86 @@
+//! A back-end that lost what it knew (Pulumi's checkpoint deleted, a
+//! `.deployer/` cleaned away, another bucket) is said before anything is
+//! created a second time.
+
+use super::*;
+
+#[test]
+fn lost_pulumi_state_stops_apply_and_destroy_before_anything_changes() {
+    let repo = TestRepo::example();
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    // `.deployer/pulumi` is gone (a clean-up, a disk restored without it).
+    std::fs::remove_dir_all(repo.file(".deployer/pulumi")).unwrap();
+    let run = apply(&repo, DEV, "v1.0.1", &[], &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "Pulumi's state of notification-platform / development is missing, yet release #1 records what was deployed there",
+            "nothing was changed",
+            "restore",
+            "--recreate-lost-state",
+        ],
+    );
+    let run = repo.run_with(
+        &["destroy", "-s", STACK, "-e", DEV, "--auto-approve"],
+        &pulumi_env(&repo),
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(&run.stderr, &["a destroy would remove nothing"]);
+    assert_eq!(
+        history(&repo, DEV).as_array().unwrap().len(),
+        1,
+        "nothing recorded"
+    );
+    no_lock_left(&repo);
+    // Said explicitly, it goes ahead and creates everything.
+    let run = apply(&repo, DEV, "v1.0.1", &["--recreate-lost-state"], &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(&run.stderr, &["create"]);
+}
+
+#[test]
+fn a_first_apply_where_the_environment_already_runs_says_so() {
+    let backend = AwsBackend::new();
+    let repo = TestRepo::example();
+    // development in moto's own account, so no role is needed.
+    repo.edit(
+        STACK_FILE,
+        "    account: \"111111111111\"\n",
+        "    account: \"123456789012\"\n",
+    );
+    let mut env = backend.env();
+    env.extend(pulumi_env(&repo));
+    // What an earlier back-end deployed still runs: the stack's cluster.
+    backend.open();
+    let cloud = deployer::inspect::Cloud::in_region("us-east-1").unwrap();
+    cloud
+        .block_on(
+            cloud
+                .ecs
+                .create_cluster()
+                .cluster_name("notification-platform-development")
+                .send(),
+        )
+        .unwrap();
+    let vars = ["apply", "-s", STACK, "-e", DEV, "--var", "VERSION=v1.0.0"];
+    let run = repo.run_with(&vars, &env);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "notification-platform / development has no release and no Pulumi state",
+            "yet its cluster arn:aws:ecs:us-east-1:123456789012:cluster/notification-platform-development runs in AWS",
+            "nothing was changed",
+        ],
+    );
+    let log = std::fs::read_to_string(repo.file("standin.log")).unwrap_or_default();
+    assert!(
+        !log.contains("stack select") && !log.contains("preview"),
+        "{log}"
+    );
+    let mut anyway = vars.to_vec();
+    anyway.push("--recreate-lost-state");
+    let run = repo.run_with(&anyway, &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+}
