@@ -120,6 +120,7 @@ fn stack_init_scaffolds_a_valid_stack() {
             "wrote stack.yaml",
             "wrote services/checkout/components/api/microservice.yaml",
             "next: deployer validate --stack payments",
+            "kept in .deployer/ of the repository (git ignores it; deleting it loses track of what is deployed)",
         ],
     );
     let stack = repo.read("stacks/payments/stack.yaml");

@@ -156,6 +156,9 @@ pub fn run(args: StackInitArgs, printer: &Printer) -> Result<ExitStatus> {
         );
     }
     printer.status(format!("next: deployer validate --stack {name}"));
+    printer.status(
+        "note: until `deployer init` sets up the shared back-end, state, locks and release records are kept in .deployer/ of the repository (git ignores it; deleting it loses track of what is deployed)",
+    );
     Ok(ExitStatus::Success)
 }
 
