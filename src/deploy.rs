@@ -95,10 +95,10 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
         &request.environment,
     );
     state_not_lost(&request, &releases)?;
-    let interrupted = releases.latest()?.filter(|r| r.result.is_none());
+    let interrupted = unfinished(&releases)?;
     let engine = prepare(&request, &request.files, true)?;
-    if let Some(stale) = interrupted {
-        recover(&engine, &releases, stale.start.number, ui)?;
+    if !interrupted.is_empty() {
+        recover(&engine, &releases, &interrupted, ui)?;
     }
     ui.step("Previewing changes...");
     // Resources leaving the program are attributed from the last release's map.
@@ -327,7 +327,26 @@ fn wait_for_orphans(engine: &Engine, ui: &dyn Ui) -> Result<()> {
 /// A release whose process died: record that, clear Pulumi's stale lock (safe:
 /// deployer's lock proves nobody else runs), and settle operations Pulumi left
 /// pending by refreshing the state from AWS.
-fn recover(engine: &Engine, releases: &Releases, number: u32, ui: &dyn Ui) -> Result<()> {
+/// The newest releases that have no outcome, newest first: the latest when a
+/// process stopped during it, and also the failed release before it when the
+/// process stopped during that one's automatic rollback (which claims its
+/// number before recording the failure).
+fn unfinished(releases: &Releases) -> Result<Vec<u32>> {
+    let mut numbers = Vec::new();
+    let mut next = releases.latest()?;
+    while let Some(release) = next.filter(|r| r.result.is_none()) {
+        let number = release.start.number;
+        numbers.push(number);
+        next = match number.checked_sub(1) {
+            Some(earlier) if earlier > 0 => releases.get(earlier)?,
+            _ => None,
+        };
+    }
+    Ok(numbers)
+}
+
+fn recover(engine: &Engine, releases: &Releases, unfinished: &[u32], ui: &dyn Ui) -> Result<()> {
+    let number = unfinished[0];
     ui.warn(&format!("Release #{number} was interrupted: its process stopped before it finished. Recovering before deploying."));
     let manual = |why: Error| {
         let dir = engine.dir.display().to_string();
@@ -342,6 +361,7 @@ fn recover(engine: &Engine, releases: &Releases, number: u32, ui: &dyn Ui) -> Re
     ui.step("Clearing Pulumi's stale lock...");
     engine.cancel_stale_lock().map_err(manual)?;
     ui.step("Refreshing the state from AWS and clearing pending operations...");
+    crate::failpoint::point("recovery.refresh");
     let (outcome, finished) = engine.refresh_clearing_pending()?;
     if outcome != Outcome::Succeeded {
         return Err(manual(Error::failed(format!(
@@ -351,17 +371,20 @@ fn recover(engine: &Engine, releases: &Releases, number: u32, ui: &dyn Ui) -> Re
             finished.log.display()
         ))));
     }
-    releases.finish(&ReleaseResult {
-        number,
-        status: Status::Interrupted,
-        finished: crate::backend::now(),
-        duration_ms: 0,
-        outputs: BTreeMap::new(),
-        components: BTreeMap::new(),
-        changes: BTreeMap::new(),
-        error: Some("the deployer process stopped before the release finished".into()),
-        rolled_back_by: None,
-    })
+    for &number in unfinished {
+        releases.finish(&ReleaseResult {
+            number,
+            status: Status::Interrupted,
+            finished: crate::backend::now(),
+            duration_ms: 0,
+            outputs: BTreeMap::new(),
+            components: BTreeMap::new(),
+            changes: BTreeMap::new(),
+            error: Some("the deployer process stopped before the release finished".into()),
+            rolled_back_by: None,
+        })?;
+    }
+    Ok(())
 }
 
 fn start_record(
@@ -409,6 +432,7 @@ fn run_engine(
     let started = Instant::now();
     let mut tracker = Tracker::new(owner, plan);
     let on_event = |event: &crate::engine::events::EngineEvent| {
+        crate::failpoint::point("engine.event");
         for update in tracker.handle(event) {
             ui.progress(&update);
         }
@@ -418,6 +442,7 @@ fn run_engine(
     } else {
         engine.up(on_event)?
     };
+    crate::failpoint::point("engine.finished");
     for component in tracker.unfinished() {
         ui.progress(&Update::Finished {
             component,
@@ -561,10 +586,10 @@ pub fn destroy(request: Request, teardown: Teardown, ui: &dyn Ui) -> Result<Summ
         )));
     }
     state_not_lost(&request, &releases)?;
-    let interrupted = releases.latest()?.filter(|r| r.result.is_none());
+    let interrupted = unfinished(&releases)?;
     let engine = prepare(&request, &request.files, false)?;
-    if let Some(stale) = interrupted {
-        recover(&engine, &releases, stale.start.number, ui)?;
+    if !interrupted.is_empty() {
+        recover(&engine, &releases, &interrupted, ui)?;
     }
     ui.step("Previewing what is destroyed...");
     let owner = owners(&request.files);

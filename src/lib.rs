@@ -17,6 +17,7 @@ pub mod emit;
 pub mod engine;
 pub mod error;
 pub mod expand;
+pub mod failpoint;
 pub mod git;
 pub mod inspect;
 pub mod interrupt;

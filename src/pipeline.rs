@@ -125,6 +125,7 @@ pub fn check_stack(
     }
     diagnostics.append(&mut loader.diagnostics);
     checked.stack = Some(stack);
+    crate::failpoint::point("compile.checked");
     checked.variables = variables.shown;
     checked.sensitive = variables.sensitive;
     checked

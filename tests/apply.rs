@@ -7,6 +7,8 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+#[path = "apply/kill_points.rs"]
+mod kill_points;
 #[path = "apply/lost_state.rs"]
 mod lost_state;
 #[path = "apply/sensitive.rs"]

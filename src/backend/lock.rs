@@ -60,8 +60,13 @@ pub fn acquire(
             expires: created + request.ttl.as_secs() as i64,
         };
         match lock.try_acquire(&request.key, &info)? {
-            Acquire::Acquired => return Ok(Held::start(lock, request, info, observer)),
+            Acquire::Acquired => {
+                let held = Held::start(lock, request, info, observer);
+                crate::failpoint::point("lock.acquired");
+                return Ok(held);
+            }
             Acquire::Held(holder) => {
+                crate::failpoint::point("lock.waiting");
                 if last_holder.as_deref() != Some(holder.lock_id.as_str()) {
                     observer.waiting(&holder);
                     last_holder = Some(holder.lock_id.clone());
@@ -143,6 +148,7 @@ impl Held {
                     // Not holding the flag during the call, so a release is never kept waiting.
                     drop(stopped);
                     let renewed = lock.renew(&key, &id, now() + ttl.as_secs() as i64);
+                    crate::failpoint::point("lock.heartbeat");
                     stopped = flag.lock().expect("heartbeat flag");
                     match renewed {
                         Ok(()) => {}

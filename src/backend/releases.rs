@@ -198,6 +198,7 @@ impl<'a> Releases<'a> {
             let failure = match self.store.put_new(key, bytes) {
                 Ok(Put::Done) => {
                     written.push(key);
+                    crate::failpoint::point("release.object-written");
                     continue;
                 }
                 Ok(Put::Conflict) => conflict(format!(
@@ -213,6 +214,7 @@ impl<'a> Releases<'a> {
             return Err(failure);
         }
         self.point_to(number)?;
+        crate::failpoint::point("release.begun");
         Ok(number)
     }
 
@@ -243,7 +245,10 @@ impl<'a> Releases<'a> {
         let key = self.key(&format!("{}/result.json", number_dir(result.number)));
         let body = serde_json::to_vec_pretty(result).expect("result serialises");
         match self.store.put_new(&key, &body)? {
-            Put::Done => Ok(()),
+            Put::Done => {
+                crate::failpoint::point("release.finished");
+                Ok(())
+            }
             Put::Conflict => Err(conflict(format!(
                 "release {} already has a recorded outcome",
                 result.number

@@ -298,7 +298,10 @@ impl Engine {
     /// operation with `--preview-only`): its events, or what Pulumi reported.
     fn dry_run(&self, label: &str, args: &[&str]) -> Result<Vec<EngineEvent>> {
         let mut events = Vec::new();
-        let finished = self.invoke(label, args, true, |e| events.push(e.clone()))?;
+        let finished = self.invoke(label, args, true, |e| {
+            crate::failpoint::point("preview.event");
+            events.push(e.clone())
+        })?;
         if finished.code != 0 {
             return Err(preview_failure(
                 &finished,
