@@ -602,3 +602,27 @@ fn secret_looking_values_in_plain_text_are_flagged() {
     );
     assert_contains(&run.stderr, &["`DB_PASSWORD` looks like a secret"]);
 }
+
+/// A seeded batch of the fuzzing harness (tests/support/fuzz/): damaged copies
+/// of the example through validate, show, compile and diff; no panic, abort,
+/// hang or memory over 512 MB. `DEPLOYER_FUZZ_SEED` picks another batch; the
+/// long run is `cargo run --release --example fuzz -- --cases 10000`.
+#[test]
+fn fuzzing_finds_no_crash_hang_or_blowup() {
+    let seed = std::env::var("DEPLOYER_FUZZ_SEED").unwrap_or_else(|_| "20261127".into());
+    let out = std::process::Command::new(example_binary("fuzz"))
+        .args(["--cases", "24", "--seed", &seed, "--timeout", "30"])
+        .arg("--deployer")
+        .arg(env!("CARGO_BIN_EXE_deployer"))
+        .arg("--example")
+        .arg(crate_dir().join("examples/deployment-repo"))
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["runs"], 96, "{report:#}");
+    for problem in ["panics", "aborts", "hangs", "over_memory"] {
+        assert_eq!(report[problem], 0, "{problem}: {report:#}");
+    }
+    assert!(out.status.success(), "{report:#}");
+}

@@ -9,6 +9,7 @@
 //! The file's own values always win over its preset's, in every environment.
 //! Spans survive: a value from a preset or overlay points at the line that wrote it.
 
+pub mod budget;
 pub mod merge;
 pub mod template;
 pub mod variables;

@@ -73,6 +73,17 @@ impl Templates {
         if !has_template_syntax(text) {
             return None;
         }
+        Some(super::budget::watched(name, || {
+            self.render_watched(text, name, scope)
+        }))
+    }
+
+    fn render_watched(
+        &self,
+        text: &str,
+        name: &str,
+        scope: &Json,
+    ) -> Result<Rendered, TemplateError> {
         let ctx = JValue::from(minijinja::value::Serde(scope));
         if let Some(expr) = single_expression(text)
             && let Ok(compiled) = self.env.compile_expression(expr)
@@ -87,17 +98,15 @@ impl Templates {
                 serde_json::to_value(&value)
                     .map_err(|e| minijinja::Error::new(ErrorKind::BadSerialization, e.to_string()))
             });
-            return Some(match result {
+            return match result {
                 Ok(json) => Ok(Rendered::Native(json)),
                 Err(err) => Err(self.explain(err, text, scope)),
-            });
+            };
         }
-        Some(
-            self.env
-                .render_named_str(name, text, ctx)
-                .map(Rendered::Text)
-                .map_err(|err| self.explain(err, text, scope)),
-        )
+        self.env
+            .render_named_str(name, text, ctx)
+            .map(Rendered::Text)
+            .map_err(|err| self.explain(err, text, scope))
     }
 
     /// Turns a minijinja error into a message that names the culprit.

@@ -78,7 +78,9 @@ fn parse_here(id: FileId, file: &SourceFile) -> Parsed {
         };
     }
     Parsed {
-        root: builder.root,
+        // A file over a bound is refused whole: what was built before the
+        // bound (up to 16 MiB of aliased text) must not reach later stages.
+        root: if builder.refused { None } else { builder.root },
         diagnostics,
     }
 }
@@ -119,6 +121,10 @@ struct Builder<'a> {
     anchors: HashMap<usize, (Node, usize)>,
     root: Option<Node>,
     documents: usize,
+    /// The last position converted to a byte offset: `(line, column, offset)`.
+    cursor: std::cell::Cell<(usize, usize, usize)>,
+    /// A bound (depth, aliases) was crossed: the file is refused.
+    refused: bool,
     nodes: usize,
     alias_bytes: usize,
     /// Levels being skipped below [`MAX_DEPTH`] (reported once).
@@ -136,6 +142,8 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             root: None,
             documents: 0,
+            refused: false,
+            cursor: std::cell::Cell::new((0, 0, 0)),
             nodes: 0,
             alias_bytes: 0,
             skipping: 0,
@@ -144,8 +152,26 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Byte offset of a scanner position. Positions mostly move forward, so
+    /// the last one is the starting point: a long line with many events
+    /// (20,000 aliases on one line) costs linear time, not quadratic.
     fn offset(&self, marker: saphyr_parser::Marker) -> usize {
-        self.file.offset_of(marker.line(), marker.col())
+        let (line, col) = (marker.line(), marker.col());
+        let (last_line, last_col, last_offset) = self.cursor.get();
+        let offset = if line == last_line && col >= last_col && last_offset <= self.file.text.len()
+        {
+            match self.file.text[last_offset..]
+                .char_indices()
+                .nth(col - last_col)
+            {
+                Some((i, _)) => last_offset + i,
+                None => self.file.text.len(),
+            }
+        } else {
+            self.file.offset_of(line, col)
+        };
+        self.cursor.set((line, col, offset));
+        offset
     }
 
     fn span(&self, span: saphyr_parser::Span) -> Span {
@@ -281,6 +307,7 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
             && self.stack.len() >= MAX_DEPTH
         {
             self.skipping = 1;
+            self.refused = true;
             if !self.too_deep {
                 self.too_deep = true;
                 self.error(
@@ -369,6 +396,7 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                 self.nodes += node_size;
                 self.alias_bytes += text_bytes(&self.anchors[&id].0);
                 if self.nodes > MAX_NODES || self.alias_bytes > MAX_ALIAS_BYTES {
+                    self.refused = true;
                     if was_within {
                         self.error(
                             Code::UnsupportedYaml,

@@ -312,15 +312,20 @@ impl AwsBackend {
     }
 }
 
-/// The Pulumi stand-in (`tests/support/pulumi_standin.rs`), built by `cargo test`
+/// The Pulumi stand-in (`tests/support/pulumi_standin/`), built by `cargo test`
 /// as an example next to the test binaries.
 pub fn standin() -> PathBuf {
+    example_binary("pulumi-standin")
+}
+
+/// An example binary `cargo test` built next to the test binaries.
+pub fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let debug = exe.parent().unwrap().parent().unwrap();
-    let path = debug.join("examples").join("pulumi-standin");
+    let path = debug.join("examples").join(name);
     assert!(
         path.exists(),
-        "the Pulumi stand-in is not built at {}: run `cargo test` (it builds examples)",
+        "{} is not built: run `cargo test` (it builds examples)",
         path.display()
     );
     path

@@ -222,7 +222,12 @@ fn compare(args: &DiffArgs, old: &Json, new: &Json, old_text: &str, new_text: &s
         }
     }
     if report.changed {
-        report.diff = similar::TextDiff::from_lines(old_text, new_text)
+        // Myers' algorithm is quadratic in the size of a large change (2,000
+        // new resources): past the deadline `similar` settles for a correct but
+        // less minimal diff instead of running on.
+        report.diff = similar::TextDiff::configure()
+            .timeout(std::time::Duration::from_secs(1))
+            .diff_lines(old_text, new_text)
             .unified_diff()
             .context_radius(3)
             .header(

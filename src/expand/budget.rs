@@ -1,0 +1,88 @@
+//! What one template render may cost beyond minijinja's fuel. Fuel counts
+//! instructions, not what one instruction allocates: `{% set ns.x = ns.x +
+//! ns.x %}` forty times is 40 instructions and 2^40 list items. A watchdog
+//! thread looks at every render in progress; one that runs longer than
+//! [`SECONDS`] or grows the process by more than [`GROWTH_MB`] stops deployer
+//! with an error naming the file. Rendering comes before any lock is taken or
+//! anything is written, so stopping there loses nothing.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Wall time one render may take.
+pub const SECONDS: u64 = 5;
+/// Memory the process may grow by while one render runs (checked every
+/// 10 ms, so peak memory stays well under 512 MB).
+pub const GROWTH_MB: u64 = 160;
+
+struct Render {
+    file: String,
+    started: Instant,
+    /// Read by the watchdog when it first sees the render (renders are many
+    /// and mostly short: reading /proc on each would cost more than they do).
+    rss_before: Option<u64>,
+}
+
+static CURRENT: Mutex<Option<Render>> = Mutex::new(None);
+
+/// Runs `render` for a string of `file` under the watchdog.
+pub fn watched<T>(file: &str, render: impl FnOnce() -> T) -> T {
+    start_watchdog();
+    *lock() = Some(Render {
+        file: file.to_string(),
+        started: Instant::now(),
+        rss_before: None,
+    });
+    let out = render();
+    *lock() = None;
+    out
+}
+
+fn lock() -> std::sync::MutexGuard<'static, Option<Render>> {
+    CURRENT.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn start_watchdog() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        std::thread::spawn(|| {
+            loop {
+                std::thread::sleep(Duration::from_millis(10));
+                let over = lock().as_mut().and_then(|r| {
+                    let now = resident_bytes();
+                    let grown =
+                        now.saturating_sub(*r.rss_before.get_or_insert(now)) / (1024 * 1024);
+                    if r.started.elapsed() > Duration::from_secs(SECONDS) {
+                        Some((r.file.clone(), format!("ran for more than {SECONDS} s")))
+                    } else if grown > GROWTH_MB {
+                        Some((r.file.clone(), format!("needed more than {GROWTH_MB} MB")))
+                    } else {
+                        None
+                    }
+                });
+                if let Some((file, what)) = over {
+                    stop(&file, &what);
+                }
+            }
+        });
+    });
+}
+
+/// Ends the process with the error: the render cannot be interrupted from
+/// outside, and nothing has been locked or written yet.
+#[allow(clippy::print_stderr)]
+fn stop(file: &str, what: &str) -> ! {
+    eprintln!(
+        "error[{}]: a template in {file} {what} and was stopped; nothing was written\n  help: look for a loop that doubles a list or string, or a value repeated many times (`'x' * n`, `list * n`)",
+        crate::diagnostic::Code::FuelExhausted.as_str()
+    );
+    std::process::exit(1);
+}
+
+/// The process's resident memory (`/proc/self/statm`; 0 where there is none).
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
