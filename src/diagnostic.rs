@@ -68,7 +68,7 @@ codes! {
     PresetOutsideShared => "preset-outside-shared": "`extends` names a file outside the repository's `shared/` folder.",
     TemplateSyntax => "template-syntax": "A template expression that does not parse.",
     UndefinedName => "undefined-name": "A template uses a name that is not defined.",
-    FuelExhausted => "fuel-exhausted": "A template ran for too long (loop or recursion) and was stopped.",
+    FuelExhausted => "fuel-exhausted": "A template ran for too long (loop or recursion), or needed too much time or memory, and was stopped.",
     TemplateAccess => "template-access": "A template tried to load a file outside `shared/`.",
     TemplateError => "template-error": "A template failed while rendering.",
     UnknownComponent => "unknown-component": "`uses` or a reference names a component the stack does not have.",
