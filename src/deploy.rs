@@ -167,9 +167,25 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
     if run.status == Status::Failed && request.rollback_on_failure && source.is_none() {
         summary.rollback = roll_back_after_failure(&request, &releases, number, run, ui)?;
     } else {
-        finish(&releases, number, &run, None, outputs(&run, &engine)?)?;
+        let status = run.status;
+        finish(&releases, number, &run, None, outputs(&run, &engine)?)
+            .map_err(|e| unrecorded(e, number, status))?;
     }
     Ok(summary)
+}
+
+/// Pulumi finished, but the back-end could not take the outcome (an outage
+/// outlasting the retries): what happened in AWS, and what happens next.
+fn unrecorded(error: Error, number: u32, status: Status) -> Error {
+    Error::failed(format!(
+        "release #{number} {} in AWS, but its outcome could not be recorded: {error}",
+        match status {
+            Status::Succeeded => "was deployed",
+            Status::Failed => "failed",
+            _ => "stopped",
+        }
+    ))
+    .with_help("release #{number} stays in progress until the next `deployer apply`, which refreshes Pulumi's state from AWS and marks it interrupted, with no manual step (the lock expires by itself if it could not be released either)".replace("{number}", &number.to_string()))
 }
 
 /// What a failed release leaves: record it, then apply the last good program.

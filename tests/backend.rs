@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 const DEV: &str = "development";
 
+#[path = "backend/outages.rs"]
+mod outages;
+
 fn with(env: &[(String, String)], extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env = env.to_vec();
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));

@@ -168,8 +168,29 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let detail = DisplayErrorContext(err).to_string();
     let code = err.code().unwrap_or_default();
+    // A service's answer is its code and message; the SDK's full context
+    // (the raw response, debug-printed) is for transport failures only.
+    let detail = match (err, err.message()) {
+        (SdkError::ServiceError(_), Some(message)) if !code.is_empty() => {
+            format!("{code}: {message}")
+        }
+        (SdkError::DispatchFailure(_) | SdkError::TimeoutError(_), _) => {
+            // The cause at the bottom of the chain says it ("Connection reset
+            // by peer"); the layers above are the HTTP client's.
+            let mut cause: &dyn std::error::Error = err;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            format!("{err}: {cause}")
+        }
+        _ => DisplayErrorContext(err).to_string(),
+    };
+    let server_side = code == "InternalError"
+        || code == "InternalServerError"
+        || code == "ServiceUnavailable"
+        || code == "SlowDown"
+        || code.contains("Throttl");
     let help = match err {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
             if detail.contains("credentials") {
@@ -191,6 +212,9 @@ where
                 "{resource} does not exist: ask your platform team, or create it with `deployer init --create`"
             )
         }
+        _ if server_side => format!(
+            "AWS kept answering with a server error or throttling after deployer retried ({resource}); try again in a few minutes"
+        ),
         _ => format!("check {resource} and try again"),
     };
     Error::failed(format!("{what} failed: {detail}")).with_help(help)

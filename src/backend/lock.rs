@@ -202,7 +202,11 @@ impl Held {
                     .map(|h| format!(" (now held by {})", h.who))
                     .unwrap_or_default()
             ))),
-            Err(LockRefused::Backend(e)) => Err(e),
+            Err(LockRefused::Backend(e)) => Err(Error::failed(format!(
+                "the lock `{}` could not be released ({e}); it expires by itself within {}s, and nothing else needs doing",
+                self.key,
+                self.info.expires - self.info.created
+            ))),
         }
     }
 }

@@ -117,7 +117,7 @@ pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
             recorded.as_ref().map(|(_, tag)| tag.as_str()),
         )?;
     }
-    held.release()?;
+    super::lock::release(printer, held);
     report(printer, &stack, &environment, summary?)
 }
 
@@ -301,7 +301,7 @@ pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
         recreate_lost_state: false,
     };
     let summary = deploy::deploy(request, &CliUi::new(printer));
-    held.release()?;
+    super::lock::release(printer, held);
     report(printer, &stack, &environment, summary?)
 }
 
@@ -374,7 +374,7 @@ pub fn destroy(args: DestroyArgs, printer: &Printer) -> Result<ExitStatus> {
         production_confirmed: args.yes_destroy_production,
     };
     let summary = deploy::destroy(request, teardown, &CliUi::new(printer));
-    held.release()?;
+    super::lock::release(printer, held);
     let summary = summary?;
     let Some(number) = summary.number else {
         printer.success(format!(

@@ -68,7 +68,7 @@ pub fn run(args: DriftArgs, printer: &Printer) -> Result<ExitStatus> {
         "Refreshing {stack} / {environment} (release #{number}) from AWS, changing nothing..."
     ));
     let events = engine.preview_refresh();
-    held.release()?;
+    super::lock::release(printer, held);
     let components = drift_from(&events?, &owners(&files));
     let report = Report {
         stack: stack.clone(),

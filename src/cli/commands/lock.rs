@@ -148,7 +148,7 @@ pub fn exec(args: LockExecArgs, printer: &Printer) -> Result<ExitStatus> {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     let lost = held.lost();
-    held.release()?;
+    release(printer, held);
     if lost {
         return Err(Error::failed("the lock was lost while the command ran"));
     }
@@ -224,5 +224,14 @@ pub fn unlock(args: UnlockArgs, printer: &Printer) -> Result<ExitStatus> {
                 .unwrap_or_default()
         ))),
         Err(LockRefused::Backend(e)) => Err(e),
+    }
+}
+
+/// Releases the lock a command held. When the back-end cannot take it back,
+/// that is a warning, not the command's failure: what was done is done and
+/// recorded, and the lock expires by itself.
+pub fn release(printer: &Printer, held: crate::backend::lock::Held) {
+    if let Err(e) = held.release() {
+        printer.warning(e.to_string());
     }
 }

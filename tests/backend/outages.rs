@@ -1,0 +1,239 @@
+//! S3 and DynamoDB failing in the middle of a deploy, through a
+//! fault-injecting proxy in front of moto (tests/support/fault_proxy.py):
+//! transient faults are retried; a lasting one ends in an error that says
+//! what failed and in what state things are, never a partial record and never
+//! "nothing deployed" when records exist; the next apply recovers by itself.
+
+use super::*;
+use std::process::{Child, Command, Stdio};
+
+/// The proxy, its rules and its log of every request.
+struct Outage {
+    port: u16,
+    rules: tempfile::NamedTempFile,
+    log: tempfile::NamedTempFile,
+    child: Child,
+}
+
+impl Drop for Outage {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Outage {
+    fn start() -> Outage {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let rules = tempfile::NamedTempFile::new().unwrap();
+        let log = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(rules.path(), "[]").unwrap();
+        let child = Command::new("python3")
+            .arg(crate_dir().join("tests/support/fault_proxy.py"))
+            .arg(port.to_string())
+            .arg(moto::moto().port.to_string())
+            .arg(rules.path())
+            .arg(log.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the fault proxy did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Outage {
+            port,
+            rules,
+            log,
+            child,
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn faults(&self, rules: serde_json::Value) {
+        std::fs::write(self.rules.path(), rules.to_string()).unwrap();
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap()
+    }
+}
+
+/// The example (development in moto's own account) on the shared back-end,
+/// with deployer, Pulumi and the AWS SDK all going through the proxy.
+fn through_proxy() -> (TestRepo, AwsBackend, Outage, Vec<(String, String)>) {
+    let backend = AwsBackend::new();
+    let outage = Outage::start();
+    let config = backend.home.path().join("config.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace(&backend.endpoint, &outage.endpoint())).unwrap();
+    let repo = TestRepo::example();
+    repo.edit(
+        "stacks/notification-platform/stack.yaml",
+        "    account: \"111111111111\"\n",
+        "    account: \"123456789012\"\n",
+    );
+    let mut env = backend.env();
+    env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL".into(), outage.endpoint()));
+    env.extend(pulumi_env(&repo));
+    (repo, backend, outage, env)
+}
+
+fn apply(repo: &TestRepo, env: &[(String, String)], version: &str, extra: &[&str]) -> Run {
+    let var = format!("VERSION={version}");
+    let mut args = vec!["apply", "-s", STACK, "-e", DEV, "--var", &var];
+    args.extend_from_slice(extra);
+    repo.run_with(&args, env)
+}
+
+fn statuses(repo: &TestRepo, env: &[(String, String)]) -> Vec<String> {
+    let run = repo.run_with(
+        &["history", "-s", STACK, "-e", DEV, "--output", "json"],
+        env,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn transient_faults_are_retried() {
+    let (repo, _backend, outage, env) = through_proxy();
+    outage.faults(serde_json::json!([
+        {"method": "PUT", "path": "releases/000001/release.json", "fault": "503", "times": 1},
+        {"target": "DynamoDB_20120810.PutItem", "fault": "throttle", "times": 2},
+        {"method": "GET", "path": "latest.json", "fault": "reset", "times": 1},
+        {"method": "PUT", "path": "releases/000001/result.json", "fault": "500", "times": 1},
+    ]));
+    let run = apply(&repo, &env, "v1.0.0", &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let log = outage.log();
+    for (request, fault) in [
+        ("release.json", "-> 503"),
+        ("PutItem", "-> throttle"),
+        ("latest.json", "-> reset"),
+        ("result.json", "-> 500"),
+    ] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(request) && l.ends_with(fault)),
+            "`{request} {fault}` was never injected:\n{log}"
+        );
+    }
+    assert!(
+        log.lines()
+            .any(|l| l.contains("releases/000001/result.json") && l.ends_with("-> 200")),
+        "the result was written on a retry:\n{log}"
+    );
+    assert_eq!(statuses(&repo, &env), ["succeeded"]);
+}
+
+#[test]
+fn a_lasting_outage_while_recording_the_outcome_is_explained_and_recovered() {
+    let (repo, _backend, outage, env) = through_proxy();
+    outage.faults(serde_json::json!([
+        {"method": "PUT", "path": "releases/000001/result.json", "fault": "500"},
+    ]));
+    let run = apply(&repo, &env, "v1.0.0", &["--lock-ttl", "3s"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &["result.json", "release #1", "next `deployer apply`"],
+    );
+    assert_contains(
+        &run.stderr,
+        &[
+            "release #1 was deployed in AWS, but its outcome could not be recorded",
+            "failed: InternalError",
+        ],
+    );
+    // The outage ends: the next apply finds release #1 unfinished and recovers.
+    outage.faults(serde_json::json!([]));
+    let run = apply(&repo, &env, "v1.0.1", &["--lock-timeout", "60s"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(&run.stderr, &["Release #1 was interrupted"]);
+    assert_eq!(statuses(&repo, &env), ["succeeded", "interrupted"]);
+}
+
+#[test]
+fn records_that_cannot_be_read_are_an_error_never_nothing_deployed() {
+    let (repo, _backend, outage, env) = through_proxy();
+    assert_eq!(apply(&repo, &env, "v1.0.0", &[]).code, 0);
+    outage.faults(serde_json::json!([
+        {"method": "GET", "path": "stacks/notification-platform/development/", "fault": "500"},
+    ]));
+    let run = repo.run_with(&["history", "-s", STACK, "-e", DEV], &env);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(!run.stderr.contains("no releases"), "{}", run.all());
+    assert_contains(&run.stderr, &["S3 bucket"]);
+    let run = apply(&repo, &env, "v1.0.1", &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    outage.faults(serde_json::json!([]));
+    assert_eq!(
+        statuses(&repo, &env),
+        ["succeeded"],
+        "nothing was recorded meanwhile"
+    );
+}
+
+#[test]
+fn a_lock_that_cannot_be_released_expires_and_is_said() {
+    let (repo, _backend, outage, env) = through_proxy();
+    outage.faults(serde_json::json!([
+        {"target": "DynamoDB_20120810.DeleteItem", "fault": "reset"},
+    ]));
+    let run = apply(&repo, &env, "v1.0.0", &["--lock-ttl", "3s"]);
+    assert_eq!(run.code, 0, "deployed and recorded: {}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "Deployment successful!",
+            "could not be released (releasing the lock failed: dispatch failure: Connection reset by peer",
+            "it expires by itself within 3s, and nothing else needs doing",
+        ],
+    );
+    outage.faults(serde_json::json!([]));
+    let run = apply(&repo, &env, "v1.0.1", &["--lock-timeout", "60s"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(statuses(&repo, &env)[0], "succeeded");
+}
+
+#[test]
+fn a_lasting_outage_before_the_release_is_recorded_changes_nothing() {
+    let (repo, _backend, outage, env) = through_proxy();
+    outage.faults(serde_json::json!([
+        {"method": "PUT", "path": "releases/000001/", "fault": "503"},
+    ]));
+    let run = apply(&repo, &env, "v1.0.0", &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "release.json failed: SlowDown",
+            "try again in a few minutes",
+        ],
+    );
+    assert!(
+        !run.stderr.contains("Creating"),
+        "nothing was deployed:\n{}",
+        run.all()
+    );
+    outage.faults(serde_json::json!([]));
+    let run = repo.run_with(&["history", "-s", STACK, "-e", DEV], &env);
+    assert_contains(&run.stderr, &["no releases"]);
+    assert_eq!(apply(&repo, &env, "v1.0.0", &[]).code, 0);
+    assert_eq!(statuses(&repo, &env), ["succeeded"]);
+}
