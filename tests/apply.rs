@@ -515,6 +515,61 @@ fn a_killed_deployer_is_recovered_by_the_next_apply() {
     );
 }
 
+/// Reading never waits for a deploy: with the lock held, the read-only
+/// commands answer at once.
+#[test]
+fn read_only_commands_never_take_the_lock() {
+    let repo = TestRepo::example();
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    let mut holder = repo
+        .command(
+            &["lock", "exec", "-s", STACK, "-e", DEV, "--", "sleep", "30"],
+            &[],
+        )
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&repo.file(&format!(
+        ".deployer/locks/{}.json",
+        deployer::backend::lock_key(STACK, DEV)
+    )));
+    let out = repo.file("out");
+    let out = out.to_str().unwrap();
+    let env = pulumi_env(&repo);
+    for args in [
+        vec!["validate"],
+        vec!["show", "-e", DEV, "--deployed"],
+        vec!["show", "--var", "VERSION=v1.0.1"],
+        vec!["compile", "--out", out, "--var", "VERSION=v1.0.1"],
+        vec![
+            "diff",
+            "-e",
+            DEV,
+            "--against",
+            "deployed",
+            "--var",
+            "VERSION=v1.0.0",
+        ],
+        vec!["history", "-e", DEV],
+        vec!["lock", "status"],
+    ] {
+        let started = Instant::now();
+        let run = repo.run_with(&args, &env);
+        assert!(run.code == 0, "{args:?}: {}", run.all());
+        assert!(
+            !run.stderr.contains("Waiting for lock"),
+            "{args:?}: {}",
+            run.all()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{args:?} waited"
+        );
+    }
+    let _ = holder.kill();
+    holder.wait().unwrap();
+}
+
 #[test]
 fn a_held_lock_makes_apply_wait_then_proceed() {
     let repo = TestRepo::example();

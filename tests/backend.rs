@@ -398,6 +398,74 @@ fn unlock_removes_a_stale_lock_before_it_expires() {
     assert_eq!(run.code, 0, "{}", run.all());
 }
 
+/// A lock record nobody can read (a hand edit, another tool, a bug) stops
+/// deploys with a message saying how to remove it, and `unlock --damaged`
+/// removes it, showing what it held — on both back-ends.
+#[test]
+fn a_damaged_lock_is_said_and_unlock_removes_it() {
+    // Local: a lock file that is no JSON.
+    let repo = TestRepo::example();
+    let key = lock_key(STACK, DEV);
+    std::fs::create_dir_all(repo.file(".deployer/locks")).unwrap();
+    std::fs::write(
+        repo.file(&format!(".deployer/locks/{key}.json")),
+        "{\"who\": \"half a lo",
+    )
+    .unwrap();
+    // AWS: an item with no id and no expiry (it would never expire). (An
+    // expiry that is a string would do too, but moto answers its comparison
+    // with an internal error where DynamoDB fails the condition.)
+    let backend = AwsBackend::new();
+    let clients = backend.clients();
+    clients
+        .block_on(
+            clients
+                .dynamodb
+                .put_item()
+                .table_name(&backend.table)
+                .item(
+                    "LockID",
+                    aws_sdk_dynamodb::types::AttributeValue::S(key.clone()),
+                )
+                .item(
+                    "who",
+                    aws_sdk_dynamodb::types::AttributeValue::S("someone".into()),
+                )
+                .send(),
+        )
+        .unwrap();
+    for (env, held) in [(vec![], "half a lo"), (backend.env(), "who=S(\"someone\")")] {
+        let run = try_lock_now(&repo, DEV, &env);
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert_contains(
+            &run.stderr,
+            &[
+                "is damaged",
+                "deployer unlock --stack notification-platform --environment development --damaged",
+            ],
+        );
+        let unlock = ["unlock", "-s", STACK, "-e", DEV, "--damaged"];
+        let run = repo.run_with(&unlock, &env);
+        assert_eq!(
+            run.code,
+            2,
+            "confirmation needs --yes off a terminal: {}",
+            run.all()
+        );
+        let mut yes = unlock.to_vec();
+        yes.push("--yes");
+        let run = repo.run_with(&yes, &env);
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert_contains(&run.stderr, &["Removed the damaged lock", held]);
+        let run = try_lock_now(&repo, DEV, &env);
+        assert_eq!(run.code, 0, "{}", run.all());
+        // A readable lock is not "damaged": --damaged removes nothing then.
+        let run = repo.run_with(&yes, &env);
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert_contains(&run.stderr, &["not locked"]);
+    }
+}
+
 #[test]
 fn release_and_renew_by_a_non_holder_are_refused() {
     let backend = AwsBackend::new();

@@ -175,16 +175,20 @@ where
         (SdkError::ServiceError(_), Some(message)) if !code.is_empty() => {
             format!("{code}: {message}")
         }
-        (SdkError::DispatchFailure(_) | SdkError::TimeoutError(_), _) => {
+        _ => {
             // The cause at the bottom of the chain says it ("Connection reset
-            // by peer"); the layers above are the HTTP client's.
+            // by peer", "unexpected token '<'"); the layers above are the
+            // HTTP client's, and the SDK's debug form is a page long.
             let mut cause: &dyn std::error::Error = err;
             while let Some(next) = cause.source() {
                 cause = next;
             }
-            format!("{err}: {cause}")
+            if std::ptr::addr_eq(cause, err as &dyn std::error::Error) {
+                DisplayErrorContext(err).to_string()
+            } else {
+                format!("{err}: {cause}")
+            }
         }
-        _ => DisplayErrorContext(err).to_string(),
     };
     let server_side = code == "InternalError"
         || code == "InternalServerError"
@@ -262,6 +266,35 @@ impl DynamoLock {
         ])
     }
 
+    /// An item that is no lock deployer wrote: no id, or no numeric expiry
+    /// (DynamoDB compares a string with a number as false, so such an item
+    /// would never expire).
+    fn damaged(item: &HashMap<String, AttributeValue>) -> bool {
+        let id = item.get("lock_id").and_then(|v| v.as_s().ok());
+        let expires = item
+            .get("expires")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok());
+        id.is_none_or(|id| id.is_empty()) || expires.is_none()
+    }
+
+    fn damaged_error(&self, key: &str, item: &HashMap<String, AttributeValue>) -> Error {
+        super::damaged_lock(
+            format!(
+                "the lock `{key}` in {} is damaged (it holds {})",
+                self.resource(),
+                Self::describe_item(item)
+            ),
+            key,
+        )
+    }
+
+    fn describe_item(item: &HashMap<String, AttributeValue>) -> String {
+        let mut fields: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+        fields.sort();
+        fields.join(", ").chars().take(500).collect()
+    }
+
     fn info(item: &HashMap<String, AttributeValue>) -> Option<LockInfo> {
         let s = |k: &str| {
             item.get(k)
@@ -313,6 +346,9 @@ impl Lock for DynamoLock {
             Ok(_) => Ok(Acquire::Acquired),
             Err(err) => {
                 if let Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(failed)) = err.as_service_error() {
+                    if let Some(item) = failed.item().filter(|item| Self::damaged(item)) {
+                        return Err(self.damaged_error(key, item));
+                    }
                     let holder = match failed.item().and_then(Self::info) {
                         Some(h) => Some(h),
                         None => self.get(key)?,
@@ -406,7 +442,51 @@ impl Lock for DynamoLock {
             .clients
             .block_on(request.send())
             .map_err(|e| failure("reading the lock", &self.resource(), &e))?;
+        if let Some(item) = out.item().filter(|item| Self::damaged(item)) {
+            return Err(self.damaged_error(key, item));
+        }
         Ok(out.item().and_then(Self::info))
+    }
+
+    fn remove_damaged(&self, key: &str) -> Result<Option<String>> {
+        let request = self
+            .clients
+            .dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key("LockID", AttributeValue::S(key.to_string()))
+            .consistent_read(true);
+        let out = self
+            .clients
+            .block_on(request.send())
+            .map_err(|e| failure("reading the lock", &self.resource(), &e))?;
+        let Some(item) = out.item().filter(|item| Self::damaged(item)) else {
+            return Ok(None);
+        };
+        let held = Self::describe_item(item);
+        // Only while it is still damaged: a lock taken meanwhile has both.
+        let request = self
+            .clients
+            .dynamodb
+            .delete_item()
+            .table_name(&self.table)
+            .key("LockID", AttributeValue::S(key.to_string()))
+            .condition_expression(
+                "attribute_not_exists(lock_id) OR lock_id = :empty OR attribute_not_exists(expires) OR NOT attribute_type(expires, :number)",
+            )
+            .expression_attribute_values(":empty", AttributeValue::S(String::new()))
+            .expression_attribute_values(":number", AttributeValue::S("N".into()));
+        match self.clients.block_on(request.send()) {
+            Ok(_) => Ok(Some(held)),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(failure("removing the damaged lock", &self.resource(), &err)),
+        }
     }
 
     fn list(&self) -> Result<Vec<(String, LockInfo)>> {

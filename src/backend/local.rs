@@ -59,7 +59,7 @@ impl LocalLock {
         let path = self.path(key);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                Error::failed(format!("lock file {} is damaged: {e}", path.display()))
+                super::damaged_lock(format!("lock file {} is damaged: {e}", path.display()), key)
             }),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io("read", &path, e)),
@@ -157,6 +157,22 @@ impl Lock for LocalLock {
 
     fn describe(&self) -> String {
         format!("local lock files in {}", self.dir.display())
+    }
+
+    fn remove_damaged(&self, key: &str) -> Result<Option<String>> {
+        let path = self.path(key);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("read", &path, e)),
+        };
+        if serde_json::from_slice::<LockInfo>(&bytes).is_ok() {
+            return Ok(None);
+        }
+        std::fs::remove_file(&path).map_err(|e| io("remove", &path, e))?;
+        Ok(Some(
+            String::from_utf8_lossy(&bytes).chars().take(500).collect(),
+        ))
     }
 }
 

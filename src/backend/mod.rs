@@ -56,6 +56,17 @@ impl From<Error> for LockRefused {
     }
 }
 
+/// What to do about a lock record that cannot be read.
+pub fn damaged_lock(what: String, key: &str) -> Error {
+    let (stack, environment) = key
+        .strip_prefix("stack:")
+        .and_then(|k| k.split_once(":env:"))
+        .unwrap_or((key, "ENV"));
+    Error::failed(what).with_help(format!(
+        "make sure no deploy of it is running, then remove it: `deployer unlock --stack {stack} --environment {environment} --damaged`"
+    ))
+}
+
 pub trait Lock: Send + Sync {
     /// One atomic attempt: takes the lock if it is free or expired.
     fn try_acquire(&self, key: &str, info: &LockInfo) -> Result<Acquire>;
@@ -67,6 +78,10 @@ pub trait Lock: Send + Sync {
     fn get(&self, key: &str) -> Result<Option<LockInfo>>;
     /// Every lock held, by key.
     fn list(&self) -> Result<Vec<(String, LockInfo)>>;
+    /// Removes the lock record at `key` if it is damaged (cannot be read as a
+    /// lock), returning what it held; `None`, removing nothing, when it is
+    /// absent or readable (then `release` by its id is the way).
+    fn remove_damaged(&self, key: &str) -> Result<Option<String>>;
     /// Where the locks are, for messages.
     fn describe(&self) -> String;
 }

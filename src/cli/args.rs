@@ -408,7 +408,12 @@ pub struct UnlockArgs {
     #[command(flatten)]
     pub target: StackEnv,
     /// The id of the lock to remove (shown by `lock status` and by a waiting deployer)
-    pub lock_id: String,
+    #[arg(required_unless_present = "damaged")]
+    pub lock_id: Option<String>,
+    /// Remove a lock record that cannot be read (no id, no expiry), showing
+    /// what it held
+    #[arg(long, conflicts_with = "lock_id")]
+    pub damaged: bool,
     /// Do not ask for confirmation (needed without a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,

@@ -165,6 +165,9 @@ pub fn unlock(args: UnlockArgs, printer: &Printer) -> Result<ExitStatus> {
     let (stack, environment) = (&target.stack, &target.environment);
     let backend = open_backend(printer, &repo)?;
     let key = lock_key(stack, environment);
+    let Some(lock_id) = args.lock_id.as_deref() else {
+        return unlock_damaged(printer, &backend, &key, stack, environment, args.yes);
+    };
     let Some(holder) = backend.lock.get(&key)? else {
         return Err(Error::failed(format!(
             "{stack} / {environment} is not locked; nothing to remove"
@@ -188,33 +191,22 @@ pub fn unlock(args: UnlockArgs, printer: &Printer) -> Result<ExitStatus> {
         relative(holder.expires, t)
     ));
     printer.status(format!("  Lock ID: {}", holder.lock_id));
-    if holder.lock_id != args.lock_id {
+    if holder.lock_id != lock_id {
         return Err(Error::failed(format!(
             "the lock's id is {}, not {}; nothing was removed",
-            holder.lock_id, args.lock_id
+            holder.lock_id, lock_id
         ))
         .with_help(
             "a different process holds it now; check it is really stale before removing it",
         ));
     }
-    if !args.yes {
-        if !printer.can_prompt() {
-            return Err(Error::usage("cannot ask for confirmation: not a terminal")
-                .with_help("pass --yes to remove the lock"));
-        }
-        let confirmed = dialoguer::Confirm::new()
-            .with_prompt("Remove this lock? The process holding it must be gone, or two deploys will run at once")
-            .default(false)
-            .interact()
-            .map_err(|e| Error::failed(format!("cannot read the answer: {e}")))?;
-        if !confirmed {
-            printer.status("Nothing removed.");
-            return Ok(ExitStatus::Failure);
-        }
+    if !confirm_removal(printer, args.yes)? {
+        printer.status("Nothing removed.");
+        return Ok(ExitStatus::Failure);
     }
-    match backend.lock.release(&key, &args.lock_id) {
+    match backend.lock.release(&key, lock_id) {
         Ok(()) => {
-            printer.success(format!("Removed lock {}", args.lock_id));
+            printer.success(format!("Removed lock {lock_id}"));
             Ok(ExitStatus::Success)
         }
         Err(LockRefused::NotHolder(now_holder)) => Err(Error::failed(format!(
@@ -224,6 +216,67 @@ pub fn unlock(args: UnlockArgs, printer: &Printer) -> Result<ExitStatus> {
                 .unwrap_or_default()
         ))),
         Err(LockRefused::Backend(e)) => Err(e),
+    }
+}
+
+/// Asks before a lock is removed (`--yes` answers for CI).
+fn confirm_removal(printer: &Printer, yes: bool) -> Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !printer.can_prompt() {
+        return Err(Error::usage("cannot ask for confirmation: not a terminal")
+            .with_help("pass --yes to remove the lock"));
+    }
+    dialoguer::Confirm::new()
+        .with_prompt("Remove this lock? The process holding it must be gone, or two deploys will run at once")
+        .default(false)
+        .interact()
+        .map_err(|e| Error::failed(format!("cannot read the answer: {e}")))
+}
+
+/// `unlock --damaged`: a lock record nobody can read (so no id to give) is
+/// removed after confirmation, and what it held is shown.
+fn unlock_damaged(
+    printer: &Printer,
+    backend: &crate::backend::Backend,
+    key: &str,
+    stack: &str,
+    environment: &str,
+    yes: bool,
+) -> Result<ExitStatus> {
+    match backend.lock.get(key) {
+        Ok(None) => {
+            return Err(Error::failed(format!(
+                "{stack} / {environment} is not locked; nothing to remove"
+            )));
+        }
+        Ok(Some(holder)) => {
+            return Err(Error::failed(format!(
+                "the lock of {stack} / {environment} is not damaged: it is held by {} ({}); nothing was removed",
+                holder.who, holder.lock_id
+            ))
+            .with_help(format!(
+                "if it is stale, remove it by its id: `deployer unlock --stack {stack} --environment {environment} {}`",
+                holder.lock_id
+            )));
+        }
+        Err(e) => printer.warning(e.to_string()),
+    }
+    if !confirm_removal(printer, yes)? {
+        printer.status("Nothing removed.");
+        return Ok(ExitStatus::Failure);
+    }
+    match backend.lock.remove_damaged(key)? {
+        Some(held) => {
+            printer.success(format!(
+                "Removed the damaged lock of {stack} / {environment}; it held: {held}"
+            ));
+            Ok(ExitStatus::Success)
+        }
+        None => Err(Error::failed(format!(
+            "the lock of {stack} / {environment} changed while removing it (it is readable now, or gone); nothing was removed"
+        ))),
     }
 }
 
