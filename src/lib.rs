@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod node;
 pub mod source;
 
+pub mod affected;
 pub mod artifacts;
 pub mod backend;
 pub mod cli;

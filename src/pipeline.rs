@@ -40,6 +40,9 @@ pub struct Checked {
     pub variables: BTreeMap<String, String>,
     /// The values of sensitive variables, for Pulumi's encrypted config only.
     pub sensitive: BTreeMap<String, String>,
+    /// Templates the stack asked for (`shared/...`, found or not), beside the
+    /// files in `sources`: together, every file the stack's programs depend on.
+    pub templates_asked: Vec<String>,
     pub environments: Vec<ResolvedStack>,
 }
 
@@ -62,6 +65,7 @@ pub fn check_stack(
         stack: None,
         variables: BTreeMap::new(),
         sensitive: BTreeMap::new(),
+        templates_asked: Vec::new(),
         environments: Vec::new(),
     };
     let Some(stack) = stack else {
@@ -122,6 +126,7 @@ pub fn check_stack(
             }
             checked.environments.push(resolved);
         }
+        checked.templates_asked = expander.templates_asked();
     }
     diagnostics.append(&mut loader.diagnostics);
     checked.stack = Some(stack);

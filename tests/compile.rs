@@ -4,6 +4,9 @@
 mod common;
 use common::*;
 
+#[path = "compile/affected.rs"]
+mod affected;
+
 const API: &str = "stacks/notification-platform/services/email-service/components/api";
 const WORKER: &str = "stacks/notification-platform/services/delivery-service/components/worker";
 const V: &str = "VERSION=v1.0.0";

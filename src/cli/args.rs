@@ -31,6 +31,8 @@ pub enum Command {
     Compile(CompileArgs),
     /// Show what a change does to the compiled program (exit 0 no change, 1 changes, 2 error)
     Diff(DiffArgs),
+    /// The stacks and environments whose compiled program a change alters (no AWS needed)
+    Affected(AffectedArgs),
     /// Deploy a stack to an environment: lock, compile, preview, approve, pulumi up, record, unlock
     Apply(ApplyArgs),
     /// Re-apply an earlier release's program as a new release
@@ -194,6 +196,26 @@ pub struct DiffArgs {
     /// What to compare the working tree with: a git revision (branch, tag, commit), or `deployed` for the last successful release
     #[arg(long, value_name = "REV")]
     pub against: String,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct AffectedArgs {
+    /// The revision before the change: a branch, tag or commit (e.g. origin/main)
+    #[arg(long, value_name = "REV")]
+    pub base: String,
+    /// The revision with the change (default: the working tree, uncommitted files included)
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+    /// Also list the changed files that reach each stack and environment
+    #[arg(long)]
+    pub why: bool,
     #[command(flatten)]
     pub vars: VarArgs,
     #[command(flatten)]

@@ -52,6 +52,7 @@ pub fn main() -> ExitCode {
                 }
             };
         }
+        Command::Affected(args) => commands::affected::run(args, &printer),
         Command::Apply(args) => commands::apply::run(args, &printer),
         Command::Rollback(args) => commands::apply::rollback(args, &printer),
         Command::Destroy(args) => commands::apply::destroy(args, &printer),

@@ -126,6 +126,11 @@ impl Expander {
         }
     }
 
+    /// Templates the stack's files asked for, as `shared/...` paths.
+    pub fn templates_asked(&self) -> Vec<String> {
+        self.templates.asked()
+    }
+
     /// Expands every service and component document of a stack for one environment.
     pub fn expand_stack(
         &mut self,

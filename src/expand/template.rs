@@ -24,6 +24,9 @@ pub const REF_END: char = '\u{E001}';
 
 pub struct Templates {
     env: Environment<'static>,
+    /// Every template name asked for (`import`, `include`), found or not: what
+    /// a change to `shared/` can reach (`deployer affected`).
+    asked: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 /// What a template produced.
@@ -58,9 +61,28 @@ impl Templates {
         env.set_syntax(syntax.expect("default delimiters are valid"));
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         let shared_real = shared.canonicalize().unwrap_or_else(|_| shared.clone());
-        env.set_loader(move |name: &str| load_shared(&shared, &shared_real, &repo_real, name));
+        let asked: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>> =
+            Default::default();
+        let record = asked.clone();
+        env.set_loader(move |name: &str| {
+            record
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(name.to_string());
+            load_shared(&shared, &shared_real, &repo_real, name)
+        });
         env.add_function("ref", reference);
-        Templates { env }
+        Templates { env, asked }
+    }
+
+    /// Template names asked for so far, as paths under `shared/`.
+    pub fn asked(&self) -> Vec<String> {
+        self.asked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|name| format!("shared/{name}"))
+            .collect()
     }
 
     /// Renders `text` if it holds template syntax; `None` when it holds none.

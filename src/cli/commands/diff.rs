@@ -13,8 +13,6 @@ use crate::load::Repo;
 use crate::pipeline::VarArgs;
 use serde::Serialize;
 use serde_json::Value as Json;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 #[derive(Serialize)]
 struct Change {
@@ -106,7 +104,7 @@ fn at_revision(
     args: &DiffArgs,
     vars: &VarArgs,
 ) -> Result<Option<(String, Json)>> {
-    let checkout = Checkout::at(repo, &args.against)?;
+    let checkout = crate::git::Checkout::at(&repo.root, &args.against)?;
     let old_repo = Repo::open(Some(&checkout.root), &checkout.root).ok();
     let old = match old_repo {
         Some(old_repo) if old_repo.check_stack(args.stack()).is_ok() => {
@@ -278,81 +276,6 @@ fn print(printer: &Printer, r: &Report) {
             _ => line.to_string(),
         };
         printer.out(styled);
-    }
-}
-
-/// The deployment repository as it was at a git revision, in a temporary folder.
-struct Checkout {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-}
-
-impl Checkout {
-    fn at(repo: &Repo, revision: &str) -> Result<Checkout> {
-        let git = |args: &[&str]| -> Result<String> {
-            let out = Command::new("git")
-                .arg("-C")
-                .arg(&repo.root)
-                .args(args)
-                .output()
-                .map_err(|e| {
-                    Error::failed(format!("cannot run git: {e}"))
-                        .with_help("diff --against needs git on PATH")
-                })?;
-            if !out.status.success() {
-                let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
-                return Err(Error::failed(format!("git {}: {msg}", args.join(" "))));
-            }
-            Ok(String::from_utf8_lossy(&out.stdout)
-                .trim_end_matches('\n')
-                .to_string())
-        };
-        git(&["rev-parse", "--show-toplevel"]).map_err(|e| e.with_help("diff --against compares with a git revision; the repository must be a git work tree"))?;
-        git(&[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("{revision}^{{commit}}"),
-        ])
-        .map_err(|_| {
-            Error::usage(format!("unknown git revision `{revision}`")).with_help(
-                "give a branch, tag or commit, e.g. `--against main` or `--against HEAD~1`",
-            )
-        })?;
-        let prefix = git(&["rev-parse", "--show-prefix"])?;
-        let dir = tempfile::tempdir()
-            .map_err(|e| Error::failed(format!("cannot create a temporary folder: {e}")))?;
-        let top = git(&["rev-parse", "--show-toplevel"])?;
-        let mut archive = Command::new("git")
-            .arg("-C")
-            .arg(&top)
-            .args(["archive", "--format=tar", revision])
-            .args(if prefix.is_empty() {
-                vec![]
-            } else {
-                vec![prefix.clone()]
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| Error::failed(format!("cannot run git archive: {e}")))?;
-        let stdout = archive.stdout.take().expect("piped");
-        let status = Command::new("tar")
-            .arg("-x")
-            .arg("-C")
-            .arg(dir.path())
-            .stdin(stdout)
-            .status()
-            .map_err(|e| Error::failed(format!("cannot run tar: {e}")))?;
-        let archived = archive
-            .wait()
-            .map_err(|e| Error::failed(format!("git archive failed: {e}")))?;
-        if !status.success() || !archived.success() {
-            // The folder may not exist at that revision; an empty checkout means "nothing there".
-            std::fs::create_dir_all(dir.path().join(&prefix)).ok();
-        }
-        let root = dir.path().join(Path::new(&prefix));
-        Ok(Checkout { _dir: dir, root })
     }
 }
 

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod affected;
 pub mod apply;
 pub mod compile;
 pub mod completions;

@@ -1,0 +1,250 @@
+//! `deployer affected`: a fixture repository (the example, a second stack
+//! that shares nothing with it, a variable file) and one kind of change per
+//! case, each checked against the stacks and environments it must list —
+//! no more (a README, a comment) and no fewer (a shared preset or macro, a
+//! variable file, an overlay of one environment, a version pin).
+
+use super::*;
+
+const NP: &str = "notification-platform";
+const ALL: [&str; 3] = ["development", "production", "staging"];
+
+/// The example plus stack `payments` (scaffolded, no presets) and
+/// `vars.yaml`, committed as the base.
+fn fixture() -> TestRepo {
+    let repo = TestRepo::example();
+    let dir = repo.file("stacks/payments");
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = deployer(
+        &[
+            "stack",
+            "init",
+            "--account",
+            "123456789012",
+            "--vpc",
+            "vpc-0123456789abcdef0",
+            "--private-subnets",
+            "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
+            "--owner",
+            "team@example.com",
+            "--service",
+            "checkout",
+        ],
+        &dir,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    repo.write("vars.yaml", "LOG_LEVEL: info\n");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "base"]);
+    repo
+}
+
+/// `(stack, environment, change)` listed by `affected --base main`.
+fn affected(repo: &TestRepo, extra: &[&str]) -> Vec<(String, String, String)> {
+    let mut args = vec!["affected", "--base", "main", "--output", "json"];
+    args.extend_from_slice(extra);
+    let run = repo.run(&args);
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["stack"].as_str().unwrap().to_string(),
+                a["environment"].as_str().unwrap().to_string(),
+                a["change"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn expect(stack: &str, environments: &[&str], change: &str) -> Vec<(String, String, String)> {
+    environments
+        .iter()
+        .map(|e| (stack.to_string(), e.to_string(), change.to_string()))
+        .collect()
+}
+
+fn payments_environments(repo: &TestRepo) -> Vec<String> {
+    let text = repo.read("stacks/payments/stack.yaml");
+    let mut envs: Vec<String> = ALL
+        .iter()
+        .filter(|e| text.contains(&format!("  {e}:")))
+        .map(|e| e.to_string())
+        .collect();
+    envs.sort();
+    envs
+}
+
+#[test]
+fn affected_lists_exactly_what_each_kind_of_change_reaches() {
+    let repo = fixture();
+    let payments = payments_environments(&repo);
+    let payments: Vec<&str> = payments.iter().map(String::as_str).collect();
+    let np = |change: &str| expect(NP, &ALL, change);
+    let pin = {
+        let mut all = expect(NP, &ALL, "deployer version");
+        all.extend(expect("payments", &payments, "deployer version"));
+        all
+    };
+    let config = format!("{API}/configs/app.yaml");
+    let stack_yaml = "stacks/notification-platform/stack.yaml";
+    type Case<'a> = (
+        &'a str,
+        Box<dyn Fn(&TestRepo) + 'a>,
+        Vec<(String, String, String)>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "a README",
+            Box::new(|r| r.write("README.md", "# changed\n")),
+            vec![],
+        ),
+        (
+            "shared/README.md",
+            Box::new(|r| r.write("shared/README.md", "changed\n")),
+            vec![],
+        ),
+        (
+            "a comment in a config",
+            Box::new(|r| r.edit(&config, "tracking:\n", "# a note\ntracking:\n")),
+            vec![],
+        ),
+        (
+            "a shared preset",
+            Box::new(|r| {
+                r.edit(
+                    "shared/presets/worker.yaml",
+                    "stop_timeout_seconds: 120",
+                    "stop_timeout_seconds: 90",
+                )
+            }),
+            np("changed"),
+        ),
+        (
+            "a shared macro",
+            Box::new(|r| {
+                r.edit(
+                    "shared/macros/images.j2",
+                    ".amazonaws.com/",
+                    ".amazonaws.com.cn/",
+                )
+            }),
+            np("changed"),
+        ),
+        (
+            "an overlay of one environment",
+            Box::new(|r| r.edit(&config, "retry_limit: 5", "retry_limit: 6")),
+            expect(NP, &["production"], "changed"),
+        ),
+        (
+            // vars.yaml gives LOG_LEVEL: its default is not what is compiled.
+            "a variable's default that the variable file overrides",
+            Box::new(|r| r.edit(stack_yaml, "default: info", "default: warn")),
+            vec![],
+        ),
+        (
+            "the variable file given",
+            Box::new(|r| r.write("vars.yaml", "LOG_LEVEL: debug\n")),
+            np("changed"),
+        ),
+        (
+            "a new config file, not committed",
+            Box::new(|r| r.write(&format!("{API}/configs/extra.yaml"), "feature: true\n")),
+            np("changed"),
+        ),
+        (
+            "a new component",
+            Box::new(|r| {
+                r.write(
+                    "stacks/notification-platform/services/email-service/components/audit/sqs.yaml",
+                    "fifo: false\n",
+                )
+            }),
+            np("changed"),
+        ),
+        (
+            "the other stack's tags",
+            Box::new(|r| {
+                r.edit(
+                    "stacks/payments/stack.yaml",
+                    "  stack: \"payments\"",
+                    "  stack: \"payments\"\n  cost-center: cc-9",
+                )
+            }),
+            expect("payments", &payments, "changed"),
+        ),
+        (
+            "an environment removed",
+            Box::new(|r| {
+                let text = r.read(stack_yaml);
+                let start = text.find("  staging:").unwrap();
+                let end = start + text[start..].find("  production:").unwrap();
+                r.write(stack_yaml, format!("{}{}", &text[..start], &text[end..]));
+            }),
+            expect(NP, &["staging"], "removed"),
+        ),
+        (
+            "a new stack",
+            Box::new(|r| copy_dir(&r.file("stacks/payments"), &r.file("stacks/ledger"))),
+            expect("ledger", &payments, "added"),
+        ),
+        (
+            "a stack deleted",
+            Box::new(|r| std::fs::remove_dir_all(r.file("stacks/payments")).unwrap()),
+            expect("payments", &payments, "removed"),
+        ),
+        (
+            "a file that no longer parses",
+            Box::new(|r| r.write(&config, "email: [unclosed\n")),
+            np("no longer compiles"),
+        ),
+        (
+            "the pinned deployer version",
+            Box::new(|r| r.write(".deployer-version", "v0.2.0\n")),
+            pin,
+        ),
+    ];
+    assert!(cases.len() >= 15);
+    for (what, change, mut want) in cases {
+        git(&repo, &["checkout", "-q", "--", "."]);
+        git(&repo, &["clean", "-q", "-fd"]);
+        change(&repo);
+        let mut got = affected(&repo, &["--var-file", "vars.yaml"]);
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "after changing {what}");
+    }
+}
+
+#[test]
+fn affected_between_two_commits_says_why() {
+    let repo = fixture();
+    repo.edit(
+        "shared/presets/worker.yaml",
+        "stop_timeout_seconds: 120",
+        "stop_timeout_seconds: 90",
+    );
+    git(&repo, &["commit", "-q", "-am", "shorter stop"]);
+    repo.write("README.md", "# not committed, not compared\n");
+    let run = repo.run(&["affected", "--base", "main~1", "--head", "main", "--why"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        run.stdout,
+        "notification-platform / development (changed)\n    shared/presets/worker.yaml\n\
+         notification-platform / production (changed)\n    shared/presets/worker.yaml\n\
+         notification-platform / staging (changed)\n    shared/presets/worker.yaml\n"
+    );
+    assert_contains(
+        &run.stderr,
+        &["3 stack environments affected between main~1 and main"],
+    );
+    // Nothing between a revision and itself; an unknown revision is a usage error.
+    let run = repo.run(&["affected", "--base", "main", "--head", "main"]);
+    assert_contains(&run.stderr, &["No stack or environment is affected"]);
+    let run = repo.run(&["affected", "--base", "nope"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_contains(&run.stderr, &["unknown git revision `nope`"]);
+}
