@@ -2,8 +2,9 @@
 //! differs between two trees of the deployment repository (two revisions, or
 //! a revision and the working tree), with the changed files that reach each.
 //!
-//! Changed files are found by comparing the two trees' bytes, so uncommitted
-//! and untracked files count as git would not. A stack is compiled on both
+//! Changed files come from git (uncommitted and untracked files count when
+//! the head is the working tree), and each side is read from only the folders
+//! it needs (`git archive` of those paths). A stack is compiled on both
 //! sides only when a changed file could reach it — in its folder, or among the
 //! files its compile read at either side (presets, variable files, configs,
 //! and every `shared/` template it imported or included, found or not) — and
@@ -13,8 +14,9 @@
 //! environment: another deployer may compile differently.
 
 use crate::diagnostic::Diagnostic;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::expand::variables::Missing;
+use crate::git::Checkout;
 use crate::load::Repo;
 use crate::pipeline::{self, Options, VarArgs};
 use crate::source::Sources;
@@ -37,27 +39,87 @@ pub struct Affected {
     pub why: Vec<String>,
 }
 
-/// Every stack and environment whose program differs between `base` and
-/// `head` (the repository's root in each tree). `vars.var_files` are relative
-/// to the repository: each side reads its own version of them.
-pub fn affected(base: &Path, head: &Path, vars: &VarArgs) -> Result<Vec<Affected>> {
+/// Every stack and environment whose program differs between revision
+/// `base` and revision `head` (or the working tree when `None`).
+/// `vars.var_files` are relative to the repository: each side reads its own
+/// version of them.
+pub fn affected(
+    repo: &Repo,
+    base: &str,
+    head: Option<&str>,
+    vars: &VarArgs,
+) -> Result<Vec<Affected>> {
+    // Both revisions must exist (a usage error otherwise), even when nothing changed.
+    Checkout::paths_at(&repo.root, base, Some(&[]))?;
+    if let Some(head) = head {
+        Checkout::paths_at(&repo.root, head, Some(&[]))?;
+    }
+    let changed = crate::git::changed_files(&repo.root, base, head)?;
+    if changed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stacks: BTreeSet<String> = crate::git::stacks_at(&repo.root, base)?
+        .into_iter()
+        .collect();
+    match head {
+        Some(head) => stacks.extend(crate::git::stacks_at(&repo.root, head)?),
+        None => stacks.extend(repo.stack_names()),
+    }
+    let var_files: Vec<String> = vars
+        .var_files
+        .iter()
+        .map(|f| f.to_string_lossy().replace('\\', "/"))
+        .collect();
+    // What a compile of these stacks can read: their folders, shared/, the
+    // variable files given, and the version pin.
+    let paths = |stacks: &[String]| -> Vec<String> {
+        let mut paths: Vec<String> = stacks.iter().map(|s| format!("stacks/{s}")).collect();
+        paths.push("shared".into());
+        paths.push(VERSION_PIN.into());
+        paths.extend(var_files.iter().cloned());
+        paths
+    };
+    let side =
+        |revision: Option<&str>, stacks: &[String]| -> Result<(Option<Checkout>, Option<Repo>)> {
+            match revision {
+                None => Ok((None, open(&repo.root))),
+                Some(revision) => {
+                    let checkout = Checkout::paths_at(&repo.root, revision, Some(&paths(stacks)))?;
+                    let opened = open(&checkout.root);
+                    Ok((Some(checkout), opened))
+                }
+            }
+        };
     let on = |root: &Path| VarArgs {
         vars: vars.vars.clone(),
         var_files: vars.var_files.iter().map(|f| root.join(f)).collect(),
     };
-    let (base_vars, head_vars) = (on(base), on(head));
-    let changed = changed_files(base, head)?;
-    if changed.is_empty() {
-        return Ok(Vec::new());
-    }
-    let (base_repo, head_repo) = (open(base), open(head));
-    let stacks: BTreeSet<String> = [&base_repo, &head_repo]
-        .into_iter()
-        .flatten()
-        .flat_map(Repo::stack_names)
-        .collect();
     if changed.contains(VERSION_PIN) {
+        let all: Vec<String> = stacks.iter().cloned().collect();
+        let (_b, base_repo) = side(Some(base), &all)?;
+        let (_h, head_repo) = side(head, &all)?;
+        let head_vars = head_repo
+            .as_ref()
+            .map_or_else(|| vars.clone(), |r| on(&r.root));
         return every_environment(&stacks, &base_repo, &head_repo, &head_vars);
+    }
+    // Outside stacks/, a compile reads only shared/ and the variable files
+    // given: any other change (a README, CI files) reaches no stack.
+    let reaches_all = changed
+        .iter()
+        .any(|f| f.starts_with("shared/") || var_files.contains(f));
+    let in_folder = |stack: &str| {
+        changed
+            .iter()
+            .any(|f| f.starts_with(&format!("stacks/{stack}/")))
+    };
+    let candidates: Vec<String> = stacks
+        .iter()
+        .filter(|stack| reaches_all || in_folder(stack))
+        .cloned()
+        .collect();
+    if candidates.is_empty() {
+        return Ok(Vec::new());
     }
     let relevant = |stack: &str, read: &BTreeSet<String>| -> Vec<String> {
         let folder = format!("stacks/{stack}/");
@@ -67,32 +129,46 @@ pub fn affected(base: &Path, head: &Path, vars: &VarArgs) -> Result<Vec<Affected
             .cloned()
             .collect()
     };
-    // Only shared files and files outside stacks/ need a stack's read set.
-    let outside_stacks = changed.iter().any(|f| !f.starts_with("stacks/"));
+    // Head first, on every core: what each candidate reads says which need
+    // compiling at base too.
+    let (_head_checkout, head_repo) = side(head, &candidates)?;
+    let head_vars = head_repo
+        .as_ref()
+        .map_or_else(|| vars.clone(), |r| on(&r.root));
+    let head_side: Vec<Option<Compiled>> = pipeline::for_each_stack(&candidates, |stack| {
+        has(&head_repo, stack).map(|r| compile(r, stack, &head_vars))
+    });
+    let needed: Vec<(String, Option<Compiled>)> = candidates
+        .into_iter()
+        .zip(head_side)
+        .filter(|(stack, compiled)| {
+            let read = compiled
+                .as_ref()
+                .map(|c| c.read.clone())
+                .unwrap_or_default();
+            // Nothing changed reaches it at head; at base it read the same
+            // files unless its own folder changed, which it did not.
+            in_folder(stack) || !relevant(stack, &read).is_empty()
+        })
+        .collect();
+    let names: Vec<String> = needed.iter().map(|(s, _)| s.clone()).collect();
+    let (_base_checkout, base_repo) = side(Some(base), &names)?;
+    let base_vars = base_repo
+        .as_ref()
+        .map_or_else(|| vars.clone(), |r| on(&r.root));
+    let base_side: Vec<Option<Compiled>> = pipeline::for_each_stack(&names, |stack| {
+        has(&base_repo, stack).map(|r| compile(r, stack, &base_vars))
+    });
     let mut out = Vec::new();
-    for stack in &stacks {
-        let in_folder = changed
-            .iter()
-            .any(|f| f.starts_with(&format!("stacks/{stack}/")));
-        if !in_folder && !outside_stacks {
-            continue;
-        }
-        let head_side = has(&head_repo, stack).map(|r| compile(r, stack, &head_vars));
-        let head_read = head_side
+    for ((stack, head_side), base_side) in needed.into_iter().zip(base_side) {
+        let mut read = head_side
             .as_ref()
             .map(|c| c.read.clone())
             .unwrap_or_default();
-        if !in_folder && relevant(stack, &head_read).is_empty() {
-            // Nothing changed reaches it at head; at base it read the same
-            // files unless its own folder changed, which it did not.
-            continue;
-        }
-        let base_side = has(&base_repo, stack).map(|r| compile(r, stack, &base_vars));
-        let mut read = head_read;
         if let Some(b) = &base_side {
             read.extend(b.read.iter().cloned());
         }
-        let why = relevant(stack, &read);
+        let why = relevant(&stack, &read);
         for (environment, change) in differences(base_side.as_ref(), head_side.as_ref()) {
             out.push(Affected {
                 stack: stack.clone(),
@@ -211,64 +287,6 @@ fn every_environment(
                 change: "deployer version",
                 why: vec![VERSION_PIN.to_string()],
             });
-        }
-    }
-    Ok(out)
-}
-
-/// Files whose bytes differ between the trees (or exist in one only),
-/// relative to the repository; `.git` and `.deployer` are not the
-/// repository's content.
-fn changed_files(base: &Path, head: &Path) -> Result<BTreeSet<String>> {
-    let (b, h) = (hashes(base)?, hashes(head)?);
-    let mut changed: BTreeSet<String> = b
-        .iter()
-        .filter(|(path, hash)| h.get(*path) != Some(hash))
-        .map(|(path, _)| path.clone())
-        .collect();
-    changed.extend(h.keys().filter(|path| !b.contains_key(*path)).cloned());
-    Ok(changed)
-}
-
-fn hashes(root: &Path) -> Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|e| Error::failed(format!("cannot read {}: {e}", dir.display())))?;
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            let name = entry.file_name();
-            if dir == root && (name == ".git" || name == ".deployer") {
-                continue;
-            }
-            if kind.is_dir() {
-                pending.push(path);
-            } else {
-                let rel = path
-                    .strip_prefix(root)
-                    .map(|r| r.to_string_lossy().replace('\\', "/"))
-                    .unwrap_or_default();
-                // A link is compared by where it points, never followed.
-                let bytes = if kind.is_symlink() {
-                    std::fs::read_link(&path)
-                        .map(|t| t.to_string_lossy().into_owned().into_bytes())
-                        .unwrap_or_default()
-                } else {
-                    std::fs::read(&path).unwrap_or_default()
-                };
-                out.insert(rel, crate::artifacts::sha256(&bytes));
-                if out.len() > crate::artifacts::MAX_FILES {
-                    return Err(Error::failed(format!(
-                        "more than {} files under {}",
-                        crate::artifacts::MAX_FILES,
-                        root.display()
-                    )));
-                }
-            }
         }
     }
     Ok(out)

@@ -64,6 +64,17 @@ impl Checkout {
     /// `repo_root` at `revision` (the repository may be a folder of a larger git
     /// work tree: the same folder is taken).
     pub fn at(repo_root: &Path, revision: &str) -> Result<Checkout> {
+        Checkout::paths_at(repo_root, revision, None)
+    }
+
+    /// Only `paths` (relative to `repo_root`; those missing at `revision` are
+    /// left out) of `repo_root` at `revision`: a few folders of a large
+    /// repository cost a few files, not all of them.
+    pub fn paths_at(
+        repo_root: &Path,
+        revision: &str,
+        paths: Option<&[String]>,
+    ) -> Result<Checkout> {
         let git = |args: &[&str]| -> Result<String> {
             let out = Command::new("git")
                 .arg("-C")
@@ -100,15 +111,36 @@ impl Checkout {
         let dir = tempfile::tempdir()
             .map_err(|e| Error::failed(format!("cannot create a temporary folder: {e}")))?;
         let top = git(&["rev-parse", "--show-toplevel"])?;
+        let pathspecs: Vec<String> = match paths {
+            None if prefix.is_empty() => Vec::new(),
+            None => vec![prefix.clone()],
+            Some(paths) => {
+                let wanted: Vec<String> = paths.to_vec();
+                if wanted.is_empty() {
+                    let root = dir.path().join(Path::new(&prefix));
+                    std::fs::create_dir_all(&root).ok();
+                    return Ok(Checkout { _dir: dir, root });
+                }
+                // `git archive` refuses a path the revision does not have.
+                let mut args = vec!["ls-tree", "--name-only", revision, "--"];
+                args.extend(wanted.iter().map(String::as_str));
+                let present = git(&args)?;
+                // Listed relative to the repository; archived from the top level.
+                let present: Vec<String> =
+                    present.lines().map(|p| format!("{prefix}{p}")).collect();
+                if present.is_empty() {
+                    let root = dir.path().join(Path::new(&prefix));
+                    std::fs::create_dir_all(&root).ok();
+                    return Ok(Checkout { _dir: dir, root });
+                }
+                present
+            }
+        };
         let mut archive = Command::new("git")
             .arg("-C")
             .arg(&top)
-            .args(["archive", "--format=tar", revision])
-            .args(if prefix.is_empty() {
-                vec![]
-            } else {
-                vec![prefix.clone()]
-            })
+            .args(["archive", "--format=tar", revision, "--"])
+            .args(&pathspecs)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -131,4 +163,74 @@ impl Checkout {
         let root = dir.path().join(Path::new(&prefix));
         Ok(Checkout { _dir: dir, root })
     }
+}
+
+/// Files that differ between `base` and `head` (or the working tree,
+/// untracked files included, when `head` is `None`), relative to `repo_root`
+/// and limited to it. Renames count as both paths.
+pub fn changed_files(
+    repo_root: &Path,
+    base: &str,
+    head: Option<&str>,
+) -> Result<std::collections::BTreeSet<String>> {
+    let run = |args: &[&str]| -> Result<String> {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(repo_root)
+            .args(args)
+            .output()
+            .map_err(|e| Error::failed(format!("cannot run git: {e}")))?;
+        if !out.status.success() {
+            return Err(Error::failed(format!(
+                "git {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let mut diff = vec![
+        "-c",
+        "core.quotePath=false",
+        "diff",
+        "--name-only",
+        "--relative",
+        "--no-renames",
+        base,
+    ];
+    if let Some(head) = head {
+        diff.push(head);
+    }
+    diff.push("--");
+    let mut changed: std::collections::BTreeSet<String> =
+        run(&diff)?.lines().map(str::to_string).collect();
+    if head.is_none() {
+        changed.extend(
+            run(&[
+                "-c",
+                "core.quotePath=false",
+                "ls-files",
+                "--others",
+                "--exclude-standard",
+            ])?
+            .lines()
+            .map(str::to_string),
+        );
+    }
+    Ok(changed)
+}
+
+/// The stacks (folders of `stacks/`) a revision has.
+pub fn stacks_at(repo_root: &Path, revision: &str) -> Result<Vec<String>> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo_root)
+        .args(["ls-tree", "--name-only", &format!("{revision}:./stacks")])
+        .output()
+        .map_err(|e| Error::failed(format!("cannot run git: {e}")))?;
+    // No stacks/ at that revision: no stacks.
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect())
 }

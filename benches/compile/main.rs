@@ -162,6 +162,79 @@ fn main() {
         "compile --stack (one stack of 20), cold  median {:>8.1} ms",
         ms(one_cold)
     );
+    affected(&bin, &repo, args.runs);
+}
+
+/// `affected --base HEAD` against the working tree after three kinds of change:
+/// one that reaches nothing, one stack's file, and a preset every stack uses.
+fn affected(bin: &Path, repo: &Path, runs: usize) {
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(["-c", "user.email=b@example.com", "-c", "user.name=b"])
+            .args(args)
+            .current_dir(repo)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    let repo_arg = repo.to_str().unwrap();
+    let affected = ["affected", "--base", "main", "--repo", repo_arg];
+    let count = || {
+        let out = Command::new(bin)
+            .args(affected)
+            .args(["--output", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json.as_array().unwrap().len()
+    };
+    let edit = |rel: &str, from: &str, to: &str| {
+        let path = repo.join(rel);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{rel} has no `{from}`");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    std::fs::write(repo.join("README.md"), "# changed\n").unwrap();
+    let none = time(runs, || run(bin, &affected));
+    println!(
+        "affected, a README changed ({} listed)     median {:>8.1} ms",
+        count(),
+        ms(none)
+    );
+    edit("stacks/stack-000/stack.yaml", "owner:", "# edited\nowner:");
+    edit(
+        "stacks/stack-001/stack.yaml",
+        "cost-center: cc-0001",
+        "cost-center: cc-9001",
+    );
+    let one = time(runs, || run(bin, &affected));
+    println!(
+        "affected, one stack's file ({} listed)     median {:>8.1} ms",
+        count(),
+        ms(one)
+    );
+    git(&["checkout", "-q", "--", "."]);
+    edit(
+        "shared/presets/worker.yaml",
+        "stop_timeout_seconds: 120",
+        "stop_timeout_seconds: 90",
+    );
+    let shared = time(runs, || run(bin, &affected));
+    println!(
+        "affected, a shared preset ({} listed)    median {:>8.1} ms",
+        count(),
+        ms(shared)
+    );
 }
 
 fn ms(d: Duration) -> f64 {

@@ -29,15 +29,7 @@ pub fn run(args: AffectedArgs, printer: &Printer) -> Result<ExitStatus> {
                 .with_help("`affected` compares the repository at two revisions: give variable files that are part of it")
             })?;
     }
-    let base = crate::git::Checkout::at(&repo.root, &args.base)?;
-    let head = match &args.head {
-        Some(revision) => Some(crate::git::Checkout::at(&repo.root, revision)?),
-        None => None,
-    };
-    let head_root = head
-        .as_ref()
-        .map_or(repo.root.as_path(), |c| c.root.as_path());
-    let affected = crate::affected::affected(&base.root, head_root, &vars)?;
+    let affected = crate::affected::affected(&repo, &args.base, args.head.as_deref(), &vars)?;
     let head_name = args.head.as_deref().unwrap_or("the working tree");
     match args.output {
         OutputFormat::Json => printer.json(&affected),
