@@ -64,6 +64,8 @@ pub struct Request<'a> {
     pub sensitive: BTreeMap<String, String>,
     /// Go ahead although Pulumi's state is lost while records say resources exist.
     pub recreate_lost_state: bool,
+    /// `apply --plan`: the reviewed plan; the preview must match it.
+    pub planned: Option<crate::plan::PlanFile>,
 }
 
 /// One run of `pulumi up`, as it is recorded.
@@ -109,6 +111,17 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
             "interrupted before deploying; nothing was changed",
         ));
     }
+    if let Some(planned) = &request.planned {
+        let differences =
+            crate::plan::differences(&planned.components, &crate::plan::operations(&plan));
+        if !differences.is_empty() {
+            return Err(Error::failed(format!(
+                "the preview no longer matches the reviewed plan, so nothing was changed:\n  {}",
+                differences.join("\n  ")
+            ))
+            .with_help("plan again and have the new plan reviewed"));
+        }
+    }
     ui.plan(&request.stack, &request.environment, &plan);
     if plan.is_empty() {
         return Ok(Summary {
@@ -135,6 +148,11 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
     }
     let approved_by = if let Some(note) = &request.approved {
         Some(format!("{} ({note})", request.who))
+    } else if let (Some(planned), true) = (&request.planned, request.auto_approve) {
+        Some(format!(
+            "{} (reviewed plan by {}, applied with --auto-approve)",
+            request.who, planned.planned_by
+        ))
     } else if request.approval_required || !data_loss.is_empty() {
         if request.auto_approve {
             Some(format!("{} (--auto-approve)", request.who))
@@ -172,6 +190,21 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
             .map_err(|e| unrecorded(e, number, status))?;
     }
     Ok(summary)
+}
+
+/// `deployer plan`: the preview of a request, changing nothing but Pulumi's
+/// stack config (the stack is created and sensitive values set, as an apply
+/// would), and no deployer lock taken.
+pub fn preview(request: &Request) -> Result<Plan> {
+    let releases = Releases::new(
+        request.backend.store.as_ref(),
+        &request.stack,
+        &request.environment,
+    );
+    state_not_lost(request, &releases)?;
+    let engine = prepare(request, &request.files, true)?;
+    let owner = owners_with_previous(&releases, &request.files)?;
+    Ok(plan_from(&engine.preview()?, &owner))
 }
 
 /// Pulumi finished, but the back-end could not take the outcome (an outage
@@ -434,6 +467,7 @@ fn start_record(
         lock_id: request.lock_id.clone(),
         approved_by,
         source_release: source,
+        plan_hash: request.planned.as_ref().map(crate::plan::PlanFile::hash),
     }
 }
 

@@ -26,6 +26,7 @@ pub mod kinds;
 pub mod load;
 pub mod model;
 pub mod pipeline;
+pub mod plan;
 pub mod provider;
 pub mod resolve;
 pub mod schema;

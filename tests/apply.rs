@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 mod kill_points;
 #[path = "apply/lost_state.rs"]
 mod lost_state;
+#[path = "apply/plans.rs"]
+mod plans;
 #[path = "apply/sensitive.rs"]
 mod sensitive;
 
@@ -1823,6 +1825,7 @@ fn release_numbers_sort_and_end_as_numbers() {
         lock_id: "l".into(),
         approved_by: None,
         source_release: None,
+        plan_hash: None,
     };
     let plant = |n: u32| {
         let dir = backend

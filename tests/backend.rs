@@ -520,6 +520,7 @@ fn start(who: &str) -> ReleaseStart {
         lock_id: "l".into(),
         approved_by: None,
         source_release: None,
+        plan_hash: None,
     }
 }
 

@@ -276,6 +276,7 @@ fn world() -> World {
         lock_id: "l".into(),
         approved_by: None,
         source_release: None,
+        plan_hash: None,
     };
     let n = releases.begin(start, &files).unwrap();
     let result = ReleaseResult {

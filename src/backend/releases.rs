@@ -43,6 +43,9 @@ pub struct ReleaseStart {
     /// For a rollback: the release whose program was applied again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_release: Option<u32>,
+    /// For `apply --plan`: the hash of the reviewed plan it applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_hash: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

@@ -33,6 +33,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// The stacks and environments whose compiled program a change alters (no AWS needed)
     Affected(AffectedArgs),
+    /// Preview a deployment and save it as a plan for review (`apply --plan` deploys exactly it)
+    Plan(PlanArgs),
     /// Deploy a stack to an environment: lock, compile, preview, approve, pulumi up, record, unlock
     Apply(ApplyArgs),
     /// Re-apply an earlier release's program as a new release
@@ -206,6 +208,22 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub target: StackEnv,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Write the plan to this file, for `deployer apply --plan FILE`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
 pub struct AffectedArgs {
     /// The revision before the change: a branch, tag or commit (e.g. origin/main)
     #[arg(long, value_name = "REV")]
@@ -265,6 +283,10 @@ pub struct ApplyArgs {
     /// Approve without asking, where the environment requires approval (for CI)
     #[arg(long)]
     pub auto_approve: bool,
+    /// Deploy exactly this reviewed plan (`deployer plan --out`), or nothing:
+    /// refused when the program, the last release or the preview differs
+    #[arg(long, value_name = "FILE", conflicts_with = "var_files")]
+    pub plan: Option<std::path::PathBuf>,
     /// When the deployment fails, leave it as it is instead of re-applying the last good release
     #[arg(long)]
     pub no_rollback: bool,

@@ -28,6 +28,7 @@ pub fn main() -> ExitCode {
     let careful = matches!(
         cli.command,
         Command::Apply(_)
+            | Command::Plan(_)
             | Command::Rollback(_)
             | Command::Destroy(_)
             | Command::Drift(_)
@@ -53,6 +54,7 @@ pub fn main() -> ExitCode {
             };
         }
         Command::Affected(args) => commands::affected::run(args, &printer),
+        Command::Plan(args) => commands::plan::run(args, &printer),
         Command::Apply(args) => commands::apply::run(args, &printer),
         Command::Rollback(args) => commands::apply::rollback(args, &printer),
         Command::Destroy(args) => commands::apply::destroy(args, &printer),

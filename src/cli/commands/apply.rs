@@ -15,8 +15,34 @@ use crate::engine::progress::{Plan, Update, label};
 use crate::engine::pulumi;
 use crate::error::{Error, Result};
 
-pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
+pub fn run(mut args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
+    let planned = match &args.plan {
+        Some(path) => Some(crate::plan::PlanFile::read(path)?),
+        None => None,
+    };
+    if let Some(plan) = &planned {
+        // The plan says what is deployed where, with which variables.
+        for (given, planned, flag) in [
+            (&mut args.target.stack, &plan.stack, "--stack"),
+            (
+                &mut args.target.environment,
+                &plan.environment,
+                "--environment",
+            ),
+        ] {
+            if given.as_ref().is_some_and(|g| g != planned) {
+                return Err(Error::usage(format!(
+                    "the plan is for {} / {}, not {flag} {}",
+                    plan.stack,
+                    plan.environment,
+                    given.as_deref().unwrap_or_default()
+                )));
+            }
+            *given = Some(planned.clone());
+        }
+        args.vars.vars = plan_variables(plan, &args.vars.vars)?;
+    }
     let target = resolve_target(printer, &repo, &args.target)?;
     let (stack, environment) = (target.stack, target.environment);
     let vars = var_args(args.vars);
@@ -58,6 +84,12 @@ pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
         "apply",
         &args.lock,
     )?;
+    if let Some(plan) = &planned
+        && let Err(e) = matches_plan(plan, &files, &backend)
+    {
+        super::lock::release(printer, held);
+        return Err(e);
+    }
     // The protection recorded by earlier applies holds, whatever stack.yaml says now.
     let now = Protection {
         production: env.production,
@@ -102,6 +134,7 @@ pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
         approved,
         sensitive: checked.sensitive.clone(),
         recreate_lost_state: args.recreate_lost_state,
+        planned,
     };
     let summary = deploy::deploy(request, &CliUi::new(printer));
     if let Ok(s) = &summary
@@ -119,6 +152,75 @@ pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
     }
     super::lock::release(printer, held);
     report(printer, &stack, &environment, summary?)
+}
+
+/// The variables of a plan, with the sensitive ones given again (`--var`): a
+/// plan records them as `(sensitive)`. Any other `--var` is refused: the plan
+/// fixed it.
+fn plan_variables(
+    plan: &crate::plan::PlanFile,
+    given: &[(String, String)],
+) -> Result<Vec<(String, String)>> {
+    let sensitive = crate::expand::variables::SENSITIVE;
+    let mut out: Vec<(String, String)> = plan
+        .variables
+        .iter()
+        .filter(|(_, v)| v.as_str() != sensitive)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (name, value) in given {
+        match plan.variables.get(name) {
+            Some(v) if v == sensitive => out.push((name.clone(), value.clone())),
+            Some(v) => {
+                return Err(Error::usage(format!(
+                    "the plan fixes {name}={v}; only sensitive variables are given again with --plan"
+                )));
+            }
+            None => {
+                return Err(Error::usage(format!("the plan has no variable {name}")));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Under the lock: the program compiled now and the release it lands on are
+/// the ones the plan was made with.
+fn matches_plan(
+    plan: &crate::plan::PlanFile,
+    files: &Artifacts,
+    backend: &crate::backend::Backend,
+) -> Result<()> {
+    let refuse = |what: String| {
+        Err(Error::failed(format!("{what}; nothing was changed"))
+            .with_help("plan again and have the new plan reviewed"))
+    };
+    if files.manifest.program_hash != plan.program_hash
+        || files.manifest.settings_hash != plan.settings_hash
+    {
+        return refuse(format!(
+            "the program compiled now differs from the reviewed plan's ({} then, {} now): a file changed since it was planned",
+            short(&plan.program_hash),
+            short(&files.manifest.program_hash)
+        ));
+    }
+    let latest = Releases::new(backend.store.as_ref(), &plan.stack, &plan.environment)
+        .latest()?
+        .map(|r| r.start.number);
+    if latest != plan.base_release {
+        let name = |n: Option<u32>| n.map_or("no release".to_string(), |n| format!("release #{n}"));
+        return refuse(format!(
+            "the plan was made against {}, and {} has landed since",
+            name(plan.base_release),
+            name(latest)
+        ));
+    }
+    Ok(())
+}
+
+fn short(hash: &str) -> &str {
+    let hex = hash.strip_prefix("sha256:").unwrap_or(hash);
+    &hex[..hex.len().min(12)]
 }
 
 /// A first apply (no record, no Pulumi state) of an environment whose cluster
@@ -299,6 +401,7 @@ pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
         approved: None,
         sensitive: Default::default(),
         recreate_lost_state: false,
+        planned: None,
     };
     let summary = deploy::deploy(request, &CliUi::new(printer));
     super::lock::release(printer, held);
@@ -369,6 +472,7 @@ pub fn destroy(args: DestroyArgs, printer: &Printer) -> Result<ExitStatus> {
         approved: None,
         sensitive: Default::default(),
         recreate_lost_state: false,
+        planned: None,
     };
     let teardown = deploy::Teardown {
         production_confirmed: args.yes_destroy_production,
@@ -459,7 +563,7 @@ fn report(
 /// Shows a deployment in the walkthrough's words. On a terminal each component
 /// in progress has a live spinner with its elapsed time; elsewhere (CI) plain
 /// lines: one when a component starts, one when it ends.
-struct CliUi<'a> {
+pub(super) struct CliUi<'a> {
     printer: &'a Printer,
     live: Option<Live>,
 }
@@ -470,7 +574,7 @@ struct Live {
 }
 
 impl<'a> CliUi<'a> {
-    fn new(printer: &'a Printer) -> CliUi<'a> {
+    pub(super) fn new(printer: &'a Printer) -> CliUi<'a> {
         let live = printer.live().then(|| Live {
             bars: indicatif::MultiProgress::with_draw_target(
                 indicatif::ProgressDrawTarget::stderr(),

@@ -10,6 +10,7 @@ pub mod history;
 pub mod init;
 pub mod lock;
 pub mod logs;
+pub mod plan;
 pub mod schema;
 pub mod show;
 pub mod stack_init;

@@ -1,0 +1,156 @@
+//! `deployer plan` and `apply --plan`: what is deployed is exactly what was
+//! reviewed, or nothing.
+
+use super::*;
+
+fn plan(repo: &TestRepo, environment: &str, version: &str, out: &Path) -> Run {
+    let var = format!("VERSION={version}");
+    repo.run_with(
+        &[
+            "plan",
+            "-s",
+            STACK,
+            "-e",
+            environment,
+            "--var",
+            &var,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &pulumi_env(repo),
+    )
+}
+
+fn apply_plan(repo: &TestRepo, plan: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["apply", "--plan", plan.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    repo.run_with(&args, &pulumi_env(repo))
+}
+
+#[test]
+fn a_reviewed_plan_is_applied_as_planned() {
+    let repo = TestRepo::example();
+    let file = repo.file("plan.json");
+    let run = plan(&repo, "production", "v1.0.0", &file);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "to create, 0 to update",
+            "Planned against no release yet",
+            "deployer apply --plan",
+        ],
+    );
+    no_lock_left(&repo);
+    assert_eq!(
+        history(&repo, "production").as_array().unwrap().len(),
+        0,
+        "a plan deploys nothing"
+    );
+    let saved: serde_json::Value = serde_json::from_str(&repo.read("plan.json")).unwrap();
+    assert_eq!(saved["variables"]["VERSION"], "v1.0.0");
+    assert_eq!(saved["base_release"], serde_json::Value::Null);
+    // In production, --auto-approve with a reviewed plan is the approval.
+    let run = apply_plan(&repo, &file, &["--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let release = &history(&repo, "production")[0];
+    assert_eq!(release["variables"]["VERSION"], "v1.0.0");
+    assert!(
+        release["plan_hash"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    assert_contains(
+        release["approved_by"].as_str().unwrap(),
+        &["(reviewed plan by tester@example.com, applied with --auto-approve)"],
+    );
+    // The plan fixes the variables.
+    let run = apply_plan(&repo, &file, &["--var", "VERSION=v9.9.9"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_contains(&run.stderr, &["the plan fixes VERSION=v1.0.0"]);
+}
+
+#[test]
+fn a_plan_is_refused_when_anything_changed_since() {
+    let repo = TestRepo::example();
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    let file = repo.file("plan.json");
+    // A file changed after planning.
+    assert_eq!(plan(&repo, DEV, "v1.0.1", &file).code, 0);
+    repo.edit(
+        "stacks/notification-platform/services/email-service/components/api/configs/app.yaml",
+        "retry_limit: 3",
+        "retry_limit: 4",
+    );
+    let run = apply_plan(&repo, &file, &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "differs from the reviewed plan's",
+            "a file changed since it was planned",
+            "nothing was changed",
+        ],
+    );
+    git_free_reset(&repo);
+    // Another release landed first.
+    assert_eq!(plan(&repo, DEV, "v1.0.1", &file).code, 0);
+    assert_eq!(apply(&repo, DEV, "v1.0.2", &[], &[]).code, 0);
+    let run = apply_plan(&repo, &file, &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &["the plan was made against release #1, and release #2 has landed since"],
+    );
+    // The preview no longer matches what was planned (here: a plan edited by hand).
+    assert_eq!(plan(&repo, DEV, "v1.0.3", &file).code, 0);
+    let text = repo
+        .read("plan.json")
+        .replacen("\"update\"", "\"replace\"", 1);
+    repo.write("plan.json", text);
+    let run = apply_plan(&repo, &file, &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "the preview no longer matches the reviewed plan",
+            "was planned to replace, and would now update",
+        ],
+    );
+    let statuses: Vec<String> = history(&repo, DEV)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["succeeded", "succeeded"],
+        "nothing was deployed by a refused plan"
+    );
+    no_lock_left(&repo);
+}
+
+/// Undo the edit of the first case without git: the example's file as shipped.
+fn git_free_reset(repo: &TestRepo) {
+    let rel = "stacks/notification-platform/services/email-service/components/api/configs/app.yaml";
+    let original =
+        std::fs::read_to_string(crate_dir().join("examples/deployment-repo").join(rel)).unwrap();
+    repo.write(rel, original);
+}
+
+#[test]
+fn twenty_plan_then_apply_cycles_never_refuse_falsely() {
+    let repo = TestRepo::example();
+    let file = repo.file("plan.json");
+    for cycle in 0..20 {
+        // Half the cycles change something, half change nothing.
+        let version = format!("v1.0.{}", cycle / 2);
+        let run = plan(&repo, DEV, &version, &file);
+        assert_eq!(run.code, 0, "cycle {cycle}: {}", run.all());
+        let run = apply_plan(&repo, &file, &[]);
+        assert_eq!(run.code, 0, "cycle {cycle}: {}", run.all());
+    }
+    assert_eq!(history(&repo, DEV).as_array().unwrap().len(), 10);
+}
