@@ -24,6 +24,7 @@ pub mod inspect;
 pub mod interrupt;
 pub mod kinds;
 pub mod load;
+pub mod markdown;
 pub mod model;
 pub mod pipeline;
 pub mod plan;

@@ -167,3 +167,104 @@ pub fn differences(
     }
     out
 }
+
+/// The first 12 hex digits of a `sha256:` hash.
+pub fn short(hash: &str) -> &str {
+    let hex = hash.strip_prefix("sha256:").unwrap_or(hash);
+    &hex[..hex.len().min(12)]
+}
+
+/// `_stack` (the stack's own resources) in words.
+fn component_name(component: &str) -> &str {
+    if component == "_stack" {
+        "stack resources (cluster, load balancers)"
+    } else {
+        component
+    }
+}
+
+impl PlanFile {
+    /// The plan as a pull-request comment ([`crate::markdown`]).
+    pub fn markdown(&self) -> String {
+        use crate::markdown::{Section, escape};
+        let counts = self.counts();
+        let count = |op: &str| counts.get(op).copied().unwrap_or(0);
+        let mut summary = format!(
+            "### deployer plan: {} / {} \u{2014} {} to create, {} to update, {} to replace, {} to delete",
+            self.stack,
+            self.environment,
+            count("create"),
+            count("update"),
+            count("replace"),
+            count("delete")
+        );
+        summary.push_str(&format!(
+            "\n\nPlanned against {}{} by {}; plan `{}`, program `{}`.",
+            self.base_release
+                .map_or("no release yet".to_string(), |n| format!("release #{n}")),
+            self.git_commit
+                .as_deref()
+                .map(|c| format!(" at commit `{c}`"))
+                .unwrap_or_default(),
+            escape(&self.planned_by),
+            short(&self.hash()),
+            short(&self.program_hash)
+        ));
+        if self.components.is_empty() {
+            summary = format!(
+                "### deployer plan: {} / {} \u{2014} no changes",
+                self.stack, self.environment
+            );
+        }
+        let warnings: Vec<String> = self
+            .components
+            .iter()
+            .flat_map(|(component, resources)| {
+                resources
+                    .iter()
+                    .filter(|(_, op)| *op == "replace" || *op == "delete")
+                    .map(move |(resource, op)| {
+                        let done = if op == "delete" {
+                            "deleted"
+                        } else {
+                            "replaced"
+                        };
+                        format!(
+                            "`{}`: `{}` is {done}",
+                            escape(component_name(component)),
+                            escape(resource)
+                        )
+                    })
+            })
+            .collect();
+        let sections: Vec<Section> = self
+            .components
+            .iter()
+            .map(|(component, resources)| {
+                let mut ops: BTreeMap<&str, usize> = BTreeMap::new();
+                for op in resources.values() {
+                    *ops.entry(op.as_str()).or_default() += 1;
+                }
+                let what: Vec<String> = ops.iter().map(|(op, n)| format!("{n} to {op}")).collect();
+                let mut body = "| resource | change |\n|---|---|\n".to_string();
+                for (resource, op) in resources {
+                    body.push_str(&format!("| `{}` | {op} |\n", escape(resource)));
+                }
+                Section {
+                    title: format!("{} \u{2014} {}", component_name(component), what.join(", ")),
+                    body,
+                }
+            })
+            .collect();
+        crate::markdown::comment(
+            &crate::markdown::marker("plan", &self.stack, &self.environment),
+            &summary,
+            &warnings,
+            &sections,
+            &format!(
+                "deployer plan --stack {} --environment {}",
+                self.stack, self.environment
+            ),
+        )
+    }
+}

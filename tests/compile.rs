@@ -816,6 +816,42 @@ fn diff_shows_resources_then_text_and_exits_1() {
     );
 }
 
+/// `diff --output markdown` is a pull-request comment: its marker line first,
+/// removals called out above the sections, one section per component, no
+/// colour codes, the same bytes on a re-run.
+#[test]
+fn diff_as_markdown_for_a_pull_request_comment() {
+    let repo = git_repo();
+    repo.edit(
+        &format!("{API}/infra.yaml"),
+        "cpu: 256\n    memory: 512",
+        "cpu: 512\n    memory: 1024",
+    );
+    std::fs::remove_dir_all(repo.file(&format!("{SERVICES}/email-service/components/cache")))
+        .unwrap();
+    repo.edit(&format!("{API}/microservice.yaml"), "  - cache\n", "");
+    let run = diff_against_main(&repo, &["--output", "markdown"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let text = &run.stdout;
+    assert!(text.starts_with("<!-- deployer:diff notification-platform/development -->\n### deployer diff: notification-platform / development against `main`"), "{text}");
+    assert_contains(
+        text,
+        &[
+            "> [!WARNING]\n> **Deletes or replaces:**\n",
+            "> - `email-service/cache`: `email-service-cache-cache` (aws:elasticache/replicationGroup:ReplicationGroup) is removed",
+            "<details><summary>email-service/api",
+            "| ~ change | `email-service-api-task` | `aws:ecs/taskDefinition:TaskDefinition` |",
+            "<details><summary>email-service/cache",
+        ],
+    );
+    assert!(!text.contains('\u{1b}'), "no colour codes");
+    assert!(text.find("[!WARNING]") < text.find("<details>"));
+    assert_eq!(
+        diff_against_main(&repo, &["--format", "markdown"]).stdout,
+        *text
+    );
+}
+
 #[test]
 fn diff_errors_exit_2() {
     let repo = git_repo();

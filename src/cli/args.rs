@@ -118,6 +118,16 @@ pub struct StackSelection {
     pub all: bool,
 }
 
+/// Output of a report reviewers read: `plan`, `diff`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    #[default]
+    Text,
+    Json,
+    /// For a pull-request comment (at most 60,000 characters)
+    Markdown,
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     #[default]
@@ -202,9 +212,9 @@ pub struct DiffArgs {
     pub vars: VarArgs,
     #[command(flatten)]
     pub repo: RepoArgs,
-    /// Output format
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
+    /// Output format (`markdown`: for a pull-request comment)
+    #[arg(long, visible_alias = "format", value_enum, default_value_t)]
+    pub output: ReportFormat,
 }
 
 #[derive(Debug, Args)]
@@ -218,9 +228,9 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub repo: RepoArgs,
-    /// Output format
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
+    /// Output format (`markdown`: for a pull-request comment)
+    #[arg(long, visible_alias = "format", value_enum, default_value_t)]
+    pub output: ReportFormat,
 }
 
 #[derive(Debug, Args)]

@@ -65,6 +65,34 @@ fn a_reviewed_plan_is_applied_as_planned() {
         release["approved_by"].as_str().unwrap(),
         &["(reviewed plan by tester@example.com, applied with --auto-approve)"],
     );
+    // As a pull-request comment: the marker a CI step updates, then the summary.
+    let run = repo.run_with(
+        &[
+            "plan",
+            "-s",
+            STACK,
+            "-e",
+            "production",
+            "--var",
+            "VERSION=v1.0.1",
+            "--output",
+            "markdown",
+        ],
+        &pulumi_env(&repo),
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.starts_with("<!-- deployer:plan notification-platform/production -->\n### deployer plan: notification-platform / production \u{2014} 0 to create, 2 to update, 0 to replace, 0 to delete\n\nPlanned against release #1"),
+        "{}",
+        run.stdout
+    );
+    assert_contains(
+        &run.stdout,
+        &[
+            "<details><summary>email-service/api \u{2014} 1 to update</summary>",
+            "| `email-service-api-task` | update |",
+        ],
+    );
     // The plan fixes the variables.
     let run = apply_plan(&repo, &file, &["--var", "VERSION=v9.9.9"]);
     assert_eq!(run.code, 2, "{}", run.all());

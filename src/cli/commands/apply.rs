@@ -200,8 +200,8 @@ fn matches_plan(
     {
         return refuse(format!(
             "the program compiled now differs from the reviewed plan's ({} then, {} now): a file changed since it was planned",
-            short(&plan.program_hash),
-            short(&files.manifest.program_hash)
+            crate::plan::short(&plan.program_hash),
+            crate::plan::short(&files.manifest.program_hash)
         ));
     }
     let latest = Releases::new(backend.store.as_ref(), &plan.stack, &plan.environment)
@@ -216,11 +216,6 @@ fn matches_plan(
         ));
     }
     Ok(())
-}
-
-fn short(hash: &str) -> &str {
-    let hex = hash.strip_prefix("sha256:").unwrap_or(hash);
-    &hex[..hex.len().min(12)]
 }
 
 /// A first apply (no record, no Pulumi state) of an environment whose cluster

@@ -5,7 +5,7 @@
 
 use super::{check_for_compile, open_repo, var_args};
 use crate::cli::ExitStatus;
-use crate::cli::args::{DiffArgs, OutputFormat};
+use crate::cli::args::{DiffArgs, ReportFormat};
 use crate::cli::printer::{GREEN, Printer, RED, YELLOW};
 use crate::emit::{self, program::to_yaml};
 use crate::error::{Error, Result};
@@ -59,8 +59,9 @@ pub fn run(mut args: DiffArgs, printer: &Printer) -> Result<ExitStatus> {
     let (new_text, new_json) = new;
     let report = compare(&args, &old_json, &new_json, &old_text, &new_text);
     match args.output {
-        OutputFormat::Json => printer.json(&report),
-        OutputFormat::Text => print(printer, &report),
+        ReportFormat::Json => printer.json(&report),
+        ReportFormat::Text => print(printer, &report),
+        ReportFormat::Markdown => printer.out_raw(&markdown(&report, &old_json, &new_json)),
     }
     Ok(if report.changed {
         ExitStatus::Failure
@@ -235,6 +236,107 @@ fn compare(args: &DiffArgs, old: &Json, new: &Json, old_text: &str, new_text: &s
             .to_string();
     }
     report
+}
+
+/// The component a resource of a program belongs to, from its tags.
+fn component_of(program: &Json, resource: &str) -> Option<String> {
+    let tags = program
+        .get("resources")?
+        .get(resource)?
+        .get("properties")?
+        .get("tags")?;
+    let service = tags.get("deployer:service")?.as_str()?;
+    let component = tags.get("deployer:component")?.as_str()?;
+    Some(if service == "_stack" {
+        "stack resources (cluster, load balancers)".to_string()
+    } else {
+        format!("{service}/{component}")
+    })
+}
+
+/// The report as a pull-request comment: per component, the resources added,
+/// changed (with their properties) and removed; removals first, as warnings.
+fn markdown(r: &Report, old: &Json, new: &Json) -> String {
+    use crate::markdown::{Section, escape};
+    let summary = if r.changed {
+        format!(
+            "### deployer diff: {} / {} against `{}` \u{2014} {} to add, {} to change, {} to remove",
+            r.stack,
+            r.environment,
+            escape(&r.against),
+            r.added.len(),
+            r.updated.len(),
+            r.removed.len()
+        )
+    } else {
+        format!(
+            "### deployer diff: {} / {} against `{}` \u{2014} no changes",
+            r.stack,
+            r.environment,
+            escape(&r.against)
+        )
+    };
+    let component = |program: &Json, name: &str| {
+        component_of(program, name).unwrap_or_else(|| "other resources".to_string())
+    };
+    let warnings: Vec<String> = r
+        .removed
+        .iter()
+        .map(|c| {
+            format!(
+                "`{}`: `{}` ({}) is removed",
+                escape(&component(old, &c.name)),
+                escape(&c.name),
+                escape(&c.token)
+            )
+        })
+        .collect();
+    let mut by_component: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (sign, changes, program) in [
+        ("+ add", &r.added, new),
+        ("~ change", &r.updated, new),
+        ("- remove", &r.removed, old),
+    ] {
+        for c in changes {
+            by_component
+                .entry(component(program, &c.name))
+                .or_default()
+                .push(format!(
+                    "| {sign} | `{}` | `{}` | {} |",
+                    escape(&c.name),
+                    escape(&c.token),
+                    c.properties
+                        .iter()
+                        .map(|p| format!("`{}`", escape(p)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+        }
+    }
+    let sections: Vec<Section> = by_component
+        .into_iter()
+        .map(|(component, rows)| Section {
+            title: format!(
+                "{component} \u{2014} {} resource{}",
+                rows.len(),
+                if rows.len() == 1 { "" } else { "s" }
+            ),
+            body: format!(
+                "| | resource | type | properties |\n|---|---|---|---|\n{}\n",
+                rows.join("\n")
+            ),
+        })
+        .collect();
+    crate::markdown::comment(
+        &crate::markdown::marker("diff", &r.stack, &r.environment),
+        &summary,
+        &warnings,
+        &sections,
+        &format!(
+            "deployer diff --stack {} --environment {} --against {}",
+            r.stack, r.environment, r.against
+        ),
+    )
 }
 
 fn print(printer: &Printer, r: &Report) {

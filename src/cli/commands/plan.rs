@@ -8,7 +8,7 @@ use super::{check_for_compile, open_backend, open_repo, resolve_target, var_args
 use crate::artifacts::{self, Artifacts};
 use crate::backend::releases::Releases;
 use crate::cli::ExitStatus;
-use crate::cli::args::{OutputFormat, PlanArgs};
+use crate::cli::args::{PlanArgs, ReportFormat};
 use crate::cli::printer::Printer;
 use crate::deploy::{self, Operation, Request, Ui};
 use crate::engine::pulumi;
@@ -89,8 +89,9 @@ pub fn run(args: PlanArgs, printer: &Printer) -> Result<ExitStatus> {
         plan.write(out)?;
     }
     match args.output {
-        OutputFormat::Json => printer.json(&plan),
-        OutputFormat::Text => {
+        ReportFormat::Json => printer.json(&plan),
+        ReportFormat::Markdown => printer.out_raw(&plan.markdown()),
+        ReportFormat::Text => {
             if preview.is_empty() {
                 printer.success(format!("No changes: {stack} / {environment} is up to date"));
             } else {
@@ -101,7 +102,7 @@ pub fn run(args: PlanArgs, printer: &Printer) -> Result<ExitStatus> {
                 Some(out) => printer.status(format!(
                     "Planned against {against}; saved to {} (plan {}). Deploy exactly this with `deployer apply --plan {}`",
                     out.display(),
-                    &plan.hash()["sha256:".len()..][..12],
+                    crate::plan::short(&plan.hash()),
                     out.display()
                 )),
                 None => printer.status(format!("Planned against {against}; `--out FILE` saves it for `deployer apply --plan FILE`")),
