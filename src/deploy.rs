@@ -468,6 +468,7 @@ fn start_record(
         approved_by,
         source_release: source,
         plan_hash: request.planned.as_ref().map(crate::plan::PlanFile::hash),
+        planned_by: request.planned.as_ref().map(|p| p.planned_by.clone()),
     }
 }
 

@@ -1826,6 +1826,7 @@ fn release_numbers_sort_and_end_as_numbers() {
         approved_by: None,
         source_release: None,
         plan_hash: None,
+        planned_by: None,
     };
     let plant = |n: u32| {
         let dir = backend

@@ -521,6 +521,7 @@ fn start(who: &str) -> ReleaseStart {
         approved_by: None,
         source_release: None,
         plan_hash: None,
+        planned_by: None,
     }
 }
 

@@ -277,6 +277,7 @@ fn world() -> World {
         approved_by: None,
         source_release: None,
         plan_hash: None,
+        planned_by: None,
     };
     let n = releases.begin(start, &files).unwrap();
     let result = ReleaseResult {

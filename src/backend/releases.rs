@@ -46,6 +46,9 @@ pub struct ReleaseStart {
     /// For `apply --plan`: the hash of the reviewed plan it applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_hash: Option<String>,
+    /// For `apply --plan`: who made the reviewed plan (`who` applied it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_by: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

@@ -130,6 +130,7 @@ fn as_json(r: &Release) -> serde_json::Value {
         "program_hash": s.program_hash,
         "source_release": s.source_release,
         "plan_hash": s.plan_hash,
+        "planned_by": s.planned_by,
         "rolled_back_by": result.and_then(|x| x.rolled_back_by),
         "error": result.and_then(|x| x.error.clone()),
         "changes": result.map(|x| &x.changes),
