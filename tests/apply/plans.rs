@@ -61,6 +61,8 @@ fn a_reviewed_plan_is_applied_as_planned() {
             .unwrap()
             .starts_with("sha256:")
     );
+    assert_eq!(release["planned_by"], "tester@example.com");
+    assert_eq!(release["who"], "tester@example.com");
     assert_contains(
         release["approved_by"].as_str().unwrap(),
         &["(reviewed plan by tester@example.com, applied with --auto-approve)"],
