@@ -278,6 +278,22 @@ impl DynamoLock {
         id.is_none_or(|id| id.is_empty()) || expires.is_none()
     }
 
+    /// The lock's item as stored, read consistently.
+    fn read_item(&self, key: &str) -> Result<Option<HashMap<String, AttributeValue>>> {
+        let request = self
+            .clients
+            .dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key("LockID", AttributeValue::S(key.to_string()))
+            .consistent_read(true);
+        let out = self
+            .clients
+            .block_on(request.send())
+            .map_err(|e| failure("reading the lock", &self.resource(), &e))?;
+        Ok(out.item().cloned())
+    }
+
     fn damaged_error(&self, key: &str, item: &HashMap<String, AttributeValue>) -> Error {
         super::damaged_lock(
             format!(
@@ -431,38 +447,18 @@ impl Lock for DynamoLock {
     }
 
     fn get(&self, key: &str) -> Result<Option<LockInfo>> {
-        let request = self
-            .clients
-            .dynamodb
-            .get_item()
-            .table_name(&self.table)
-            .key("LockID", AttributeValue::S(key.to_string()))
-            .consistent_read(true);
-        let out = self
-            .clients
-            .block_on(request.send())
-            .map_err(|e| failure("reading the lock", &self.resource(), &e))?;
-        if let Some(item) = out.item().filter(|item| Self::damaged(item)) {
+        let item = self.read_item(key)?;
+        if let Some(item) = item.as_ref().filter(|item| Self::damaged(item)) {
             return Err(self.damaged_error(key, item));
         }
-        Ok(out.item().and_then(Self::info))
+        Ok(item.as_ref().and_then(Self::info))
     }
 
     fn remove_damaged(&self, key: &str) -> Result<Option<String>> {
-        let request = self
-            .clients
-            .dynamodb
-            .get_item()
-            .table_name(&self.table)
-            .key("LockID", AttributeValue::S(key.to_string()))
-            .consistent_read(true);
-        let out = self
-            .clients
-            .block_on(request.send())
-            .map_err(|e| failure("reading the lock", &self.resource(), &e))?;
-        let Some(item) = out.item().filter(|item| Self::damaged(item)) else {
+        let Some(item) = self.read_item(key)?.filter(Self::damaged) else {
             return Ok(None);
         };
+        let item = &item;
         let held = Self::describe_item(item);
         // Only while it is still damaged: a lock taken meanwhile has both.
         let request = self

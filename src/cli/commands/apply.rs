@@ -2,8 +2,8 @@
 //! → preview → approval → `pulumi up` with progress → record → unlock.
 
 use super::lock::take;
-use super::{check_for_compile, open_backend, open_repo, resolve_target, var_args};
-use crate::artifacts::{self, Artifacts};
+use super::{open_backend, open_repo, resolve_target, var_args};
+use crate::artifacts::Artifacts;
 use crate::backend::protection::{self, Protection};
 use crate::backend::releases::{Releases, Status};
 use crate::cli::ExitStatus;
@@ -46,28 +46,8 @@ pub fn run(mut args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
     let target = resolve_target(printer, &repo, &args.target)?;
     let (stack, environment) = (target.stack, target.environment);
     let vars = var_args(args.vars);
-    let checked = check_for_compile(
-        printer,
-        &repo,
-        &stack,
-        Some(environment.clone()),
-        &vars,
-        false,
-    )?;
-    let resolved = checked.environments.first().ok_or_else(|| {
-        Error::failed(format!(
-            "stack `{stack}` has no environment `{environment}`"
-        ))
-    })?;
-    let input_hash = artifacts::input_hash(&repo, &stack, &vars.vars, &vars.var_files)
-        .map_err(|e| Error::failed(format!("cannot read the files of `{stack}`: {e}")))?;
-    let files = Artifacts::new(
-        resolved,
-        &crate::emit::emit(resolved),
-        input_hash,
-        &checked.variables,
-    );
-    let env = resolved.env.clone();
+    let (checked, files) = super::compile_one(printer, &repo, &stack, &environment, &vars)?;
+    let env = checked.environments[0].env.clone();
     let pulumi = pulumi::find()?;
     require_approval_possible(printer, env.approval_required(), args.auto_approve)?;
     let backend = open_backend(printer, &repo)?;

@@ -161,6 +161,39 @@ pub fn check_for_compile(
     check_quietly(printer, repo, stack, environment, vars, ignore_undeclared).into_result(printer)
 }
 
+/// One stack in one environment compiled into what a release records, for
+/// the commands that deploy or plan it.
+pub fn compile_one(
+    printer: &Printer,
+    repo: &Repo,
+    stack: &str,
+    environment: &str,
+    vars: &VarArgs,
+) -> Result<(Checked, crate::artifacts::Artifacts)> {
+    let checked = check_for_compile(
+        printer,
+        repo,
+        stack,
+        Some(environment.to_string()),
+        vars,
+        false,
+    )?;
+    let resolved = checked.environments.first().ok_or_else(|| {
+        Error::failed(format!(
+            "stack `{stack}` has no environment `{environment}`"
+        ))
+    })?;
+    let input_hash = crate::artifacts::input_hash(repo, stack, &vars.vars, &vars.var_files)
+        .map_err(|e| Error::failed(format!("cannot read the files of `{stack}`: {e}")))?;
+    let files = crate::artifacts::Artifacts::new(
+        resolved,
+        &crate::emit::emit(resolved),
+        input_hash,
+        &checked.variables,
+    );
+    Ok((checked, files))
+}
+
 pub fn var_args(args: crate::cli::args::VarArgs) -> VarArgs {
     VarArgs {
         vars: args.vars,

@@ -4,15 +4,14 @@
 //! deploys exactly the plan or nothing.
 
 use super::apply::CliUi;
-use super::{check_for_compile, open_backend, open_repo, resolve_target, var_args};
-use crate::artifacts::{self, Artifacts};
+use super::{open_backend, open_repo, resolve_target, var_args};
 use crate::backend::releases::Releases;
 use crate::cli::ExitStatus;
 use crate::cli::args::{PlanArgs, ReportFormat};
 use crate::cli::printer::Printer;
 use crate::deploy::{self, Operation, Request, Ui};
 use crate::engine::pulumi;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::plan::PlanFile;
 
 pub fn run(args: PlanArgs, printer: &Printer) -> Result<ExitStatus> {
@@ -20,28 +19,8 @@ pub fn run(args: PlanArgs, printer: &Printer) -> Result<ExitStatus> {
     let target = resolve_target(printer, &repo, &args.target)?;
     let (stack, environment) = (target.stack, target.environment);
     let vars = var_args(args.vars);
-    let checked = check_for_compile(
-        printer,
-        &repo,
-        &stack,
-        Some(environment.clone()),
-        &vars,
-        false,
-    )?;
-    let resolved = checked.environments.first().ok_or_else(|| {
-        Error::failed(format!(
-            "stack `{stack}` has no environment `{environment}`"
-        ))
-    })?;
-    let input_hash = artifacts::input_hash(&repo, &stack, &vars.vars, &vars.var_files)
-        .map_err(|e| Error::failed(format!("cannot read the files of `{stack}`: {e}")))?;
-    let files = Artifacts::new(
-        resolved,
-        &crate::emit::emit(resolved),
-        input_hash,
-        &checked.variables,
-    );
-    let env = resolved.env.clone();
+    let (checked, files) = super::compile_one(printer, &repo, &stack, &environment, &vars)?;
+    let env = checked.environments[0].env.clone();
     let pulumi = pulumi::find()?;
     let backend = open_backend(printer, &repo)?;
     super::check_account(&backend, &repo, &env, &environment)?;
