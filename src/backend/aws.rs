@@ -162,6 +162,26 @@ impl Clients {
     }
 }
 
+/// Whether AWS credentials are configured on this machine in a way that needs
+/// no network to find (variables, a profile, files): deployer asks AWS
+/// something optional only then, never the instance metadata service.
+pub fn credentials_configured() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let file = |var: &str, default: &str| {
+        let path = std::env::var_os(var)
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(default)));
+        path.is_some_and(|p| std::fs::metadata(&p).is_ok_and(|m| m.is_file() && m.len() > 0))
+    };
+    set("AWS_ACCESS_KEY_ID")
+        || set("AWS_PROFILE")
+        || set("AWS_WEB_IDENTITY_TOKEN_FILE")
+        || set("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        || set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        || file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials")
+        || file("AWS_CONFIG_FILE", ".aws/config")
+}
+
 /// Turns an SDK error into a message that says what failed, where, and what to check.
 pub fn failure<E, R>(what: &str, resource: &str, err: &SdkError<E, R>) -> Error
 where

@@ -84,3 +84,44 @@ fn a_first_apply_where_the_environment_already_runs_says_so() {
     let run = repo.run_with(&anyway, &env);
     assert_eq!(run.code, 0, "{}", run.all());
 }
+
+/// `git clean -fdx` took the local back-end's `.deployer/`: with AWS
+/// credentials configured, the first apply finds the cluster still running
+/// and stops; without any, it says it could not check.
+#[test]
+fn a_deleted_local_state_is_noticed_when_aws_can_be_asked() {
+    let repo = TestRepo::example();
+    let vars = ["apply", "-s", STACK, "-e", DEV, "--var", "VERSION=v1.0.0"];
+    let run = repo.run_with(&vars, &pulumi_env(&repo));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &["no AWS credentials are configured to check that it is not already deployed"],
+    );
+    std::fs::remove_dir_all(repo.file(".deployer")).unwrap();
+    // AWS (moto) has what the lost state deployed.
+    let backend = AwsBackend::new();
+    backend.open();
+    let cloud = deployer::inspect::Cloud::in_region("us-east-1").unwrap();
+    cloud
+        .block_on(
+            cloud
+                .ecs
+                .create_cluster()
+                .cluster_name("notification-platform-development")
+                .send(),
+        )
+        .unwrap();
+    let mut env = moto::aws_env(&backend.endpoint);
+    env.extend(pulumi_env(&repo));
+    let run = repo.run_with(&vars, &env);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "has no release and no Pulumi state",
+            "runs in AWS",
+            "nothing was changed",
+        ],
+    );
+}

@@ -53,7 +53,7 @@ pub fn run(mut args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
     let backend = open_backend(printer, &repo)?;
     super::check_account(&backend, &repo, &env, &environment)?;
     if !args.recreate_lost_state {
-        first_apply_finds_nothing_deployed(&backend, &repo, &stack, &environment, &env)?;
+        first_apply_finds_nothing_deployed(printer, &backend, &repo, &stack, &environment, &env)?;
     }
     let held = take(
         printer,
@@ -200,29 +200,44 @@ fn matches_plan(
 
 /// A first apply (no record, no Pulumi state) of an environment whose cluster
 /// already runs in AWS: the back-end was lost (`git clean -fdx` on the local
-/// one, another bucket) and applying would create everything again. Looked
-/// for where deployer talks to AWS before a lock anyway (the shared back-end,
-/// or an environment with a role).
+/// one, another bucket) and applying would create everything again. With the
+/// local back-end and no role, AWS is asked only when credentials are
+/// configured here (never the instance metadata service), and a failure to
+/// ask is a warning; otherwise a note says it could not be checked.
 fn first_apply_finds_nothing_deployed(
+    printer: &Printer,
     backend: &crate::backend::Backend,
     repo: &crate::load::Repo,
     stack: &str,
     environment: &str,
     env: &crate::model::stack::EnvironmentSpec,
 ) -> Result<()> {
-    let aws = matches!(backend.kind, crate::backend::Kind::Aws(_)) || env.role_arn.is_some();
-    if !aws
-        || Releases::new(backend.store.as_ref(), stack, environment)
-            .latest()?
-            .is_some()
+    let shared = matches!(backend.kind, crate::backend::Kind::Aws(_)) || env.role_arn.is_some();
+    if Releases::new(backend.store.as_ref(), stack, environment)
+        .latest()?
+        .is_some()
         || crate::engine::checkpoint::exists(backend, &repo.root, stack, environment)?
             != Some(false)
     {
         return Ok(());
     }
-    let cluster = format!("{stack}-{environment}");
-    let Some(arn) = crate::inspect::active_cluster(env, &backend.who(&repo.root), &cluster)? else {
+    if !shared && !crate::backend::aws::credentials_configured() {
+        printer.status(format!(
+            "note: first apply of {stack} / {environment} here, and no AWS credentials are configured to check that it is not already deployed (from a .deployer/ since deleted, or another back-end)"
+        ));
         return Ok(());
+    }
+    let cluster = format!("{stack}-{environment}");
+    let arn = match crate::inspect::active_cluster(env, &backend.who(&repo.root), &cluster) {
+        Ok(Some(arn)) => arn,
+        Ok(None) => return Ok(()),
+        Err(e) if !shared => {
+            printer.warning(format!(
+                "could not check AWS for an earlier deployment of {stack} / {environment}: {e}"
+            ));
+            return Ok(());
+        }
+        Err(e) => return Err(e),
     };
     Err(Error::failed(format!(
         "{stack} / {environment} has no release and no Pulumi state in {}, yet its cluster {arn} runs in AWS: this back-end does not know what is deployed, and applying would create everything again beside it; nothing was changed",
