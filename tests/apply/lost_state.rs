@@ -43,17 +43,18 @@ fn lost_pulumi_state_stops_apply_and_destroy_before_anything_changes() {
 fn a_first_apply_where_the_environment_already_runs_says_so() {
     let backend = AwsBackend::new();
     let repo = TestRepo::example();
-    // development in moto's own account, so no role is needed.
+    // development in moto's own account, so no role is needed, and in a region
+    // no other test uses: the cluster this test creates stays its own.
     repo.edit(
         STACK_FILE,
-        "    account: \"111111111111\"\n",
-        "    account: \"123456789012\"\n",
+        "    account: \"111111111111\"\n    region: us-east-1\n",
+        "    account: \"123456789012\"\n    region: eu-west-3\n",
     );
     let mut env = backend.env();
     env.extend(pulumi_env(&repo));
     // What an earlier back-end deployed still runs: the stack's cluster.
     backend.open();
-    let cloud = deployer::inspect::Cloud::in_region("us-east-1").unwrap();
+    let cloud = deployer::inspect::Cloud::in_region("eu-west-3").unwrap();
     cloud
         .block_on(
             cloud
@@ -70,7 +71,7 @@ fn a_first_apply_where_the_environment_already_runs_says_so() {
         &run.stderr,
         &[
             "notification-platform / development has no release and no Pulumi state",
-            "yet its cluster arn:aws:ecs:us-east-1:123456789012:cluster/notification-platform-development runs in AWS",
+            "yet its cluster arn:aws:ecs:eu-west-3:123456789012:cluster/notification-platform-development runs in AWS",
             "nothing was changed",
         ],
     );
@@ -99,10 +100,16 @@ fn a_deleted_local_state_is_noticed_when_aws_can_be_asked() {
         &["no AWS credentials are configured to check that it is not already deployed"],
     );
     std::fs::remove_dir_all(repo.file(".deployer")).unwrap();
-    // AWS (moto) has what the lost state deployed.
+    // AWS (moto) has what the lost state deployed, in a region no other test
+    // uses (moto is shared by the tests of this binary).
+    repo.edit(
+        STACK_FILE,
+        "    account: \"111111111111\"\n    region: us-east-1\n",
+        "    account: \"111111111111\"\n    region: eu-west-2\n",
+    );
     let backend = AwsBackend::new();
     backend.open();
-    let cloud = deployer::inspect::Cloud::in_region("us-east-1").unwrap();
+    let cloud = deployer::inspect::Cloud::in_region("eu-west-2").unwrap();
     cloud
         .block_on(
             cloud

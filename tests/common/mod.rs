@@ -189,7 +189,23 @@ pub fn base_command(cwd: &Path) -> Command {
         .env_remove("DEPLOYER_PULUMI")
         .env_remove("PULUMI_CONFIG_PASSPHRASE")
         .env_remove("DEPLOYER_STATE_BUCKET")
-        .env_remove("DEPLOYER_LOCK_TABLE");
+        .env_remove("DEPLOYER_LOCK_TABLE")
+        // Never the instance metadata service, whatever a test forgets.
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    // A test that points this process at moto (`AwsBackend::open`) must not
+    // give AWS to the deployer another test runs, nor may the developer's own
+    // ~/.aws: each test passes the AWS it means (moto) explicitly.
+    for (name, value) in moto::aws_env("") {
+        match name.as_str() {
+            "AWS_CONFIG_FILE" | "AWS_SHARED_CREDENTIALS_FILE" | "AWS_EC2_METADATA_DISABLED" => {
+                cmd.env(name, value);
+            }
+            _ => {
+                cmd.env_remove(name);
+            }
+        }
+    }
+    cmd.env_remove("AWS_PROFILE");
     cmd
 }
 
