@@ -53,17 +53,7 @@ fn a_first_apply_where_the_environment_already_runs_says_so() {
     let mut env = backend.env();
     env.extend(pulumi_env(&repo));
     // What an earlier back-end deployed still runs: the stack's cluster.
-    backend.open();
-    let cloud = deployer::inspect::Cloud::in_region("eu-west-3").unwrap();
-    cloud
-        .block_on(
-            cloud
-                .ecs
-                .create_cluster()
-                .cluster_name("notification-platform-development")
-                .send(),
-        )
-        .unwrap();
+    cluster_still_runs(&backend, "eu-west-3");
     let vars = ["apply", "-s", STACK, "-e", DEV, "--var", "VERSION=v1.0.0"];
     let run = repo.run_with(&vars, &env);
     assert_eq!(run.code, 1, "{}", run.all());
@@ -108,17 +98,7 @@ fn a_deleted_local_state_is_noticed_when_aws_can_be_asked() {
         "    account: \"111111111111\"\n    region: eu-west-2\n",
     );
     let backend = AwsBackend::new();
-    backend.open();
-    let cloud = deployer::inspect::Cloud::in_region("eu-west-2").unwrap();
-    cloud
-        .block_on(
-            cloud
-                .ecs
-                .create_cluster()
-                .cluster_name("notification-platform-development")
-                .send(),
-        )
-        .unwrap();
+    cluster_still_runs(&backend, "eu-west-2");
     let mut env = moto::aws_env(&backend.endpoint);
     env.extend(pulumi_env(&repo));
     let run = repo.run_with(&vars, &env);
@@ -131,4 +111,21 @@ fn a_deleted_local_state_is_noticed_when_aws_can_be_asked() {
             "nothing was changed",
         ],
     );
+}
+
+/// What an earlier deployment left in AWS (moto): the stack's cluster of
+/// development, in `region` (each test its own: moto is shared by the tests
+/// of this binary).
+fn cluster_still_runs(backend: &AwsBackend, region: &str) {
+    backend.open();
+    let cloud = deployer::inspect::Cloud::in_region(region).unwrap();
+    cloud
+        .block_on(
+            cloud
+                .ecs
+                .create_cluster()
+                .cluster_name("notification-platform-development")
+                .send(),
+        )
+        .unwrap();
 }
