@@ -90,23 +90,6 @@ fn example_shared_library_is_the_shipped_one() {
     );
 }
 
-fn init_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "stack",
-        "init",
-        "--account",
-        "123456789012",
-        "--vpc",
-        "vpc-0123456789abcdef0",
-        "--private-subnets",
-        "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
-        "--owner",
-        "team@example.com",
-    ];
-    args.extend_from_slice(extra);
-    args
-}
-
 #[test]
 fn stack_init_scaffolds_a_valid_stack() {
     let repo = TestRepo::empty();

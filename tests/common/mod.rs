@@ -458,3 +458,21 @@ pub fn provider_checker() -> (PathBuf, PathBuf) {
     };
     (dir.join("check_program.py"), dir.join("index.json.gz"))
 }
+
+/// `stack init` with every answer given as a flag (no terminal), plus `extra`.
+pub fn init_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "stack",
+        "init",
+        "--account",
+        "123456789012",
+        "--vpc",
+        "vpc-0123456789abcdef0",
+        "--private-subnets",
+        "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
+        "--owner",
+        "team@example.com",
+    ];
+    args.extend_from_slice(extra);
+    args
+}

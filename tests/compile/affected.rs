@@ -15,23 +15,7 @@ fn fixture() -> TestRepo {
     let repo = TestRepo::example();
     let dir = repo.file("stacks/payments");
     std::fs::create_dir_all(&dir).unwrap();
-    let run = deployer(
-        &[
-            "stack",
-            "init",
-            "--account",
-            "123456789012",
-            "--vpc",
-            "vpc-0123456789abcdef0",
-            "--private-subnets",
-            "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
-            "--owner",
-            "team@example.com",
-            "--service",
-            "checkout",
-        ],
-        &dir,
-    );
+    let run = deployer(&init_args(&["--service", "checkout"]), &dir);
     assert_eq!(run.code, 0, "{}", run.all());
     repo.write("vars.yaml", "LOG_LEVEL: info\n");
     git(&repo, &["init", "-q", "-b", "main"]);
