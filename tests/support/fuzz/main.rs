@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 /// The bounds every run must keep (issue 14: 512 MB, 10 s on the example).
 const MEMORY_LIMIT_MB: i64 = 512;
 const TIME_LIMIT_SECONDS: u64 = 10;
+/// Examples kept in the report per kind of problem (all are counted).
+const FAILURES_KEPT_PER_KIND: usize = 10;
 
 struct Options {
     /// Per run; a debug build (the test suite's) is several times slower.
@@ -100,20 +102,69 @@ impl Outcome {
     }
 }
 
-/// Runs deployer with a watchdog, reading its peak memory from `wait4`.
+/// Runs deployer through a fresh copy of this harness (`--measure`), which
+/// runs it with a watchdog and reports its peak memory from `wait4`.
+///
+/// Why the extra process: `ru_maxrss` survives `execve` (Linux keeps the
+/// larger of the old and new address space's high-water mark), so a child
+/// forked straight from the harness reports the harness's own size once the
+/// harness has grown — a mutation that writes a 450 MB file made every later
+/// run "use" 1.3 GB. Forked from a just-started measurer, the inherited figure
+/// is a few MB.
 fn run(deployer: &Path, args: &[&str], dir: &Path, timeout: Duration) -> Outcome {
     let stderr_path = dir.join(".fuzz-stderr");
     let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
     let started = Instant::now();
-    let child = Command::new(deployer)
+    let measured = Command::new(std::env::current_exe().expect("the harness's own path"))
+        .arg("--measure")
+        .arg(timeout.as_millis().to_string())
+        .arg(deployer)
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env("DEPLOYER_USER", "fuzz@example.com")
         .env("HOME", dir)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
         .stderr(stderr)
+        .output()
+        .expect("the measurer starts");
+    let report: serde_json::Value = serde_json::from_slice(&measured.stdout)
+        .unwrap_or_else(|_| panic!("the measurer said {:?}", measured));
+    let text = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let tail: String = text
+        .lines()
+        .rev()
+        .take(6)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("\n");
+    Outcome {
+        code: report["code"].as_i64().map(|c| c as i32),
+        signal: report["signal"].as_i64().map(|s| s as i32),
+        hung: report["hung"].as_bool().unwrap_or(false),
+        max_rss_mb: report["max_rss_kb"].as_i64().unwrap_or(0) / 1024,
+        seconds: started.elapsed().as_secs_f64(),
+        stderr_tail: tail.chars().take(600).collect(),
+    }
+}
+
+/// `fuzz --measure MILLISECONDS PROGRAM ARGS…`: runs PROGRAM (stdout
+/// discarded, stderr inherited), kills it at the deadline, and prints how it
+/// ended and its peak resident memory as one JSON object.
+fn measure(mut args: impl Iterator<Item = String>) -> ! {
+    let millis: u64 = args
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| usage("--measure MILLISECONDS PROGRAM ARGS…"));
+    let program = args
+        .next()
+        .unwrap_or_else(|| usage("--measure needs a program"));
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
         .spawn()
         .expect("deployer starts");
     let pid = child.id() as libc::pid_t;
@@ -122,7 +173,7 @@ fn run(deployer: &Path, args: &[&str], dir: &Path, timeout: Duration) -> Outcome
     let watchdog = {
         let (done, hung) = (done.clone(), hung.clone());
         std::thread::spawn(move || {
-            let deadline = Instant::now() + timeout;
+            let deadline = Instant::now() + Duration::from_millis(millis);
             while !done.load(Ordering::SeqCst) {
                 if Instant::now() >= deadline {
                     hung.store(true, Ordering::SeqCst);
@@ -142,24 +193,14 @@ fn run(deployer: &Path, args: &[&str], dir: &Path, timeout: Duration) -> Outcome
     done.store(true, Ordering::SeqCst);
     watchdog.join().expect("watchdog");
     std::mem::forget(child); // reaped by wait4
-    let text = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    let tail: String = text
-        .lines()
-        .rev()
-        .take(6)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect::<Vec<_>>()
-        .join("\n");
-    Outcome {
-        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
-        signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
-        hung: hung.load(Ordering::SeqCst),
-        max_rss_mb: usage.ru_maxrss / 1024,
-        seconds: started.elapsed().as_secs_f64(),
-        stderr_tail: tail.chars().take(600).collect(),
-    }
+    let report = json!({
+        "code": libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        "signal": libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
+        "hung": hung.load(Ordering::SeqCst),
+        "max_rss_kb": usage.ru_maxrss,
+    });
+    println!("{report}");
+    std::process::exit(0);
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -194,6 +235,10 @@ fn git(dir: &Path, args: &[&str]) {
 }
 
 fn main() {
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().is_some_and(|flag| flag == "--measure") {
+        measure(args.skip(1));
+    }
     let options = options();
     let deployer = std::fs::canonicalize(&options.deployer)
         .unwrap_or_else(|_| usage(&format!("no deployer at {}", options.deployer.display())));
@@ -244,7 +289,10 @@ fn main() {
     let mut exit_codes: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_mutation: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut problems: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut failures = Vec::new();
+    // Every failure is counted; the first few of each kind are kept whole, so a
+    // rare kind is never crowded out of the report by a common one.
+    let mut failures: BTreeMap<&'static str, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut peak_by_command: BTreeMap<&str, i64> = BTreeMap::new();
     let (mut peak_mb, mut slowest, mut runs) = (0i64, 0f64, 0u64);
     let started = Instant::now();
     for case in 0..options.cases {
@@ -261,6 +309,8 @@ fn main() {
             let outcome = run(&deployer, args, &dir, options.timeout);
             runs += 1;
             peak_mb = peak_mb.max(outcome.max_rss_mb);
+            let peak = peak_by_command.entry(name).or_default();
+            *peak = (*peak).max(outcome.max_rss_mb);
             slowest = slowest.max(outcome.seconds);
             let key = match (outcome.code, outcome.signal, outcome.hung) {
                 (_, _, true) => "hang".to_string(),
@@ -271,7 +321,11 @@ fn main() {
             *exit_codes.entry(key).or_default() += 1;
             if let Some(problem) = outcome.problem() {
                 *problems.entry(problem).or_default() += 1;
-                failures.push(json!({
+                let kept = failures.entry(problem).or_default();
+                if kept.len() >= FAILURES_KEPT_PER_KIND {
+                    continue;
+                }
+                kept.push(json!({
                     "case": case,
                     "seed": seed,
                     "command": name,
@@ -288,6 +342,14 @@ fn main() {
             .args(["-R", "u+rwx"])
             .arg(scratch.path())
             .status();
+        if (case + 1) % 250 == 0 {
+            eprintln!(
+                "fuzz: {} of {} cases, {} s, problems {problems:?}",
+                case + 1,
+                options.cases,
+                started.elapsed().as_secs()
+            );
+        }
     }
     let report = json!({
         "cases": options.cases,
@@ -301,9 +363,10 @@ fn main() {
         "hangs": problems.get("hang").copied().unwrap_or(0),
         "over_memory": problems.get("memory").copied().unwrap_or(0),
         "peak_rss_mb": peak_mb,
+        "peak_rss_mb_by_command": peak_by_command,
         "slowest_seconds": (slowest * 100.0).round() / 100.0,
         "mutations": by_mutation,
-        "failures": failures.iter().take(50).collect::<Vec<_>>(),
+        "failures": failures,
     });
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
     if !failures.is_empty() {
