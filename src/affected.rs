@@ -20,9 +20,10 @@ use crate::git::Checkout;
 use crate::load::Repo;
 use crate::pipeline::{self, Options, VarArgs};
 use crate::source::Sources;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The file a repository pins its deployer version in.
 pub const VERSION_PIN: &str = ".deployer-version";
@@ -70,38 +71,17 @@ pub fn affected(
         .iter()
         .map(|f| f.to_string_lossy().replace('\\', "/"))
         .collect();
-    // What a compile of these stacks can read: their folders, shared/, the
-    // variable files given, and the version pin.
-    let paths = |stacks: &[String]| -> Vec<String> {
-        let mut paths: Vec<String> = stacks.iter().map(|s| format!("stacks/{s}")).collect();
-        paths.push("shared".into());
-        paths.push(VERSION_PIN.into());
-        paths.extend(var_files.iter().cloned());
-        paths
-    };
-    let side =
-        |revision: Option<&str>, stacks: &[String]| -> Result<(Option<Checkout>, Option<Repo>)> {
-            match revision {
-                None => Ok((None, open(&repo.root))),
-                Some(revision) => {
-                    let checkout = Checkout::paths_at(&repo.root, revision, Some(&paths(stacks)))?;
-                    let opened = open(&checkout.root);
-                    Ok((Some(checkout), opened))
-                }
-            }
-        };
-    let on = |root: &Path| VarArgs {
-        vars: vars.vars.clone(),
-        var_files: vars.var_files.iter().map(|f| root.join(f)).collect(),
+    let sides = Sides {
+        repo,
+        vars,
+        var_files: &var_files,
+        cache: Cache::open(repo, vars),
     };
     if changed.contains(VERSION_PIN) {
-        let all: Vec<String> = stacks.iter().cloned().collect();
-        let (_b, base_repo) = side(Some(base), &all)?;
-        let (_h, head_repo) = side(head, &all)?;
-        let head_vars = head_repo
-            .as_ref()
-            .map_or_else(|| vars.clone(), |r| on(&r.root));
-        return every_environment(&stacks, &base_repo, &head_repo, &head_vars);
+        let all: Vec<String> = stacks.into_iter().collect();
+        let base_side = sides.compile(Some(base), &all)?;
+        let head_side = sides.compile(head, &all)?;
+        return Ok(every_environment(&all, &base_side, &head_side));
     }
     // Outside stacks/, a compile reads only shared/ and the variable files
     // given: any other change (a README, CI files) reaches no stack.
@@ -129,15 +109,8 @@ pub fn affected(
             .cloned()
             .collect()
     };
-    // Head first, on every core: what each candidate reads says which need
-    // compiling at base too.
-    let (_head_checkout, head_repo) = side(head, &candidates)?;
-    let head_vars = head_repo
-        .as_ref()
-        .map_or_else(|| vars.clone(), |r| on(&r.root));
-    let head_side: Vec<Option<Compiled>> = pipeline::for_each_stack(&candidates, |stack| {
-        has(&head_repo, stack).map(|r| compile(r, stack, &head_vars))
-    });
+    // Head first: what each candidate reads says which need compiling at base too.
+    let head_side = sides.compile(head, &candidates)?;
     let needed: Vec<(String, Option<Compiled>)> = candidates
         .into_iter()
         .zip(head_side)
@@ -152,13 +125,7 @@ pub fn affected(
         })
         .collect();
     let names: Vec<String> = needed.iter().map(|(s, _)| s.clone()).collect();
-    let (_base_checkout, base_repo) = side(Some(base), &names)?;
-    let base_vars = base_repo
-        .as_ref()
-        .map_or_else(|| vars.clone(), |r| on(&r.root));
-    let base_side: Vec<Option<Compiled>> = pipeline::for_each_stack(&names, |stack| {
-        has(&base_repo, stack).map(|r| compile(r, stack, &base_vars))
-    });
+    let base_side = sides.compile(Some(base), &names)?;
     let mut out = Vec::new();
     for ((stack, head_side), base_side) in needed.into_iter().zip(base_side) {
         let mut read = head_side
@@ -181,6 +148,71 @@ pub fn affected(
     Ok(out)
 }
 
+/// Compiles stacks on one side of the comparison.
+struct Sides<'a> {
+    repo: &'a Repo,
+    vars: &'a VarArgs,
+    /// `vars.var_files`, relative to the repository, with `/`.
+    var_files: &'a [String],
+    cache: Cache,
+}
+
+impl Sides<'_> {
+    /// Each stack as compiled at `revision` (the working tree when `None`), or
+    /// `None` where the side does not have it. At a revision, a stack whose
+    /// inputs were compiled before comes from the cache; the others are read
+    /// from a checkout of only their folders and compiled, on every core.
+    fn compile(&self, revision: Option<&str>, stacks: &[String]) -> Result<Vec<Option<Compiled>>> {
+        let Some(revision) = revision else {
+            let working_tree = open(&self.repo.root);
+            let vars = self.vars_at(&self.repo.root);
+            return Ok(pipeline::for_each_stack(stacks, |stack| {
+                has(&working_tree, stack).map(|r| compile(r, stack, &vars))
+            }));
+        };
+        let keys = self.cache.keys(&self.repo.root, revision, self.var_files)?;
+        let mut results: Vec<Option<Compiled>> = stacks
+            .iter()
+            .map(|stack| keys.get(stack).and_then(|key| self.cache.get(key)))
+            .collect();
+        let missing: Vec<(usize, String)> = stacks
+            .iter()
+            .enumerate()
+            .filter(|(i, stack)| results[*i].is_none() && keys.contains_key(*stack))
+            .map(|(i, stack)| (i, stack.clone()))
+            .collect();
+        if missing.is_empty() {
+            return Ok(results);
+        }
+        let names: Vec<String> = missing.iter().map(|(_, s)| s.clone()).collect();
+        let mut paths: Vec<String> = names.iter().map(|s| format!("stacks/{s}")).collect();
+        paths.push("shared".into());
+        paths.push(VERSION_PIN.into());
+        paths.extend(self.var_files.iter().cloned());
+        let checkout = Checkout::paths_at(&self.repo.root, revision, Some(&paths))?;
+        let opened = open(&checkout.root);
+        let vars = self.vars_at(&checkout.root);
+        let compiled = pipeline::for_each_stack(&names, |stack| {
+            has(&opened, stack).map(|r| compile(r, stack, &vars))
+        });
+        for ((i, stack), compiled) in missing.into_iter().zip(compiled) {
+            if let (Some(compiled), Some(key)) = (&compiled, keys.get(&stack)) {
+                self.cache.put(key, compiled);
+            }
+            results[i] = compiled;
+        }
+        Ok(results)
+    }
+
+    /// The variables, with the variable files read from the tree at `root`.
+    fn vars_at(&self, root: &Path) -> VarArgs {
+        VarArgs {
+            vars: self.vars.vars.clone(),
+            var_files: self.vars.var_files.iter().map(|f| root.join(f)).collect(),
+        }
+    }
+}
+
 /// The repository when it has the stack.
 fn has<'a>(repo: &'a Option<Repo>, stack: &str) -> Option<&'a Repo> {
     repo.as_ref()
@@ -192,8 +224,9 @@ fn open(root: &Path) -> Option<Repo> {
 }
 
 /// What one side compiles to.
+#[derive(Serialize, Deserialize)]
 struct Compiled {
-    /// environment → program and settings as written, or `None` when the
+    /// environment → hash of its program and settings, or `None` when the
     /// stack does not compile there.
     programs: Option<BTreeMap<String, String>>,
     /// Every file the compile read, relative to the repository.
@@ -225,13 +258,13 @@ fn compile(repo: &Repo, stack: &str, vars: &VarArgs) -> Compiled {
             .environments
             .iter()
             .map(|resolved| {
+                // The YAML written is a function of this JSON: comparing
+                // hashes of the JSON compares the programs, without writing
+                // them or keeping 150 of them in memory.
                 let compiled = crate::emit::emit(resolved);
-                let text = format!(
-                    "{}\n---\n{}",
-                    crate::emit::program::to_yaml(&compiled.program.to_json()),
-                    crate::emit::program::to_yaml(&compiled.settings)
-                );
-                (resolved.environment.clone(), text)
+                let json = serde_json::json!([compiled.program.to_json(), compiled.settings]);
+                let hash = crate::artifacts::sha256(json.to_string().as_bytes());
+                (resolved.environment.clone(), hash)
             })
             .collect()
     });
@@ -267,27 +300,113 @@ fn differences(base: Option<&Compiled>, head: Option<&Compiled>) -> Vec<(String,
 
 /// `.deployer-version` changed: every environment of every stack.
 fn every_environment(
-    stacks: &BTreeSet<String>,
-    base: &Option<Repo>,
-    head: &Option<Repo>,
-    vars: &VarArgs,
-) -> Result<Vec<Affected>> {
+    stacks: &[String],
+    base: &[Option<Compiled>],
+    head: &[Option<Compiled>],
+) -> Vec<Affected> {
     let mut out = Vec::new();
-    for stack in stacks {
-        let environments: BTreeSet<String> = [base, head]
+    for ((stack, base), head) in stacks.iter().zip(base).zip(head) {
+        let environments: BTreeSet<&String> = [base, head]
             .into_iter()
             .flatten()
-            .filter_map(|r| compile(r, stack, vars).programs)
-            .flat_map(|p| p.into_keys())
+            .filter_map(|c| c.programs.as_ref())
+            .flat_map(|p| p.keys())
             .collect();
         for environment in environments {
             out.push(Affected {
                 stack: stack.clone(),
-                environment,
+                environment: environment.clone(),
                 change: "deployer version",
                 why: vec![VERSION_PIN.to_string()],
             });
         }
     }
-    Ok(out)
+    out
+}
+
+/// Compiles at committed revisions, kept between runs in
+/// `.deployer/cache/affected/` (deleting it is always safe). An entry is named
+/// by a hash of everything a compile of the stack reads — git's ids of the
+/// stack's folder, `shared/`, the version pin and the variable files at that
+/// revision — and of this deployer build (its version and commit, and for a
+/// build from changed sources its executable's size and time). An entry
+/// holds hashes of programs and the paths read, never a program or a value.
+///
+/// Not used when `--var` values are given: a value given on the command line
+/// may be a secret, and is never written anywhere, not even as a hash.
+struct Cache {
+    dir: Option<PathBuf>,
+    build: String,
+}
+
+impl Cache {
+    fn open(repo: &Repo, vars: &VarArgs) -> Cache {
+        // A build from a commit's own sources is named by the commit, so a CI
+        // job that installs the same release each run keeps its cache; any
+        // other build by its executable's size and time.
+        let exe = if env!("DEPLOYER_GIT_CLEAN") == "true" {
+            String::new()
+        } else {
+            std::env::current_exe()
+                .and_then(std::fs::metadata)
+                .map(|m| format!("{} {:?}", m.len(), m.modified().ok()))
+                .unwrap_or_else(|_| format!("{:?}", std::time::SystemTime::now()))
+        };
+        Cache {
+            dir: vars
+                .vars
+                .is_empty()
+                .then(|| repo.root.join(".deployer").join("cache").join("affected")),
+            build: format!(
+                "deployer {} {} {exe}",
+                crate::artifacts::VERSION,
+                env!("DEPLOYER_GIT_COMMIT")
+            ),
+        }
+    }
+
+    /// The cache key of each stack `revision` has; a stack without one is not
+    /// there.
+    fn keys(
+        &self,
+        root: &Path,
+        revision: &str,
+        var_files: &[String],
+    ) -> Result<BTreeMap<String, String>> {
+        let mut inputs: Vec<String> = vec!["shared".into(), VERSION_PIN.into()];
+        inputs.extend(var_files.iter().cloned());
+        let mut paths = vec!["stacks/".to_string()];
+        paths.extend(inputs.iter().cloned());
+        let ids = crate::git::object_ids(root, revision, &paths)?;
+        let mut common = Sha256::new();
+        common.update(format!("{}\0", self.build));
+        for input in &inputs {
+            let id = ids.get(input).map_or("none", String::as_str);
+            common.update(format!("{input} {id}\0"));
+        }
+        Ok(ids
+            .iter()
+            .filter_map(|(path, id)| {
+                let stack = path.strip_prefix("stacks/")?;
+                let mut key = common.clone();
+                key.update(format!("stack {stack} {id}\0"));
+                Some((stack.to_string(), format!("{:x}", key.finalize())))
+            })
+            .collect())
+    }
+
+    fn get(&self, key: &str) -> Option<Compiled> {
+        let path = self.dir.as_ref()?.join(format!("{key}.json"));
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    }
+
+    /// Best effort: a cache that cannot be written only costs time.
+    fn put(&self, key: &str, compiled: &Compiled) {
+        let Some(dir) = &self.dir else { return };
+        if std::fs::create_dir_all(dir).is_ok() {
+            if let Ok(bytes) = serde_json::to_vec(compiled) {
+                let _ = crate::artifacts::write_atomic(&dir.join(format!("{key}.json")), &bytes);
+            }
+        }
+    }
 }

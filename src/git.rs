@@ -108,7 +108,7 @@ impl Checkout {
             )
         })?;
         let prefix = git(&["rev-parse", "--show-prefix"])?;
-        let dir = tempfile::tempdir()
+        let dir = scratch_dir()
             .map_err(|e| Error::failed(format!("cannot create a temporary folder: {e}")))?;
         let top = git(&["rev-parse", "--show-toplevel"])?;
         let pathspecs: Vec<String> = match paths {
@@ -163,6 +163,23 @@ impl Checkout {
         let root = dir.path().join(Path::new(&prefix));
         Ok(Checkout { _dir: dir, root })
     }
+}
+
+/// A temporary folder for a checkout: in `$TMPDIR` when it is set, otherwise
+/// in memory (`/dev/shm`) where there is one. Writing a revision's few thousand
+/// small files took 2–5 s on a disk-backed /tmp and 0.4 s in memory (the
+/// 1,000-service benchmark repository).
+fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
+    let in_memory = Path::new("/dev/shm");
+    if std::env::var_os("TMPDIR").is_none() && in_memory.is_dir() {
+        if let Ok(dir) = tempfile::Builder::new()
+            .prefix("deployer-")
+            .tempdir_in(in_memory)
+        {
+            return Ok(dir);
+        }
+    }
+    tempfile::Builder::new().prefix("deployer-").tempdir()
 }
 
 /// Files that differ between `base` and `head` (or the working tree,
@@ -232,5 +249,38 @@ pub fn stacks_at(repo_root: &Path, revision: &str) -> Result<Vec<String>> {
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_string)
+        .collect())
+}
+
+/// The object id of each path at `revision` (`git ls-tree`): a folder's tree,
+/// a file's blob. A path ending in `/` lists what the folder holds instead.
+/// Paths the revision does not have are left out. Paths are relative to
+/// `repo_root`, in and out.
+pub fn object_ids(
+    repo_root: &Path,
+    revision: &str,
+    paths: &[String],
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo_root)
+        .args(["ls-tree", "-z", revision, "--"])
+        .args(paths)
+        .output()
+        .map_err(|e| Error::failed(format!("cannot run git: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::failed(format!(
+            "git ls-tree {revision}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    // Each entry: `<mode> <type> <object>\t<path>\0`.
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .split('\0')
+        .filter_map(|entry| {
+            let (meta, path) = entry.split_once('\t')?;
+            let id = meta.split(' ').nth(2)?;
+            Some((path.to_string(), id.to_string()))
+        })
         .collect())
 }

@@ -232,3 +232,50 @@ fn affected_between_two_commits_says_why() {
     assert_eq!(run.code, 2, "{}", run.all());
     assert_contains(&run.stderr, &["unknown git revision `nope`"]);
 }
+
+/// Compiles at a revision are kept in `.deployer/cache/affected/` and used
+/// again (the entry is not rewritten); a damaged entry is compiled afresh; a
+/// value given with `--var` turns the cache off, so it is written nowhere.
+#[test]
+fn affected_keeps_compiles_of_revisions_and_never_a_command_line_value() {
+    let repo = fixture();
+    repo.edit(
+        "shared/presets/worker.yaml",
+        "stop_timeout_seconds: 120",
+        "stop_timeout_seconds: 90",
+    );
+    let want = expect(NP, &ALL, "changed");
+    let cache = repo.file(".deployer/cache/affected");
+    let entries = || -> Vec<std::path::PathBuf> {
+        let mut found: Vec<_> = std::fs::read_dir(&cache)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        found.sort();
+        found
+    };
+    assert_eq!(affected(&repo, &[]), want);
+    // The base side of notification-platform, the one stack the preset reaches.
+    let kept = entries();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let written = std::fs::metadata(&kept[0]).unwrap().modified().unwrap();
+    let text = std::fs::read_to_string(&kept[0]).unwrap();
+    assert!(text.contains("sha256:") && text.contains("shared/presets/worker.yaml"));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(affected(&repo, &[]), want);
+    assert_eq!(
+        std::fs::metadata(&kept[0]).unwrap().modified().unwrap(),
+        written,
+        "a kept compile is used, not redone"
+    );
+    std::fs::write(&kept[0], "{ damaged").unwrap();
+    assert_eq!(affected(&repo, &[]), want);
+    assert!(
+        std::fs::read_to_string(&kept[0])
+            .unwrap()
+            .contains("sha256:")
+    );
+
+    std::fs::remove_dir_all(repo.file(".deployer")).unwrap();
+    assert_eq!(affected(&repo, &["--var", "LOG_LEVEL=debug"]), want);
+    assert_eq!(entries(), Vec::<std::path::PathBuf>::new());
+}
