@@ -6,6 +6,12 @@ use common::*;
 
 #[path = "compile/affected.rs"]
 mod affected;
+#[path = "compile/at_scale.rs"]
+mod at_scale;
+// The benchmarks' repository generator, for tests at their scale.
+#[path = "../benches/compile/generate.rs"]
+#[allow(dead_code)]
+mod generate;
 
 const API: &str = "stacks/notification-platform/services/email-service/components/api";
 const WORKER: &str = "stacks/notification-platform/services/delivery-service/components/worker";

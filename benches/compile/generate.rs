@@ -10,6 +10,11 @@ pub const SERVICES_PER_STACK: usize = 20;
 /// Writes a repository with `services` services under `root`. Returns the number
 /// of files written.
 pub fn generate(root: &Path, services: usize) -> usize {
+    generate_in_stacks_of(root, services, SERVICES_PER_STACK)
+}
+
+/// [`generate`] with `per_stack` services in each stack.
+pub fn generate_in_stacks_of(root: &Path, services: usize, per_stack: usize) -> usize {
     let mut files = 0;
     let mut write = |rel: String, text: String| {
         let path = root.join(rel);
@@ -25,11 +30,11 @@ pub fn generate(root: &Path, services: usize) -> usize {
             std::fs::read_to_string(&entry).unwrap(),
         );
     }
-    let stacks = services.div_ceil(SERVICES_PER_STACK);
+    let stacks = services.div_ceil(per_stack);
     for s in 0..stacks {
         let stack = format!("stack-{s:03}");
         write(format!("stacks/{stack}/stack.yaml"), stack_yaml(s));
-        let count = SERVICES_PER_STACK.min(services - s * SERVICES_PER_STACK);
+        let count = per_stack.min(services - s * per_stack);
         for i in 0..count {
             let service = format!("svc-{i:02}");
             let base = format!("stacks/{stack}/services/{service}");
