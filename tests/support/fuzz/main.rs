@@ -36,6 +36,8 @@ struct Options {
     timeout: Duration,
     cases: u64,
     seed: u64,
+    /// Cases run at once.
+    jobs: usize,
     deployer: PathBuf,
     example: PathBuf,
 }
@@ -45,6 +47,7 @@ fn options() -> Options {
         timeout: Duration::from_secs(TIME_LIMIT_SECONDS),
         cases: 100,
         seed: 1,
+        jobs: 1,
         deployer: PathBuf::from("target/debug/deployer"),
         example: PathBuf::from("examples/deployment-repo"),
     };
@@ -56,6 +59,7 @@ fn options() -> Options {
         match flag.as_str() {
             "--cases" => options.cases = value.parse().unwrap_or_else(|_| usage("--cases N")),
             "--seed" => options.seed = value.parse().unwrap_or_else(|_| usage("--seed N")),
+            "--jobs" => options.jobs = value.parse().unwrap_or_else(|_| usage("--jobs N")),
             "--deployer" => options.deployer = value.into(),
             "--timeout" => {
                 options.timeout = Duration::from_secs(
@@ -71,7 +75,7 @@ fn options() -> Options {
 
 fn usage(problem: &str) -> ! {
     eprintln!(
-        "fuzz: {problem}\nusage: fuzz [--cases N] [--seed N] [--deployer PATH] [--example DIR] [--timeout SECONDS]"
+        "fuzz: {problem}\nusage: fuzz [--cases N] [--seed N] [--jobs N] [--deployer PATH] [--example DIR] [--timeout SECONDS]"
     );
     std::process::exit(2);
 }
@@ -286,71 +290,96 @@ fn main() {
             ],
         ),
     ];
+    let case = |case: u64| run_case(&options, &deployer, pristine.path(), &commands, case);
     let mut exit_codes: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_mutation: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut problems: BTreeMap<&'static str, u64> = BTreeMap::new();
+    // A problem seen while other cases ran beside it is run again alone: one
+    // that does not recur (a run slowed past the limit by a busy machine) is
+    // counted apart, never dropped.
+    let mut not_repeated: BTreeMap<&'static str, u64> = BTreeMap::new();
     // Every failure is counted; the first few of each kind are kept whole, so a
     // rare kind is never crowded out of the report by a common one.
     let mut failures: BTreeMap<&'static str, Vec<serde_json::Value>> = BTreeMap::new();
     let mut peak_by_command: BTreeMap<&str, i64> = BTreeMap::new();
-    let (mut peak_mb, mut slowest, mut runs) = (0i64, 0f64, 0u64);
+    let (mut peak_mb, mut slowest, mut runs, mut done) = (0i64, 0f64, 0u64, 0u64);
     let started = Instant::now();
-    for case in 0..options.cases {
-        let seed = options.seed.wrapping_mul(1_000_003).wrapping_add(case);
-        let mut rng = fastrand::Rng::with_seed(seed);
-        let scratch = tempfile::tempdir().unwrap();
-        let dir = scratch.path().join("repo");
-        copy_dir(pristine.path(), &dir);
-        let applied = mutate::mutate(&mut rng, &dir);
-        for (kind, _) in &applied {
-            *by_mutation.entry(kind).or_default() += 1;
-        }
-        for (name, args) in &commands {
-            let outcome = run(&deployer, args, &dir, options.timeout);
-            runs += 1;
-            peak_mb = peak_mb.max(outcome.max_rss_mb);
-            let peak = peak_by_command.entry(name).or_default();
-            *peak = (*peak).max(outcome.max_rss_mb);
-            slowest = slowest.max(outcome.seconds);
-            let key = match (outcome.code, outcome.signal, outcome.hung) {
-                (_, _, true) => "hang".to_string(),
-                (Some(code), _, _) => code.to_string(),
-                (None, Some(signal), _) => format!("signal {signal}"),
-                (None, None, _) => "unknown".to_string(),
-            };
-            *exit_codes.entry(key).or_default() += 1;
-            if let Some(problem) = outcome.problem() {
-                *problems.entry(problem).or_default() += 1;
-                let kept = failures.entry(problem).or_default();
-                if kept.len() >= FAILURES_KEPT_PER_KIND {
-                    continue;
+    let next = std::sync::atomic::AtomicU64::new(0);
+    let (sender, results) = std::sync::mpsc::channel::<Case>();
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.max(1) {
+            let sender = sender.clone();
+            let (next, case) = (&next, &case);
+            scope.spawn(move || {
+                loop {
+                    let n = next.fetch_add(1, Ordering::SeqCst);
+                    if n >= options.cases {
+                        break;
+                    }
+                    sender.send(case(n)).expect("the collector runs");
                 }
-                kept.push(json!({
-                    "case": case,
-                    "seed": seed,
-                    "command": name,
-                    "problem": problem,
-                    "mutations": applied.iter().map(|(k, d)| format!("{k}: {d}")).collect::<Vec<_>>(),
-                    "max_rss_mb": outcome.max_rss_mb,
-                    "seconds": outcome.seconds,
-                    "stderr": outcome.stderr_tail,
-                }));
+            });
+        }
+        drop(sender);
+        for result in results {
+            done += 1;
+            for (kind, _) in &result.mutations {
+                *by_mutation.entry(kind).or_default() += 1;
+            }
+            for (name, outcome) in &result.outcomes {
+                runs += 1;
+                peak_mb = peak_mb.max(outcome.max_rss_mb);
+                let peak = peak_by_command.entry(name).or_default();
+                *peak = (*peak).max(outcome.max_rss_mb);
+                slowest = slowest.max(outcome.seconds);
+                let key = match (outcome.code, outcome.signal, outcome.hung) {
+                    (_, _, true) => "hang".to_string(),
+                    (Some(code), _, _) => code.to_string(),
+                    (None, Some(signal), _) => format!("signal {signal}"),
+                    (None, None, _) => "unknown".to_string(),
+                };
+                *exit_codes.entry(key).or_default() += 1;
+                let Some(problem) = outcome.problem() else {
+                    continue;
+                };
+                let again = if options.jobs > 1 {
+                    case(result.case)
+                        .outcomes
+                        .into_iter()
+                        .find(|(n, _)| n == name)
+                        .and_then(|(_, o)| o.problem())
+                } else {
+                    Some(problem)
+                };
+                if again.is_none() {
+                    *not_repeated.entry(problem).or_default() += 1;
+                } else {
+                    *problems.entry(problem).or_default() += 1;
+                }
+                let kept = failures.entry(problem).or_default();
+                if kept.len() < FAILURES_KEPT_PER_KIND {
+                    kept.push(json!({
+                        "case": result.case,
+                        "seed": result.seed,
+                        "command": name,
+                        "problem": problem,
+                        "repeated_alone": again.is_some(),
+                        "mutations": result.mutations.iter().map(|(k, d)| format!("{k}: {d}")).collect::<Vec<_>>(),
+                        "max_rss_mb": outcome.max_rss_mb,
+                        "seconds": outcome.seconds,
+                        "stderr": outcome.stderr_tail,
+                    }));
+                }
+            }
+            if done % 250 == 0 {
+                eprintln!(
+                    "fuzz: {done} of {} cases, {} s, problems {problems:?}, not repeated alone {not_repeated:?}",
+                    options.cases,
+                    started.elapsed().as_secs()
+                );
             }
         }
-        // A FIFO or a read-only folder must not stop the clean-up.
-        let _ = Command::new("chmod")
-            .args(["-R", "u+rwx"])
-            .arg(scratch.path())
-            .status();
-        if (case + 1) % 250 == 0 {
-            eprintln!(
-                "fuzz: {} of {} cases, {} s, problems {problems:?}",
-                case + 1,
-                options.cases,
-                started.elapsed().as_secs()
-            );
-        }
-    }
+    });
     let report = json!({
         "cases": options.cases,
         "seed": options.seed,
@@ -362,6 +391,7 @@ fn main() {
         "aborts": problems.get("abort").copied().unwrap_or(0),
         "hangs": problems.get("hang").copied().unwrap_or(0),
         "over_memory": problems.get("memory").copied().unwrap_or(0),
+        "not_repeated_alone": not_repeated,
         "peak_rss_mb": peak_mb,
         "peak_rss_mb_by_command": peak_by_command,
         "slowest_seconds": (slowest * 100.0).round() / 100.0,
@@ -369,7 +399,47 @@ fn main() {
         "failures": failures,
     });
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
-    if !failures.is_empty() {
+    if !problems.is_empty() {
         std::process::exit(1);
+    }
+}
+
+/// One damaged copy of the example and how each command ended on it.
+struct Case {
+    case: u64,
+    seed: u64,
+    mutations: Vec<(&'static str, String)>,
+    outcomes: Vec<(&'static str, Outcome)>,
+}
+
+/// Damages a fresh copy of the example as case `case` of the seed says (the
+/// same damage every time) and runs every command on it.
+fn run_case(
+    options: &Options,
+    deployer: &Path,
+    pristine: &Path,
+    commands: &[(&'static str, &[&str])],
+    case: u64,
+) -> Case {
+    let seed = options.seed.wrapping_mul(1_000_003).wrapping_add(case);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("repo");
+    copy_dir(pristine, &dir);
+    let mutations = mutate::mutate(&mut rng, &dir);
+    let outcomes = commands
+        .iter()
+        .map(|(name, args)| (*name, run(deployer, args, &dir, options.timeout)))
+        .collect();
+    // A FIFO or a read-only folder must not stop the clean-up.
+    let _ = Command::new("chmod")
+        .args(["-R", "u+rwx"])
+        .arg(scratch.path())
+        .status();
+    Case {
+        case,
+        seed,
+        mutations,
+        outcomes,
     }
 }
