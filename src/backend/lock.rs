@@ -26,6 +26,13 @@ pub trait Observer: Sync {
     fn waiting(&self, holder: &LockInfo);
     /// The heartbeat found the lock gone (someone ran `unlock`, or took it over).
     fn lost(&self, holder: Option<&LockInfo>);
+    /// A renewal failed (the first of a streak); the lock lapses at `lapses`
+    /// (seconds since the epoch) unless one succeeds before.
+    fn renewal_failed(&self, error: &Error, lapses: i64);
+    /// Renewals kept failing past the lapse: someone else may take the lock.
+    fn lapsed(&self, at: i64);
+    /// A renewal succeeded after failures.
+    fn renewed(&self);
 }
 
 /// A held lock. Released on drop, so every way out of a command releases it.
@@ -127,10 +134,15 @@ impl Held {
                 lost.clone(),
                 request.ttl,
             );
+            let mut lapses = info.expires;
             std::thread::spawn(move || {
                 let (flag, signal) = &*stop;
                 let mut stopped = flag.lock().expect("heartbeat flag");
                 let mut next = Instant::now() + period;
+                // While renewals fail (DynamoDB unreachable, throttled): when
+                // the streak began, the next retry's delay, whether the lapse
+                // was said.
+                let mut failing: Option<(Duration, bool)> = None;
                 loop {
                     // Checked before every wait: the stop may come before the first one.
                     if *stopped {
@@ -151,14 +163,35 @@ impl Held {
                     crate::failpoint::point("lock.heartbeat");
                     stopped = flag.lock().expect("heartbeat flag");
                     match renewed {
-                        Ok(()) => {}
+                        Ok(()) => {
+                            lapses = now() + ttl.as_secs() as i64;
+                            if failing.take().is_some() {
+                                observer.renewed();
+                            }
+                        }
                         Err(LockRefused::NotHolder(holder)) => {
                             lost.store(true, Ordering::SeqCst);
                             observer.lost(holder.as_ref());
                             return;
                         }
-                        // A passing error: the next beat tries again, well before expiry.
-                        Err(LockRefused::Backend(_)) => {}
+                        // An outage: said once, then retried sooner than a beat
+                        // (from 1 s, doubling up to the beat), so a short one
+                        // costs little of the lock's time to live.
+                        Err(LockRefused::Backend(error)) => {
+                            let (delay, said_lapse) = match failing {
+                                None => {
+                                    observer.renewal_failed(&error, lapses);
+                                    (Duration::from_secs(1), false)
+                                }
+                                Some((delay, said)) => ((delay * 2).min(period), said),
+                            };
+                            let lapsed = now() >= lapses;
+                            if lapsed && !said_lapse {
+                                observer.lapsed(lapses);
+                            }
+                            failing = Some((delay, said_lapse || lapsed));
+                            next = Instant::now() + delay.min(period);
+                        }
                     }
                 }
             })

@@ -237,3 +237,70 @@ fn a_lasting_outage_before_the_release_is_recorded_changes_nothing() {
     assert_eq!(apply(&repo, &env, "v1.0.0", &[]).code, 0);
     assert_eq!(statuses(&repo, &env), ["succeeded"]);
 }
+
+/// DynamoDB failing while the heartbeat renews the lock, during a deploy that
+/// takes real time (`--lock-ttl 3s`: a beat a second). A short outage is said
+/// once, with when the lock would lapse, retried, and said over when a renewal
+/// succeeds; a lasting one is said to have let the lock lapse. Both deploys go
+/// on and are recorded, and no lock is left.
+#[test]
+fn an_outage_during_the_heartbeat_is_said_and_outlived() {
+    let (repo, _backend, outage, mut env) = through_proxy();
+    env.push(("STANDIN_PAUSE".into(), "email-service-api-task=5000".into()));
+    env.push(("DEPLOYER_AWS_MAX_ATTEMPTS".into(), "1".into()));
+    let renewals_fail = serde_json::json!([
+        {"target": "DynamoDB_20120810.UpdateItem", "fault": "throttle"},
+    ]);
+    outage.faults(renewals_fail.clone());
+    let run = std::thread::scope(|scope| {
+        let apply = scope.spawn(|| apply(&repo, &env, "v1.0.0", &["--lock-ttl", "3s"]));
+        // The outage ends once a renewal has failed (the SDK's own retries,
+        // which hide shorter outages, are off in this test).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !outage.log().contains("UpdateItem -> throttle") {
+            assert!(
+                Instant::now() < deadline,
+                "no renewal was attempted:\n{}",
+                outage.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        outage.faults(serde_json::json!([]));
+        apply.join().unwrap()
+    });
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "Could not renew the stack's lock (renewing the lock failed: ThrottlingException",
+            "; trying again, it lapses in ",
+            "The stack's lock was renewed again.",
+            "Deployment successful!",
+        ],
+    );
+    assert!(!run.stderr.contains("lapsed"), "{}", run.all());
+    assert_eq!(
+        run.stderr.matches("Could not renew").count(),
+        1,
+        "said once per outage: {}",
+        run.all()
+    );
+
+    // An outage longer than the lock's time to live.
+    outage.faults(renewals_fail);
+    let run = apply(&repo, &env, "v1.0.1", &["--lock-ttl", "3s"]);
+    outage.faults(serde_json::json!([]));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "Could not renew the stack's lock",
+            "The stack's lock lapsed at ",
+            "Pulumi's own lock on the stack's state still stops a second update of it",
+            "Deployment successful!",
+        ],
+    );
+    assert_eq!(statuses(&repo, &env), ["succeeded", "succeeded"]);
+    let lock = repo.run_with(&["lock", "status", "--output", "json"], &env);
+    assert_eq!(lock.json(), serde_json::json!([]), "a lock was left behind");
+}

@@ -38,6 +38,28 @@ impl Observer for WaitPrinter {
             .unwrap_or_default();
         Printer::new().failure(format!("The stack's lock was removed while this command held it.{by} Another deploy may now run at the same time."));
     }
+
+    fn renewal_failed(&self, error: &Error, lapses: i64) {
+        let lapsing = if lapses > now() {
+            format!(", it lapses {} if this lasts", relative(lapses, now()))
+        } else {
+            String::new()
+        };
+        Printer::new().warning(format!(
+            "Could not renew the stack's lock ({error}); trying again{lapsing}. The deploy goes on meanwhile."
+        ));
+    }
+
+    fn lapsed(&self, at: i64) {
+        Printer::new().warning(format!(
+            "The stack's lock lapsed at {} while it could not be renewed: another deployer may take it. Pulumi's own lock on the stack's state still stops a second update of it; deployer's records refuse a second release with the same number.",
+            timestamp(at)
+        ));
+    }
+
+    fn renewed(&self) {
+        Printer::new().status("The stack's lock was renewed again.");
+    }
 }
 
 /// Takes a stack's lock for an operation, showing the wait.

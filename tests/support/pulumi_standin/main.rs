@@ -58,6 +58,7 @@
 //! - `STANDIN_DRIFT=name[:deleted],...`: a refresh finds these resources changed
 //!   (or deleted) in the cloud;
 //! - `STANDIN_SECONDS=name=secs,...`: simulated seconds a resource takes;
+//! - `STANDIN_PAUSE=text=millis`: that resource's operation takes real time;
 //! - `STANDIN_OFFLINE=1`: plugin downloads fail;
 //! - `STANDIN_LOG=file`: every command line is appended to it;
 //! - `STANDIN_TIMES=file`: the microseconds each call took (for the benchmark).
@@ -865,6 +866,16 @@ impl Workspace {
                     break;
                 }
                 events.advance(seconds.get(&step.name).copied().unwrap_or(1));
+                // A resource that takes real time, as most do in AWS.
+                if let Some((text, millis)) = knob("STANDIN_PAUSE").and_then(|k| {
+                    k.rsplit_once('=')
+                        .map(|(t, m)| (t.to_string(), m.to_string()))
+                }) && matches(step, &text)
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        millis.parse().unwrap_or(0),
+                    ));
+                }
             }
             apply(&mut state, step);
             self.save(&state);
