@@ -10,6 +10,7 @@
 
 use crate::emit::Compiled;
 use crate::emit::program::to_yaml;
+use crate::fs::{MAX_FILE_BYTES, files_under};
 use crate::load::Repo;
 use crate::resolve::ResolvedStack;
 use serde::{Deserialize, Serialize};
@@ -173,12 +174,6 @@ pub fn cached_stack(
         .collect()
 }
 
-/// Largest file deployer reads from a repository (YAML, templates, variables).
-pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
-
-/// Most files one walk of a folder may find.
-pub const MAX_FILES: usize = 200_000;
-
 /// Hash of everything that can change a stack's programs.
 pub fn input_hash(
     repo: &Repo,
@@ -216,39 +211,6 @@ pub fn input_hash(
         hasher.update([0]);
     }
     Ok(format!("sha256:{:x}", hasher.finalize()))
-}
-
-/// Every file below `dir` (none when it does not exist), sorted. Links are
-/// listed, never followed (a link to `.` cannot loop, one to `/` cannot walk the
-/// machine); FIFOs, sockets and devices are left out (reading one would hang or
-/// never end). Errors are returned, not skipped: a hash over a folder that could
-/// not be read would lie.
-pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let entry = entry?;
-            let path = entry.path();
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                walk(&path, out)?;
-            } else if kind.is_file() || kind.is_symlink() {
-                out.push(path);
-                if out.len() > MAX_FILES {
-                    return Err(std::io::Error::other(format!(
-                        "more than {MAX_FILES} files under {}",
-                        dir.display()
-                    )));
-                }
-            }
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    if std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
-        walk(dir, &mut out)?;
-    }
-    out.sort();
-    Ok(out)
 }
 
 pub fn sha256(bytes: &[u8]) -> String {

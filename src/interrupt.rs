@@ -2,6 +2,7 @@
 //! waiting, tell a running Pulumi to stop, release what it holds. A second one
 //! exits at once (a lock it held then expires by itself).
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -23,8 +24,7 @@ pub fn install(careful: bool) {
             std::process::exit(130);
         }
         if COUNT.fetch_add(1, Ordering::SeqCst) >= 1 {
-            eprintln!("interrupted again: exiting now");
-            std::process::exit(130);
+            exit_with("interrupted again: exiting now", 130);
         }
     });
 }
@@ -44,4 +44,24 @@ pub fn sleep(duration: std::time::Duration) -> bool {
         std::thread::sleep(step.min(duration.saturating_sub(start.elapsed())));
     }
     interrupted()
+}
+
+/// How a last message is said when the process must end from a thread that
+/// cannot return an error (a second Ctrl+C, the template watchdog). Only the
+/// command line prints: it installs its printer's way here at start (a lower
+/// layer calling up through a table, as typst's `Routines` do).
+static SAY: OnceLock<fn(&str)> = OnceLock::new();
+
+/// Installs how [`exit_with`] says its message (once; later calls do nothing).
+pub fn set_reporter(say: fn(&str)) {
+    let _ = SAY.set(say);
+}
+
+/// Says `message` through the installed reporter (nothing when none is) and
+/// ends the process with `code`.
+pub fn exit_with(message: &str, code: i32) -> ! {
+    if let Some(say) = SAY.get() {
+        say(message);
+    }
+    std::process::exit(code)
 }

@@ -19,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod expand;
 pub mod failpoint;
+pub mod fs;
 pub mod git;
 pub mod inspect;
 pub mod interrupt;

@@ -542,7 +542,7 @@ fn completions_for_every_shell_and_man_pages() {
 #[test]
 fn published_schemas_accept_the_files_as_written_and_catch_errors() {
     let repo = TestRepo::example();
-    let files: Vec<String> = deployer::artifacts::files_under(&repo.file("stacks"))
+    let files: Vec<String> = deployer::fs::files_under(&repo.file("stacks"))
         .unwrap()
         .into_iter()
         .filter(|p| {
@@ -597,7 +597,7 @@ fn published_schemas_accept_the_files_as_written_and_catch_errors() {
 fn every_schema_modeline_resolves() {
     let root = crate_dir().join("examples/deployment-repo");
     let mut checked = 0;
-    for file in deployer::artifacts::files_under(&root).unwrap() {
+    for file in deployer::fs::files_under(&root).unwrap() {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         let Some(target) = text
             .lines()

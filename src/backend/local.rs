@@ -235,7 +235,7 @@ impl StateStore for LocalStore {
             Some((dir, _)) => self.dir.join(dir),
             None => self.dir.clone(),
         };
-        let mut out: Vec<String> = crate::artifacts::files_under(&start)
+        let mut out: Vec<String> = crate::fs::files_under(&start)
             .map_err(|e| io("list", &start, e))?
             .into_iter()
             .filter(|p| {

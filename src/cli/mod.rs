@@ -36,6 +36,7 @@ pub fn main() -> ExitCode {
             | Command::Logs(_)
             | Command::Init(_)
     );
+    crate::interrupt::set_reporter(|message| Printer::new().status(message));
     crate::interrupt::install(careful);
     let printer = Printer::new();
     let result = match cli.command {

@@ -70,13 +70,14 @@ fn start_watchdog() {
 
 /// Ends the process with the error: the render cannot be interrupted from
 /// outside, and nothing has been locked or written yet.
-#[allow(clippy::print_stderr)]
 fn stop(file: &str, what: &str) -> ! {
-    eprintln!(
-        "error[{}]: a template in {file} {what} and was stopped; nothing was written\n  help: look for a loop that doubles a list or string, or a value repeated many times (`'x' * n`, `list * n`)",
-        crate::diagnostic::Code::FuelExhausted.as_str()
-    );
-    std::process::exit(1);
+    crate::interrupt::exit_with(
+        &format!(
+            "error[{}]: a template in {file} {what} and was stopped; nothing was written\n  help: look for a loop that doubles a list or string, or a value repeated many times (`'x' * n`, `list * n`)",
+            crate::diagnostic::Code::FuelExhausted.as_str()
+        ),
+        1,
+    )
 }
 
 /// The process's resident memory (`/proc/self/statm`; 0 where there is none).

@@ -556,7 +556,7 @@ fn template_line_span(loader: &Loader, span: Span, line: Option<usize>) -> Span 
 
 /// Repository-relative paths of every YAML file under `shared/`, sorted.
 fn list_yaml_files(shared: &Path, root: &Path) -> Vec<String> {
-    crate::artifacts::files_under(shared)
+    crate::fs::files_under(shared)
         .unwrap_or_default()
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))

@@ -208,15 +208,15 @@ impl Inputs {
 /// How a sensitive variable's value is shown and recorded.
 pub const SENSITIVE: &str = "(sensitive)";
 
+/// What starts a sensitive variable's marker (no component name has a `:`).
+pub const SENSITIVE_PREFIX: &str = "var:";
+
 /// What templates see instead of a sensitive variable's value: a marker that
 /// emission turns into a reference to the encrypted Pulumi config value
 /// ([`crate::resolve::refs`] checks where it may stand).
 pub fn sensitive_marker(name: &str) -> String {
     use crate::expand::template::{REF_END, REF_START};
-    format!(
-        "{REF_START}{}{name}{REF_END}",
-        crate::resolve::refs::SENSITIVE_PREFIX
-    )
+    format!("{REF_START}{SENSITIVE_PREFIX}{name}{REF_END}")
 }
 
 /// Variables split for the rest of the pipeline: what templates see (markers

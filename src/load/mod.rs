@@ -342,14 +342,14 @@ impl<'a> Loader<'a> {
                 );
                 return None;
             }
-            Ok(meta) if meta.len() > crate::artifacts::MAX_FILE_BYTES => {
+            Ok(meta) if meta.len() > crate::fs::MAX_FILE_BYTES => {
                 self.report(
                     Diagnostic::error(
                         Code::Io,
                         format!(
                             "{display} is {} bytes; deployer reads files of at most {}",
                             meta.len(),
-                            crate::artifacts::MAX_FILE_BYTES
+                            crate::fs::MAX_FILE_BYTES
                         ),
                     )
                     .in_path(display),

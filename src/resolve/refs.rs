@@ -9,6 +9,7 @@
 use super::{Id, ResolvedStack, parse_target, unknown_component};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::expand::template::{REF_END, REF_START};
+use crate::expand::variables::SENSITIVE_PREFIX;
 use crate::node::{Node, Value};
 use crate::source::Span;
 use std::collections::BTreeSet;
@@ -22,9 +23,6 @@ pub enum Piece<'a> {
     /// A sensitive variable, by name: its value is known to Pulumi only.
     Sensitive(&'a str),
 }
-
-/// What starts a sensitive variable's marker (no component name has a `:`).
-pub const SENSITIVE_PREFIX: &str = "var:";
 
 /// A `ref()` marker that a filter changed or cut apart.
 #[derive(Debug)]

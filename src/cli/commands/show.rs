@@ -201,7 +201,7 @@ fn resolved_view(stack: &ResolvedStack, variables: &BTreeMap<String, String>) ->
 fn show_references(value: &mut Json) {
     match value {
         Json::String(text) if text.contains(REF_START) => {
-            let sensitive = format!("{REF_START}{}", crate::resolve::refs::SENSITIVE_PREFIX);
+            let sensitive = format!("{REF_START}{}", crate::expand::variables::SENSITIVE_PREFIX);
             let mut out = String::new();
             for (i, piece) in text.split(REF_START).enumerate() {
                 if i == 0 {

@@ -378,6 +378,6 @@ fn reads_sensitive(text: &str) -> bool {
     text.contains(&format!(
         "{}{}",
         crate::expand::template::REF_START,
-        crate::resolve::refs::SENSITIVE_PREFIX
+        crate::expand::variables::SENSITIVE_PREFIX
     ))
 }
