@@ -1,9 +1,17 @@
 //! deployer compiles a deployment repository of small YAML files into Pulumi
 //! programs and deploys them.
 //!
-//! The data flows one way, one module per stage:
-//! [`load`] → [`expand`] → [`validate`] → [`resolve`] → [`emit`].
-//! [`cli`] is the only module that prints.
+//! Invariants (docs/architecture.md has the whole map; `tests/docs.rs`,
+//! `the_layers_only_point_down`, checks them):
+//!
+//! - Modules form layers, and imports point down: `source`, `node`, `fs`, …
+//!   at the bottom; the compiler's stages [`load`] → [`expand`] →
+//!   [`validate`] → [`resolve`] → [`emit`], each using only earlier stages'
+//!   data; then [`backend`], [`engine`], [`deploy`]; [`cli`] on top.
+//! - Only `cli::printer` prints.
+//! - No component kind imports another.
+//!
+//! The exceptions that remain are listed in docs/architecture.md.
 
 pub mod diagnostic;
 pub mod node;
