@@ -5,7 +5,7 @@
 //! and a `help:` line. Stages collect them instead of stopping at the first, so a
 //! user sees every problem in one run.
 
-use crate::source::{Sources, Span};
+use crate::source::{FileId, Sources, Span};
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use serde::Serialize;
 
@@ -111,6 +111,20 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// A problem in a value that came from a preset is shown at the preset's
+    /// line; say which file it was merged into, since the preset may serve many.
+    pub fn note_origin(&mut self, file: FileId, sources: &Sources) {
+        if let Some(span) = self.span
+            && span.file != file
+        {
+            self.notes.push(format!(
+                "this value comes from {} and is merged into {}",
+                sources.get(span.file).display,
+                sources.get(file).display
+            ));
+        }
+    }
+
     pub fn error(code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,

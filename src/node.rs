@@ -183,6 +183,33 @@ impl Node {
 
 /// Follows a JSON pointer (`/environments/production/0`) from a root node.
 impl Node {
+    /// Where to point for a value: the value itself when it is a scalar, the key that
+    /// holds it when it is a block (a whole mapping underlined says nothing).
+    pub fn locate(&self, pointer: &str) -> (Span, Option<&Node>) {
+        match self.lookup_pointer(pointer) {
+            Some((node, key_span)) => {
+                let span = match (&node.value, key_span) {
+                    (Value::Map(_) | Value::Seq(_), Some(key)) => key,
+                    (Value::Map(_) | Value::Seq(_), None) => Span::new(
+                        node.span.file,
+                        node.span.start as usize,
+                        node.span.start as usize,
+                    ),
+                    _ => node.span,
+                };
+                (span, Some(node))
+            }
+            None => (
+                Span::new(
+                    self.span.file,
+                    self.span.start as usize,
+                    self.span.start as usize,
+                ),
+                None,
+            ),
+        }
+    }
+
     /// Returns the node found and the span of the last key on the way: the best
     /// place to point at when the node is a whole block.
     pub fn lookup_pointer(&self, pointer: &str) -> Option<(&Node, Option<Span>)> {

@@ -85,9 +85,10 @@ fn the_ci_recipe_uses_only_commands_and_flags_that_exist() {
 }
 
 /// The architecture's rules (docs/architecture.md), checked against every
-/// file of `src/`: imports point to the same or a lower layer, no kind
-/// imports another, only the printer prints — except the exceptions the
-/// document lists, each of which must still exist.
+/// file of `src/`: no file imports another that imports it back, imports
+/// point to the same or a lower layer, no kind imports another, only the
+/// printer prints — except the exceptions the document lists, each of which
+/// must still exist.
 #[test]
 fn the_layers_only_point_down() {
     let root = common::crate_dir();
@@ -95,17 +96,7 @@ fn the_layers_only_point_down() {
     let layers = layer_table(&doc);
     let listed = listed_exceptions(&doc);
     let src = root.join("src");
-    let kinds: Vec<String> = std::fs::read_dir(src.join("kinds"))
-        .unwrap()
-        .flatten()
-        .map(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .trim_end_matches(".rs")
-                .to_string()
-        })
-        .filter(|k| k != "mod")
-        .collect();
+    let graph = import_graph(&src);
     // Every module lib.rs declares is placed.
     let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
     for module in regex::Regex::new(r"(?m)^pub mod (\w+);")
@@ -118,74 +109,75 @@ fn the_layers_only_point_down() {
             &module[1]
         );
     }
-    // What each module uses, as `a` → `b` (top-level modules) and, inside
-    // `kinds`, `kinds::a` → `kinds::b`.
-    let mut found = std::collections::BTreeSet::new();
-    let mut printing = Vec::new();
-    let print = regex::Regex::new(r"\b(e?print(ln)?|dbg)!\(").unwrap();
-    for file in deployer::fs::files_under(&src).unwrap() {
-        let rel = file
-            .strip_prefix(&src)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        if !rel.ends_with(".rs") || rel == "main.rs" {
-            continue;
-        }
-        let module = module_of(&rel);
-        let text = without_tests(&std::fs::read_to_string(&file).unwrap());
-        if rel != "cli/printer.rs" && print.is_match(&text) {
-            printing.push(rel.clone());
-        }
-        for path in paths_used(&text) {
-            let Some(target) = resolve(&module, &path) else {
-                continue;
-            };
-            let (from, to) = (&module[0], &target[0]);
-            if from != to {
-                found.insert(format!("`{from}` → `{to}`"));
-            } else if from == "kinds" && module.len() > 1 && target.len() > 1 {
-                let (a, b) = (&module[1], &target[1]);
-                if a != b && kinds.contains(a) && kinds.contains(b) {
-                    found.insert(format!("`kinds::{a}` → `kinds::{b}`"));
-                }
+    let cycles = cycles(&graph.edges);
+    assert!(
+        cycles.is_empty(),
+        "files that import each other, in a circle: {cycles:?}"
+    );
+    let kinds: Vec<String> = std::fs::read_dir(src.join("kinds"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let layer = |key: &str| -> usize {
+        *layers
+            .get(key)
+            .unwrap_or_else(|| panic!("docs/architecture.md gives `{key}` no layer"))
+    };
+    let mut breaking = std::collections::BTreeSet::new();
+    for (from, targets) in &graph.edges {
+        for to in targets {
+            let (a, b) = (layer_key(from), layer_key(to));
+            if layer(&b) > layer(&a) {
+                breaking.insert(format!("`{a}` → `{b}`"));
+            }
+            if let ([k1, a, ..], [k2, b, ..]) = (from.as_slice(), to.as_slice())
+                && k1 == "kinds"
+                && k2 == "kinds"
+                && a != b
+                && kinds.contains(a)
+                && kinds.contains(b)
+            {
+                breaking.insert(format!("`kinds::{a}` → `kinds::{b}`"));
             }
         }
     }
     assert!(
-        printing.is_empty(),
-        "only src/cli/printer.rs prints, yet: {printing:?}"
+        graph.printing.is_empty(),
+        "only src/cli/printer.rs prints, yet: {:?}",
+        graph.printing
     );
-    let breaks = |edge: &str| -> bool {
-        let names: Vec<&str> = edge
-            .split('`')
-            .filter(|s| !s.trim().is_empty() && s.trim() != "→")
-            .collect();
-        if names[0].starts_with("kinds::") {
-            return true;
-        }
-        let layer = |m: &str| layers.get(m).copied().unwrap_or(usize::MAX);
-        layer(names[1]) > layer(names[0])
-    };
-    let unlisted: Vec<&String> = found
-        .iter()
-        .filter(|e| breaks(e) && !listed.contains(*e))
-        .collect();
+    let unlisted: Vec<&String> = breaking.iter().filter(|e| !listed.contains(*e)).collect();
     assert!(
         unlisted.is_empty(),
         "imports that point up a layer or across kinds (docs/architecture.md): {unlisted:?}"
     );
-    let gone: Vec<&String> = listed.iter().filter(|e| !found.contains(*e)).collect();
+    let gone: Vec<&String> = listed.iter().filter(|e| !breaking.contains(*e)).collect();
     assert!(
         gone.is_empty(),
         "docs/architecture.md lists exceptions that no longer exist; remove them: {gone:?}"
     );
 }
 
-/// `module` → layer, from the table's `| N | \`a\`, \`b\` | … |` rows.
+/// Which layer's row a module belongs to: its top module, except in `kinds`,
+/// where a kind's folder holds three layers' work — its model
+/// (`kinds::<k>`), its checks (`kinds::*::check`) and its emitter
+/// (`kinds::*::emit`) — beside the dispatch of emission (`kinds::emit`).
+fn layer_key(module: &[String]) -> String {
+    match module {
+        [top] if top != "kinds" => top.clone(),
+        [top, ..] if top != "kinds" => top.clone(),
+        [_, second, ..] if second == "emit" => "kinds::emit".into(),
+        [_, _, role, ..] => format!("kinds::*::{role}"),
+        _ => "kinds".into(),
+    }
+}
+
+/// `key` → layer, from the table's `| N | \`a\`, \`b\` | … |` rows.
 fn layer_table(doc: &str) -> std::collections::BTreeMap<String, usize> {
     let row = regex::Regex::new(r"(?m)^\| (\d+) \| ([^|]+) \|").unwrap();
-    let name = regex::Regex::new(r"`(\w+)`").unwrap();
+    let name = regex::Regex::new(r"`([\w:*]+)`").unwrap();
     let mut layers = std::collections::BTreeMap::new();
     for caps in row.captures_iter(doc) {
         let layer: usize = caps[1].parse().unwrap();
@@ -206,15 +198,120 @@ fn listed_exceptions(doc: &str) -> std::collections::BTreeSet<String> {
         .split("\n## ")
         .next()
         .unwrap();
-    regex::Regex::new(r"`[\w:]+` → `[\w:]+`")
+    regex::Regex::new(r"`[\w:*]+` → `[\w:*]+`")
         .unwrap()
         .find_iter(section)
         .map(|m| m.as_str().to_string())
         .collect()
 }
 
-/// `kinds/rds.rs` → `[kinds, rds]`; `kinds/mod.rs` → `[kinds]`; `lib.rs` → `[]`.
-fn module_of(rel: &str) -> Vec<String> {
+type Module = Vec<String>;
+
+/// Which module file uses which (`crate::`, `super::` and `self::` paths, `use`
+/// trees spelled out, and paths through a module a `use` brought in), and
+/// which files print. A parent's relative paths to its own children (`mod x;`
+/// … `x::item`) are left out: the module tree, not an import.
+struct ImportGraph {
+    edges: std::collections::BTreeMap<Module, std::collections::BTreeSet<Module>>,
+    printing: Vec<String>,
+}
+
+fn import_graph(src: &std::path::Path) -> ImportGraph {
+    let mut texts = std::collections::BTreeMap::new();
+    let mut printing = Vec::new();
+    let print = regex::Regex::new(r"\b(e?print(ln)?|dbg)!\(").unwrap();
+    for file in deployer::fs::files_under(src).unwrap() {
+        let rel = file
+            .strip_prefix(src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if !rel.ends_with(".rs") || rel == "main.rs" {
+            continue;
+        }
+        let text = without_tests(&std::fs::read_to_string(&file).unwrap());
+        if rel != "cli/printer.rs" && print.is_match(&text) {
+            printing.push(rel.clone());
+        }
+        texts.insert(module_of(&rel), text);
+    }
+    let mut edges = std::collections::BTreeMap::new();
+    for (module, text) in &texts {
+        let mut targets = std::collections::BTreeSet::new();
+        for path in paths_used(text) {
+            let mut absolute = absolute(module, &path);
+            // The longest prefix that is a module file: `crate::emit::program::s`
+            // is in `emit::program`.
+            while !absolute.is_empty() && !texts.contains_key(&absolute) {
+                absolute.pop();
+            }
+            if !absolute.is_empty() && absolute != *module {
+                targets.insert(absolute);
+            }
+        }
+        edges.insert(module.clone(), targets);
+    }
+    ImportGraph { edges, printing }
+}
+
+/// Groups of modules that import each other in a circle (Tarjan).
+fn cycles(
+    edges: &std::collections::BTreeMap<Module, std::collections::BTreeSet<Module>>,
+) -> Vec<Vec<String>> {
+    struct State<'a> {
+        edges: &'a std::collections::BTreeMap<Module, std::collections::BTreeSet<Module>>,
+        index: std::collections::BTreeMap<&'a Module, (usize, usize)>,
+        stack: Vec<&'a Module>,
+        on_stack: std::collections::BTreeSet<&'a Module>,
+        found: Vec<Vec<String>>,
+    }
+    fn visit<'a>(s: &mut State<'a>, v: &'a Module) {
+        let n = s.index.len();
+        s.index.insert(v, (n, n));
+        s.stack.push(v);
+        s.on_stack.insert(v);
+        for w in s.edges.get(v).into_iter().flatten() {
+            if !s.index.contains_key(w) {
+                visit(s, w);
+                let low = s.index[v].1.min(s.index[w].1);
+                s.index.get_mut(v).unwrap().1 = low;
+            } else if s.on_stack.contains(w) {
+                let low = s.index[v].1.min(s.index[w].0);
+                s.index.get_mut(v).unwrap().1 = low;
+            }
+        }
+        if s.index[v].0 == s.index[v].1 {
+            let mut group = Vec::new();
+            loop {
+                let w = s.stack.pop().unwrap();
+                s.on_stack.remove(w);
+                group.push(w.join("::"));
+                if w == v {
+                    break;
+                }
+            }
+            if group.len() > 1 {
+                s.found.push(group);
+            }
+        }
+    }
+    let mut s = State {
+        edges,
+        index: Default::default(),
+        stack: Vec::new(),
+        on_stack: Default::default(),
+        found: Vec::new(),
+    };
+    for v in edges.keys() {
+        if !s.index.contains_key(v) {
+            visit(&mut s, v);
+        }
+    }
+    s.found
+}
+
+/// `kinds/rds/mod.rs` → `[kinds, rds]`; `kinds/rds/emit.rs` → `[kinds, rds, emit]`; `lib.rs` → `[]`.
+fn module_of(rel: &str) -> Module {
     let mut parts: Vec<String> = rel
         .trim_end_matches(".rs")
         .split('/')
@@ -236,19 +333,22 @@ fn without_tests(text: &str) -> String {
 }
 
 /// Every `crate::…`, `super::…` and `self::…` path the code names, with
-/// `use` trees (`use crate::{a::b, c::{d, e}}`) spelled out.
+/// `use` trees (`use crate::{a::b, c::{d, e}}`) spelled out, and paths that
+/// start with a module a `use` brought in (`use crate::kinds;` … `kinds::rds::x`).
 fn paths_used(text: &str) -> Vec<String> {
+    fn join(a: &str, b: &str) -> String {
+        [a, b]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("::")
+    }
     fn spell(prefix: &str, tree: &str, out: &mut Vec<String>) {
         let tree = tree.trim();
         match tree.find('{') {
             Some(open) => {
-                let head = tree[..open].trim_end_matches("::");
-                let prefix = [prefix, head]
-                    .iter()
-                    .filter(|s| !s.is_empty())
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join("::");
+                let prefix = join(prefix, tree[..open].trim_end_matches("::"));
                 let inner = &tree[open + 1..tree.rfind('}').unwrap()];
                 let (mut depth, mut start) = (0, 0);
                 for (i, c) in inner.char_indices() {
@@ -265,17 +365,7 @@ fn paths_used(text: &str) -> Vec<String> {
                 spell(&prefix, &inner[start..], out);
             }
             None if tree.is_empty() => {}
-            None => {
-                let item = tree.split(" as ").next().unwrap().trim();
-                out.push(
-                    [prefix, item]
-                        .iter()
-                        .filter(|s| !s.is_empty())
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join("::"),
-                );
-            }
+            None => out.push(join(prefix, tree.split(" as ").next().unwrap().trim())),
         }
     }
     let mut out = Vec::new();
@@ -286,14 +376,32 @@ fn paths_used(text: &str) -> Vec<String> {
     }
     let inline = regex::Regex::new(r"\b(?:crate|super)(?:::\w+)+").unwrap();
     out.extend(inline.find_iter(text).map(|m| m.as_str().to_string()));
+    // Names a `use` brought in, then used as the start of a path.
+    let mut brought = std::collections::BTreeMap::new();
+    for path in &out {
+        let path = path.strip_suffix("::self").unwrap_or(path);
+        if let Some(last) = path.rsplit("::").next()
+            && last.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && !matches!(last, "crate" | "super" | "self")
+        {
+            brought.insert(last.to_string(), path.to_string());
+        }
+    }
+    for (name, full) in brought {
+        let through = regex::Regex::new(&format!(r"(?:^|[^\w:]){name}((?:::\w+)+)")).unwrap();
+        out.extend(
+            through
+                .captures_iter(text)
+                .map(|c| format!("{full}{}", &c[1])),
+        );
+    }
     out
 }
 
-/// A path named in `module`, as the top module (and, in `kinds`, the kind)
-/// it leads to; `None` for a path inside the module itself.
-fn resolve(module: &[String], path: &str) -> Option<Vec<String>> {
+/// A path named in `module`, from the crate's root.
+fn absolute(module: &[String], path: &str) -> Module {
     let mut parts = path.split("::").peekable();
-    let mut at: Vec<String> = match parts.peek() {
+    let mut at: Module = match parts.peek() {
         Some(&"crate") => {
             parts.next();
             Vec::new()
@@ -311,5 +419,5 @@ fn resolve(module: &[String], path: &str) -> Option<Vec<String>> {
         parts.next();
     }
     at.extend(parts.map(String::from));
-    (!at.is_empty()).then_some(at.into_iter().take(2).collect())
+    at
 }

@@ -173,24 +173,54 @@ pub fn check(program: &Program) -> Vec<TooLong> {
             }),
             // A name computed at deploy time cannot be checked here.
             Some(_) => {}
-            None if resource.name.len() + super::AUTONAME_SUFFIX > naming.max => {
-                problems.push(TooLong {
-                    resource: resource.name.clone(),
-                    token: naming.token,
-                    name: resource.name.clone(),
-                    max: naming.max,
-                    autonamed: true,
-                })
-            }
+            None if resource.name.len() + AUTONAME_SUFFIX > naming.max => problems.push(TooLong {
+                resource: resource.name.clone(),
+                token: naming.token,
+                name: resource.name.clone(),
+                max: naming.max,
+                autonamed: true,
+            }),
             None => {}
         }
     }
     problems
 }
 
+/// What autonaming adds to a logical name: `-` and 7 random characters.
+pub const AUTONAME_SUFFIX: usize = 8;
+
+/// Shortens `name` to `max` characters by keeping a prefix and appending a hash
+/// of the whole name, so different long names stay different.
+pub fn short_name(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_string();
+    }
+    let hash = format!("{:08x}", fnv1a(name.as_bytes()) as u32);
+    let keep = max.saturating_sub(hash.len() + 1);
+    let prefix = name[..keep].trim_end_matches('-');
+    format!("{prefix}-{hash}")
+}
+
+/// FNV-1a: a small, stable hash (the same on every platform and version).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_names_fit_and_stay_distinct() {
+        assert_eq!(short_name("short", 10), "short");
+        let a = short_name(&"a".repeat(100), 63);
+        let b = short_name(&format!("{}b", "a".repeat(99)), 63);
+        assert!(a.len() <= 63 && b.len() <= 63);
+        assert_ne!(a, b);
+    }
+
     use crate::emit::program::{Resource, s};
 
     #[test]

@@ -2,7 +2,7 @@
 //! containers, and a load balancer per visibility (public, internal) that some
 //! component is exposed on, with its security group and listeners.
 
-use super::Emitter;
+use super::emitter::Emitter;
 use super::program::{Resource, Value, invoke, list, map, r, s, strings};
 use crate::kinds::Spec;
 use crate::kinds::microservice::Visibility;

@@ -55,6 +55,15 @@ pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Va
     Value::Map(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
 }
 
+/// An IAM policy statement allowing `actions` on `resources`.
+pub fn iam_statement(actions: &[&str], resources: Vec<Value>) -> Value {
+    map([
+        ("Effect", s("Allow")),
+        ("Action", strings(actions)),
+        ("Resource", Value::List(resources)),
+    ])
+}
+
 pub fn to_json(value: Value) -> Value {
     Value::Fn("toJSON", Box::new(value))
 }

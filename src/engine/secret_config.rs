@@ -59,7 +59,7 @@ impl Engine {
         format!(
             "{}:{}",
             self.project,
-            crate::emit::secret_config_key(variable)
+            crate::emit::emitter::secret_config_key(variable)
         )
     }
 
@@ -93,7 +93,11 @@ impl Engine {
             std::fs::read_to_string(self.dir.join(format!("Pulumi.{}.yaml", self.environment)))
                 .unwrap_or_default();
         let json = crate::load::yaml::to_json(&config).unwrap_or_default();
-        let prefix = format!("{}:{}", self.project, crate::emit::secret_config_key(""));
+        let prefix = format!(
+            "{}:{}",
+            self.project,
+            crate::emit::emitter::secret_config_key("")
+        );
         let secure: Map<String, Value> = json["config"]
             .as_object()
             .into_iter()
@@ -123,7 +127,7 @@ impl Engine {
             std::fs::read_to_string(self.dir.join(format!("Pulumi.{}.yaml", self.environment)))
                 .unwrap_or_default();
         let config = crate::load::yaml::to_json(&config).unwrap_or_default();
-        let prefix = crate::emit::secret_config_key("");
+        let prefix = crate::emit::emitter::secret_config_key("");
         let missing: Vec<String> = program["config"]
             .as_object()
             .into_iter()

@@ -31,6 +31,14 @@ pub struct Expanded {
     pub root: Node,
 }
 
+impl Expanded {
+    /// Where the value at `pointer` is, for a check on the typed model to
+    /// point at (the key of a block, the value of a scalar).
+    pub fn span_of(&self, pointer: &str) -> crate::source::Span {
+        self.root.locate(pointer).0
+    }
+}
+
 #[derive(Debug)]
 pub struct ExpandedStack {
     pub environment: String,

@@ -2,7 +2,11 @@
 //! schema), the outputs other components may reference, and its emitter. Adding a
 //! kind means adding a module here and a variant to [`Kind`] and [`Spec`].
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 pub mod cache;
+pub mod emit;
 pub mod microservice;
 pub mod rds;
 pub mod sqs;
@@ -74,6 +78,18 @@ impl std::fmt::Display for Kind {
     }
 }
 
+// What a component may do with one it uses (`uses:` with `access:`): for a
+// queue, `read` (receive and delete), `write` (send) or `read-write`. (A `//`
+// comment: a doc comment would change the published schema.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Access {
+    Read,
+    Write,
+    #[default]
+    ReadWrite,
+}
+
 /// A component's validated settings.
 #[derive(Clone, Debug)]
 pub enum Spec {
@@ -94,35 +110,6 @@ impl Spec {
     }
 }
 
-use crate::emit::Emitter;
-use crate::emit::program::{Part, Value};
-use crate::resolve::Wire;
-
-/// What using a component gives the user: environment variables, secrets,
-/// IAM permissions and network access. Each kind says what it grants.
-#[derive(Debug, Default)]
-pub struct Grant {
-    pub env: Vec<(String, Vec<Part>)>,
-    /// Secrets injected by ECS: name → `valueFrom`.
-    pub secrets: Vec<(String, Vec<Part>)>,
-    /// IAM statements for the user's task role.
-    pub task_statements: Vec<Value>,
-    /// Secrets Manager ARNs the user's execution role must read at start.
-    pub execution_secrets: Vec<Value>,
-    /// The used component's security group (logical name) and port the user may reach.
-    pub ingress: Option<(String, u16)>,
-}
-
-/// What `wire` gives its user, by the kind of the used component.
-pub fn grant(e: &Emitter, target: usize, wire: &Wire) -> Grant {
-    match &e.stack.components[target].spec {
-        Spec::Microservice(..) => microservice::emit::grant(e, target, wire),
-        Spec::Rds(rds) => rds::grant(e, target, rds, wire),
-        Spec::Sqs(_) => sqs::grant(e, target, wire),
-        Spec::Cache(cache) => cache::grant(e, target, cache, wire),
-    }
-}
-
 /// Names of the environment variables `uses` sets for a kind, for conflict checks.
 pub fn wired_env_names(kind: Kind, prefix: &str) -> Vec<String> {
     let suffixes: &[&str] = match kind {
@@ -132,16 +119,6 @@ pub fn wired_env_names(kind: Kind, prefix: &str) -> Vec<String> {
         Kind::Cache => &["HOST", "READER_HOST", "PORT", "TLS"],
     };
     suffixes.iter().map(|s| format!("{prefix}_{s}")).collect()
-}
-
-/// An output of a component as parts of a string.
-pub fn output(e: &Emitter, index: usize, output: &str) -> Vec<Part> {
-    match &e.stack.components[index].spec {
-        Spec::Microservice(..) => microservice::emit::output(e, index, output),
-        Spec::Rds(rds) => rds::output(e, index, rds, output),
-        Spec::Sqs(_) => sqs::output(e, index, output),
-        Spec::Cache(cache) => cache::output(e, index, cache, output),
-    }
 }
 
 /// Whether a component has an output in its configuration (a queue without a
@@ -156,15 +133,4 @@ pub fn output_available(spec: &Spec, output: &str) -> Result<(), String> {
         }
         _ => Ok(()),
     }
-}
-
-/// The resource other components wait for when they come after this one.
-pub fn main_resource(e: &Emitter, index: usize) -> String {
-    let role = match e.stack.components[index].spec.kind() {
-        Kind::Microservice => "service",
-        Kind::Rds => "instance",
-        Kind::Sqs => "queue",
-        Kind::Cache => "cache",
-    };
-    e.name(index, role)
 }

@@ -63,7 +63,7 @@ pub struct Component {
 #[derive(Clone, Debug)]
 pub struct Wire {
     pub target: usize,
-    pub access: crate::kinds::microservice::Access,
+    pub access: crate::kinds::Access,
     /// Prefix of the environment variables, e.g. `QUEUE` for `QUEUE_URL`.
     pub env_prefix: String,
 }
@@ -194,7 +194,7 @@ fn resolve_uses(
     let mut wires: Vec<(Wire, Span)> = Vec::new();
     let mut env_names: HashMap<String, Span> = HashMap::new();
     for (i, entry) in service.uses.iter().enumerate() {
-        let span = crate::validate::schema_errors::locate(root, &format!("/uses/{i}")).0;
+        let span = root.locate(&format!("/uses/{i}")).0;
         let Some(target_id) = parse_target(&component.id, entry.component()) else {
             continue;
         };
@@ -430,7 +430,7 @@ fn check_routes(
         let Some(expose) = &service.expose else {
             continue;
         };
-        let span = crate::validate::schema_errors::locate(root, "/expose").0;
+        let span = root.locate("/expose").0;
         let public = expose.visibility == Visibility::Public;
         if public && stack.env.network.public_subnets.len() < 2 {
             diagnostics.push(
@@ -508,7 +508,7 @@ fn assign_priorities(
             if let Some(p) = x.priority
                 && let Some(other) = taken.insert(p, i)
             {
-                let span = crate::validate::schema_errors::locate(&docs[i].0, "/expose/priority").0;
+                let span = docs[i].0.locate("/expose/priority").0;
                 diagnostics.push(
                     Diagnostic::error(
                         Code::Conflict,

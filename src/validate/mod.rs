@@ -99,7 +99,7 @@ pub fn check<T: DeserializeOwned>(
     }
     if !found.is_empty() {
         for d in &mut found {
-            note_origin(d, file, sources);
+            d.note_origin(file, sources);
         }
         diagnostics.extend(found);
         return None;
@@ -119,20 +119,6 @@ pub fn check<T: DeserializeOwned>(
     }
 }
 
-/// A problem in a value that came from a preset is shown at the preset's line;
-/// say which file it was merged into, since the preset may serve many.
-pub fn note_origin(d: &mut Diagnostic, file: FileId, sources: &Sources) {
-    if let Some(span) = d.span
-        && span.file != file
-    {
-        d.notes.push(format!(
-            "this value comes from {} and is merged into {}",
-            sources.get(span.file).display,
-            sources.get(file).display
-        ));
-    }
-}
-
 /// Validates stack.yaml (which is not expanded) and what its schema cannot say.
 pub fn check_stack_file(
     root: &Node,
@@ -146,7 +132,7 @@ pub fn check_stack_file(
         if let Some(pattern) = &variable.pattern
             && let Err(err) = regex::Regex::new(pattern)
         {
-            let (span, _) = schema_errors::locate(root, &format!("/variables/{name}/pattern"));
+            let (span, _) = root.locate(&format!("/variables/{name}/pattern"));
             diagnostics.push(
                 Diagnostic::error(
                     Code::InvalidValue,
@@ -163,7 +149,7 @@ pub fn check_stack_file(
             );
         }
         if variable.sensitive && variable.default.is_some() {
-            let (span, _) = schema_errors::locate(root, &format!("/variables/{name}/default"));
+            let (span, _) = root.locate(&format!("/variables/{name}/default"));
             diagnostics.push(
                 Diagnostic::error(
                     Code::InvalidValue,
@@ -174,7 +160,7 @@ pub fn check_stack_file(
             );
         }
         if variable.required && variable.default.is_some() {
-            let (span, _) = schema_errors::locate(root, &format!("/variables/{name}/required"));
+            let (span, _) = root.locate(&format!("/variables/{name}/required"));
             diagnostics.push(
                 Diagnostic::warning(
                     Code::InvalidValue,
@@ -254,7 +240,7 @@ pub fn check_stack(
                     };
                     match (spec, infra) {
                         (Some(spec), Some(infra)) => {
-                            let ok = microservice::check(
+                            let ok = microservice::check::check(
                                 &spec,
                                 &infra,
                                 &doc,
@@ -274,7 +260,7 @@ pub fn check_stack(
                     sources,
                     diagnostics,
                 )
-                .filter(|spec| rds::check(spec, &doc, diagnostics))
+                .filter(|spec| rds::check::check(spec, &doc, diagnostics))
                 .map(Spec::Rds),
                 Kind::Sqs => check::<sqs::Sqs>(
                     FileKind::Component(Kind::Sqs),
@@ -283,7 +269,7 @@ pub fn check_stack(
                     sources,
                     diagnostics,
                 )
-                .filter(|spec| sqs::check(spec, &doc, diagnostics))
+                .filter(|spec| sqs::check::check(spec, &doc, diagnostics))
                 .map(Spec::Sqs),
                 Kind::Cache => check::<cache::Cache>(
                     FileKind::Component(Kind::Cache),
@@ -292,7 +278,7 @@ pub fn check_stack(
                     sources,
                     diagnostics,
                 )
-                .filter(|spec| cache::check(spec, production, &doc, diagnostics))
+                .filter(|spec| cache::check::check(spec, production, &doc, diagnostics))
                 .map(Spec::Cache),
             };
             let configs = check_configs(&component.configs, sources, diagnostics);
@@ -418,18 +404,13 @@ fn reserved_keys(node: &Node, config: &str, diagnostics: &mut Vec<Diagnostic>) -
     ok
 }
 
-/// Span of the value at `pointer` in an expanded document, for semantic checks.
-pub fn span_of(doc: &Expanded, pointer: &str) -> Span {
-    schema_errors::locate(&doc.root, pointer).0
-}
-
 /// Config keys that look like secrets and hold literal text (see
 /// `microservice::looks_secret`): a warning each, at the key.
 fn plain_secrets_in_config(node: &Node, allowed: &[String], diagnostics: &mut Vec<Diagnostic>) {
     match &node.value {
         crate::node::Value::Map(map) => {
             for (key, value) in &map.entries {
-                if microservice::looks_secret(&key.name)
+                if microservice::check::looks_secret(&key.name)
                     && !allowed.contains(&key.name)
                     && matches!(&value.value, crate::node::Value::Str(s) if !s.is_empty() && !s.contains(crate::expand::template::REF_START))
                 {

@@ -17,7 +17,7 @@ pub fn diagnose(err: &ValidationError, root: &Node, schema: &Json, out: &mut Vec
     let pointer = err.instance_path().as_str();
     let schema_path = err.schema_path().as_str();
     let field = field_name(pointer);
-    let (span, node) = locate(root, pointer);
+    let (span, node) = root.locate(pointer);
     let d = match err.kind() {
         Kind::AdditionalProperties { unexpected } => {
             let object_schema = schema.pointer(parent(schema_path));
@@ -283,33 +283,6 @@ fn range(field: &str, span: Span, node: Option<&Node>, rule: String) -> Diagnost
     )
     .at(span)
     .with_label(format!("must be {rule}"))
-}
-
-/// Where to point for a value: the value itself when it is a scalar, the key that
-/// holds it when it is a block (a whole mapping underlined says nothing).
-pub fn locate<'a>(root: &'a Node, pointer: &str) -> (Span, Option<&'a Node>) {
-    match root.lookup_pointer(pointer) {
-        Some((node, key_span)) => {
-            let span = match (&node.value, key_span) {
-                (Value::Map(_) | Value::Seq(_), Some(key)) => key,
-                (Value::Map(_) | Value::Seq(_), None) => Span::new(
-                    node.span.file,
-                    node.span.start as usize,
-                    node.span.start as usize,
-                ),
-                _ => node.span,
-            };
-            (span, Some(node))
-        }
-        None => (
-            Span::new(
-                root.span.file,
-                root.span.start as usize,
-                root.span.start as usize,
-            ),
-            None,
-        ),
-    }
 }
 
 /// `/health_check/interval_seconds` → "`health_check.interval_seconds`";

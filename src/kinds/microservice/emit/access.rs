@@ -3,13 +3,23 @@
 //! exactly that (the execution role to start the task, the task role for the
 //! application).
 
-use super::emit::Context;
-use super::{Access, SecretRef};
-use crate::emit::Emitter;
+use crate::emit::emitter::Emitter;
 use crate::emit::network::{self, Direction};
-use crate::emit::program::{Part, Resource, Value, invoke, list, map, r, s, strings, to_json};
-use crate::kinds;
+use crate::emit::program::{
+    Part, Resource, Value, iam_statement, invoke, list, map, r, s, to_json,
+};
+use crate::kinds::microservice::{Infra, Microservice, SecretRef};
 use std::collections::BTreeMap;
+
+/// What the steps of emitting one microservice share.
+pub(super) struct Context {
+    pub index: usize,
+    pub service: Microservice,
+    pub infra: Infra,
+    pub id: crate::resolve::Id,
+    pub tags: Value,
+    pub net: crate::model::stack::Network,
+}
 
 const TASK_EXECUTION_POLICY: &str = "policy/service-role/AmazonECSTaskExecutionRolePolicy";
 
@@ -77,7 +87,7 @@ pub(super) fn wiring(e: &mut Emitter, cx: &Context, sg: &str) -> Wiring {
     }
     let wires = e.stack.components[index].uses.clone();
     for wire in &wires {
-        let grant = kinds::grant(e, wire.target, wire);
+        let grant = e.grant(wire.target, wire);
         env.extend(grant.env.into_iter().map(|(k, p)| (k, Value::interp(p))));
         secrets.extend(
             grant
@@ -150,7 +160,10 @@ pub(super) fn wiring(e: &mut Emitter, cx: &Context, sg: &str) -> Wiring {
         // A changed config must roll the service: the task definition carries its hash.
         env.insert(
             format!("{variable}_SHA256"),
-            s(format!("{:016x}", crate::emit::fnv1a(text.as_bytes()))),
+            s(format!(
+                "{:016x}",
+                crate::emit::names::fnv1a(text.as_bytes())
+            )),
         );
         execution_parameters.push(r(format!("{parameter}.arn")));
     }
@@ -217,13 +230,13 @@ pub(super) fn roles(
     );
     let mut execution_statements = Vec::new();
     if !execution_secrets.is_empty() {
-        execution_statements.push(statement(
+        execution_statements.push(iam_statement(
             &["secretsmanager:GetSecretValue"],
             dedup(execution_secrets),
         ));
     }
     if !execution_parameters.is_empty() {
-        execution_statements.push(statement(&["ssm:GetParameters"], execution_parameters));
+        execution_statements.push(iam_statement(&["ssm:GetParameters"], execution_parameters));
     }
     if !execution_statements.is_empty() {
         e.add(
@@ -316,45 +329,11 @@ fn dedup(values: Vec<Value>) -> Vec<Value> {
     out
 }
 
-pub fn statement(actions: &[&str], resources: Vec<Value>) -> Value {
-    map([
-        ("Effect", s("Allow")),
-        ("Action", strings(actions)),
-        ("Resource", Value::List(resources)),
-    ])
-}
-
 fn policy(statements: Vec<Value>) -> Value {
     to_json(map([
         ("Version", s("2012-10-17")),
         ("Statement", Value::List(statements)),
     ]))
-}
-
-/// SQS actions for each kind of access.
-pub fn queue_actions(access: Access) -> &'static [&'static str] {
-    match access {
-        Access::Read => &[
-            "sqs:ChangeMessageVisibility",
-            "sqs:DeleteMessage",
-            "sqs:GetQueueAttributes",
-            "sqs:GetQueueUrl",
-            "sqs:ReceiveMessage",
-        ],
-        Access::Write => &[
-            "sqs:GetQueueAttributes",
-            "sqs:GetQueueUrl",
-            "sqs:SendMessage",
-        ],
-        Access::ReadWrite => &[
-            "sqs:ChangeMessageVisibility",
-            "sqs:DeleteMessage",
-            "sqs:GetQueueAttributes",
-            "sqs:GetQueueUrl",
-            "sqs:ReceiveMessage",
-            "sqs:SendMessage",
-        ],
-    }
 }
 
 /// IAM role names are explicit and deterministic: unique in the account

@@ -4,13 +4,16 @@
 //! and circuit-breaker rollback, and — when exposed — a target group and a
 //! listener rule on the environment's load balancer, plus autoscaling.
 
-use super::access;
+mod access;
+
 use super::{Architecture, Infra, Microservice};
-use crate::emit::Emitter;
+use crate::emit::emitter::Emitter;
+use crate::emit::emitter::Grant;
 use crate::emit::network::{self, Direction};
 use crate::emit::program::{Part, Resource, Value, list, map, r, s, strings, to_json};
-use crate::kinds::{self, Grant, Spec};
+use crate::kinds::Spec;
 use crate::resolve::Wire;
+use access::Context;
 use std::collections::BTreeMap;
 
 fn parts<'a>(e: &'a Emitter, index: usize) -> (&'a Microservice, &'a Infra) {
@@ -108,16 +111,6 @@ pub fn emit(e: &mut Emitter, index: usize) {
     );
     let service_name = ecs_service(e, &cx, &task, &sg, &target_group, route);
     autoscaling(e, &cx, &service_name, &target_group);
-}
-
-/// What the steps of emitting one microservice share.
-pub(super) struct Context {
-    pub index: usize,
-    pub service: Microservice,
-    pub infra: Infra,
-    pub id: crate::resolve::Id,
-    pub tags: Value,
-    pub net: crate::model::stack::Network,
 }
 
 /// The log group, and the tasks' security group with its outbound rule.
@@ -474,7 +467,7 @@ fn ecs_service(
     let after: Vec<usize> = e.stack.components[index].after.iter().copied().collect();
     ecs = ecs
         .depends_on(route.clone())
-        .depends_on(after.into_iter().map(|t| kinds::main_resource(e, t)));
+        .depends_on(after.into_iter().map(|t| e.main_resource(t)));
     if infra.autoscaling.is_some() {
         ecs.ignore_changes.push("desiredCount".into());
     }

@@ -1,0 +1,193 @@
+//! The state of emission — the stack being emitted and the program so far —
+//! and what every step of it uses: names, tags, text with references.
+
+use super::names::{AUTONAME_SUFFIX, short_name};
+use super::program::{Part, Program, Resource, Value, map, s};
+use crate::resolve::refs::{self, Piece};
+use crate::resolve::{Id, ResolvedStack, Wire, parse_target};
+use std::collections::BTreeMap;
+
+/// The state of emission: the stack being emitted and the program so far.
+pub struct Emitter<'a> {
+    pub stack: &'a ResolvedStack,
+    pub program: Program,
+    /// What every kind answers, by kind (`crate::kinds::emit::ROUTINES`).
+    pub routines: &'static Routines,
+}
+
+/// What emission asks of a component by its kind — called through this table
+/// because the kinds' emitters sit above the emitter they use (the way typst's
+/// `Routines` let a lower crate call up).
+pub struct Routines {
+    /// What using the component (`uses`) gives its user.
+    pub grant: fn(&Emitter<'_>, usize, &Wire) -> Grant,
+    /// One of the component's outputs, as parts of a string.
+    pub output: fn(&Emitter<'_>, usize, &str) -> Vec<Part>,
+    /// The resource others wait for when they come after the component.
+    pub main_resource: fn(&Emitter<'_>, usize) -> String,
+}
+
+/// What using a component gives the user: environment variables, secrets,
+/// IAM permissions and network access. Each kind says what it grants.
+#[derive(Debug, Default)]
+pub struct Grant {
+    pub env: Vec<(String, Vec<Part>)>,
+    /// Secrets injected by ECS: name → `valueFrom`.
+    pub secrets: Vec<(String, Vec<Part>)>,
+    /// IAM statements for the user's task role.
+    pub task_statements: Vec<Value>,
+    /// Secrets Manager ARNs the user's execution role must read at start.
+    pub execution_secrets: Vec<Value>,
+    /// The used component's security group (logical name) and port the user may reach.
+    pub ingress: Option<(String, u16)>,
+}
+
+impl Emitter<'_> {
+    /// What using component `target` through `wire` gives its user.
+    pub fn grant(&self, target: usize, wire: &Wire) -> Grant {
+        (self.routines.grant)(self, target, wire)
+    }
+
+    /// Output `output` of component `index`, as parts of a string.
+    pub fn output(&self, index: usize, output: &str) -> Vec<Part> {
+        (self.routines.output)(self, index, output)
+    }
+
+    /// The resource others wait for when they come after component `index`.
+    pub fn main_resource(&self, index: usize) -> String {
+        (self.routines.main_resource)(self, index)
+    }
+
+    pub fn id(&self, index: usize) -> &Id {
+        &self.stack.components[index].id
+    }
+
+    /// Logical name of a component's resource: `email-service-api-<role>`.
+    pub fn name(&self, index: usize, role: &str) -> String {
+        format!("{}-{role}", self.id(index).prefix())
+    }
+
+    /// Logical name of a resource that pulumi-aws names itself: `<name>-` plus 7
+    /// random characters must fit the provider's maximum for the type
+    /// (`NewUniqueName`, pulumi `sdk/go/common/resource/resource_id.go`), so the
+    /// component's prefix is shortened with a hash when needed. Autonaming keeps
+    /// replacements create-before-delete, which a load balancer's target group
+    /// needs (AWS refuses to delete one in use).
+    pub fn autonamed(&self, index: usize, role: &str, provider_max: usize) -> String {
+        let room = provider_max - AUTONAME_SUFFIX - role.len() - 1;
+        format!("{}-{role}", short_name(&self.id(index).prefix(), room))
+    }
+
+    /// Adds a component's resource, tagged as the component's.
+    pub fn add(&mut self, index: usize, resource: Resource) {
+        let resource = Resource {
+            component: Some(self.id(index).to_string()),
+            ..resource
+        };
+        self.program.resources.push(resource);
+    }
+
+    /// Adds a stack-wide resource.
+    pub fn add_shared(&mut self, resource: Resource) {
+        self.program.resources.push(resource);
+    }
+
+    pub fn add_variable(&mut self, name: String, value: Value) {
+        if !self.program.variables.iter().any(|(n, _)| *n == name) {
+            self.program.variables.push((name, value));
+        }
+    }
+
+    /// The tags of a component's resources.
+    pub fn tags(&self, index: usize) -> Value {
+        tags_value(&self.stack.components[index].tags)
+    }
+
+    /// The tags of a stack-wide resource with the given role.
+    pub fn shared_tags(&self, role: &str) -> Value {
+        tags_value(&self.stack.tags_for_stack(role))
+    }
+
+    /// The AWS partition of the environment's region (`aws`, `aws-cn`, `aws-us-gov`).
+    pub fn partition(&self) -> &'static str {
+        let region = &self.stack.env.region;
+        if region.starts_with("cn-") {
+            "aws-cn"
+        } else if region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        }
+    }
+
+    /// A physical AWS name from parts, shortened with a hash to fit `max`.
+    pub fn physical_name(&self, parts: &[&str], max: usize) -> String {
+        short_name(&parts.join("-"), max)
+    }
+
+    /// `stack-environment-service-component`.
+    pub fn qualified(&self, index: usize) -> String {
+        let id = self.id(index);
+        format!(
+            "{}-{}-{}-{}",
+            self.stack.name, self.stack.environment, id.service, id.component
+        )
+    }
+
+    /// A string from the user's files: text, with `ref()` markers turned into
+    /// references to the outputs they name (checked by resolve).
+    pub fn text(&self, user: usize, text: &str) -> Value {
+        let Ok(pieces) = refs::split(text) else {
+            return s(text);
+        };
+        let mut parts = Vec::new();
+        for piece in pieces {
+            match piece {
+                Piece::Text(t) => parts.push(Part::Text(t.to_string())),
+                Piece::Sensitive(name) => parts.push(Part::Ref(secret_config_key(name))),
+                Piece::Ref(reference) => {
+                    let (target, output) = refs::target_and_output(reference);
+                    let target =
+                        parse_target(self.id(user), target).and_then(|id| self.stack.index_of(&id));
+                    match target {
+                        Some(index) => parts.extend(self.output(index, output)),
+                        None => parts.push(Part::Text(reference.to_string())),
+                    }
+                }
+            }
+        }
+        Value::interp(parts)
+    }
+
+    /// A JSON value from a config, with references resolved in its strings.
+    pub fn json_value(&self, user: usize, json: &serde_json::Value) -> Value {
+        match json {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => Value::Int(i),
+                (None, Some(f)) => Value::Float(f),
+                (None, None) => s(n.to_string()),
+            },
+            serde_json::Value::String(text) => self.text(user, text),
+            serde_json::Value::Array(items) => {
+                Value::List(items.iter().map(|i| self.json_value(user, i)).collect())
+            }
+            serde_json::Value::Object(obj) => Value::Map(
+                obj.iter()
+                    .map(|(k, v)| (k.clone(), self.json_value(user, v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// The Pulumi config key (in the program's project namespace) that carries a
+/// sensitive variable's value, encrypted.
+pub fn secret_config_key(variable: &str) -> String {
+    format!("sensitive_{variable}")
+}
+
+fn tags_value(tags: &BTreeMap<String, String>) -> Value {
+    map(tags.iter().map(|(k, v)| (k.clone(), s(v.clone()))))
+}
