@@ -403,10 +403,10 @@ impl Cache {
     /// Best effort: a cache that cannot be written only costs time.
     fn put(&self, key: &str, compiled: &Compiled) {
         let Some(dir) = &self.dir else { return };
-        if std::fs::create_dir_all(dir).is_ok() {
-            if let Ok(bytes) = serde_json::to_vec(compiled) {
-                let _ = crate::artifacts::write_atomic(&dir.join(format!("{key}.json")), &bytes);
-            }
+        if std::fs::create_dir_all(dir).is_ok()
+            && let Ok(bytes) = serde_json::to_vec(compiled)
+        {
+            let _ = crate::artifacts::write_atomic(&dir.join(format!("{key}.json")), &bytes);
         }
     }
 }

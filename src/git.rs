@@ -171,13 +171,13 @@ impl Checkout {
 /// 1,000-service benchmark repository).
 fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
     let in_memory = Path::new("/dev/shm");
-    if std::env::var_os("TMPDIR").is_none() && in_memory.is_dir() {
-        if let Ok(dir) = tempfile::Builder::new()
+    if std::env::var_os("TMPDIR").is_none()
+        && in_memory.is_dir()
+        && let Ok(dir) = tempfile::Builder::new()
             .prefix("deployer-")
             .tempdir_in(in_memory)
-        {
-            return Ok(dir);
-        }
+    {
+        return Ok(dir);
     }
     tempfile::Builder::new().prefix("deployer-").tempdir()
 }

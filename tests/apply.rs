@@ -2,6 +2,8 @@
 //! Pulumi stand-in (tests/support/pulumi_standin.rs) on the local back-end, and
 //! once against moto.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
+
 mod common;
 use common::*;
 use std::path::{Path, PathBuf};

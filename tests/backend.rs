@@ -3,6 +3,8 @@
 //! (conflicting writers, partial writes), `history`, an unreachable endpoint,
 //! and the local back-end.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
+
 mod common;
 use common::*;
 use deployer::backend::releases::{ReleaseResult, ReleaseStart, Releases, Status};

@@ -1,5 +1,7 @@
 //! `schema`, `stack init`, `version`: run as a user would.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
+
 mod common;
 use common::*;
 

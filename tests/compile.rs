@@ -1,6 +1,8 @@
 //! The compiler as a user meets it: `show`, `compile`, `diff`, and every error
 //! class of expansion and resolution, with its message and position.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
+
 mod common;
 use common::*;
 

@@ -1,5 +1,7 @@
 //! Documentation that must stay in step with the code.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
+
 mod common;
 
 #[test]

@@ -6,6 +6,8 @@
 //! Every golden program must also pass the provider checker
 //! (`../shared/pulumi-aws/check_program.py`, or its copy in tests/support).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
+
 mod common;
 use common::*;
 use std::path::Path;

@@ -2,6 +2,8 @@
 //! through the AWS SDK, a matching release record is written, and the commands
 //! are run as a user would.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
+
 mod common;
 use common::*;
 use deployer::backend::releases::{ReleaseResult, ReleaseStart, Releases, Status};

@@ -1,6 +1,8 @@
 //! `deployer validate` as a user runs it: every error class has a test that checks
 //! the message, the code and the position.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
+
 mod common;
 use common::*;
 

@@ -8,6 +8,8 @@
 //! Reports medians: the whole apply, the stand-in's calls within it, and what
 //! is left — deployer's lock, compile, records and unlock, with AWS round trips.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
+
 #[path = "../../tests/common/moto.rs"]
 mod moto;
 

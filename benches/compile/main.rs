@@ -8,6 +8,8 @@
 //! several runs (after one warm-up) for each scenario, plus the ratio of a cache
 //! hit to a cold compile where that applies.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
+
 mod generate;
 
 use std::path::Path;

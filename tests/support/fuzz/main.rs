@@ -15,6 +15,8 @@
 //! went over the memory bound. The test suite runs a small seeded batch
 //! (`tests/validate.rs`, `fuzzing_finds_no_crash_hang_or_blowup`).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
+
 mod mutate;
 
 use serde_json::json;

@@ -63,6 +63,8 @@
 //! - `STANDIN_LOG=file`: every command line is appended to it;
 //! - `STANDIN_TIMES=file`: the microseconds each call took (for the benchmark).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
+
 mod blob;
 mod cli;
 
