@@ -79,8 +79,8 @@ pub fn affected(
     };
     if changed.contains(VERSION_PIN) {
         let all: Vec<String> = stacks.into_iter().collect();
-        let base_side = sides.compile(Some(base), &all)?;
-        let head_side = sides.compile(head, &all)?;
+        let base_side = sides.compile(Some(base), &all, None)?;
+        let head_side = sides.compile(head, &all, None)?;
         return Ok(every_environment(&all, &base_side, &head_side));
     }
     // Outside stacks/, a compile reads only shared/ and the variable files
@@ -109,8 +109,17 @@ pub fn affected(
             .cloned()
             .collect()
     };
-    // Head first: what each candidate reads says which need compiling at base too.
-    let head_side = sides.compile(head, &candidates)?;
+    // Head first: what each candidate reads says which need compiling at base
+    // too. Meanwhile the base's candidates are read from git.
+    let (head_side, prepared) = std::thread::scope(|scope| {
+        let prepared = scope.spawn(|| sides.prepare(base, &candidates));
+        let head_side = sides.compile(head, &candidates, None);
+        (
+            head_side,
+            prepared.join().expect("reading the base from git"),
+        )
+    });
+    let (head_side, prepared) = (head_side?, prepared?);
     let needed: Vec<(String, Option<Compiled>)> = candidates
         .into_iter()
         .zip(head_side)
@@ -125,7 +134,7 @@ pub fn affected(
         })
         .collect();
     let names: Vec<String> = needed.iter().map(|(s, _)| s.clone()).collect();
-    let base_side = sides.compile(Some(base), &names)?;
+    let base_side = sides.compile(Some(base), &names, Some(prepared))?;
     let mut out = Vec::new();
     for ((stack, head_side), base_side) in needed.into_iter().zip(base_side) {
         let mut read = head_side
@@ -148,6 +157,14 @@ pub fn affected(
     Ok(out)
 }
 
+/// A revision's cache keys, and a checkout of the stacks not kept (when any).
+struct Prepared {
+    keys: BTreeMap<String, String>,
+    checkout: Option<Checkout>,
+    /// The stacks the checkout holds.
+    stacks: BTreeSet<String>,
+}
+
 /// Compiles stacks on one side of the comparison.
 struct Sides<'a> {
     repo: &'a Repo,
@@ -162,7 +179,12 @@ impl Sides<'_> {
     /// `None` where the side does not have it. At a revision, a stack whose
     /// inputs were compiled before comes from the cache; the others are read
     /// from a checkout of only their folders and compiled, on every core.
-    fn compile(&self, revision: Option<&str>, stacks: &[String]) -> Result<Vec<Option<Compiled>>> {
+    fn compile(
+        &self,
+        revision: Option<&str>,
+        stacks: &[String],
+        prepared: Option<Prepared>,
+    ) -> Result<Vec<Option<Compiled>>> {
         let Some(revision) = revision else {
             let working_tree = open(&self.repo.root);
             let vars = self.vars_at(&self.repo.root);
@@ -170,7 +192,10 @@ impl Sides<'_> {
                 has(&working_tree, stack).map(|r| compile(r, stack, &vars))
             }));
         };
-        let keys = self.cache.keys(&self.repo.root, revision, self.var_files)?;
+        let keys = match &prepared {
+            Some(prepared) => prepared.keys.clone(),
+            None => self.cache.keys(&self.repo.root, revision, self.var_files)?,
+        };
         let mut results: Vec<Option<Compiled>> = stacks
             .iter()
             .map(|stack| keys.get(stack).and_then(|key| self.cache.get(key)))
@@ -185,11 +210,15 @@ impl Sides<'_> {
             return Ok(results);
         }
         let names: Vec<String> = missing.iter().map(|(_, s)| s.clone()).collect();
-        let mut paths: Vec<String> = names.iter().map(|s| format!("stacks/{s}")).collect();
-        paths.push("shared".into());
-        paths.push(VERSION_PIN.into());
-        paths.extend(self.var_files.iter().cloned());
-        let checkout = Checkout::paths_at(&self.repo.root, revision, Some(&paths))?;
+        // A kept compile found damaged since is not in the prepared checkout.
+        let checkout = match prepared {
+            Some(Prepared {
+                checkout: Some(checkout),
+                stacks,
+                ..
+            }) if names.iter().all(|n| stacks.contains(n)) => checkout,
+            _ => self.checkout(revision, &names)?,
+        };
         let opened = open(&checkout.root);
         let vars = self.vars_at(&checkout.root);
         let compiled = pipeline::for_each_stack(&names, |stack| {
@@ -202,6 +231,37 @@ impl Sides<'_> {
             results[i] = compiled;
         }
         Ok(results)
+    }
+
+    /// Reads from git, ahead of [`Sides::compile`], the stacks of `stacks`
+    /// whose compile at `revision` is not kept: done on another thread while
+    /// the head is compiled, it costs the base side nothing but its compile.
+    fn prepare(&self, revision: &str, stacks: &[String]) -> Result<Prepared> {
+        let keys = self.cache.keys(&self.repo.root, revision, self.var_files)?;
+        let missing: Vec<String> = stacks
+            .iter()
+            .filter(|stack| keys.get(*stack).is_some_and(|key| !self.cache.has(key)))
+            .cloned()
+            .collect();
+        let checkout = match missing.is_empty() {
+            true => None,
+            false => Some(self.checkout(revision, &missing)?),
+        };
+        Ok(Prepared {
+            keys,
+            checkout,
+            stacks: missing.into_iter().collect(),
+        })
+    }
+
+    /// `revision`'s folders of `stacks`, with `shared/`, the version pin and
+    /// the variable files.
+    fn checkout(&self, revision: &str, stacks: &[String]) -> Result<Checkout> {
+        let mut paths: Vec<String> = stacks.iter().map(|s| format!("stacks/{s}")).collect();
+        paths.push("shared".into());
+        paths.push(VERSION_PIN.into());
+        paths.extend(self.var_files.iter().cloned());
+        Checkout::paths_at(&self.repo.root, revision, Some(&paths))
     }
 
     /// The variables, with the variable files read from the tree at `root`.
@@ -393,6 +453,12 @@ impl Cache {
                 Some((stack.to_string(), format!("{:x}", key.finalize())))
             })
             .collect())
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.dir
+            .as_ref()
+            .is_some_and(|dir| dir.join(format!("{key}.json")).is_file())
     }
 
     fn get(&self, key: &str) -> Option<Compiled> {
