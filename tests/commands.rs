@@ -1,9 +1,6 @@
 //! `schema`, `stack init`, `version`: run as a user would.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
-
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn checked_in_schemas_are_up_to_date() {

@@ -1,10 +1,7 @@
 //! The compiler as a user meets it: `show`, `compile`, `diff`, and every error
 //! class of expansion and resolution, with its message and position.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
-
-mod common;
-use common::*;
+use crate::common::*;
 
 #[path = "compile/affected.rs"]
 mod affected;

@@ -1,12 +1,8 @@
 //! Documentation that must stay in step with the code.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
-
-mod common;
-
 #[test]
 fn every_diagnostic_code_is_documented() {
-    let doc = std::fs::read_to_string(common::crate_dir().join("docs/errors.md")).unwrap();
+    let doc = std::fs::read_to_string(crate::common::crate_dir().join("docs/errors.md")).unwrap();
     for code in deployer::diagnostic::Code::ALL {
         assert!(
             doc.contains(&format!("`{}`", code.as_str())),
@@ -18,7 +14,7 @@ fn every_diagnostic_code_is_documented() {
 
 #[test]
 fn every_named_resource_type_is_in_the_names_table() {
-    let doc = std::fs::read_to_string(common::crate_dir().join("docs/names.md")).unwrap();
+    let doc = std::fs::read_to_string(crate::common::crate_dir().join("docs/names.md")).unwrap();
     for naming in deployer::emit::names::NAMINGS {
         let row = doc
             .lines()
@@ -36,7 +32,7 @@ fn every_named_resource_type_is_in_the_names_table() {
 /// names a command and flags the binary has: the recipe cannot drift.
 #[test]
 fn the_ci_recipe_uses_only_commands_and_flags_that_exist() {
-    let root = common::crate_dir();
+    let root = crate::common::crate_dir();
     let mut text = std::fs::read_to_string(root.join("docs/ci.md")).unwrap();
     text.push_str(&std::fs::read_to_string(root.join("action.yml")).unwrap());
     // `command: X` inputs of the action are deployer command lines too.
@@ -93,7 +89,7 @@ fn the_ci_recipe_uses_only_commands_and_flags_that_exist() {
 /// must still exist.
 #[test]
 fn the_layers_only_point_down() {
-    let root = common::crate_dir();
+    let root = crate::common::crate_dir();
     let doc = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap();
     let layers = layer_table(&doc);
     let listed = listed_exceptions(&doc);

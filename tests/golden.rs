@@ -1,15 +1,12 @@
 //! The compiled programs of the example repository, compared byte for byte with
 //! `golden/`. Regenerate on purpose only:
 //!
-//!     DEPLOYER_UPDATE_GOLDEN=1 cargo test --test golden
+//!     DEPLOYER_UPDATE_GOLDEN=1 cargo test --test offline golden
 //!
 //! Every golden program must also pass the provider checker
 //! (`../shared/pulumi-aws/check_program.py`, or its copy in tests/support).
 
-#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
-
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
 
 const ENVIRONMENTS: [&str; 3] = ["development", "staging", "production"];
@@ -44,7 +41,7 @@ fn example_programs_match_golden() {
             }
             let golden = std::fs::read_to_string(&golden_path).unwrap_or_else(|_| {
                 panic!(
-                    "{} is missing: DEPLOYER_UPDATE_GOLDEN=1 cargo test --test golden",
+                    "{} is missing: DEPLOYER_UPDATE_GOLDEN=1 cargo test --test offline golden",
                     golden_path.display()
                 )
             });

@@ -1,10 +1,7 @@
 //! `deployer validate` as a user runs it: every error class has a test that checks
 //! the message, the code and the position.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
-
-mod common;
-use common::*;
+use crate::common::*;
 
 const API: &str = "stacks/notification-platform/services/email-service/components/api";
 const QUEUE: &str = "stacks/notification-platform/services/email-service/components/queue";
