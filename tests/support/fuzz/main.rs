@@ -40,6 +40,8 @@ struct Options {
     seed: u64,
     /// Cases run at once.
     jobs: usize,
+    /// The first case's number (a case is the same damage at any run).
+    first: u64,
     deployer: PathBuf,
     example: PathBuf,
 }
@@ -50,6 +52,7 @@ fn options() -> Options {
         cases: 100,
         seed: 1,
         jobs: 1,
+        first: 0,
         deployer: PathBuf::from("target/debug/deployer"),
         example: PathBuf::from("examples/deployment-repo"),
     };
@@ -62,6 +65,7 @@ fn options() -> Options {
             "--cases" => options.cases = value.parse().unwrap_or_else(|_| usage("--cases N")),
             "--seed" => options.seed = value.parse().unwrap_or_else(|_| usage("--seed N")),
             "--jobs" => options.jobs = value.parse().unwrap_or_else(|_| usage("--jobs N")),
+            "--first" => options.first = value.parse().unwrap_or_else(|_| usage("--first N")),
             "--deployer" => options.deployer = value.into(),
             "--timeout" => {
                 options.timeout = Duration::from_secs(
@@ -77,7 +81,7 @@ fn options() -> Options {
 
 fn usage(problem: &str) -> ! {
     eprintln!(
-        "fuzz: {problem}\nusage: fuzz [--cases N] [--seed N] [--jobs N] [--deployer PATH] [--example DIR] [--timeout SECONDS]"
+        "fuzz: {problem}\nusage: fuzz [--cases N] [--first N] [--seed N] [--jobs N] [--deployer PATH] [--example DIR] [--timeout SECONDS]"
     );
     std::process::exit(2);
 }
@@ -308,6 +312,7 @@ fn main() {
     let started = Instant::now();
     let next = std::sync::atomic::AtomicU64::new(0);
     let (sender, results) = std::sync::mpsc::channel::<Case>();
+    let mut suspects: Vec<serde_json::Value> = Vec::new();
     std::thread::scope(|scope| {
         for _ in 0..options.jobs.max(1) {
             let sender = sender.clone();
@@ -318,7 +323,9 @@ fn main() {
                     if n >= options.cases {
                         break;
                     }
-                    sender.send(case(n)).expect("the collector runs");
+                    sender
+                        .send(case(options.first + n))
+                        .expect("the collector runs");
                 }
             });
         }
@@ -344,44 +351,55 @@ fn main() {
                 let Some(problem) = outcome.problem() else {
                     continue;
                 };
-                let again = if options.jobs > 1 {
-                    case(result.case)
-                        .outcomes
-                        .into_iter()
-                        .find(|(n, _)| n == name)
-                        .and_then(|(_, o)| o.problem())
-                } else {
-                    Some(problem)
-                };
-                if again.is_none() {
-                    *not_repeated.entry(problem).or_default() += 1;
-                } else {
-                    *problems.entry(problem).or_default() += 1;
-                }
-                let kept = failures.entry(problem).or_default();
-                if kept.len() < FAILURES_KEPT_PER_KIND {
-                    kept.push(json!({
-                        "case": result.case,
-                        "seed": result.seed,
-                        "command": name,
-                        "problem": problem,
-                        "repeated_alone": again.is_some(),
-                        "mutations": result.mutations.iter().map(|(k, d)| format!("{k}: {d}")).collect::<Vec<_>>(),
-                        "max_rss_mb": outcome.max_rss_mb,
-                        "seconds": outcome.seconds,
-                        "stderr": outcome.stderr_tail,
-                    }));
-                }
+                suspects.push(json!({
+                    "case": result.case,
+                    "seed": result.seed,
+                    "command": name,
+                    "problem": problem,
+                    "mutations": result.mutations.iter().map(|(k, d)| format!("{k}: {d}")).collect::<Vec<_>>(),
+                    "max_rss_mb": outcome.max_rss_mb,
+                    "seconds": outcome.seconds,
+                    "stderr": outcome.stderr_tail,
+                }));
             }
             if done % 250 == 0 {
                 eprintln!(
-                    "fuzz: {done} of {} cases, {} s, problems {problems:?}, not repeated alone {not_repeated:?}",
+                    "fuzz: {done} of {} cases, {} s, {} runs to look at again",
                     options.cases,
-                    started.elapsed().as_secs()
+                    started.elapsed().as_secs(),
+                    suspects.len()
                 );
             }
         }
     });
+    // With cases side by side, each problem is run again once the others are
+    // done, alone on the machine.
+    for mut suspect in suspects {
+        let problem = match suspect["problem"].as_str() {
+            Some("hang") => "hang",
+            Some("abort") => "abort",
+            Some("panic") => "panic",
+            _ => "memory",
+        };
+        let again = if options.jobs > 1 {
+            case(suspect["case"].as_u64().expect("a case number"))
+                .outcomes
+                .into_iter()
+                .find(|(n, _)| Some(*n) == suspect["command"].as_str())
+                .and_then(|(_, o)| o.problem())
+        } else {
+            Some(problem)
+        };
+        match again {
+            Some(_) => *problems.entry(problem).or_default() += 1,
+            None => *not_repeated.entry(problem).or_default() += 1,
+        }
+        suspect["repeated_alone"] = json!(again.is_some());
+        let kept = failures.entry(problem).or_default();
+        if kept.len() < FAILURES_KEPT_PER_KIND {
+            kept.push(suspect);
+        }
+    }
     let report = json!({
         "cases": options.cases,
         "seed": options.seed,
