@@ -562,6 +562,44 @@ fn hostile_inputs_are_refused_promptly() {
     );
 }
 
+/// A macro file that is slow to import (a sequence of 100,000,000 items,
+/// the most minijinja allows, rendered at its top level), imported by a
+/// component in every environment: each import stays under the 5 s a render
+/// may take, so the bound counts them together and the command ends by 10 s
+/// (found by the long fuzzing run: compile --all took 13 s).
+#[test]
+fn slow_template_imports_are_bounded_together() {
+    let repo = TestRepo::example();
+    let macros = repo.read("shared/macros/images.j2");
+    repo.write(
+        "shared/macros/images.j2",
+        format!("{macros}{{{{ [1] * 100000000 }}}}\n"),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let run = repo.run(&[
+        "compile",
+        "--all",
+        "--out",
+        out.path().to_str().unwrap(),
+        "--var",
+        "VERSION=v1.0.0",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[fuel-exhausted]: a template in",
+            "and was stopped; nothing was written",
+        ],
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn secret_looking_values_in_plain_text_are_flagged() {
     let repo = TestRepo::example();
