@@ -182,6 +182,25 @@ fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
     tempfile::Builder::new().prefix("deployer-").tempdir()
 }
 
+/// Runs `git -C repo_root ARGS` and returns its output; a failure is an error
+/// with git's own message.
+fn run(repo_root: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo_root)
+        .args(args)
+        .output()
+        .map_err(|e| Error::failed(format!("cannot run git: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::failed(format!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// Files that differ between `base` and `head` (or the working tree,
 /// untracked files included, when `head` is `None`), relative to `repo_root`
 /// and limited to it. Renames count as both paths.
@@ -190,22 +209,6 @@ pub fn changed_files(
     base: &str,
     head: Option<&str>,
 ) -> Result<std::collections::BTreeSet<String>> {
-    let run = |args: &[&str]| -> Result<String> {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(repo_root)
-            .args(args)
-            .output()
-            .map_err(|e| Error::failed(format!("cannot run git: {e}")))?;
-        if !out.status.success() {
-            return Err(Error::failed(format!(
-                "git {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    };
     let mut diff = vec![
         "-c",
         "core.quotePath=false",
@@ -220,16 +223,19 @@ pub fn changed_files(
     }
     diff.push("--");
     let mut changed: std::collections::BTreeSet<String> =
-        run(&diff)?.lines().map(str::to_string).collect();
+        run(repo_root, &diff)?.lines().map(str::to_string).collect();
     if head.is_none() {
         changed.extend(
-            run(&[
-                "-c",
-                "core.quotePath=false",
-                "ls-files",
-                "--others",
-                "--exclude-standard",
-            ])?
+            run(
+                repo_root,
+                &[
+                    "-c",
+                    "core.quotePath=false",
+                    "ls-files",
+                    "--others",
+                    "--exclude-standard",
+                ],
+            )?
             .lines()
             .map(str::to_string),
         );
@@ -261,21 +267,10 @@ pub fn object_ids(
     revision: &str,
     paths: &[String],
 ) -> Result<std::collections::BTreeMap<String, String>> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(repo_root)
-        .args(["ls-tree", "-z", revision, "--"])
-        .args(paths)
-        .output()
-        .map_err(|e| Error::failed(format!("cannot run git: {e}")))?;
-    if !out.status.success() {
-        return Err(Error::failed(format!(
-            "git ls-tree {revision}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
+    let mut args = vec!["ls-tree", "-z", revision, "--"];
+    args.extend(paths.iter().map(String::as_str));
     // Each entry: `<mode> <type> <object>\t<path>\0`.
-    Ok(String::from_utf8_lossy(&out.stdout)
+    Ok(run(repo_root, &args)?
         .split('\0')
         .filter_map(|entry| {
             let (meta, path) = entry.split_once('\t')?;
