@@ -157,12 +157,13 @@ pub fn affected(
     Ok(out)
 }
 
-/// A revision's cache keys, and a checkout of the stacks not kept (when any).
+/// One revision's side before compiling: its cache keys (a stack without
+/// one is not there), the compiles kept from earlier runs, and a checkout of
+/// the stacks not kept (when any).
 struct Prepared {
     keys: BTreeMap<String, String>,
+    kept: BTreeMap<String, Compiled>,
     checkout: Option<Checkout>,
-    /// The stacks the checkout holds.
-    stacks: BTreeSet<String>,
 }
 
 /// Compiles stacks on one side of the comparison.
@@ -192,55 +193,50 @@ impl Sides<'_> {
                 has(&working_tree, stack).map(|r| compile(r, stack, &vars))
             }));
         };
-        let keys = match &prepared {
-            Some(prepared) => prepared.keys.clone(),
-            None => self.cache.keys(&self.repo.root, revision, self.var_files)?,
+        let Prepared {
+            keys,
+            mut kept,
+            checkout,
+        } = match prepared {
+            Some(prepared) => prepared,
+            None => self.prepare(revision, stacks)?,
         };
-        let mut results: Vec<Option<Compiled>> = stacks
-            .iter()
-            .map(|stack| keys.get(stack).and_then(|key| self.cache.get(key)))
-            .collect();
-        let missing: Vec<(usize, String)> = stacks
-            .iter()
-            .enumerate()
-            .filter(|(i, stack)| results[*i].is_none() && keys.contains_key(*stack))
-            .map(|(i, stack)| (i, stack.clone()))
-            .collect();
-        if missing.is_empty() {
-            return Ok(results);
-        }
-        let names: Vec<String> = missing.iter().map(|(_, s)| s.clone()).collect();
-        // A kept compile found damaged since is not in the prepared checkout.
-        let checkout = match prepared {
-            Some(Prepared {
-                checkout: Some(checkout),
-                stacks,
-                ..
-            }) if names.iter().all(|n| stacks.contains(n)) => checkout,
-            _ => self.checkout(revision, &names)?,
-        };
-        let opened = open(&checkout.root);
-        let vars = self.vars_at(&checkout.root);
-        let compiled = pipeline::for_each_stack(&names, |stack| {
-            has(&opened, stack).map(|r| compile(r, stack, &vars))
-        });
-        for ((i, stack), compiled) in missing.into_iter().zip(compiled) {
-            if let (Some(compiled), Some(key)) = (&compiled, keys.get(&stack)) {
-                self.cache.put(key, compiled);
-            }
-            results[i] = compiled;
-        }
-        Ok(results)
-    }
-
-    /// Reads from git, ahead of [`Sides::compile`], the stacks of `stacks`
-    /// whose compile at `revision` is not kept: done on another thread while
-    /// the head is compiled, it costs the base side nothing but its compile.
-    fn prepare(&self, revision: &str, stacks: &[String]) -> Result<Prepared> {
-        let keys = self.cache.keys(&self.repo.root, revision, self.var_files)?;
+        // Not kept and there: in the checkout (`prepare` was given these
+        // stacks, or more).
         let missing: Vec<String> = stacks
             .iter()
-            .filter(|stack| keys.get(*stack).is_some_and(|key| !self.cache.has(key)))
+            .filter(|stack| keys.contains_key(*stack) && !kept.contains_key(*stack))
+            .cloned()
+            .collect();
+        if let Some(checkout) = checkout.filter(|_| !missing.is_empty()) {
+            let opened = open(&checkout.root);
+            let vars = self.vars_at(&checkout.root);
+            let compiled = pipeline::for_each_stack(&missing, |stack| {
+                has(&opened, stack).map(|r| compile(r, stack, &vars))
+            });
+            for (stack, compiled) in missing.into_iter().zip(compiled) {
+                if let Some(compiled) = compiled {
+                    self.cache.put(&keys[&stack], &compiled);
+                    kept.insert(stack, compiled);
+                }
+            }
+        }
+        Ok(stacks.iter().map(|stack| kept.remove(stack)).collect())
+    }
+
+    /// Reads, ahead of [`Sides::compile`], what compiling `stacks` at
+    /// `revision` needs: the compiles kept from earlier runs, and from git
+    /// the folders of the others. Done on another thread while the head
+    /// compiles, it costs the base side nothing but its compile.
+    fn prepare(&self, revision: &str, stacks: &[String]) -> Result<Prepared> {
+        let keys = self.cache.keys(&self.repo.root, revision, self.var_files)?;
+        let kept: BTreeMap<String, Compiled> = stacks
+            .iter()
+            .filter_map(|stack| Some((stack.clone(), self.cache.get(keys.get(stack)?)?)))
+            .collect();
+        let missing: Vec<String> = stacks
+            .iter()
+            .filter(|stack| keys.contains_key(*stack) && !kept.contains_key(*stack))
             .cloned()
             .collect();
         let checkout = match missing.is_empty() {
@@ -249,8 +245,8 @@ impl Sides<'_> {
         };
         Ok(Prepared {
             keys,
+            kept,
             checkout,
-            stacks: missing.into_iter().collect(),
         })
     }
 
@@ -453,12 +449,6 @@ impl Cache {
                 Some((stack.to_string(), format!("{:x}", key.finalize())))
             })
             .collect())
-    }
-
-    fn has(&self, key: &str) -> bool {
-        self.dir
-            .as_ref()
-            .is_some_and(|dir| dir.join(format!("{key}.json")).is_file())
     }
 
     fn get(&self, key: &str) -> Option<Compiled> {
