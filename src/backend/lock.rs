@@ -139,9 +139,8 @@ impl Held {
                 let (flag, signal) = &*stop;
                 let mut stopped = flag.lock().expect("heartbeat flag");
                 let mut next = Instant::now() + period;
-                // While renewals fail (DynamoDB unreachable, throttled): when
-                // the streak began, the next retry's delay, whether the lapse
-                // was said.
+                // While renewals fail (DynamoDB unreachable, throttled): the
+                // next retry's delay, and whether the lapse was said.
                 let mut failing: Option<(Duration, bool)> = None;
                 loop {
                     // Checked before every wait: the stop may come before the first one.
@@ -190,7 +189,7 @@ impl Held {
                                 observer.lapsed(lapses);
                             }
                             failing = Some((delay, said_lapse || lapsed));
-                            next = Instant::now() + delay.min(period);
+                            next = Instant::now() + delay;
                         }
                     }
                 }

@@ -6,8 +6,8 @@
 //! by more than [`GROWTH_MB`] stops deployer with an error naming the file.
 //! (Counting renders together matters: a macro file imported by every
 //! component of every environment can cost 4.4 s per import, each under the
-//! bound, 13 s in all — found by the fuzzing harness.) Rendering comes before any lock is taken or
-//! anything is written, so stopping there loses nothing.
+//! bound, 13 s in all — found by the fuzzing harness.) Rendering comes before
+//! any lock is taken or anything is written, so stopping there loses nothing.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,12 +35,12 @@ static SPENT_MICROS: AtomicU64 = AtomicU64::new(0);
 /// Runs `render` for a string of `file` under the watchdog.
 pub fn watched<T>(file: &str, render: impl FnOnce() -> T) -> T {
     start_watchdog();
+    let started = Instant::now();
     *lock() = Some(Render {
         file: file.to_string(),
-        started: Instant::now(),
+        started,
         rss_before: None,
     });
-    let started = Instant::now();
     let out = render();
     *lock() = None;
     SPENT_MICROS.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
