@@ -312,7 +312,8 @@ fn main() {
     let started = Instant::now();
     let next = std::sync::atomic::AtomicU64::new(0);
     let (sender, results) = std::sync::mpsc::channel::<Case>();
-    let mut suspects: Vec<serde_json::Value> = Vec::new();
+    // (case, command, problem, what to report): each run that had a problem.
+    let mut suspects: Vec<(u64, &'static str, &'static str, serde_json::Value)> = Vec::new();
     std::thread::scope(|scope| {
         for _ in 0..options.jobs.max(1) {
             let sender = sender.clone();
@@ -351,7 +352,7 @@ fn main() {
                 let Some(problem) = outcome.problem() else {
                     continue;
                 };
-                suspects.push(json!({
+                suspects.push((result.case, name, problem, json!({
                     "case": result.case,
                     "seed": result.seed,
                     "command": name,
@@ -360,7 +361,7 @@ fn main() {
                     "max_rss_mb": outcome.max_rss_mb,
                     "seconds": outcome.seconds,
                     "stderr": outcome.stderr_tail,
-                }));
+                })));
             }
             if done % 250 == 0 {
                 eprintln!(
@@ -374,18 +375,12 @@ fn main() {
     });
     // With cases side by side, each problem is run again once the others are
     // done, alone on the machine.
-    for mut suspect in suspects {
-        let problem = match suspect["problem"].as_str() {
-            Some("hang") => "hang",
-            Some("abort") => "abort",
-            Some("panic") => "panic",
-            _ => "memory",
-        };
+    for (number, command, problem, mut suspect) in suspects {
         let again = if options.jobs > 1 {
-            case(suspect["case"].as_u64().expect("a case number"))
+            case(number)
                 .outcomes
                 .into_iter()
-                .find(|(n, _)| Some(*n) == suspect["command"].as_str())
+                .find(|(name, _)| *name == command)
                 .and_then(|(_, o)| o.problem())
         } else {
             Some(problem)
