@@ -385,12 +385,14 @@ fn paths_used(text: &str) -> Vec<String> {
             brought.insert(last.to_string(), path.to_string());
         }
     }
-    for (name, full) in brought {
-        let through = regex::Regex::new(&format!(r"(?:^|[^\w:]){name}((?:::\w+)+)")).unwrap();
+    if !brought.is_empty() {
+        // One pattern for all of them: `(?:^|[^\w:])(kinds|program)((?:::\w+)+)`.
+        let names = brought.keys().cloned().collect::<Vec<_>>().join("|");
+        let through = regex::Regex::new(&format!(r"(?:^|[^\w:])({names})((?:::\w+)+)")).unwrap();
         out.extend(
             through
                 .captures_iter(text)
-                .map(|c| format!("{full}{}", &c[1])),
+                .map(|c| format!("{}{}", brought[&c[1]], &c[2])),
         );
     }
     out
