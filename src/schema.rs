@@ -4,7 +4,7 @@
 //! `environments` overlays described) and validation (run on expanded documents,
 //! where those two keys are already gone).
 
-use crate::kinds::{Kind, cache, microservice, rds, sqs};
+use crate::kinds::{Component, Kind, microservice, on_kind};
 use crate::model::{names::NAME_PATTERN, service::ServiceFile, stack::StackFile};
 use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
@@ -19,15 +19,19 @@ pub enum FileKind {
 }
 
 impl FileKind {
-    pub const ALL: &'static [FileKind] = &[
-        FileKind::Stack,
-        FileKind::Service,
-        FileKind::Component(Kind::Microservice),
-        FileKind::Infra,
-        FileKind::Component(Kind::Rds),
-        FileKind::Component(Kind::Sqs),
-        FileKind::Component(Kind::Cache),
-    ];
+    /// Every file kind: stack.yaml, service.yaml, then each component kind's
+    /// file in the registry's order (infra.yaml after the first kind that runs
+    /// containers).
+    pub fn all() -> Vec<FileKind> {
+        let mut all = vec![FileKind::Stack, FileKind::Service];
+        for &kind in Kind::ALL {
+            all.push(FileKind::Component(kind));
+            if kind.runs_containers() && !all.contains(&FileKind::Infra) {
+                all.push(FileKind::Infra);
+            }
+        }
+        all
+    }
 
     /// The file name as users write it.
     pub fn file_name(self) -> &'static str {
@@ -53,12 +57,9 @@ impl FileKind {
             FileKind::Stack => generator.into_root_schema_for::<StackFile>(),
             FileKind::Service => generator.into_root_schema_for::<ServiceFile>(),
             FileKind::Infra => generator.into_root_schema_for::<microservice::Infra>(),
-            FileKind::Component(Kind::Microservice) => {
-                generator.into_root_schema_for::<microservice::Microservice>()
+            FileKind::Component(kind) => {
+                on_kind!(kind, K => generator.into_root_schema_for::<<K as Component>::File>())
             }
-            FileKind::Component(Kind::Rds) => generator.into_root_schema_for::<rds::Rds>(),
-            FileKind::Component(Kind::Sqs) => generator.into_root_schema_for::<sqs::Sqs>(),
-            FileKind::Component(Kind::Cache) => generator.into_root_schema_for::<cache::Cache>(),
         }
         .to_value();
         if self != FileKind::Stack {
@@ -216,7 +217,7 @@ fn allow_null(schema: &mut Value) {
 pub fn write_all(dir: &std::path::Path) -> std::io::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
-    for kind in FileKind::ALL {
+    for kind in FileKind::all() {
         let name = kind.schema_file_name();
         let text =
             serde_json::to_string_pretty(&kind.editor_schema()).expect("schemas serialise") + "\n";
@@ -232,7 +233,7 @@ mod tests {
 
     #[test]
     fn every_schema_compiles() {
-        for kind in FileKind::ALL {
+        for kind in FileKind::all() {
             let schema = kind.schema();
             jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
         }

@@ -159,14 +159,13 @@ fn the_layers_only_point_down() {
 }
 
 /// Which layer's row a module belongs to: its top module, except in `kinds`,
-/// where a kind's folder holds three layers' work — its model
-/// (`kinds::<k>`), its checks (`kinds::*::check`) and its emitter
-/// (`kinds::*::emit`) — beside the dispatch of emission (`kinds::emit`).
+/// where a kind's folder holds four layers' work — its model (`kinds::<k>`),
+/// its checks (`kinds::*::check`), its emitter (`kinds::*::emit`) and its live
+/// status (`kinds::*::status`).
 fn layer_key(module: &[String]) -> String {
     match module {
         [top] if top != "kinds" => top.clone(),
         [top, ..] if top != "kinds" => top.clone(),
-        [_, second, ..] if second == "emit" => "kinds::emit".into(),
         [_, _, role, ..] => format!("kinds::*::{role}"),
         _ => "kinds".into(),
     }

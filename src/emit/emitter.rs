@@ -3,6 +3,7 @@
 
 use super::names::{AUTONAME_SUFFIX, short_name};
 use super::program::{Part, Program, Resource, Value, map, s};
+use crate::kinds::on_spec;
 use crate::resolve::refs::{self, Piece};
 use crate::resolve::{Id, ResolvedStack, Wire, parse_target};
 use std::collections::BTreeMap;
@@ -11,20 +12,30 @@ use std::collections::BTreeMap;
 pub struct Emitter<'a> {
     pub stack: &'a ResolvedStack,
     pub program: Program,
-    /// What every kind answers, by kind (`crate::kinds::emit::ROUTINES`).
-    pub routines: &'static Routines,
 }
 
-/// What emission asks of a component by its kind — called through this table
-/// because the kinds' emitters sit above the emitter they use (the way typst's
-/// `Routines` let a lower crate call up).
-pub struct Routines {
-    /// What using the component (`uses`) gives its user.
-    pub grant: fn(&Emitter<'_>, usize, &Wire) -> Grant,
-    /// One of the component's outputs, as parts of a string.
-    pub output: fn(&Emitter<'_>, usize, &str) -> Vec<Part>,
-    /// The resource others wait for when they come after the component.
-    pub main_resource: fn(&Emitter<'_>, usize) -> String,
+/// What emission asks of every kind, implemented in `kinds/<k>/emit.rs` by the
+/// kind's spec type. The emitter calls it through the registry's `on_spec!`:
+/// the kinds' emitters sit above the emitter they use, and no file here names
+/// one of them.
+pub trait EmitKind {
+    /// The role of the resource others wait for when they come after the
+    /// component (`instance`, `queue`): see [`Emitter::main_resource`].
+    const MAIN_ROLE: &'static str;
+
+    /// Adds component `index`'s resources to the program.
+    fn emit(&self, e: &mut Emitter<'_>, index: usize);
+
+    /// One of component `index`'s outputs, as parts of a string.
+    fn output(&self, e: &Emitter<'_>, index: usize, output: &str) -> Vec<Part>;
+
+    /// What using component `target` through `wire` gives its user.
+    fn grant(&self, e: &Emitter<'_>, target: usize, wire: &Wire) -> Grant;
+}
+
+/// The main resource's role, by kind.
+fn main_role<K: EmitKind>(_: &K) -> &'static str {
+    K::MAIN_ROLE
 }
 
 /// What using a component gives the user: environment variables, secrets,
@@ -45,17 +56,24 @@ pub struct Grant {
 impl Emitter<'_> {
     /// What using component `target` through `wire` gives its user.
     pub fn grant(&self, target: usize, wire: &Wire) -> Grant {
-        (self.routines.grant)(self, target, wire)
+        on_spec!(&self.stack.components[target].spec, s => s.grant(self, target, wire))
     }
 
     /// Output `output` of component `index`, as parts of a string.
     pub fn output(&self, index: usize, output: &str) -> Vec<Part> {
-        (self.routines.output)(self, index, output)
+        on_spec!(&self.stack.components[index].spec, s => s.output(self, index, output))
     }
 
     /// The resource others wait for when they come after component `index`.
     pub fn main_resource(&self, index: usize) -> String {
-        (self.routines.main_resource)(self, index)
+        let role = on_spec!(&self.stack.components[index].spec, s => main_role(s));
+        self.name(index, role)
+    }
+
+    /// Adds component `index`'s resources to the program, by its kind.
+    pub fn emit_component(&mut self, index: usize) {
+        let stack = self.stack;
+        on_spec!(&stack.components[index].spec, s => s.emit(self, index))
     }
 
     pub fn id(&self, index: usize) -> &Id {

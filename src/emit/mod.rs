@@ -10,7 +10,6 @@ pub mod names;
 pub mod network;
 pub mod program;
 
-use crate::kinds;
 use crate::resolve::ResolvedStack;
 use emitter::{Emitter, secret_config_key};
 use program::{Program, Value};
@@ -40,7 +39,6 @@ impl Compiled {
 pub fn emit(stack: &ResolvedStack) -> Compiled {
     let mut e = Emitter {
         stack,
-        routines: &kinds::emit::ROUTINES,
         program: Program {
             name: stack.name.clone(),
             description: format!(
@@ -60,12 +58,12 @@ pub fn emit(stack: &ResolvedStack) -> Compiled {
     };
     network::emit(&mut e);
     for index in 0..stack.components.len() {
-        kinds::emit::emit(&mut e, index);
+        e.emit_component(index);
     }
     for index in 0..stack.components.len() {
         let c = &stack.components[index];
         for (output, _) in c.spec.kind().outputs() {
-            if kinds::output_available(&c.spec, output).is_ok() {
+            if c.spec.output_available(output).is_ok() {
                 let value = Value::interp(e.output(index, output));
                 e.program
                     .outputs

@@ -95,7 +95,7 @@ pub fn emit(e: &mut Emitter) {
         .components
         .iter()
         .filter_map(|c| match &c.spec {
-            Spec::Microservice(m, _) => Some(m.as_ref()),
+            Spec::Microservice(m) => Some(m.settings.as_ref()),
             _ => None,
         })
         .collect();

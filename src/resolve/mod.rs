@@ -188,9 +188,10 @@ fn resolve_uses(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<(Wire, Span)> {
     let component = &stack.components[index];
-    let Spec::Microservice(service, _) = &component.spec else {
+    let Spec::Microservice(spec) = &component.spec else {
         return Vec::new();
     };
+    let service = &spec.settings;
     let mut wires: Vec<(Wire, Span)> = Vec::new();
     let mut env_names: HashMap<String, Span> = HashMap::new();
     for (i, entry) in service.uses.iter().enumerate() {
@@ -228,8 +229,8 @@ fn resolve_uses(
             continue;
         }
         let target_component = &stack.components[target];
-        if let Spec::Microservice(t, _) = &target_component.spec
-            && t.expose.is_none()
+        if let Spec::Microservice(t) = &target_component.spec
+            && t.settings.expose.is_none()
         {
             diagnostics.push(
                     Diagnostic::error(Code::InvalidUse, format!("`{target_id}` is not exposed, so nothing can call it"))
@@ -242,7 +243,7 @@ fn resolve_uses(
             .env_prefix()
             .map(str::to_string)
             .unwrap_or_else(|| default_prefix(&component.id, &target_id));
-        for name in crate::kinds::wired_env_names(target_component.spec.kind(), &env_prefix) {
+        for name in target_component.spec.kind().wired_env_names(&env_prefix) {
             if service.env.contains_key(&name) || service.secrets.contains_key(&name) {
                 diagnostics.push(
                     Diagnostic::error(Code::Conflict, format!("using `{target_id}` sets `{name}`, which this service also sets itself"))
@@ -424,9 +425,10 @@ fn check_routes(
     type Route = (bool, Vec<String>, Vec<String>);
     let mut routes: HashMap<Route, (&Id, Span)> = HashMap::new();
     for (c, (root, _)) in stack.components.iter().zip(docs) {
-        let Spec::Microservice(service, _) = &c.spec else {
+        let Spec::Microservice(spec) = &c.spec else {
             continue;
         };
+        let service = &spec.settings;
         let Some(expose) = &service.expose else {
             continue;
         };
@@ -486,7 +488,8 @@ fn assign_priorities(
             .iter()
             .enumerate()
             .filter_map(|(i, c)| match &c.spec {
-                Spec::Microservice(m, _) => m
+                Spec::Microservice(m) => m
+                    .settings
                     .expose
                     .as_ref()
                     .filter(|x| x.visibility == visibility)

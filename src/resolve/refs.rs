@@ -161,7 +161,7 @@ fn check_one(
         diagnostics.push(d);
         return None;
     }
-    if let Err(why) = crate::kinds::output_available(spec, output) {
+    if let Err(why) = spec.output_available(output) {
         diagnostics.push(
             Diagnostic::error(
                 Code::UnknownOutput,

@@ -5,8 +5,8 @@
 pub mod schema_errors;
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::expand::{Expanded, ExpandedStack};
-use crate::kinds::{Kind, Spec, cache, microservice, rds, sqs};
+use crate::expand::{Expanded, ExpandedComponent, ExpandedStack};
+use crate::kinds::{Component, Spec, on_kind, on_spec};
 use crate::model::service::ServiceFile;
 use crate::model::stack::StackFile;
 use crate::node::Node;
@@ -69,9 +69,9 @@ struct Compiled {
 fn compiled(kind: FileKind) -> &'static Compiled {
     static SCHEMAS: OnceLock<HashMap<FileKind, Compiled>> = OnceLock::new();
     let all = SCHEMAS.get_or_init(|| {
-        FileKind::ALL
-            .iter()
-            .map(|&k| {
+        FileKind::all()
+            .into_iter()
+            .map(|k| {
                 let schema = k.schema();
                 let validator =
                     jsonschema::validator_for(&schema).expect("generated schemas are valid");
@@ -116,6 +116,40 @@ pub fn check<T: DeserializeOwned>(
             );
             None
         }
+    }
+}
+
+/// What validation asks of every kind, implemented in `kinds/<k>/check.rs` by
+/// the kind's spec type and called through the registry's `on_kind!`.
+pub trait CheckKind: Component + Sized {
+    /// Reads the component's documents into the kind's spec and checks what
+    /// the schema cannot say, reporting every problem; `None` when there was an
+    /// error.
+    fn check(input: &KindInput<'_>, diagnostics: &mut Vec<Diagnostic>) -> Option<Self>;
+
+    /// What the kind checks in the component's `configs/` (read and checked
+    /// for size and reserved keys already), for kinds that run containers.
+    fn check_configs(&self, _configs: &[Config], _diagnostics: &mut Vec<Diagnostic>) {}
+}
+
+/// What a kind's check is given: the component and its expanded kind file.
+pub struct KindInput<'a> {
+    pub component: &'a ExpandedComponent,
+    pub doc: &'a Expanded,
+    pub production: bool,
+    pub sources: &'a Sources,
+}
+
+impl KindInput<'_> {
+    /// The kind file, checked against its schema and read into its model.
+    pub fn read<K: Component>(&self, diagnostics: &mut Vec<Diagnostic>) -> Option<K::File> {
+        check(
+            FileKind::Component(self.component.kind),
+            &self.doc.root,
+            self.doc.file,
+            self.sources,
+            diagnostics,
+        )
     }
 }
 
@@ -216,76 +250,20 @@ pub fn check_stack(
             })
             .unwrap_or_default();
         let mut components = Vec::new();
-        for component in service.components {
-            let Some(doc) = component.doc else { continue };
-            let spec = match component.kind {
-                Kind::Microservice => {
-                    let spec = check::<microservice::Microservice>(
-                        FileKind::Component(Kind::Microservice),
-                        &doc.root,
-                        doc.file,
-                        sources,
-                        diagnostics,
-                    );
-                    let infra = match &component.infra {
-                        Some(d) => check::<microservice::Infra>(
-                            FileKind::Infra,
-                            &d.root,
-                            d.file,
-                            sources,
-                            diagnostics,
-                        ),
-                        None if component.infra_failed => None,
-                        None => Some(microservice::Infra::default()),
-                    };
-                    match (spec, infra) {
-                        (Some(spec), Some(infra)) => {
-                            let ok = microservice::check::check(
-                                &spec,
-                                &infra,
-                                &doc,
-                                component.infra.as_ref(),
-                                sources,
-                                diagnostics,
-                            );
-                            ok.then(|| Spec::Microservice(Box::new(spec), infra))
-                        }
-                        _ => None,
-                    }
-                }
-                Kind::Rds => check::<rds::Rds>(
-                    FileKind::Component(Kind::Rds),
-                    &doc.root,
-                    doc.file,
-                    sources,
-                    diagnostics,
-                )
-                .filter(|spec| rds::check::check(spec, &doc, diagnostics))
-                .map(Spec::Rds),
-                Kind::Sqs => check::<sqs::Sqs>(
-                    FileKind::Component(Kind::Sqs),
-                    &doc.root,
-                    doc.file,
-                    sources,
-                    diagnostics,
-                )
-                .filter(|spec| sqs::check::check(spec, &doc, diagnostics))
-                .map(Spec::Sqs),
-                Kind::Cache => check::<cache::Cache>(
-                    FileKind::Component(Kind::Cache),
-                    &doc.root,
-                    doc.file,
-                    sources,
-                    diagnostics,
-                )
-                .filter(|spec| cache::check::check(spec, production, &doc, diagnostics))
-                .map(Spec::Cache),
+        for mut component in service.components {
+            let Some(doc) = component.doc.take() else {
+                continue;
             };
+            let input = KindInput {
+                component: &component,
+                doc: &doc,
+                production,
+                sources,
+            };
+            let spec = on_kind!(component.kind, K => K::check(&input, diagnostics).map(Spec::from));
             let configs = check_configs(&component.configs, sources, diagnostics);
-            if let (Some(Spec::Microservice(service, _)), Some(configs)) = (&spec, &configs) {
-                for config in configs {
-                    plain_secrets_in_config(&config.root, &service.not_secrets, diagnostics);
-                }
+            if let (Some(spec), Some(configs)) = (&spec, &configs) {
+                on_spec!(spec, s => s.check_configs(configs, diagnostics));
             }
             if let (Some(spec), Some(configs)) = (spec, configs) {
                 components.push(TypedComponent {
@@ -402,35 +380,4 @@ fn reserved_keys(node: &Node, config: &str, diagnostics: &mut Vec<Diagnostic>) -
         _ => {}
     }
     ok
-}
-
-/// Config keys that look like secrets and hold literal text (see
-/// `microservice::looks_secret`): a warning each, at the key.
-fn plain_secrets_in_config(node: &Node, allowed: &[String], diagnostics: &mut Vec<Diagnostic>) {
-    match &node.value {
-        crate::node::Value::Map(map) => {
-            for (key, value) in &map.entries {
-                if microservice::check::looks_secret(&key.name)
-                    && !allowed.contains(&key.name)
-                    && matches!(&value.value, crate::node::Value::Str(s) if !s.is_empty() && !s.contains(crate::expand::template::REF_START))
-                {
-                    diagnostics.push(
-                        Diagnostic::warning(
-                            Code::PlainSecret,
-                            format!("config key `{}` looks like a secret, and its value is written here in plain text: it would be in the program, the state and every diff", key.name),
-                        )
-                        .at(key.span)
-                        .help(format!("deliver it from Secrets Manager with `secrets:` in microservice.yaml instead; if it is no secret, add `{}` to `not_secrets:`", key.name)),
-                    );
-                }
-                plain_secrets_in_config(value, allowed, diagnostics);
-            }
-        }
-        crate::node::Value::Seq(items) => {
-            for item in items {
-                plain_secrets_in_config(item, allowed, diagnostics);
-            }
-        }
-        _ => {}
-    }
 }

@@ -9,7 +9,6 @@ use crate::emit::{self, program::to_yaml};
 use crate::error::Result;
 use crate::expand::template::{REF_END, REF_START};
 use crate::expand::variables::Missing;
-use crate::kinds::Spec;
 use crate::resolve::ResolvedStack;
 use serde_json::{Map, Value as Json, json};
 use std::collections::BTreeMap;
@@ -133,35 +132,8 @@ fn resolved_view(stack: &ResolvedStack, variables: &BTreeMap<String, String>) ->
     for c in &stack.components {
         let mut entry = Map::new();
         entry.insert("kind".into(), json!(c.spec.kind().name()));
-        match &c.spec {
-            Spec::Microservice(service, infra) => {
-                entry.insert(
-                    "settings".into(),
-                    serde_json::to_value(service).unwrap_or_default(),
-                );
-                entry.insert(
-                    "infra".into(),
-                    serde_json::to_value(infra).unwrap_or_default(),
-                );
-            }
-            Spec::Rds(rds) => {
-                entry.insert(
-                    "settings".into(),
-                    serde_json::to_value(rds).unwrap_or_default(),
-                );
-            }
-            Spec::Sqs(sqs) => {
-                entry.insert(
-                    "settings".into(),
-                    serde_json::to_value(sqs).unwrap_or_default(),
-                );
-            }
-            Spec::Cache(cache) => {
-                entry.insert(
-                    "settings".into(),
-                    serde_json::to_value(cache).unwrap_or_default(),
-                );
-            }
+        for (key, value) in c.spec.settings() {
+            entry.insert(key.into(), value);
         }
         if !c.configs.is_empty() {
             entry.insert(

@@ -4,6 +4,7 @@
 use super::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expand::Expanded;
+use crate::validate::{CheckKind, KindInput};
 
 /// What the schema cannot say. Returns false when something is wrong.
 pub fn check(
@@ -24,4 +25,11 @@ pub fn check(
         return false;
     }
     true
+}
+
+impl CheckKind for Cache {
+    fn check(input: &KindInput<'_>, diagnostics: &mut Vec<Diagnostic>) -> Option<Cache> {
+        input.read::<Self>(diagnostics)
+            .filter(|spec| check(spec, input.production, input.doc, diagnostics))
+    }
 }

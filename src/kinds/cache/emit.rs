@@ -2,12 +2,11 @@
 //! what using it grants (the emit stage's work).
 
 use super::*;
-use crate::emit::emitter::Emitter;
-use crate::emit::emitter::Grant;
+use crate::emit::emitter::{EmitKind, Emitter, Grant};
 use crate::emit::program::{Part, Resource, Value, r, s};
 use crate::resolve::Wire;
 
-pub fn output(e: &Emitter, index: usize, cache: &Cache, output: &str) -> Vec<Part> {
+fn output(e: &Emitter, index: usize, cache: &Cache, output: &str) -> Vec<Part> {
     let group = e.name(index, "cache");
     match output {
         "primary_endpoint" => vec![Part::Ref(format!("{group}.primaryEndpointAddress"))],
@@ -21,7 +20,7 @@ pub fn output(e: &Emitter, index: usize, cache: &Cache, output: &str) -> Vec<Par
 /// Using a cache gives its address (`PREFIX_HOST`, `PREFIX_READER_HOST`,
 /// `PREFIX_PORT`, `PREFIX_TLS=true`) and network access to its port, as a
 /// database's does.
-pub fn grant(e: &Emitter, target: usize, cache: &Cache, wire: &Wire) -> Grant {
+fn grant(e: &Emitter, target: usize, cache: &Cache, wire: &Wire) -> Grant {
     let p = &wire.env_prefix;
     Grant {
         env: vec![
@@ -44,11 +43,7 @@ pub fn grant(e: &Emitter, target: usize, cache: &Cache, wire: &Wire) -> Grant {
 /// The subnet group, a security group only its users open, and the replication
 /// group: encrypted at rest and in transit; in production multi-AZ with
 /// automatic failover and daily snapshots.
-pub fn emit(e: &mut Emitter, index: usize) {
-    let crate::kinds::Spec::Cache(cache) = &e.stack.components[index].spec else {
-        return;
-    };
-    let cache = cache.clone();
+fn emit(e: &mut Emitter, index: usize, cache: &Cache) {
     let id = e.id(index).clone();
     let tags = e.tags(index);
     let production = e.stack.env.production;
@@ -102,4 +97,20 @@ pub fn emit(e: &mut Emitter, index: usize) {
     )
     .set("tags", tags);
     e.add(index, group);
+}
+
+impl EmitKind for Cache {
+    const MAIN_ROLE: &'static str = "cache";
+
+    fn emit(&self, e: &mut Emitter<'_>, index: usize) {
+        emit(e, index, self)
+    }
+
+    fn output(&self, e: &Emitter<'_>, index: usize, name: &str) -> Vec<Part> {
+        output(e, index, self, name)
+    }
+
+    fn grant(&self, e: &Emitter<'_>, target: usize, wire: &Wire) -> Grant {
+        grant(e, target, self, wire)
+    }
 }

@@ -2,7 +2,9 @@
 
 pub mod check;
 pub mod emit;
+pub mod status;
 
+use super::Component;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -82,3 +84,10 @@ pub const OUTPUTS: &[(&str, &str)] = &[
     ("port", "port the cache listens on"),
     ("id", "the replication group's id"),
 ];
+
+impl Component for Cache {
+    type File = Cache;
+    const LABEL: &'static str = "Cache";
+    const OUTPUTS: &'static [(&'static str, &'static str)] = OUTPUTS;
+    const WIRED_ENV: &'static [&'static str] = &["HOST", "READER_HOST", "PORT", "TLS"];
+}

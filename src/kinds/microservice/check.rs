@@ -4,7 +4,10 @@
 use super::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expand::Expanded;
+use crate::schema::FileKind;
 use crate::source::{Sources, Span};
+use crate::node::Node;
+use crate::validate::{CheckKind, Config, KindInput};
 
 /// What the schema cannot say. Returns false when something is wrong.
 pub fn check(
@@ -149,4 +152,74 @@ pub fn looks_secret(name: &str) -> bool {
     ]
     .iter()
     .any(|w| name.contains(w))
+}
+
+impl CheckKind for MicroserviceSpec {
+    /// microservice.yaml and infra.yaml are both read (and their errors both
+    /// reported) before either's checks.
+    fn check(input: &KindInput<'_>, diagnostics: &mut Vec<Diagnostic>) -> Option<Self> {
+        let settings = input.read::<Self>(diagnostics);
+        let component = input.component;
+        let infra = match &component.infra {
+            Some(d) => crate::validate::check::<Infra>(
+                FileKind::Infra,
+                &d.root,
+                d.file,
+                input.sources,
+                diagnostics,
+            ),
+            None if component.infra_failed => None,
+            None => Some(Infra::default()),
+        };
+        let (settings, infra) = (settings?, infra?);
+        let ok = check(
+            &settings,
+            &infra,
+            input.doc,
+            component.infra.as_ref(),
+            input.sources,
+            diagnostics,
+        );
+        ok.then(|| MicroserviceSpec {
+            settings: Box::new(settings),
+            infra,
+        })
+    }
+
+    fn check_configs(&self, configs: &[Config], diagnostics: &mut Vec<Diagnostic>) {
+        for config in configs {
+            plain_secrets_in_config(&config.root, &self.settings.not_secrets, diagnostics);
+        }
+    }
+}
+
+/// Config keys that look like secrets and hold literal text (see
+/// [`looks_secret`]): a warning each, at the key.
+fn plain_secrets_in_config(node: &Node, allowed: &[String], diagnostics: &mut Vec<Diagnostic>) {
+    match &node.value {
+        crate::node::Value::Map(map) => {
+            for (key, value) in &map.entries {
+                if looks_secret(&key.name)
+                    && !allowed.contains(&key.name)
+                    && matches!(&value.value, crate::node::Value::Str(s) if !s.is_empty() && !s.contains(crate::expand::template::REF_START))
+                {
+                    diagnostics.push(
+                        Diagnostic::warning(
+                            Code::PlainSecret,
+                            format!("config key `{}` looks like a secret, and its value is written here in plain text: it would be in the program, the state and every diff", key.name),
+                        )
+                        .at(key.span)
+                        .help(format!("deliver it from Secrets Manager with `secrets:` in microservice.yaml instead; if it is no secret, add `{}` to `not_secrets:`", key.name)),
+                    );
+                }
+                plain_secrets_in_config(value, allowed, diagnostics);
+            }
+        }
+        crate::node::Value::Seq(items) => {
+            for item in items {
+                plain_secrets_in_config(item, allowed, diagnostics);
+            }
+        }
+        _ => {}
+    }
 }

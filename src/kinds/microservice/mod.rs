@@ -3,13 +3,15 @@
 
 pub mod check;
 pub mod emit;
+pub mod status;
 
-use super::Access;
+use super::{Access, Component};
 use crate::model::Text;
 
 pub use emit::route_paths;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 use std::collections::BTreeMap;
 
 /// A long-running container service on ECS Fargate.
@@ -319,6 +321,40 @@ pub const OUTPUTS: &[(&str, &str)] = &[
         "ARN of the load balancer target group (exposed services only)",
     ),
 ];
+
+/// A validated microservice: its `microservice.yaml` and its `infra.yaml`.
+#[derive(Clone, Debug, Serialize)]
+pub struct MicroserviceSpec {
+    pub settings: Box<Microservice>,
+    pub infra: Infra,
+}
+
+impl Component for MicroserviceSpec {
+    type File = Microservice;
+    const LABEL: &'static str = "MicroService";
+    const OUTPUTS: &'static [(&'static str, &'static str)] = OUTPUTS;
+    const WIRED_ENV: &'static [&'static str] = &["URL"];
+    const RUNS_CONTAINERS: bool = true;
+
+    fn output_available(&self, output: &str) -> Result<(), String> {
+        match output {
+            "url" | "target_group" if self.settings.expose.is_none() => {
+                Err("it is not exposed".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn settings(&self) -> Vec<(&'static str, Json)> {
+        vec![
+            (
+                "settings",
+                serde_json::to_value(&self.settings).unwrap_or_default(),
+            ),
+            ("infra", serde_json::to_value(&self.infra).unwrap_or_default()),
+        ]
+    }
+}
 
 /// Memory sizes (MiB) Fargate accepts for a CPU size.
 pub fn fargate_memory(cpu: u32) -> Vec<u32> {

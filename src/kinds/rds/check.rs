@@ -4,6 +4,7 @@
 use super::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expand::Expanded;
+use crate::validate::{CheckKind, KindInput};
 
 /// What the schema cannot say. Returns false when something is wrong.
 pub fn check(rds: &Rds, doc: &Expanded, diagnostics: &mut Vec<Diagnostic>) -> bool {
@@ -18,4 +19,11 @@ pub fn check(rds: &Rds, doc: &Expanded, diagnostics: &mut Vec<Diagnostic>) -> bo
         return false;
     }
     true
+}
+
+impl CheckKind for Rds {
+    fn check(input: &KindInput<'_>, diagnostics: &mut Vec<Diagnostic>) -> Option<Rds> {
+        input.read::<Self>(diagnostics)
+            .filter(|spec| check(spec, input.doc, diagnostics))
+    }
 }

@@ -2,8 +2,7 @@
 //! what using it grants (the emit stage's work).
 
 use super::*;
-use crate::emit::emitter::Emitter;
-use crate::emit::emitter::Grant;
+use crate::emit::emitter::{EmitKind, Emitter, Grant};
 use crate::emit::program::{Part, Resource, Value, r, s};
 use crate::resolve::Wire;
 
@@ -34,7 +33,7 @@ impl Rds {
     }
 }
 
-pub fn output(e: &Emitter, index: usize, rds: &Rds, output: &str) -> Vec<Part> {
+fn output(e: &Emitter, index: usize, rds: &Rds, output: &str) -> Vec<Part> {
     let instance = e.name(index, "instance");
     let reference = |prop: &str| vec![Part::Ref(format!("{instance}.{prop}"))];
     match output {
@@ -52,7 +51,7 @@ pub fn output(e: &Emitter, index: usize, rds: &Rds, output: &str) -> Vec<Part> {
 
 /// Using a database gives its address, and its credentials as secrets injected
 /// from the secret RDS manages; only the user's tasks may reach its port.
-pub fn grant(e: &Emitter, target: usize, rds: &Rds, wire: &Wire) -> Grant {
+fn grant(e: &Emitter, target: usize, rds: &Rds, wire: &Wire) -> Grant {
     let p = &wire.env_prefix;
     let secret = output(e, target, rds, "secret_arn");
     let key = |k: &str| {
@@ -80,11 +79,7 @@ pub fn grant(e: &Emitter, target: usize, rds: &Rds, wire: &Wire) -> Grant {
 /// and the instance: encrypted, password managed by RDS, not public, with the
 /// production defaults (multi-AZ, longer backups, deletion protection, a final
 /// snapshot, and `protect` so Pulumi never deletes it).
-pub fn emit(e: &mut Emitter, index: usize) {
-    let crate::kinds::Spec::Rds(rds) = &e.stack.components[index].spec else {
-        return;
-    };
-    let rds = rds.clone();
+fn emit(e: &mut Emitter, index: usize, rds: &Rds) {
     let id = e.id(index).clone();
     let tags = e.tags(index);
     let production = e.stack.env.production;
@@ -154,4 +149,20 @@ pub fn emit(e: &mut Emitter, index: usize) {
     // protection, so `deletion_protection: false` (then an apply) lifts both.
     instance.protect = rds.deletion_protection.unwrap_or(production);
     e.add(index, instance);
+}
+
+impl EmitKind for Rds {
+    const MAIN_ROLE: &'static str = "instance";
+
+    fn emit(&self, e: &mut Emitter<'_>, index: usize) {
+        emit(e, index, self)
+    }
+
+    fn output(&self, e: &Emitter<'_>, index: usize, name: &str) -> Vec<Part> {
+        output(e, index, self, name)
+    }
+
+    fn grant(&self, e: &Emitter<'_>, target: usize, wire: &Wire) -> Grant {
+        grant(e, target, self, wire)
+    }
 }

@@ -2,7 +2,9 @@
 
 pub mod check;
 pub mod emit;
+pub mod status;
 
+use super::Component;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -143,3 +145,10 @@ pub const OUTPUTS: &[(&str, &str)] = &[
     ("arn", "ARN of the instance"),
     ("identifier", "the instance identifier"),
 ];
+
+impl Component for Rds {
+    type File = Rds;
+    const LABEL: &'static str = "RDS";
+    const OUTPUTS: &'static [(&'static str, &'static str)] = OUTPUTS;
+    const WIRED_ENV: &'static [&'static str] = &["HOST", "PORT", "NAME", "USERNAME", "PASSWORD"];
+}

@@ -4,6 +4,7 @@
 use super::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expand::Expanded;
+use crate::validate::{CheckKind, KindInput};
 
 /// What the schema cannot say. Returns false when something is wrong.
 pub fn check(sqs: &Sqs, doc: &Expanded, diagnostics: &mut Vec<Diagnostic>) -> bool {
@@ -32,4 +33,11 @@ pub fn check(sqs: &Sqs, doc: &Expanded, diagnostics: &mut Vec<Diagnostic>) -> bo
         );
     }
     ok
+}
+
+impl CheckKind for Sqs {
+    fn check(input: &KindInput<'_>, diagnostics: &mut Vec<Diagnostic>) -> Option<Sqs> {
+        input.read::<Self>(diagnostics)
+            .filter(|spec| check(spec, input.doc, diagnostics))
+    }
 }

@@ -1,16 +1,16 @@
 //! The sqs component's resources in the Pulumi program, its outputs, and
 //! what using it grants (the emit stage's work).
 
-use crate::emit::emitter::Emitter;
-use crate::emit::emitter::Grant;
+use crate::emit::emitter::{EmitKind, Emitter, Grant};
 use crate::emit::program::{Part, Resource, Value, iam_statement, map, r, s, to_json};
+use super::Sqs;
 use crate::kinds::Access;
 use crate::resolve::Wire;
 
 /// SQS queue names are at most 80 characters, `.fifo` included.
 const MAX_NAME: usize = 80;
 
-pub fn output(e: &Emitter, index: usize, output: &str) -> Vec<Part> {
+fn output(e: &Emitter, index: usize, output: &str) -> Vec<Part> {
     let queue = e.name(index, "queue");
     let dlq = e.name(index, "dead-letter");
     let reference = |expr: String| vec![Part::Ref(expr)];
@@ -26,7 +26,7 @@ pub fn output(e: &Emitter, index: usize, output: &str) -> Vec<Part> {
 
 /// Using a queue gives its URL and ARN and exactly the SQS actions the access
 /// needs, on this queue only.
-pub fn grant(e: &Emitter, target: usize, wire: &Wire) -> Grant {
+fn grant(e: &Emitter, target: usize, wire: &Wire) -> Grant {
     let p = &wire.env_prefix;
     Grant {
         env: vec![
@@ -43,11 +43,7 @@ pub fn grant(e: &Emitter, target: usize, wire: &Wire) -> Grant {
 
 /// The queue, encrypted, and its dead-letter queue with redrive both ways
 /// (messages move to it after `max_receives`, and may be sent back only to it).
-pub fn emit(e: &mut Emitter, index: usize) {
-    let crate::kinds::Spec::Sqs(sqs) = &e.stack.components[index].spec else {
-        return;
-    };
-    let sqs = sqs.clone();
+fn emit(e: &mut Emitter, index: usize, sqs: &Sqs) {
     let tags = e.tags(index);
     let suffix = if sqs.fifo { ".fifo" } else { "" };
     let base = e.qualified(index);
@@ -165,5 +161,21 @@ fn queue_actions(access: Access) -> &'static [&'static str] {
             "sqs:ReceiveMessage",
             "sqs:SendMessage",
         ],
+    }
+}
+
+impl EmitKind for Sqs {
+    const MAIN_ROLE: &'static str = "queue";
+
+    fn emit(&self, e: &mut Emitter<'_>, index: usize) {
+        emit(e, index, self)
+    }
+
+    fn output(&self, e: &Emitter<'_>, index: usize, name: &str) -> Vec<Part> {
+        output(e, index, name)
+    }
+
+    fn grant(&self, e: &Emitter<'_>, target: usize, wire: &Wire) -> Grant {
+        grant(e, target, wire)
     }
 }

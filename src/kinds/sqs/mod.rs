@@ -2,7 +2,9 @@
 
 pub mod check;
 pub mod emit;
+pub mod status;
 
+use super::Component;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -82,3 +84,19 @@ pub const OUTPUTS: &[(&str, &str)] = &[
     ("dead_letter_url", "dead-letter queue URL"),
     ("dead_letter_arn", "dead-letter queue ARN"),
 ];
+
+impl Component for Sqs {
+    type File = Sqs;
+    const LABEL: &'static str = "SQS";
+    const OUTPUTS: &'static [(&'static str, &'static str)] = OUTPUTS;
+    const WIRED_ENV: &'static [&'static str] = &["URL", "ARN"];
+
+    fn output_available(&self, output: &str) -> Result<(), String> {
+        match output {
+            "dead_letter_url" | "dead_letter_arn" if !self.dead_letter.enabled => {
+                Err("its dead-letter queue is turned off".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}

@@ -6,22 +6,13 @@
 
 mod access;
 
-use super::{Architecture, Infra, Microservice};
-use crate::emit::emitter::Emitter;
-use crate::emit::emitter::Grant;
+use super::{Architecture, Microservice, MicroserviceSpec};
+use crate::emit::emitter::{EmitKind, Emitter, Grant};
 use crate::emit::network::{self, Direction};
 use crate::emit::program::{Part, Resource, Value, list, map, r, s, strings, to_json};
-use crate::kinds::Spec;
 use crate::resolve::Wire;
 use access::Context;
 use std::collections::BTreeMap;
-
-fn parts<'a>(e: &'a Emitter, index: usize) -> (&'a Microservice, &'a Infra) {
-    match &e.stack.components[index].spec {
-        Spec::Microservice(m, infra) => (m, infra),
-        _ => unreachable!("microservice emitter called for another kind"),
-    }
-}
 
 /// Paths a service is routed on: its own, or everything when it gives neither
 /// paths nor hosts.
@@ -40,8 +31,7 @@ fn path_prefix(expose: &super::Exposure) -> String {
     first[..cut].trim_end_matches('/').to_string()
 }
 
-pub fn output(e: &Emitter, index: usize, output: &str) -> Vec<Part> {
-    let (service, _) = parts(e, index);
+fn output(e: &Emitter, index: usize, service: &Microservice, output: &str) -> Vec<Part> {
     match output {
         "url" => match &service.expose {
             Some(expose) if !expose.hosts.is_empty() => {
@@ -73,19 +63,21 @@ pub fn output(e: &Emitter, index: usize, output: &str) -> Vec<Part> {
 }
 
 /// Using a service gives its URL; the load balancer is already reachable.
-pub fn grant(e: &Emitter, target: usize, wire: &Wire) -> Grant {
+fn grant(e: &Emitter, target: usize, service: &Microservice, wire: &Wire) -> Grant {
     Grant {
-        env: vec![(format!("{}_URL", wire.env_prefix), output(e, target, "url"))],
+        env: vec![(
+            format!("{}_URL", wire.env_prefix),
+            output(e, target, service, "url"),
+        )],
         ..Grant::default()
     }
 }
 
-pub fn emit(e: &mut Emitter, index: usize) {
-    let (service, infra) = parts(e, index);
+fn emit(e: &mut Emitter, index: usize, spec: &MicroserviceSpec) {
     let cx = Context {
         index,
-        service: service.clone(),
-        infra: infra.clone(),
+        service: (*spec.settings).clone(),
+        infra: spec.infra.clone(),
         id: e.id(index).clone(),
         tags: e.tags(index),
         net: e.stack.env.network.clone(),
@@ -576,4 +568,20 @@ fn autoscaling(e: &mut Emitter, cx: &Context, service_name: &str, target_group: 
 /// (pulumi-aws `provider/resources.go`).
 pub fn target_group_name(e: &Emitter, index: usize) -> String {
     e.autonamed(index, "tg", 32)
+}
+
+impl EmitKind for MicroserviceSpec {
+    const MAIN_ROLE: &'static str = "service";
+
+    fn emit(&self, e: &mut Emitter<'_>, index: usize) {
+        emit(e, index, self)
+    }
+
+    fn output(&self, e: &Emitter<'_>, index: usize, name: &str) -> Vec<Part> {
+        output(e, index, &self.settings, name)
+    }
+
+    fn grant(&self, e: &Emitter<'_>, target: usize, wire: &Wire) -> Grant {
+        grant(e, target, &self.settings, wire)
+    }
 }

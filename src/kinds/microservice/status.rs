@@ -1,0 +1,133 @@
+//! What a microservice looks like live: running/desired tasks, the rollout of
+//! its primary deployment, and target health when exposed.
+
+use super::MicroserviceSpec;
+use crate::inspect::status::{ComponentStatus, Health, Outputs, StatusKind, unrecorded};
+use crate::inspect::{Cloud, output, problem};
+use crate::kinds::Component;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+impl StatusKind for MicroserviceSpec {
+    fn status(cloud: &Cloud, outputs: &Outputs, component: &str) -> ComponentStatus {
+        let mut status = ComponentStatus::new(component, Self::LABEL);
+        let (Some(cluster), Some(name)) = (
+            outputs.get("_stack.cluster").and_then(|v| v.as_str()),
+            output(outputs, component, "name"),
+        ) else {
+            unrecorded(&mut status, "name");
+            return status;
+        };
+        let resource = format!("ECS service {name} in cluster {cluster}");
+        let described = cloud.block_on(
+            cloud
+                .ecs
+                .describe_services()
+                .cluster(cluster)
+                .services(name)
+                .send(),
+        );
+        let service = match described {
+            Ok(out) => out
+                .services()
+                .iter()
+                .find(|s| s.status() == Some("ACTIVE"))
+                .cloned(),
+            Err(err) => {
+                status.state = "unknown".into();
+                status.flag(
+                    Health::Unhealthy,
+                    problem("ecs:DescribeServices", &resource, &err),
+                );
+                return status;
+            }
+        };
+        let Some(service) = service else {
+            status.state = "not found".into();
+            status.flag(Health::Unhealthy, format!("{resource} does not exist"));
+            return status;
+        };
+        let (running, desired) = (service.running_count(), service.desired_count());
+        status.state = format!("{running}/{desired} running");
+        let primary = service
+            .deployments()
+            .iter()
+            .find(|d| d.status() == Some("PRIMARY"));
+        let rollout = primary
+            .and_then(|d| d.rollout_state())
+            .map(|r| r.as_str().to_string());
+        let reason = primary
+            .and_then(|d| d.rollout_state_reason())
+            .unwrap_or_default()
+            .to_string();
+        let failed_old = service.deployments().iter().any(|d| {
+            d.status() != Some("PRIMARY") && d.rollout_state().is_some_and(|r| r.as_str() == "FAILED")
+        });
+        match rollout.as_deref() {
+            Some("FAILED") => status.flag(Health::Unhealthy, format!("rollout failed: {reason}")),
+            Some("IN_PROGRESS") => status.flag(
+                Health::Warning,
+                format!("rolling out ({running}/{desired} running)"),
+            ),
+            _ if failed_old || reason.to_lowercase().contains("rolled back") => {
+                status.flag(Health::Warning, format!("rolled back: {reason}"))
+            }
+            _ if running < desired => status.flag(
+                Health::Unhealthy,
+                format!("only {running} of {desired} tasks running"),
+            ),
+            _ => {}
+        }
+        if desired == 0 {
+            status.flag(Health::Warning, "scaled to zero tasks");
+        }
+        let mut targets = json!(null);
+        if let Some(group) = output(outputs, component, "target_group") {
+            match cloud.block_on(
+                cloud
+                    .elb
+                    .describe_target_health()
+                    .target_group_arn(group)
+                    .send(),
+            ) {
+                Ok(out) => {
+                    let mut by_state: BTreeMap<String, u32> = BTreeMap::new();
+                    for t in out.target_health_descriptions() {
+                        let state = t
+                            .target_health()
+                            .and_then(|h| h.state())
+                            .map_or("unknown", |s| s.as_str())
+                            .to_string();
+                        *by_state.entry(state).or_default() += 1;
+                    }
+                    let unhealthy = by_state.get("unhealthy").copied().unwrap_or(0);
+                    let starting = by_state.get("initial").copied().unwrap_or(0);
+                    if unhealthy > 0 {
+                        status.flag(
+                            Health::Unhealthy,
+                            format!(
+                                "{unhealthy} unhealthy target{}",
+                                if unhealthy == 1 { "" } else { "s" }
+                            ),
+                        );
+                    } else if starting > 0 {
+                        status.flag(
+                            Health::Warning,
+                            format!(
+                                "{starting} target{} starting",
+                                if starting == 1 { "" } else { "s" }
+                            ),
+                        );
+                    }
+                    targets = json!(by_state);
+                }
+                Err(err) => status.flag(
+                    Health::Unhealthy,
+                    problem("elasticloadbalancing:DescribeTargetHealth", group, &err),
+                ),
+            }
+        }
+        status.details = json!({"cluster": cluster, "service": name, "running": running, "desired": desired, "pending": service.pending_count(), "rollout": rollout, "rollout_reason": reason, "targets": targets});
+        status
+    }
+}
