@@ -47,7 +47,7 @@ codes! {
     UnknownStack => "unknown-stack": "No stack of that name in the repository.",
     NotARepository => "not-a-repository": "The folder is not a deployment repository (no `stacks/`).",
     MissingFile => "missing-file": "A required file (stack.yaml, service.yaml) is missing.",
-    NoKindFile => "no-kind-file": "A component folder has no kind file (microservice.yaml, rds.yaml, sqs.yaml, cache.yaml).",
+    NoKindFile => "no-kind-file": "A component folder has no kind file (`<kind>.yaml`, such as microservice.yaml).",
     MultipleKindFiles => "multiple-kind-files": "A component folder has more than one kind file.",
     UnexpectedFile => "unexpected-file": "A file deployer does not know in a place where it expects its own files.",
     InvalidName => "invalid-name": "A stack, service, component or environment name is not DNS-safe.",

@@ -12,14 +12,34 @@ use clap::Parser;
 use printer::Printer;
 use std::process::ExitCode;
 
-/// What a command ended with. Errors are separate ([`Error`]).
+/// What a command ended with, and so the process's exit code (as uv's
+/// `ExitStatus`). A command returns `Success`, `Failure` or `External`; an
+/// [`Error`] it returns becomes `Failure` or `Error` in [`report`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitStatus {
+    /// Exit 0: done as asked (for `diff` and `drift`: nothing differs).
     Success,
-    /// The command ran and found problems (invalid files, unhealthy components).
+    /// Exit 1: the command ran and found problems (invalid files, unhealthy
+    /// components; for `diff` and `drift`: something differs), or could not do
+    /// what was asked.
     Failure,
-    /// Pass on another program's exit code (`lock exec`).
-    Code(u8),
+    /// Exit 2: the command was asked wrongly (usage, an unknown stack or
+    /// environment); for `diff` and `drift`, any error, so CI can tell
+    /// "differs" from "broken".
+    Error,
+    /// Another program's exit code, passed on (`lock exec`).
+    External(u8),
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        match status {
+            ExitStatus::Success => ExitCode::SUCCESS,
+            ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Error => ExitCode::from(2),
+            ExitStatus::External(code) => ExitCode::from(code),
+        }
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -43,33 +63,13 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(args, &printer),
         Command::Show(args) => commands::show::run(args, &printer),
         Command::Compile(args) => commands::compile::run(args, &printer),
-        Command::Diff(args) => {
-            // diff: 0 no change, 1 changes, 2 any error (so CI can tell them apart).
-            return match commands::diff::run(args, &printer) {
-                Ok(ExitStatus::Success) => ExitCode::SUCCESS,
-                Ok(ExitStatus::Failure | ExitStatus::Code(_)) => ExitCode::from(1),
-                Err(err) => {
-                    report(&printer, &err);
-                    ExitCode::from(2)
-                }
-            };
-        }
+        Command::Diff(args) => any_error_is_2(commands::diff::run(args, &printer), &printer),
         Command::Affected(args) => commands::affected::run(args, &printer),
         Command::Plan(args) => commands::plan::run(args, &printer),
         Command::Apply(args) => commands::apply::run(args, &printer),
         Command::Rollback(args) => commands::apply::rollback(args, &printer),
         Command::Destroy(args) => commands::apply::destroy(args, &printer),
-        Command::Drift(args) => {
-            // drift: 0 no drift, 1 drift, 2 any error.
-            return match commands::drift::run(args, &printer) {
-                Ok(ExitStatus::Success) => ExitCode::SUCCESS,
-                Ok(ExitStatus::Failure | ExitStatus::Code(_)) => ExitCode::from(1),
-                Err(err) => {
-                    report(&printer, &err);
-                    ExitCode::from(2)
-                }
-            };
-        }
+        Command::Drift(args) => any_error_is_2(commands::drift::run(args, &printer), &printer),
         Command::Status(args) => commands::status::run(args, &printer),
         Command::Logs(args) => commands::logs::run(args, &printer),
         Command::Init(args) => commands::init::run(args, &printer),
@@ -84,36 +84,44 @@ pub fn main() -> ExitCode {
         Command::Man(args) => commands::completions::man(args, &printer),
     };
     match result {
-        Ok(ExitStatus::Success) => ExitCode::SUCCESS,
-        Ok(ExitStatus::Failure) => ExitCode::from(1),
-        Ok(ExitStatus::Code(code)) => ExitCode::from(code),
-        Err(err) => {
-            let code = report(&printer, &err);
-            ExitCode::from(code)
-        }
+        Ok(status) => status.into(),
+        Err(err) => report(&printer, &err).into(),
     }
 }
 
-/// Prints an error and returns its exit code: 2 for usage errors, 1 otherwise.
-pub fn report(printer: &Printer, err: &Error) -> u8 {
+/// For `diff` and `drift`, whose exit 1 means "differs": every error is
+/// reported and exits 2.
+fn any_error_is_2(
+    result: crate::error::Result<ExitStatus>,
+    printer: &Printer,
+) -> crate::error::Result<ExitStatus> {
+    result.or_else(|err| {
+        report(printer, &err);
+        Ok(ExitStatus::Error)
+    })
+}
+
+/// Prints an error and says how the process ends: `Error` (2) for usage
+/// errors and an unknown stack or environment, `Failure` (1) otherwise.
+pub fn report(printer: &Printer, err: &Error) -> ExitStatus {
     match err {
         Error::Diagnostic(d) => {
             printer.diagnostic(d, &crate::source::Sources::default());
             if d.code == crate::diagnostic::Code::UnknownStack
                 || d.code == crate::diagnostic::Code::UnknownEnvironment
             {
-                2
+                ExitStatus::Error
             } else {
-                1
+                ExitStatus::Failure
             }
         }
         Error::Usage { message, help } => {
             printer.error(message, help.as_deref());
-            2
+            ExitStatus::Error
         }
         Error::Failed { message, help } => {
             printer.error(message, help.as_deref());
-            1
+            ExitStatus::Failure
         }
     }
 }

@@ -136,6 +136,16 @@ impl Kind {
         Kind::ALL.iter().copied().find(|k| k.file_name() == file)
     }
 
+    /// Every kind file, for messages: `a.yaml, b.yaml or c.yaml`.
+    pub fn file_names(conjunction: &str) -> String {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.file_name()).collect();
+        match names.split_last() {
+            Some((last, [])) => (*last).to_string(),
+            Some((last, rest)) => format!("{} {conjunction} {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Kind> {
         Kind::ALL.iter().copied().find(|k| k.name() == name)
     }

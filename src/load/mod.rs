@@ -139,9 +139,10 @@ impl<'a> Loader<'a> {
                     format!("service `{name}` has no components"),
                 )
                 .in_path(self.repo.display(&components_dir))
-                .help(
-                    "add a folder under components/ with a microservice.yaml, rds.yaml, sqs.yaml or cache.yaml",
-                ),
+                .help(format!(
+                    "add a folder under components/ with a {}",
+                    Kind::file_names("or")
+                )),
             );
         }
         LoadedService {
@@ -179,7 +180,7 @@ impl<'a> Loader<'a> {
                     .chain(["infra.yaml"]);
                 let corrected = file.replace(".yml", ".yaml");
                 let help = did_you_mean(&corrected, known).unwrap_or_else(|| {
-                    "a component folder holds one kind file (microservice.yaml, rds.yaml, sqs.yaml or cache.yaml), an optional infra.yaml and a configs/ folder".into()
+                    format!("a component folder holds one kind file ({}), an optional infra.yaml and a configs/ folder", Kind::file_names("or"))
                 });
                 self.report(
                     Diagnostic::error(
@@ -194,9 +195,15 @@ impl<'a> Loader<'a> {
         let (kind, kind_path) = match kinds.len() {
             0 => {
                 self.report(
-                    Diagnostic::error(Code::NoKindFile, format!("component `{name}` has no kind file"))
-                        .in_path(self.repo.display(&dir))
-                        .help("add exactly one of microservice.yaml, rds.yaml, sqs.yaml or cache.yaml; the file's name says what the component is"),
+                    Diagnostic::error(
+                        Code::NoKindFile,
+                        format!("component `{name}` has no kind file"),
+                    )
+                    .in_path(self.repo.display(&dir))
+                    .help(format!(
+                        "add exactly one of {}; the file's name says what the component is",
+                        Kind::file_names("or")
+                    )),
                 );
                 return None;
             }

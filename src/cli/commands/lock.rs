@@ -176,8 +176,8 @@ pub fn exec(args: LockExecArgs, printer: &Printer) -> Result<ExitStatus> {
     }
     Ok(match status.code() {
         Some(0) => ExitStatus::Success,
-        Some(code) => ExitStatus::Code(code.clamp(1, 255) as u8),
-        None => ExitStatus::Code(128 + 2),
+        Some(code) => ExitStatus::External(code.clamp(1, 255) as u8),
+        None => ExitStatus::External(128 + 2),
     })
 }
 
