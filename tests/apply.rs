@@ -2,10 +2,7 @@
 //! Pulumi stand-in (tests/support/pulumi_standin.rs) on the local back-end, and
 //! once against moto.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
-
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -26,10 +23,10 @@ const STACK_FILE: &str = "stacks/notification-platform/stack.yaml";
 macro_rules! at_both_versions {
     ($($name:ident),* $(,)?) => {
         mod at_pulumi_3_227 {
-            $(#[test] fn $name() { super::common::at_pulumi_version(super::common::PULUMI_VERSIONS[0], super::$name) })*
+            $(#[test] fn $name() { crate::common::at_pulumi_version(crate::common::PULUMI_VERSIONS[0], super::$name) })*
         }
         mod at_pulumi_current {
-            $(#[test] fn $name() { super::common::at_pulumi_version(super::common::PULUMI_VERSIONS[1], super::$name) })*
+            $(#[test] fn $name() { crate::common::at_pulumi_version(crate::common::PULUMI_VERSIONS[1], super::$name) })*
         }
     };
 }
@@ -977,7 +974,7 @@ fn standin_workspace(program: &str) -> (tempfile::TempDir, Vec<(String, String)>
 }
 
 fn run_standin(dir: &std::path::Path, args: &[&str], env: &[(String, String)]) -> Run {
-    let out = std::process::Command::new(common::standin())
+    let out = std::process::Command::new(crate::common::standin())
         .args(args)
         .current_dir(dir)
         .env_remove("PULUMI_DEBUG_COMMANDS")

@@ -3,10 +3,7 @@
 //! (conflicting writers, partial writes), `history`, an unreachable endpoint,
 //! and the local back-end.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
-
-mod common;
-use common::*;
+use crate::common::*;
 use deployer::backend::releases::{ReleaseResult, ReleaseStart, Releases, Status};
 use deployer::backend::{Acquire, LockInfo, LockRefused, Put, StateStore, lock_key};
 use std::time::{Duration, Instant};

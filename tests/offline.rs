@@ -2,8 +2,7 @@
 //! five): the front end as a user meets it (`validate`, `show`, `compile`,
 //! `diff`, `affected`), the golden programs, the commands that need no cloud,
 //! and the documents kept in step with the code (docs/architecture.md's
-//! layering among them). The tests that start moto are in `apply`, `backend`
-//! and `status`.
+//! layering among them). The tests that start moto are in `aws`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
 

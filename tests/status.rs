@@ -2,19 +2,13 @@
 //! through the AWS SDK, a matching release record is written, and the commands
 //! are run as a user would.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
-
-mod common;
-use common::*;
+use crate::common::*;
 use deployer::backend::releases::{ReleaseResult, ReleaseStart, Releases, Status};
 use deployer::inspect::Cloud;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 const DEV: &str = "development";
-
-/// moto reports this many running tasks for every ECS service it creates.
-const RUNNING: &str = "2";
 
 struct World {
     backend: AwsBackend,
@@ -38,7 +32,7 @@ fn now_ms() -> i64 {
 
 /// Creates what a release of the example records, and records the release.
 fn world() -> World {
-    let server = moto::moto_with(&[("MOTO_ECS_SERVICE_RUNNING", RUNNING)]);
+    let server = moto::moto();
     let backend = AwsBackend::on(server);
     let b = backend.open();
     let cloud = Cloud::in_region("us-east-1").unwrap();
@@ -353,7 +347,7 @@ fn status_of_a_healthy_environment() {
     assert!(
         api.starts_with("✓ email-service/api")
             && api.contains("MicroService")
-            && api.contains("2/2 running")
+            && api.contains(&format!("{0}/{0} running", moto::ECS_SERVICE_RUNNING))
             && api.ends_with("Healthy"),
         "{api}"
     );
@@ -387,7 +381,7 @@ fn status_of_a_healthy_environment() {
         .find(|c| c["component"] == "email-service/api")
         .unwrap();
     assert_eq!(api["health"], "healthy");
-    assert_eq!(api["details"]["running"], 2);
+    assert_eq!(api["details"]["running"], moto::ECS_SERVICE_RUNNING);
     assert_eq!(api["details"]["targets"]["healthy"], 1);
     assert_eq!(json[0]["healthy"], true);
 }
@@ -466,7 +460,7 @@ fn status_flags_dead_letters_as_a_warning_and_missing_or_stopped_as_unhealthy() 
 
 #[test]
 fn status_without_a_release_says_how_to_deploy() {
-    let backend = AwsBackend::on(moto::moto_with(&[("MOTO_ECS_SERVICE_RUNNING", RUNNING)]));
+    let backend = AwsBackend::on(moto::moto());
     let repo = TestRepo::example();
     let run = repo.run_with(&["status", "-s", STACK, "-e", "staging"], &backend.env());
     assert_eq!(run.code, 1);

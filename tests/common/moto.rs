@@ -1,6 +1,6 @@
 //! A moto server (Python moto in server mode) on a free loopback port, shared
-//! by the tests of one test binary, and the environment that points deployer at
-//! it. The server is killed when the test process exits.
+//! by every test of the `aws` binary, and the environment that points deployer
+//! at it. The server is killed when the test process exits.
 
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -17,20 +17,19 @@ impl Moto {
     }
 }
 
+/// How many tasks moto reports running for every ECS service it creates
+/// (moto runs none; `status` tests read this as the services' running count).
+pub const ECS_SERVICE_RUNNING: u32 = 2;
+
 /// The shared server, started on first use.
 pub fn moto() -> &'static Moto {
-    moto_with(&[])
-}
-
-/// The shared server, started with these environment variables for moto (the
-/// first call of a test binary decides them).
-pub fn moto_with(env: &[(&str, &str)]) -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    MOTO.get_or_init(|| start(env))
+    MOTO.get_or_init(|| {
+        start(vec![(
+            "MOTO_ECS_SERVICE_RUNNING".into(),
+            ECS_SERVICE_RUNNING.to_string(),
+        )])
+    })
 }
 
 fn free_port() -> u16 {
