@@ -33,6 +33,18 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
+/// Passes an interruption on to `child` once, as SIGINT, so that it finishes
+/// what is in flight and exits (Pulumi saves its state). The terminal sends
+/// Ctrl+C to the child too; a SIGTERM to deployer alone reaches it only this
+/// way. `forwarded` remembers that it was done; call it while waiting.
+pub fn forward_to(child: &std::process::Child, forwarded: &mut bool) {
+    if interrupted() && !*forwarded {
+        *forwarded = true;
+        // SAFETY: kill(2) with the pid of a child this process spawned and has not reaped.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    }
+}
+
 /// Sleeps up to `duration`, returning early (true) when interrupted.
 pub fn sleep(duration: std::time::Duration) -> bool {
     let step = std::time::Duration::from_millis(50);

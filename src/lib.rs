@@ -7,7 +7,8 @@
 //! - Modules form layers, and imports point down: `source`, `node`, `fs`, …
 //!   at the bottom; the compiler's stages [`load`] → [`expand`] →
 //!   [`validate`] → [`resolve`] → [`emit`], each using only earlier stages'
-//!   data; then [`backend`], [`engine`], [`deploy`]; [`cli`] on top.
+//!   data; then [`backend`], [`engine`]; the flows in [`ops`]; [`cli`] on top,
+//!   its commands thin wrappers over `ops`.
 //! - Only `cli::printer` prints.
 //! - No component kind imports another.
 //!
@@ -21,7 +22,6 @@ pub mod affected;
 pub mod artifacts;
 pub mod backend;
 pub mod cli;
-pub mod deploy;
 pub mod emit;
 pub mod engine;
 pub mod error;
@@ -35,8 +35,8 @@ pub mod kinds;
 pub mod load;
 pub mod markdown;
 pub mod model;
+pub mod ops;
 pub mod pipeline;
-pub mod plan;
 pub mod provider;
 pub mod resolve;
 pub mod schema;

@@ -170,11 +170,8 @@ impl Invocation<'_> {
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
-            if crate::interrupt::interrupted() && !interrupted {
-                interrupted = true;
-                // Pulumi finishes what is in flight, saves its state and exits.
-                unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-            }
+            // Pulumi finishes what is in flight, saves its state and exits.
+            crate::interrupt::forward_to(&child, &mut interrupted);
         }
         for reader in readers {
             let _ = reader.join();

@@ -1,24 +1,27 @@
-//! `deployer apply` and `deployer rollback`: lock → compile (or load a release)
-//! → preview → approval → `pulumi up` with progress → record → unlock.
+//! `deployer apply`, `rollback` and `destroy`: read the arguments, compile
+//! (or pick a release), take the lock, run the operation (`ops::apply`), and
+//! say how it ended. What the user sees during it is [`CliUi`].
 
 use super::lock::take;
 use super::{open_backend, open_repo, resolve_target, var_args};
-use crate::artifacts::Artifacts;
-use crate::backend::protection::{self, Protection};
-use crate::backend::releases::{Releases, Status};
+use crate::backend::releases::Status;
 use crate::cli::ExitStatus;
 use crate::cli::args::{ApplyArgs, DestroyArgs, RollbackArgs};
 use crate::cli::commands::history::duration;
 use crate::cli::printer::{BOLD, GREEN, Printer, RED, YELLOW};
-use crate::deploy::{self, Operation, Request, Summary, Ui};
 use crate::engine::progress::{Plan, Update, label};
 use crate::engine::pulumi;
 use crate::error::{Error, Result};
+use crate::ops::Target;
+use crate::ops::Ui;
+use crate::ops::apply::{self as op, Apply};
+use crate::ops::deploy::Summary;
+use crate::ops::plan::PlanFile;
 
 pub fn run(mut args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
     let planned = match &args.plan {
-        Some(path) => Some(crate::plan::PlanFile::read(path)?),
+        Some(path) => Some(PlanFile::read(path)?),
         None => None,
     };
     if let Some(plan) = &planned {
@@ -41,7 +44,7 @@ pub fn run(mut args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
             }
             *given = Some(planned.clone());
         }
-        args.vars.vars = plan_variables(plan, &args.vars.vars)?;
+        args.vars.vars = plan.given_again(&args.vars.vars)?;
     }
     let target = resolve_target(printer, &repo, &args.target)?;
     let (stack, environment) = (target.stack, target.environment);
@@ -52,360 +55,118 @@ pub fn run(mut args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
     require_approval_possible(printer, env.approval_required(), args.auto_approve)?;
     let backend = open_backend(printer, &repo)?;
     super::check_account(&backend, &repo, &env, &environment)?;
+    let target = Target {
+        repo: &repo,
+        backend: &backend,
+        pulumi,
+        stack,
+        environment,
+        env,
+    };
+    let ui = CliUi::new(printer);
     if !args.recreate_lost_state {
-        first_apply_finds_nothing_deployed(printer, &backend, &repo, &stack, &environment, &env)?;
+        op::nothing_deployed_elsewhere(&target, &ui)?;
     }
     let held = take(
         printer,
         &backend,
         &repo,
-        &stack,
-        &environment,
+        &target.stack,
+        &target.environment,
         "apply",
         &args.lock,
     )?;
-    if let Some(plan) = &planned
-        && let Err(e) = matches_plan(plan, &files, &backend)
-    {
-        super::lock::release(printer, held);
-        return Err(e);
-    }
-    // The protection recorded by earlier applies holds, whatever stack.yaml says now.
-    let now = Protection {
-        production: env.production,
-        approval_required: env.approval_required(),
-        protected: deploy::protected_names(&files)
-            .into_iter()
-            .map(|(name, _)| name)
-            .collect(),
-    };
-    let recorded = protection::read(backend.store.as_ref(), &stack, &environment)?;
-    let mut honoured = now.clone();
-    let mut approved = None;
-    if let Some((rec, _)) = &recorded {
-        honoured = protection::strongest(rec, &now);
-        let lowered = protection::lowered(rec, &now);
-        if !lowered.is_empty() {
-            approved = Some(accept_downgrade(
-                printer,
-                args.accept_protection_downgrade,
-                &stack,
-                &environment,
-                &lowered,
-            )?);
-        }
-    }
-    let request = Request {
-        repo_root: &repo.root,
-        backend: &backend,
-        pulumi,
-        stack: stack.clone(),
-        environment: environment.clone(),
+    let apply = Apply {
         files,
-        operation: Operation::Apply,
-        variables: checked.variables.clone(),
-        who: held.info.who.clone(),
-        lock_id: held.info.lock_id.clone(),
-        git_commit: crate::git::commit(&repo.root),
-        approval_required: honoured.approval_required,
-        production: honoured.production,
+        variables: checked.variables,
+        sensitive: checked.sensitive,
+        planned,
         auto_approve: args.auto_approve,
         rollback_on_failure: !args.no_rollback,
-        approved,
-        sensitive: checked.sensitive.clone(),
+        accept_protection_downgrade: args.accept_protection_downgrade,
         recreate_lost_state: args.recreate_lost_state,
-        planned,
     };
-    let summary = deploy::deploy(request, &CliUi::new(printer));
-    if let Ok(s) = &summary
-        && s.status == Status::Succeeded
-        && s.number.is_some()
-        && recorded.as_ref().is_none_or(|(r, _)| *r != now)
-    {
-        protection::write(
-            backend.store.as_ref(),
-            &stack,
-            &environment,
-            &now,
-            recorded.as_ref().map(|(_, tag)| tag.as_str()),
-        )?;
-    }
+    let summary = op::apply(&target, apply, &held.info, &ui);
     super::lock::release(printer, held);
-    report(printer, &stack, &environment, summary?)
-}
-
-/// The variables of a plan, with the sensitive ones given again (`--var`): a
-/// plan records them as `(sensitive)`. Any other `--var` is refused: the plan
-/// fixed it.
-fn plan_variables(
-    plan: &crate::plan::PlanFile,
-    given: &[(String, String)],
-) -> Result<Vec<(String, String)>> {
-    let sensitive = crate::expand::variables::SENSITIVE;
-    let mut out: Vec<(String, String)> = plan
-        .variables
-        .iter()
-        .filter(|(_, v)| v.as_str() != sensitive)
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    for (name, value) in given {
-        match plan.variables.get(name) {
-            Some(v) if v == sensitive => out.push((name.clone(), value.clone())),
-            Some(v) => {
-                return Err(Error::usage(format!(
-                    "the plan fixes {name}={v}; only sensitive variables are given again with --plan"
-                )));
-            }
-            None => {
-                return Err(Error::usage(format!("the plan has no variable {name}")));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Under the lock: the program compiled now and the release it lands on are
-/// the ones the plan was made with.
-fn matches_plan(
-    plan: &crate::plan::PlanFile,
-    files: &Artifacts,
-    backend: &crate::backend::Backend,
-) -> Result<()> {
-    let refuse = |what: String| {
-        Err(Error::failed(format!("{what}; nothing was changed"))
-            .with_help("plan again and have the new plan reviewed"))
-    };
-    if files.manifest.program_hash != plan.program_hash
-        || files.manifest.settings_hash != plan.settings_hash
-    {
-        return refuse(format!(
-            "the program compiled now differs from the reviewed plan's ({} then, {} now): a file changed since it was planned",
-            crate::plan::short(&plan.program_hash),
-            crate::plan::short(&files.manifest.program_hash)
-        ));
-    }
-    let latest = Releases::new(backend.store.as_ref(), &plan.stack, &plan.environment)
-        .latest()?
-        .map(|r| r.start.number);
-    if latest != plan.base_release {
-        let name = |n: Option<u32>| n.map_or("no release".to_string(), |n| format!("release #{n}"));
-        return refuse(format!(
-            "the plan was made against {}, and {} has landed since",
-            name(plan.base_release),
-            name(latest)
-        ));
-    }
-    Ok(())
-}
-
-/// A first apply (no record, no Pulumi state) of an environment whose cluster
-/// already runs in AWS: the back-end was lost (`git clean -fdx` on the local
-/// one, another bucket) and applying would create everything again. With the
-/// local back-end and no role, AWS is asked only when credentials are
-/// configured here (never the instance metadata service), and a failure to
-/// ask is a warning; otherwise a note says it could not be checked.
-fn first_apply_finds_nothing_deployed(
-    printer: &Printer,
-    backend: &crate::backend::Backend,
-    repo: &crate::load::Repo,
-    stack: &str,
-    environment: &str,
-    env: &crate::model::stack::EnvironmentSpec,
-) -> Result<()> {
-    let shared = matches!(backend.kind, crate::backend::Kind::Aws(_)) || env.role_arn.is_some();
-    if Releases::new(backend.store.as_ref(), stack, environment)
-        .latest()?
-        .is_some()
-        || crate::engine::checkpoint::exists(backend, &repo.root, stack, environment)?
-            != Some(false)
-    {
-        return Ok(());
-    }
-    if !shared && !crate::backend::aws::credentials_configured() {
-        printer.status(format!(
-            "note: first apply of {stack} / {environment} here, and no AWS credentials are configured to check that it is not already deployed (from a .deployer/ since deleted, or another back-end)"
-        ));
-        return Ok(());
-    }
-    let cluster = format!("{stack}-{environment}");
-    let arn = match crate::inspect::active_cluster(env, &backend.who(&repo.root), &cluster) {
-        Ok(Some(arn)) => arn,
-        Ok(None) => return Ok(()),
-        Err(e) if !shared => {
-            printer.warning(format!(
-                "could not check AWS for an earlier deployment of {stack} / {environment}: {e}"
-            ));
-            return Ok(());
-        }
-        Err(e) => return Err(e),
-    };
-    Err(Error::failed(format!(
-        "{stack} / {environment} has no release and no Pulumi state in {}, yet its cluster {arn} runs in AWS: this back-end does not know what is deployed, and applying would create everything again beside it; nothing was changed",
-        backend.store.describe()
-    ))
-    .with_help("point deployer at the back-end that deployed it (`deployer init`, ~/.deployer/config.yaml), or restore the lost state; if those resources are to be abandoned, apply with --recreate-lost-state"))
-}
-
-/// The environment's class (production, approval) as the strongest of
-/// stack.yaml's and what earlier applies recorded: a rollback or destroy is
-/// never less guarded because stack.yaml was edited.
-fn recorded_class(
-    backend: &crate::backend::Backend,
-    stack: &str,
-    environment: &str,
-    env: &crate::model::stack::EnvironmentSpec,
-) -> Result<Protection> {
-    let now = Protection {
-        production: env.production,
-        approval_required: env.approval_required(),
-        protected: Vec::new(),
-    };
-    Ok(
-        match protection::read(backend.store.as_ref(), stack, environment)? {
-            Some((recorded, _)) => protection::strongest(&recorded, &now),
-            None => now,
-        },
-    )
-}
-
-/// A stack.yaml that lowers the recorded protection: stops unless the flag
-/// names the downgrade and someone accepts it on a terminal.
-fn accept_downgrade(
-    printer: &Printer,
-    flag: bool,
-    stack: &str,
-    environment: &str,
-    lowered: &[String],
-) -> Result<String> {
-    let what = lowered.join("; ");
-    if !flag {
-        return Err(Error::failed(format!(
-            "stack.yaml lowers the protection that earlier applies of {stack} / {environment} established ({what}); nothing was changed"
-        ))
-        .with_help("if this is intended, apply again on a terminal with --accept-protection-downgrade and confirm; --auto-approve alone cannot lower it"));
-    }
-    if !printer.can_prompt() {
-        return Err(Error::usage(format!(
-            "lowering the protection of {stack} / {environment} ({what}) is accepted on a terminal only"
-        ))
-        .with_help("run it on a terminal; CI cannot lower an environment's protection"));
-    }
-    printer.warning(format!(
-        "This apply lowers the protection of {stack} / {environment}: {what}"
-    ));
-    let answer: String = dialoguer::Input::new()
-        .with_prompt(format!("Type `downgrade {environment}` to accept"))
-        .interact_text()
-        .map_err(|e| Error::failed(format!("cannot read the answer: {e}")))?;
-    if answer.trim() != format!("downgrade {environment}") {
-        return Err(Error::failed(
-            "protection downgrade not accepted; nothing was changed",
-        ));
-    }
-    Ok(format!("protection downgrade accepted: {what}"))
+    report(printer, &target.stack, &target.environment, summary?)
 }
 
 pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
     let target = resolve_target(printer, &repo, &args.target)?;
-    let (stack, environment) = (target.stack, target.environment);
-    let env = super::stack_file(printer, &repo, &stack)?.environments[&environment].clone();
+    let env =
+        super::stack_file(printer, &repo, &target.stack)?.environments[&target.environment].clone();
     let pulumi = pulumi::find()?;
     let backend = open_backend(printer, &repo)?;
-    let honoured = recorded_class(&backend, &stack, &environment, &env)?;
+    let target = Target {
+        repo: &repo,
+        backend: &backend,
+        pulumi,
+        stack: target.stack,
+        environment: target.environment,
+        env,
+    };
+    let (stack, environment) = (&target.stack, &target.environment);
+    let honoured = target.recorded_class()?;
     require_approval_possible(printer, honoured.approval_required, args.auto_approve)?;
-    super::check_account(&backend, &repo, &env, &environment)?;
+    super::check_account(&backend, &repo, &target.env, environment)?;
     let held = take(
         printer,
         &backend,
         &repo,
-        &stack,
-        &environment,
+        stack,
+        environment,
         "rollback",
         &args.lock,
     )?;
-    let releases = Releases::new(backend.store.as_ref(), &stack, &environment);
-    let target = match args.to {
-        Some(n) => {
-            let release = releases.get(n)?.ok_or_else(|| {
-                Error::usage(format!("{stack} / {environment} has no release #{n}")).with_help(
-                    format!("see `deployer history --stack {stack} --environment {environment}`"),
-                )
-            })?;
-            if release.result.as_ref().map(|r| r.status) != Some(Status::Succeeded) {
-                return Err(Error::failed(format!(
-                    "release #{n} did not succeed ({}); roll back only to a release that did",
-                    release.status()
-                )));
-            }
-            release
-        }
-        None => {
-            let good: Vec<_> = releases
-                .list()?
-                .into_iter()
-                .filter(|r| {
-                    r.result
-                        .as_ref()
-                        .is_some_and(|x| x.status == Status::Succeeded)
-                })
-                .collect();
-            match good.as_slice() {
-                [.., previous, _current] => previous.clone(),
-                _ => {
-                    return Err(Error::failed(format!("{stack} / {environment} has no earlier successful release to roll back to"))
-                        .with_help(format!("see `deployer history --stack {stack} --environment {environment}`; `--to N` picks one")));
-                }
-            }
+    let release = match op::rollback_target(&target, args.to) {
+        Ok(release) => release,
+        Err(e) => {
+            super::lock::release(printer, held);
+            return Err(e);
         }
     };
-    let n = target.start.number;
-    let vars: Vec<String> = target
+    let vars: Vec<String> = release
         .start
         .variables
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     printer.status(format!(
-        "Rolling back {stack} / {environment} to release #{n} ({}, applied {} by {})",
+        "Rolling back {stack} / {environment} to release #{} ({}, applied {} by {})",
+        release.start.number,
         vars.join(" "),
-        crate::backend::timestamp(target.start.started),
-        target.start.who
+        crate::backend::timestamp(release.start.started),
+        release.start.who
     ));
-    let request = Request {
-        repo_root: &repo.root,
-        backend: &backend,
-        pulumi,
-        stack: stack.clone(),
-        environment: environment.clone(),
-        files: releases.artifacts(n, &environment)?,
-        operation: Operation::Rollback { source: n },
-        variables: target.start.variables.clone(),
-        who: held.info.who.clone(),
-        lock_id: held.info.lock_id.clone(),
-        git_commit: target.start.git_commit.clone(),
-        approval_required: honoured.approval_required,
-        production: honoured.production,
-        auto_approve: args.auto_approve,
-        rollback_on_failure: false,
-        approved: None,
-        sensitive: Default::default(),
-        recreate_lost_state: false,
-        planned: None,
-    };
-    let summary = deploy::deploy(request, &CliUi::new(printer));
+    let summary = op::rollback(
+        &target,
+        &release,
+        args.auto_approve,
+        &held.info,
+        &CliUi::new(printer),
+    );
     super::lock::release(printer, held);
-    report(printer, &stack, &environment, summary?)
+    report(printer, stack, environment, summary?)
 }
 
 pub fn destroy(args: DestroyArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
     let target = resolve_target(printer, &repo, &args.target)?;
-    let (stack, environment) = (target.stack, target.environment);
-    let env = super::stack_file(printer, &repo, &stack)?.environments[&environment].clone();
+    let env =
+        super::stack_file(printer, &repo, &target.stack)?.environments[&target.environment].clone();
     let pulumi = pulumi::find()?;
     let backend = open_backend(printer, &repo)?;
-    let production = recorded_class(&backend, &stack, &environment, &env)?.production;
+    let target = Target {
+        repo: &repo,
+        backend: &backend,
+        pulumi,
+        stack: target.stack,
+        environment: target.environment,
+        env,
+    };
+    let (stack, environment) = (&target.stack, &target.environment);
+    let production = target.recorded_class()?.production;
     let unconfirmed_production = production && !args.yes_destroy_production;
     if (!args.auto_approve || unconfirmed_production) && !printer.can_prompt() {
         return Err(Error::usage(
@@ -417,14 +178,7 @@ pub fn destroy(args: DestroyArgs, printer: &Printer) -> Result<ExitStatus> {
             "pass --auto-approve (for CI)"
         }));
     }
-    let releases = Releases::new(backend.store.as_ref(), &stack, &environment);
-    // What is deployed: the newest release's program (a failed one may have
-    // created resources too); Pulumi destroys what its state holds.
-    let Some(latest) = releases.latest()? else {
-        return Err(Error::failed(format!(
-            "nothing of {stack} was ever deployed in {environment}; nothing to destroy"
-        )));
-    };
+    let latest = op::last_release(&target)?;
     if latest.result.as_ref().map(|r| r.status) == Some(Status::Destroyed) {
         printer.success(format!(
             "{stack} / {environment} is already destroyed (release #{})",
@@ -432,42 +186,24 @@ pub fn destroy(args: DestroyArgs, printer: &Printer) -> Result<ExitStatus> {
         ));
         return Ok(ExitStatus::Success);
     }
-    super::check_account(&backend, &repo, &env, &environment)?;
+    super::check_account(&backend, &repo, &target.env, environment)?;
     let held = take(
         printer,
         &backend,
         &repo,
-        &stack,
-        &environment,
+        stack,
+        environment,
         "destroy",
         &args.lock,
     )?;
-    let files = releases.artifacts(latest.start.number, &environment)?;
-    let request = Request {
-        repo_root: &repo.root,
-        backend: &backend,
-        pulumi,
-        stack: stack.clone(),
-        environment: environment.clone(),
-        files,
-        operation: Operation::Apply,
-        variables: latest.start.variables.clone(),
-        who: held.info.who.clone(),
-        lock_id: held.info.lock_id.clone(),
-        git_commit: crate::git::commit(&repo.root),
-        approval_required: true,
-        production,
-        auto_approve: args.auto_approve,
-        rollback_on_failure: false,
-        approved: None,
-        sensitive: Default::default(),
-        recreate_lost_state: false,
-        planned: None,
-    };
-    let teardown = deploy::Teardown {
-        production_confirmed: args.yes_destroy_production,
-    };
-    let summary = deploy::destroy(request, teardown, &CliUi::new(printer));
+    let summary = op::destroy(
+        &target,
+        &latest,
+        args.auto_approve,
+        args.yes_destroy_production,
+        &held.info,
+        &CliUi::new(printer),
+    );
     super::lock::release(printer, held);
     let summary = summary?;
     let Some(number) = summary.number else {
@@ -592,6 +328,27 @@ impl Ui for CliUi<'_> {
 
     fn warn(&self, text: &str) {
         self.line(format!("{YELLOW}⚠{YELLOW:#} {text}"));
+    }
+
+    fn note(&self, text: &str) {
+        self.line(text.to_string());
+    }
+
+    fn accept_downgrade(&self, stack: &str, environment: &str, what: &str) -> Result<bool> {
+        if !self.printer.can_prompt() {
+            return Err(Error::usage(format!(
+                "lowering the protection of {stack} / {environment} ({what}) is accepted on a terminal only"
+            ))
+            .with_help("run it on a terminal; CI cannot lower an environment's protection"));
+        }
+        self.printer.warning(format!(
+            "This apply lowers the protection of {stack} / {environment}: {what}"
+        ));
+        let answer: String = dialoguer::Input::new()
+            .with_prompt(format!("Type `downgrade {environment}` to accept"))
+            .interact_text()
+            .map_err(|e| Error::failed(format!("cannot read the answer: {e}")))?;
+        Ok(answer.trim() == format!("downgrade {environment}"))
     }
 
     fn plan(&self, stack: &str, environment: &str, plan: &Plan) {

@@ -80,22 +80,14 @@ fn deployed(
     environment: &str,
 ) -> Result<Option<(String, Json)>> {
     let backend = super::open_backend(printer, repo)?;
-    let releases =
-        crate::backend::releases::Releases::new(backend.store.as_ref(), stack, environment);
-    let Some(release) = releases.last_success()? else {
+    let Some(deployed) = crate::ops::deployed::last(&backend, stack, environment)? else {
         printer.status(format!(
             "note: nothing of {stack} is deployed in {environment} yet; everything is new"
         ));
         return Ok(None);
     };
-    let (text, _) = releases.program(release.start.number, environment)?;
-    let json = crate::load::yaml::to_json(&text).map_err(|e| {
-        Error::failed(format!(
-            "the stored program of release #{} is damaged: {e}",
-            release.start.number
-        ))
-    })?;
-    Ok(Some((text, json)))
+    let json = deployed.program_json()?;
+    Ok(Some((deployed.files.program, json)))
 }
 
 /// The program at a git revision, or `None` when the stack or environment is not there.

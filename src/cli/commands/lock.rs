@@ -162,11 +162,7 @@ pub fn exec(args: LockExecArgs, printer: &Printer) -> Result<ExitStatus> {
                 )));
             }
         }
-        if crate::interrupt::interrupted() && !forwarded {
-            // The terminal sent Ctrl+C to the child too; a SIGTERM to deployer alone is passed on.
-            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-            forwarded = true;
-        }
+        crate::interrupt::forward_to(&child, &mut forwarded);
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     let lost = held.lost();

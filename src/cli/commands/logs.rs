@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::inspect::logs::{Line, Source, Tail};
 use crate::inspect::{Cloud, output};
 use crate::load::Repo;
+use crate::ops::deployed;
 use std::time::Duration;
 
 pub fn run(args: LogsArgs, printer: &Printer) -> Result<ExitStatus> {
@@ -69,18 +70,8 @@ pub fn run(args: LogsArgs, printer: &Printer) -> Result<ExitStatus> {
             }
         }
     };
-    let releases = Releases::new(backend.store.as_ref(), &stack, &environment);
-    let release = releases.last_success()?.ok_or_else(|| {
-        Error::failed(format!(
-            "nothing of {stack} is deployed in {environment} yet"
-        ))
-        .with_help(format!(
-            "deploy with `deployer apply --stack {stack} --environment {environment}`"
-        ))
-    })?;
-    let manifest = releases
-        .artifacts(release.start.number, &environment)?
-        .manifest;
+    let deployed = deployed::required(&backend, &stack, &environment)?;
+    let (release, manifest) = (deployed.release, deployed.files.manifest);
     let outputs = release
         .result
         .as_ref()

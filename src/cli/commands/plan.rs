@@ -5,14 +5,14 @@
 
 use super::apply::CliUi;
 use super::{open_backend, open_repo, resolve_target, var_args};
-use crate::backend::releases::Releases;
 use crate::cli::ExitStatus;
 use crate::cli::args::{PlanArgs, ReportFormat};
 use crate::cli::printer::Printer;
-use crate::deploy::{self, Operation, Request, Ui};
 use crate::engine::pulumi;
 use crate::error::Result;
-use crate::plan::PlanFile;
+use crate::ops::apply as op;
+use crate::ops::plan::short;
+use crate::ops::{Target, Ui};
 
 pub fn run(args: PlanArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
@@ -24,46 +24,19 @@ pub fn run(args: PlanArgs, printer: &Printer) -> Result<ExitStatus> {
     let pulumi = pulumi::find()?;
     let backend = open_backend(printer, &repo)?;
     super::check_account(&backend, &repo, &env, &environment)?;
-    let base_release = Releases::new(backend.store.as_ref(), &stack, &environment)
-        .latest()?
-        .map(|r| r.start.number);
-    let who = backend.who(&repo.root);
-    let git_commit = crate::git::commit(&repo.root);
-    let request = Request {
-        repo_root: &repo.root,
+    printer.status(format!(
+        "Previewing {stack} / {environment}, changing nothing..."
+    ));
+    let target = Target {
+        repo: &repo,
         backend: &backend,
         pulumi,
         stack: stack.clone(),
         environment: environment.clone(),
-        files,
-        operation: Operation::Apply,
-        variables: checked.variables.clone(),
-        who: who.clone(),
-        lock_id: String::new(),
-        git_commit: git_commit.clone(),
-        approval_required: env.approval_required(),
-        production: env.production,
-        auto_approve: false,
-        rollback_on_failure: false,
-        approved: None,
-        sensitive: checked.sensitive.clone(),
-        recreate_lost_state: false,
-        planned: None,
+        env,
     };
-    printer.status(format!(
-        "Previewing {stack} / {environment}, changing nothing..."
-    ));
-    let preview = deploy::preview(&request)?;
-    let plan = PlanFile::new(
-        &request.files,
-        &stack,
-        &environment,
-        &checked.variables,
-        git_commit,
-        base_release,
-        &who,
-        &preview,
-    );
+    let (plan, preview) = op::plan(&target, files, &checked.variables, &checked.sensitive)?;
+    let base_release = plan.base_release;
     if let Some(out) = &args.out {
         plan.write(out)?;
     }
@@ -81,7 +54,7 @@ pub fn run(args: PlanArgs, printer: &Printer) -> Result<ExitStatus> {
                 Some(out) => printer.status(format!(
                     "Planned against {against}; saved to {} (plan {}). Deploy exactly this with `deployer apply --plan {}`",
                     out.display(),
-                    crate::plan::short(&plan.hash()),
+                    short(&plan.hash()),
                     out.display()
                 )),
                 None => printer.status(format!("Planned against {against}; `--out FILE` saves it for `deployer apply --plan FILE`")),

@@ -208,19 +208,8 @@ fn show_deployed(
     let file = super::stack_file(printer, repo, args.stack())?;
     let environment = &super::target::environment(args.stack(), &file, Some(environment))?.0;
     let backend = super::open_backend(printer, repo)?;
-    let releases =
-        crate::backend::releases::Releases::new(backend.store.as_ref(), args.stack(), environment);
-    let Some(release) = releases.last_success()? else {
-        return Err(crate::error::Error::failed(format!(
-            "nothing of {} is deployed in {environment} yet (no successful release)",
-            args.stack()
-        ))
-        .with_help(format!(
-            "deploy with `deployer apply --stack {} --environment {environment}`",
-            args.stack()
-        )));
-    };
-    let (program, _) = releases.program(release.start.number, environment)?;
+    let deployed = crate::ops::deployed::required(&backend, args.stack(), environment)?;
+    let release = &deployed.release;
     printer.status(format!(
         "release #{} of {} / {environment}, applied {} by {}",
         release.start.number,
@@ -229,15 +218,8 @@ fn show_deployed(
         release.start.who
     ));
     match args.format {
-        ProgramFormat::Yaml => printer.out_raw(&program),
-        ProgramFormat::Json => {
-            printer.json(&crate::load::yaml::to_json(&program).map_err(|e| {
-                crate::error::Error::failed(format!(
-                    "the stored program of release #{} is damaged: {e}",
-                    release.start.number
-                ))
-            })?)
-        }
+        ProgramFormat::Yaml => printer.out_raw(&deployed.files.program),
+        ProgramFormat::Json => printer.json(&deployed.program_json()?),
     }
     Ok(ExitStatus::Success)
 }

@@ -2,7 +2,6 @@
 //! from live AWS. Exit 1 when anything is unhealthy, so CI can gate on it.
 
 use super::{open_backend, open_repo, resolve_stack, stack_file};
-use crate::backend::releases::Releases;
 use crate::backend::timestamp;
 use crate::cli::ExitStatus;
 use crate::cli::args::{OutputFormat, StatusArgs};
@@ -10,8 +9,8 @@ use crate::cli::printer::{BOLD, GREEN, Printer, RED, YELLOW};
 use crate::error::{Error, Result};
 use crate::inspect::Cloud;
 use crate::inspect::status::{self, ComponentStatus, Health};
+use crate::ops::deployed;
 use serde_json::json;
-use std::collections::BTreeMap;
 
 pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
@@ -34,28 +33,15 @@ pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
     };
     let mut reports = Vec::new();
     for environment in environments {
-        let releases = Releases::new(backend.store.as_ref(), &stack_name, environment);
-        let Some(release) = releases.last_success()? else {
-            if args.environment.is_some() {
-                return Err(Error::failed(format!(
-                    "nothing of {} is deployed in {environment} yet",
-                    stack_name
-                ))
-                .with_help(format!(
-                    "deploy with `deployer apply --stack {} --environment {environment}`",
-                    stack_name
-                )));
-            }
-            continue;
+        let deployed = match &args.environment {
+            Some(_) => deployed::required(&backend, &stack_name, environment)?,
+            None => match deployed::last(&backend, &stack_name, environment)? {
+                Some(deployed) => deployed,
+                None => continue,
+            },
         };
-        let manifest = releases
-            .artifacts(release.start.number, environment)?
-            .manifest;
-        let kinds: BTreeMap<String, String> = manifest
-            .components
-            .iter()
-            .map(|(c, e)| (c.clone(), e.kind.clone()))
-            .collect();
+        let kinds = deployed.kinds();
+        let release = deployed.release;
         let cloud = Cloud::connect(&stack.environments[environment], &backend.who(&repo.root))?;
         let components = status::check(&cloud, &release, &kinds);
         reports.push((environment.clone(), release, components));

@@ -4,6 +4,8 @@
 //!
 //! Talks to the user only through [`Ui`], which the command line implements.
 
+use super::Ui;
+
 use crate::artifacts::Artifacts;
 use crate::backend::Backend;
 use crate::backend::releases::{ReleaseResult, ReleaseStart, Releases, Status};
@@ -14,21 +16,6 @@ use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
-
-/// What the user sees and decides.
-pub trait Ui {
-    /// A stage: "Previewing changes...".
-    fn step(&self, text: &str);
-    fn warn(&self, text: &str);
-    /// The planned changes, per component.
-    fn plan(&self, stack: &str, environment: &str, plan: &Plan);
-    /// Asks for approval; `Ok(false)` when refused.
-    fn approve(&self, stack: &str, environment: &str, production: bool) -> Result<bool>;
-    /// Asks before everything is destroyed (in production: the environment's
-    /// name must be typed); `Ok(false)` when refused.
-    fn confirm_destroy(&self, stack: &str, environment: &str, production: bool) -> Result<bool>;
-    fn progress(&self, update: &Update);
-}
 
 pub enum Operation {
     Apply,
@@ -65,7 +52,7 @@ pub struct Request<'a> {
     /// Go ahead although Pulumi's state is lost while records say resources exist.
     pub recreate_lost_state: bool,
     /// `apply --plan`: the reviewed plan; the preview must match it.
-    pub planned: Option<crate::plan::PlanFile>,
+    pub planned: Option<super::plan::PlanFile>,
 }
 
 /// One run of `pulumi up`, as it is recorded.
@@ -113,7 +100,7 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
     }
     if let Some(planned) = &request.planned {
         let differences =
-            crate::plan::differences(&planned.components, &crate::plan::operations(&plan));
+            super::plan::differences(&planned.components, &super::plan::operations(&plan));
         if !differences.is_empty() {
             return Err(Error::failed(format!(
                 "the preview no longer matches the reviewed plan, so nothing was changed:\n  {}",
@@ -467,7 +454,7 @@ fn start_record(
         lock_id: request.lock_id.clone(),
         approved_by,
         source_release: source,
-        plan_hash: request.planned.as_ref().map(crate::plan::PlanFile::hash),
+        plan_hash: request.planned.as_ref().map(super::plan::PlanFile::hash),
         planned_by: request.planned.as_ref().map(|p| p.planned_by.clone()),
     }
 }

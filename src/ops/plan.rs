@@ -268,3 +268,32 @@ impl PlanFile {
         )
     }
 }
+
+impl PlanFile {
+    /// The variables `apply --plan` compiles with: the plan's, with the
+    /// sensitive ones given again (`--var`), since a plan records them as
+    /// `(sensitive)`. Any other `--var` is refused: the plan fixed it.
+    pub fn given_again(&self, given: &[(String, String)]) -> Result<Vec<(String, String)>> {
+        let sensitive = crate::expand::variables::SENSITIVE;
+        let mut out: Vec<(String, String)> = self
+            .variables
+            .iter()
+            .filter(|(_, v)| v.as_str() != sensitive)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (name, value) in given {
+            match self.variables.get(name) {
+                Some(v) if v == sensitive => out.push((name.clone(), value.clone())),
+                Some(v) => {
+                    return Err(Error::usage(format!(
+                        "the plan fixes {name}={v}; only sensitive variables are given again with --plan"
+                    )));
+                }
+                None => {
+                    return Err(Error::usage(format!("the plan has no variable {name}")));
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,66 @@
+//! What is deployed: the last successful release of a stack in an
+//! environment and what it applied, as `show --deployed`, `diff --against
+//! deployed`, `drift`, `status` and `logs` read it.
+
+use crate::artifacts::Artifacts;
+use crate::backend::Backend;
+use crate::backend::releases::{Release, Releases};
+use crate::error::{Error, Result};
+use serde_json::Value as Json;
+
+/// The last successful release and the program, settings and manifest it
+/// applied (checked against the hash it recorded).
+pub struct Deployed {
+    pub release: Release,
+    pub files: Artifacts,
+}
+
+/// The last successful release, or `None` when nothing is deployed (never,
+/// or destroyed since).
+pub fn last(backend: &Backend, stack: &str, environment: &str) -> Result<Option<Deployed>> {
+    let releases = Releases::new(backend.store.as_ref(), stack, environment);
+    let Some(release) = releases.last_success()? else {
+        return Ok(None);
+    };
+    let files = releases.artifacts(release.start.number, environment)?;
+    Ok(Some(Deployed { release, files }))
+}
+
+/// The last successful release; when there is none, an error that says how to
+/// deploy.
+pub fn required(backend: &Backend, stack: &str, environment: &str) -> Result<Deployed> {
+    last(backend, stack, environment)?.ok_or_else(|| {
+        Error::failed(format!(
+            "nothing of {stack} is deployed in {environment} yet (no successful release)"
+        ))
+        .with_help(format!(
+            "deploy with `deployer apply --stack {stack} --environment {environment}`"
+        ))
+    })
+}
+
+impl Deployed {
+    pub fn number(&self) -> u32 {
+        self.release.start.number
+    }
+
+    /// The program as JSON, for comparing and printing.
+    pub fn program_json(&self) -> Result<Json> {
+        crate::load::yaml::to_json(&self.files.program).map_err(|e| {
+            Error::failed(format!(
+                "the stored program of release #{} is damaged: {e}",
+                self.number()
+            ))
+        })
+    }
+
+    /// Component → kind name, from the release's manifest.
+    pub fn kinds(&self) -> std::collections::BTreeMap<String, String> {
+        self.files
+            .manifest
+            .components
+            .iter()
+            .map(|(c, e)| (c.clone(), e.kind.clone()))
+            .collect()
+    }
+}

@@ -1,0 +1,58 @@
+//! `drift`: refreshes the deployed release in preview mode, changing nothing,
+//! and reports per component the resources whose real state differs from the
+//! recorded one. The caller holds the stack's lock.
+
+use super::deploy::owners;
+use super::deployed::Deployed;
+use super::{Target, Ui};
+use crate::backend::LockInfo;
+use crate::engine::Engine;
+use crate::engine::progress::{Drifted, drift_from};
+use crate::error::Result;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What `drift` found (`--output json` prints it as it is).
+#[derive(Serialize)]
+pub struct DriftReport {
+    pub stack: String,
+    pub environment: String,
+    pub release: u32,
+    pub drift: bool,
+    pub components: BTreeMap<String, Vec<Drifted>>,
+}
+
+/// Refreshes `deployed`'s program against AWS in preview mode.
+pub fn drift(
+    target: &Target,
+    deployed: &Deployed,
+    lock: &LockInfo,
+    ui: &dyn Ui,
+) -> Result<DriftReport> {
+    let (stack, environment) = (&target.stack, &target.environment);
+    let files = &deployed.files;
+    let engine = Engine::prepare(
+        target.pulumi.clone(),
+        target.backend,
+        &target.repo.root,
+        stack,
+        environment,
+        &files.program,
+        &files.settings,
+        &lock.who,
+    )?;
+    engine.install_provider()?;
+    engine.select_stack()?;
+    ui.step(&format!(
+        "Refreshing {stack} / {environment} (release #{}) from AWS, changing nothing...",
+        deployed.number()
+    ));
+    let components = drift_from(&engine.preview_refresh()?, &owners(files));
+    Ok(DriftReport {
+        stack: stack.clone(),
+        environment: environment.clone(),
+        release: deployed.number(),
+        drift: !components.is_empty(),
+        components,
+    })
+}
