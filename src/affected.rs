@@ -18,7 +18,7 @@ use crate::error::Result;
 use crate::expand::variables::Missing;
 use crate::git::Checkout;
 use crate::load::Repo;
-use crate::pipeline::{self, Options, VarArgs};
+use crate::pipeline::{self, GivenVars, Options};
 use crate::source::Sources;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -48,7 +48,7 @@ pub fn affected(
     repo: &Repo,
     base: &str,
     head: Option<&str>,
-    vars: &VarArgs,
+    vars: &GivenVars,
 ) -> Result<Vec<Affected>> {
     // Both revisions must exist (a usage error otherwise), even when nothing changed.
     Checkout::paths_at(&repo.root, base, Some(&[]))?;
@@ -120,7 +120,7 @@ pub fn affected(
         )
     });
     let (head_side, prepared) = (head_side?, prepared?);
-    let needed: Vec<(String, Option<Compiled>)> = candidates
+    let needed: Vec<(String, Option<StackHashes>)> = candidates
         .into_iter()
         .zip(head_side)
         .filter(|(stack, compiled)| {
@@ -162,14 +162,14 @@ pub fn affected(
 /// the stacks not kept (when any).
 struct Prepared {
     keys: BTreeMap<String, String>,
-    kept: BTreeMap<String, Compiled>,
+    kept: BTreeMap<String, StackHashes>,
     checkout: Option<Checkout>,
 }
 
 /// Compiles stacks on one side of the comparison.
 struct Sides<'a> {
     repo: &'a Repo,
-    vars: &'a VarArgs,
+    vars: &'a GivenVars,
     /// `vars.var_files`, relative to the repository, with `/`.
     var_files: &'a [String],
     cache: Cache,
@@ -185,7 +185,7 @@ impl Sides<'_> {
         revision: Option<&str>,
         stacks: &[String],
         prepared: Option<Prepared>,
-    ) -> Result<Vec<Option<Compiled>>> {
+    ) -> Result<Vec<Option<StackHashes>>> {
         let Some(revision) = revision else {
             let working_tree = open(&self.repo.root);
             let vars = self.vars_at(&self.repo.root);
@@ -230,7 +230,7 @@ impl Sides<'_> {
     /// compiles, it costs the base side nothing but its compile.
     fn prepare(&self, revision: &str, stacks: &[String]) -> Result<Prepared> {
         let keys = self.cache.keys(&self.repo.root, revision, self.var_files)?;
-        let kept: BTreeMap<String, Compiled> = stacks
+        let kept: BTreeMap<String, StackHashes> = stacks
             .iter()
             .filter_map(|stack| Some((stack.clone(), self.cache.get(keys.get(stack)?)?)))
             .collect();
@@ -261,8 +261,8 @@ impl Sides<'_> {
     }
 
     /// The variables, with the variable files read from the tree at `root`.
-    fn vars_at(&self, root: &Path) -> VarArgs {
-        VarArgs {
+    fn vars_at(&self, root: &Path) -> GivenVars {
+        GivenVars {
             vars: self.vars.vars.clone(),
             var_files: self.vars.var_files.iter().map(|f| root.join(f)).collect(),
         }
@@ -279,9 +279,9 @@ fn open(root: &Path) -> Option<Repo> {
     Repo::open(Some(root), root).ok()
 }
 
-/// What one side compiles to.
+/// What one side compiles a stack to: its programs' hashes and what it read.
 #[derive(Serialize, Deserialize)]
-struct Compiled {
+struct StackHashes {
     /// environment → hash of its program and settings, or `None` when the
     /// stack does not compile there.
     programs: Option<BTreeMap<String, String>>,
@@ -289,7 +289,7 @@ struct Compiled {
     read: BTreeSet<String>,
 }
 
-fn compile(repo: &Repo, stack: &str, vars: &VarArgs) -> Compiled {
+fn compile(repo: &Repo, stack: &str, vars: &GivenVars) -> StackHashes {
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let options = Options {
@@ -324,13 +324,16 @@ fn compile(repo: &Repo, stack: &str, vars: &VarArgs) -> Compiled {
             })
             .collect()
     });
-    Compiled { programs, read }
+    StackHashes { programs, read }
 }
 
 /// Environments whose program differs, with how (`None`: the stack is not
 /// there on that side).
-fn differences(base: Option<&Compiled>, head: Option<&Compiled>) -> Vec<(String, &'static str)> {
-    let programs = |c: Option<&Compiled>| c.and_then(|c| c.programs.clone());
+fn differences(
+    base: Option<&StackHashes>,
+    head: Option<&StackHashes>,
+) -> Vec<(String, &'static str)> {
+    let programs = |c: Option<&StackHashes>| c.and_then(|c| c.programs.clone());
     match (programs(base), programs(head)) {
         (Some(b), Some(h)) => {
             let environments: BTreeSet<&String> = b.keys().chain(h.keys()).collect();
@@ -357,8 +360,8 @@ fn differences(base: Option<&Compiled>, head: Option<&Compiled>) -> Vec<(String,
 /// `.deployer-version` changed: every environment of every stack.
 fn every_environment(
     stacks: &[String],
-    base: &[Option<Compiled>],
-    head: &[Option<Compiled>],
+    base: &[Option<StackHashes>],
+    head: &[Option<StackHashes>],
 ) -> Vec<Affected> {
     let mut out = Vec::new();
     for ((stack, base), head) in stacks.iter().zip(base).zip(head) {
@@ -396,7 +399,7 @@ struct Cache {
 }
 
 impl Cache {
-    fn open(repo: &Repo, vars: &VarArgs) -> Cache {
+    fn open(repo: &Repo, vars: &GivenVars) -> Cache {
         // A build from a commit's own sources is named by the commit, so a CI
         // job that installs the same release each run keeps its cache; any
         // other build by its executable's size and time.
@@ -451,13 +454,13 @@ impl Cache {
             .collect())
     }
 
-    fn get(&self, key: &str) -> Option<Compiled> {
+    fn get(&self, key: &str) -> Option<StackHashes> {
         let path = self.dir.as_ref()?.join(format!("{key}.json"));
         serde_json::from_slice(&std::fs::read(path).ok()?).ok()
     }
 
     /// Best effort: a cache that cannot be written only costs time.
-    fn put(&self, key: &str, compiled: &Compiled) {
+    fn put(&self, key: &str, compiled: &StackHashes) {
         let Some(dir) = &self.dir else { return };
         if std::fs::create_dir_all(dir).is_ok()
             && let Ok(bytes) = serde_json::to_vec(compiled)

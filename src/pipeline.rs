@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 /// Variables as given on the command line.
 #[derive(Clone, Debug, Default)]
-pub struct VarArgs {
+pub struct GivenVars {
     pub vars: Vec<(String, String)>,
     pub var_files: Vec<PathBuf>,
 }
@@ -50,7 +50,7 @@ pub struct Checked {
 pub fn check_stack(
     repo: &Repo,
     name: &str,
-    vars: &VarArgs,
+    vars: &GivenVars,
     options: &Options,
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
@@ -114,7 +114,7 @@ pub fn check_stack(
             let expanded =
                 expander.expand_stack(&mut loader, &checked.loaded, &scope, &environment);
             let production = stack.environments[&environment].production;
-            let typed = validate::check_stack(
+            let typed = validate::validate_stack(
                 expanded,
                 production,
                 loader.sources,

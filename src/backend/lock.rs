@@ -8,10 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
-
 /// What to lock and how long to wait.
-pub struct Request {
+pub struct LockRequest {
     pub key: String,
     pub who: String,
     pub operation: String,
@@ -49,7 +47,7 @@ pub struct Held {
 /// Takes the lock, waiting while someone else holds it.
 pub fn acquire(
     lock: Arc<dyn Lock>,
-    request: &Request,
+    request: &LockRequest,
     observer: &'static dyn Observer,
 ) -> Result<Held> {
     let started = Instant::now();
@@ -118,7 +116,7 @@ pub fn acquire(
 impl Held {
     fn start(
         lock: Arc<dyn Lock>,
-        request: &Request,
+        request: &LockRequest,
         info: LockInfo,
         observer: &'static dyn Observer,
     ) -> Held {

@@ -113,13 +113,13 @@ pub trait StateStore: Send + Sync {
 pub struct Backend {
     pub lock: Arc<dyn Lock>,
     pub store: Arc<dyn StateStore>,
-    pub kind: Kind,
+    pub kind: BackendKind,
     /// The AWS clients, for the AWS back-end.
     pub clients: Option<aws::Clients>,
 }
 
 #[derive(Clone, Debug)]
-pub enum Kind {
+pub enum BackendKind {
     /// Files under this folder.
     Local(std::path::PathBuf),
     Aws(aws::Settings),
@@ -129,16 +129,16 @@ impl Backend {
     /// Who is acting, for locks and release records.
     pub fn who(&self, repo_root: &std::path::Path) -> String {
         crate::git::who(repo_root, || match &self.kind {
-            Kind::Aws(_) => self.clients.as_ref().and_then(aws::Clients::caller_arn),
-            Kind::Local(_) => None,
+            BackendKind::Aws(_) => self.clients.as_ref().and_then(aws::Clients::caller_arn),
+            BackendKind::Local(_) => None,
         })
     }
 
     /// One line on where state lives, for messages.
     pub fn describe(&self) -> String {
         match &self.kind {
-            Kind::Local(dir) => format!("local back-end in {}", dir.display()),
-            Kind::Aws(s) => format!(
+            BackendKind::Local(dir) => format!("local back-end in {}", dir.display()),
+            BackendKind::Aws(s) => format!(
                 "s3://{} and DynamoDB table {} in {}",
                 s.bucket, s.table, s.region
             ),
@@ -153,7 +153,7 @@ impl Backend {
                 Ok(Backend {
                     lock: Arc::new(aws::DynamoLock::new(clients.clone(), aws)),
                     store: Arc::new(aws::S3Store::new(clients.clone(), aws)),
-                    kind: Kind::Aws(aws.clone()),
+                    kind: BackendKind::Aws(aws.clone()),
                     clients: Some(clients),
                 })
             }
@@ -163,7 +163,7 @@ impl Backend {
                 Ok(Backend {
                     lock: Arc::new(local::LocalLock::new(root.join("locks"))),
                     store: Arc::new(local::LocalStore::new(root.join("state"))),
-                    kind: Kind::Local(root),
+                    kind: BackendKind::Local(root),
                     clients: None,
                 })
             }

@@ -4,7 +4,7 @@
 //! under the back-end URL deployer gives it ([`super::backend_url`]).
 
 use super::{S3_PREFIX, local_state_root};
-use crate::backend::{Backend, Kind};
+use crate::backend::{Backend, BackendKind};
 use crate::error::Result;
 use std::path::Path;
 
@@ -22,11 +22,11 @@ pub fn exists(
     }
     let relative = format!(".pulumi/stacks/{project}/{stack}.json");
     Ok(Some(match &backend.kind {
-        Kind::Local(_) => {
+        BackendKind::Local(_) => {
             let path = local_state_root(repo_root).join(&relative);
             path.exists() || path.with_extension("json.gz").exists()
         }
-        Kind::Aws(_) => {
+        BackendKind::Aws(_) => {
             let key = format!("{S3_PREFIX}/{relative}");
             backend
                 .store

@@ -9,7 +9,7 @@
 //! first: a `pulumi` left running by a killed deployer must finish before its
 //! lock is removed.
 
-use crate::backend::{Backend, Kind};
+use crate::backend::{Backend, BackendKind};
 use crate::error::Result;
 use serde::Deserialize;
 use std::path::Path;
@@ -69,7 +69,7 @@ pub fn read(
     let dir = lock_dir(project, stack);
     let mut locks = Vec::new();
     match &backend.kind {
-        Kind::Local(_) => {
+        BackendKind::Local(_) => {
             let path = super::local_state_root(repo_root).join(&dir);
             let Ok(entries) = std::fs::read_dir(&path) else {
                 return Ok(Some(locks));
@@ -80,7 +80,7 @@ pub fn read(
                 }
             }
         }
-        Kind::Aws(_) => {
+        BackendKind::Aws(_) => {
             let prefix = format!("{}/{dir}/", super::S3_PREFIX);
             for key in backend.store.list(&prefix)? {
                 if let Some((bytes, _)) = backend.store.get(&key)? {

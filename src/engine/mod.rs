@@ -34,7 +34,7 @@ pub mod pulumi;
 pub mod run;
 mod secret_config;
 
-use crate::backend::{Backend, Kind};
+use crate::backend::{Backend, BackendKind};
 use crate::error::{Error, Result};
 use events::EngineEvent;
 use run::{Finished, Invocation};
@@ -124,8 +124,8 @@ impl Engine {
             ))
         })?;
         let secrets_provider = match &backend.kind {
-            Kind::Aws(s) => s.secrets_provider.clone(),
-            Kind::Local(_) => None,
+            BackendKind::Aws(s) => s.secrets_provider.clone(),
+            BackendKind::Local(_) => None,
         };
         let secrets_provider = secrets_provider.unwrap_or_else(|| "passphrase".into());
         if secrets_provider == "passphrase" {
@@ -443,8 +443,8 @@ pub fn backend_url(backend: &Backend, repo_root: &Path) -> String {
         return url;
     }
     match &backend.kind {
-        Kind::Local(_) => format!("file://{}", local_state_root(repo_root).display()),
-        Kind::Aws(s) => {
+        BackendKind::Local(_) => format!("file://{}", local_state_root(repo_root).display()),
+        BackendKind::Aws(s) => {
             let mut url = format!(
                 "s3://{}/{S3_PREFIX}?region={}",
                 s.bucket,

@@ -58,7 +58,7 @@ impl Repo {
     }
 
     /// Checks that a stack exists; the error lists the ones that do.
-    pub fn check_stack(&self, name: &str) -> Result<()> {
+    pub fn require_stack(&self, name: &str) -> Result<()> {
         let names = self.stack_names();
         if names.iter().any(|n| n == name) {
             return Ok(());

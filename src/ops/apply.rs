@@ -36,8 +36,8 @@ pub struct Apply {
 /// not be checked.
 pub fn nothing_deployed_elsewhere(target: &Target, ui: &dyn Ui) -> Result<()> {
     let (backend, stack, environment) = (target.backend, &target.stack, &target.environment);
-    let shared =
-        matches!(backend.kind, crate::backend::Kind::Aws(_)) || target.env.role_arn.is_some();
+    let shared = matches!(backend.kind, crate::backend::BackendKind::Aws(_))
+        || target.env.role_arn.is_some();
     if target.releases().latest()?.is_some()
         || crate::engine::checkpoint::exists(backend, &target.repo.root, stack, environment)?
             != Some(false)

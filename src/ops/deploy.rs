@@ -270,11 +270,11 @@ fn state_not_lost(request: &Request, releases: &Releases) -> Result<()> {
         return Ok(());
     }
     let restore = match &request.backend.kind {
-        crate::backend::Kind::Local(_) => format!(
+        crate::backend::BackendKind::Local(_) => format!(
             "restore {} from a backup: the local back-end keeps Pulumi's state only there",
             crate::engine::local_state_root(request.repo_root).display()
         ),
-        crate::backend::Kind::Aws(s) => format!(
+        crate::backend::BackendKind::Aws(s) => format!(
             "restore s3://{}/{}/.pulumi/stacks/{stack}/{environment}.json from the bucket's object versions",
             s.bucket,
             crate::engine::S3_PREFIX

@@ -60,14 +60,14 @@ pub struct Config {
 /// Largest config, as JSON, that can be delivered (an SSM advanced parameter).
 pub const MAX_CONFIG_BYTES: usize = 8192;
 
-struct Compiled {
+struct CompiledSchema {
     schema: Json,
     validator: jsonschema::Validator,
 }
 
 /// Schemas are compiled once per process and shared by every thread.
-fn compiled(kind: FileKind) -> &'static Compiled {
-    static SCHEMAS: OnceLock<HashMap<FileKind, Compiled>> = OnceLock::new();
+fn compiled(kind: FileKind) -> &'static CompiledSchema {
+    static SCHEMAS: OnceLock<HashMap<FileKind, CompiledSchema>> = OnceLock::new();
     let all = SCHEMAS.get_or_init(|| {
         FileKind::all()
             .into_iter()
@@ -75,7 +75,7 @@ fn compiled(kind: FileKind) -> &'static Compiled {
                 let schema = k.schema();
                 let validator =
                     jsonschema::validator_for(&schema).expect("generated schemas are valid");
-                (k, Compiled { schema, validator })
+                (k, CompiledSchema { schema, validator })
             })
             .collect()
     });
@@ -234,7 +234,7 @@ pub fn check_stack_file(
 
 /// Validates every document of an expanded stack. Components with errors are
 /// left out of the result (their errors are reported).
-pub fn check_stack(
+pub fn validate_stack(
     stack: ExpandedStack,
     production: bool,
     sources: &Sources,

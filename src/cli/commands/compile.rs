@@ -10,7 +10,7 @@ use crate::cli::printer::Printer;
 use crate::emit;
 use crate::error::{Error, Result};
 use crate::load::Repo;
-use crate::pipeline::{self, VarArgs};
+use crate::pipeline::{self, GivenVars};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -150,7 +150,7 @@ fn compile_stack(
     stack: &str,
     out: &Path,
     environment: Option<&str>,
-    vars: &VarArgs,
+    vars: &GivenVars,
     all: bool,
 ) -> Outcome {
     let input_hash = match artifacts::input_hash(repo, stack, &vars.vars, &vars.var_files) {

@@ -10,7 +10,7 @@ use crate::cli::printer::{GREEN, Printer, RED, YELLOW};
 use crate::emit::{self, program::to_yaml};
 use crate::error::{Error, Result};
 use crate::load::Repo;
-use crate::pipeline::VarArgs;
+use crate::pipeline::GivenVars;
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -95,12 +95,12 @@ fn at_revision(
     printer: &Printer,
     repo: &Repo,
     args: &DiffArgs,
-    vars: &VarArgs,
+    vars: &GivenVars,
 ) -> Result<Option<(String, Json)>> {
     let checkout = crate::git::Checkout::at(&repo.root, &args.against)?;
     let old_repo = Repo::open(Some(&checkout.root), &checkout.root).ok();
     let old = match old_repo {
-        Some(old_repo) if old_repo.check_stack(args.stack()).is_ok() => {
+        Some(old_repo) if old_repo.require_stack(args.stack()).is_ok() => {
             program_text(printer, &old_repo, args.stack(), args.environment(), vars).map_err(
                 |e| {
                     Error::failed(format!(
@@ -121,7 +121,7 @@ fn program_text(
     repo: &Repo,
     stack: &str,
     environment: &str,
-    vars: &VarArgs,
+    vars: &GivenVars,
 ) -> Result<Option<(String, Json)>> {
     let checked = check_for_compile(
         printer,

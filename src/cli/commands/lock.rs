@@ -1,7 +1,7 @@
 //! `deployer lock status`, `deployer lock exec`, `deployer unlock`.
 
 use super::{open_backend, open_repo, resolve_target};
-use crate::backend::lock::{self, Held, Observer, Request};
+use crate::backend::lock::{self, Held, LockRequest, Observer};
 use crate::backend::{Backend, LockInfo, LockRefused, lock_key, now, relative, timestamp};
 use crate::cli::ExitStatus;
 use crate::cli::args::{LockExecArgs, LockOptions, LockStatusArgs, OutputFormat, UnlockArgs};
@@ -72,7 +72,7 @@ pub fn take(
     operation: &str,
     options: &LockOptions,
 ) -> Result<Held> {
-    let request = Request {
+    let request = LockRequest {
         key: lock_key(stack, environment),
         who: backend.who(&repo.root),
         operation: operation.to_string(),
@@ -88,7 +88,7 @@ pub fn take(
 pub fn status(args: LockStatusArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
     if let Some(stack) = &args.stack {
-        repo.check_stack(stack)?;
+        repo.require_stack(stack)?;
     }
     let backend = open_backend(printer, &repo)?;
     let prefix = args.stack.as_ref().map(|s| format!("stack:{s}:env:"));

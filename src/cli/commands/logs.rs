@@ -23,7 +23,7 @@ pub fn run(args: LogsArgs, printer: &Printer) -> Result<ExitStatus> {
     });
     let stack = match &given_stack {
         Some(stack) => {
-            repo.check_stack(stack)?;
+            repo.require_stack(stack)?;
             stack.clone()
         }
         None => infer_stack(&repo, &args.component)?,

@@ -59,7 +59,7 @@ use crate::cli::printer::Printer;
 use crate::diagnostic::sort_and_dedup;
 use crate::error::Error;
 use crate::expand::variables::Missing;
-use crate::pipeline::{self, Checked, Options, VarArgs};
+use crate::pipeline::{self, Checked, GivenVars, Options};
 use crate::source::Sources;
 
 /// A stack checked for compiling, with its diagnostics already rendered (so a
@@ -102,7 +102,7 @@ pub fn check_quietly(
     repo: &Repo,
     stack: &str,
     environment: Option<String>,
-    vars: &VarArgs,
+    vars: &GivenVars,
     ignore_undeclared: bool,
 ) -> StackCheck {
     check_with(
@@ -122,7 +122,7 @@ pub fn check_with(
     repo: &Repo,
     stack: &str,
     environment: Option<String>,
-    vars: &VarArgs,
+    vars: &GivenVars,
     ignore_undeclared: bool,
     missing: Missing,
 ) -> StackCheck {
@@ -155,7 +155,7 @@ pub fn check_for_compile(
     repo: &Repo,
     stack: &str,
     environment: Option<String>,
-    vars: &VarArgs,
+    vars: &GivenVars,
     ignore_undeclared: bool,
 ) -> Result<Checked> {
     check_quietly(printer, repo, stack, environment, vars, ignore_undeclared).into_result(printer)
@@ -168,7 +168,7 @@ pub fn compile_one(
     repo: &Repo,
     stack: &str,
     environment: &str,
-    vars: &VarArgs,
+    vars: &GivenVars,
 ) -> Result<(Checked, crate::artifacts::Artifacts)> {
     let checked = check_for_compile(
         printer,
@@ -194,8 +194,8 @@ pub fn compile_one(
     Ok((checked, files))
 }
 
-pub fn var_args(args: crate::cli::args::VarArgs) -> VarArgs {
-    VarArgs {
+pub fn var_args(args: crate::cli::args::VarArgs) -> GivenVars {
+    GivenVars {
         vars: args.vars,
         var_files: args.var_files,
     }
@@ -205,7 +205,7 @@ pub fn var_args(args: crate::cli::args::VarArgs) -> VarArgs {
 pub fn open_backend(printer: &Printer, repo: &Repo) -> Result<crate::backend::Backend> {
     let settings = crate::backend::config::resolve()?;
     let backend = crate::backend::Backend::open(&settings, &repo.root)?;
-    if let crate::backend::Kind::Local(dir) = &backend.kind {
+    if let crate::backend::BackendKind::Local(dir) = &backend.kind {
         printer.status(format!(
             "note: no back-end configured ({}), so state and locks are local, in {}; `deployer init` sets up the shared one",
             crate::backend::config::path().display(),
@@ -221,7 +221,7 @@ pub fn resolve_target(
     printer: &Printer,
     repo: &Repo,
     given: &crate::cli::args::StackEnv,
-) -> Result<target::Target> {
+) -> Result<target::ChosenTarget> {
     let (stack, stack_from) = target::stack(repo, given.stack.as_deref())?;
     let (environment, environment_from) =
         match (read_stack_file(repo, &stack).0, &given.environment) {
@@ -233,7 +233,7 @@ pub fn resolve_target(
                 unreachable!("stack_file fails when read_stack_file did")
             }
         };
-    let target = target::Target {
+    let target = target::ChosenTarget {
         stack,
         environment,
         stack_from,
@@ -339,7 +339,7 @@ pub fn check_account(
     env: &crate::model::stack::EnvironmentSpec,
     environment: &str,
 ) -> Result<()> {
-    if matches!(backend.kind, crate::backend::Kind::Aws(_)) || env.role_arn.is_some() {
+    if matches!(backend.kind, crate::backend::BackendKind::Aws(_)) || env.role_arn.is_some() {
         crate::inspect::check_account(env, environment, &backend.who(&repo.root))?;
     }
     Ok(())

@@ -51,7 +51,7 @@ pub fn run(args: ShowArgs, printer: &Printer) -> Result<ExitStatus> {
                 notes.push(format!(
                     "{environment}: the variables of release #{number}, the last successful one"
                 ));
-                crate::pipeline::VarArgs {
+                crate::pipeline::GivenVars {
                     vars: variables
                         .iter()
                         .map(|(k, v)| (k.clone(), v.clone()))

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 /// The stack and environment a command acts on, and why.
 #[derive(Clone, Debug, Serialize)]
-pub struct Target {
+pub struct ChosenTarget {
     pub stack: String,
     pub environment: String,
     /// Why this stack: `--stack`, `DEPLOYER_STACK`, `current folder`, `only stack`.
@@ -27,7 +27,7 @@ pub struct Target {
     pub environment_from: String,
 }
 
-impl Target {
+impl ChosenTarget {
     /// `notification-platform / development (only stack; default environment)`
     /// when anything was inferred, for the command's first line.
     pub fn inferred(&self) -> Option<String> {
@@ -74,7 +74,7 @@ pub fn stack(repo: &Repo, given: Option<&str>) -> Result<(String, &'static str)>
             }
         }
     };
-    repo.check_stack(&name)?;
+    repo.require_stack(&name)?;
     Ok((name, from))
 }
 

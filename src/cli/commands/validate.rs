@@ -7,7 +7,7 @@ use crate::cli::printer::Printer;
 use crate::diagnostic::{JsonDiagnostic, sort_and_dedup};
 use crate::error::Result;
 use crate::expand::variables::Missing;
-use crate::pipeline::{self, Options, VarArgs};
+use crate::pipeline::{self, GivenVars, Options};
 use crate::source::Sources;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -31,7 +31,7 @@ struct Report {
 pub fn run(args: ValidateArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
     let stacks = selected_stacks(printer, &repo, &args.selection)?;
-    let vars = VarArgs {
+    let vars = GivenVars {
         vars: args.vars.vars,
         var_files: args.vars.var_files,
     };

@@ -11,8 +11,8 @@ impl Rds {
     /// `8.0` of `8.0.35`), as pulumi-aws advises with `autoMinorVersionUpgrade`.
     pub fn major_version(&self) -> String {
         let parts = match self.engine {
-            Engine::Postgres => 1,
-            Engine::Mysql | Engine::Mariadb => 2,
+            DbEngine::Postgres => 1,
+            DbEngine::Mysql | DbEngine::Mariadb => 2,
         };
         self.version
             .split('.')

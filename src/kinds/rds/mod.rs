@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 #[schemars(title = "deployer rds.yaml")]
 pub struct Rds {
     /// Database engine.
-    pub engine: Engine,
+    pub engine: DbEngine,
     /// Engine major version: `16` for PostgreSQL 16, `8.0` for MySQL 8.0,
     /// `10.11` for MariaDB. RDS applies minor upgrades itself in the maintenance
     /// window, so only the major version is deployed: a full version (`16.4`)
@@ -67,25 +67,27 @@ fn default_username() -> String {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Engine {
+// (Named `Engine` in the published schema, as it always was.)
+#[schemars(rename = "Engine")]
+pub enum DbEngine {
     Postgres,
     Mysql,
     Mariadb,
 }
 
-impl Engine {
+impl DbEngine {
     pub fn as_str(self) -> &'static str {
         match self {
-            Engine::Postgres => "postgres",
-            Engine::Mysql => "mysql",
-            Engine::Mariadb => "mariadb",
+            DbEngine::Postgres => "postgres",
+            DbEngine::Mysql => "mysql",
+            DbEngine::Mariadb => "mariadb",
         }
     }
 
     pub fn default_port(self) -> u16 {
         match self {
-            Engine::Postgres => 5432,
-            Engine::Mysql | Engine::Mariadb => 3306,
+            DbEngine::Postgres => 5432,
+            DbEngine::Mysql | DbEngine::Mariadb => 3306,
         }
     }
 }
