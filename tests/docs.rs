@@ -84,9 +84,9 @@ fn the_ci_recipe_uses_only_commands_and_flags_that_exist() {
 
 /// The architecture's rules (docs/architecture.md), checked against every
 /// file of `src/`: no file imports another that imports it back, imports
-/// point to the same or a lower layer, no kind imports another, only the
-/// printer prints — except the exceptions the document lists, each of which
-/// must still exist.
+/// point to the same or a lower layer, no kind imports another nor is
+/// imported from outside the kinds, only the printer prints — except the
+/// exceptions the document lists, each of which must still exist.
 #[test]
 fn the_layers_only_point_down() {
     let root = crate::common::crate_dir();
@@ -138,6 +138,14 @@ fn the_layers_only_point_down() {
                 && kinds.contains(b)
             {
                 breaking.insert(format!("`kinds::{a}` → `kinds::{b}`"));
+            }
+            // Outside the kinds, a kind is reached through the registry only.
+            if let ([top, ..], [k2, b, ..]) = (from.as_slice(), to.as_slice())
+                && top != "kinds"
+                && k2 == "kinds"
+                && kinds.contains(b)
+            {
+                breaking.insert(format!("`{top}` → `kinds::{b}`"));
             }
         }
     }
