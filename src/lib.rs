@@ -13,31 +13,35 @@
 //! - No component kind imports another.
 //!
 //! The exceptions that remain are listed in docs/architecture.md.
+//!
+//! Modules the tests, benches and examples do not use are `pub(crate)`, so
+//! the compiler reports what in them nothing uses (`dead_code`); make one
+//! `pub` only when something outside the crate needs it.
 
 pub mod diagnostic;
-pub mod node;
-pub mod source;
+pub(crate) mod node;
+pub(crate) mod source;
 
-pub mod affected;
+pub(crate) mod affected;
 pub mod artifacts;
 pub mod backend;
 pub mod cli;
 pub mod emit;
-pub mod engine;
+pub(crate) mod engine;
 pub mod error;
-pub mod expand;
-pub mod failpoint;
+pub(crate) mod expand;
+pub(crate) mod failpoint;
 pub mod fs;
-pub mod git;
+pub(crate) mod git;
 pub mod inspect;
-pub mod interrupt;
-pub mod kinds;
+pub(crate) mod interrupt;
+pub(crate) mod kinds;
 pub mod load;
-pub mod markdown;
-pub mod model;
-pub mod ops;
-pub mod pipeline;
-pub mod provider;
-pub mod resolve;
-pub mod schema;
-pub mod validate;
+pub(crate) mod markdown;
+pub(crate) mod model;
+pub(crate) mod ops;
+pub(crate) mod pipeline;
+pub(crate) mod provider;
+pub(crate) mod resolve;
+pub(crate) mod schema;
+pub(crate) mod validate;

@@ -102,10 +102,6 @@ impl Node {
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?.get(key)
-    }
-
     /// A short name for the type of this value, as users know it from YAML.
     pub fn type_name(&self) -> &'static str {
         match self.value {
@@ -168,16 +164,6 @@ impl Node {
             }),
         };
         Node { value, span }
-    }
-
-    /// Visits every string value (not keys), depth first, in source order.
-    pub fn for_each_str<'a>(&'a self, f: &mut impl FnMut(&'a str, Span)) {
-        match &self.value {
-            Value::Str(s) => f(s, self.span),
-            Value::Seq(items) => items.iter().for_each(|n| n.for_each_str(f)),
-            Value::Map(map) => map.entries.iter().for_each(|(_, n)| n.for_each_str(f)),
-            _ => {}
-        }
     }
 }
 

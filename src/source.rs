@@ -5,7 +5,7 @@
 //! can be handed straight to the snippet renderer; lines and columns are computed
 //! only when a diagnostic is printed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Index of a file inside [`Sources`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,10 +35,6 @@ impl Span {
             start: 0,
             end: 0,
         }
-    }
-
-    pub fn range(&self) -> std::ops::Range<usize> {
-        self.start as usize..self.end as usize
     }
 }
 
@@ -113,23 +109,5 @@ impl Sources {
 
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
-    }
-
-    pub fn find(&self, path: &Path) -> Option<FileId> {
-        self.files
-            .iter()
-            .position(|f| f.path == path)
-            .map(|i| FileId(i as u32))
-    }
-
-    /// `file:line:col` of the start of a span.
-    pub fn location(&self, span: Span) -> String {
-        let file = self.get(span.file);
-        let (line, col) = file.line_col(span.start as usize);
-        format!("{}:{line}:{col}", file.display)
-    }
-
-    pub fn text(&self, span: Span) -> &str {
-        self.get(span.file).text.get(span.range()).unwrap_or("")
     }
 }

@@ -97,7 +97,7 @@ fn the_layers_only_point_down() {
     let graph = import_graph(&src);
     // Every module lib.rs declares is placed.
     let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
-    for module in regex::Regex::new(r"(?m)^pub mod (\w+);")
+    for module in regex::Regex::new(r"(?m)^pub(?:\(crate\))? mod (\w+);")
         .unwrap()
         .captures_iter(&lib)
     {

@@ -134,17 +134,6 @@ impl Backend {
         })
     }
 
-    /// One line on where state lives, for messages.
-    pub fn describe(&self) -> String {
-        match &self.kind {
-            BackendKind::Local(dir) => format!("local back-end in {}", dir.display()),
-            BackendKind::Aws(s) => format!(
-                "s3://{} and DynamoDB table {} in {}",
-                s.bucket, s.table, s.region
-            ),
-        }
-    }
-
     /// The back-end the configuration names, or the local one in `repo_root`.
     pub fn open(settings: &config::Resolved, repo_root: &std::path::Path) -> Result<Backend> {
         match settings {

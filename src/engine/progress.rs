@@ -163,7 +163,6 @@ pub struct Tracker {
     pub errors: Vec<String>,
     /// The resource whose operation failed, and Pulumi's diagnostic for it.
     pub failed: Vec<(String, String)>,
-    pub cancelled: bool,
 }
 
 /// `_stack` resources are shown as "stack resources".
@@ -194,7 +193,6 @@ impl Tracker {
             changes: BTreeMap::new(),
             errors: Vec::new(),
             failed: Vec::new(),
-            cancelled: false,
         }
     }
 

@@ -40,7 +40,6 @@ impl Version {
 #[derive(Clone, Debug)]
 pub struct Pulumi {
     pub path: PathBuf,
-    pub version: Version,
 }
 
 /// Finds the CLI without running it.
@@ -72,7 +71,7 @@ pub fn find() -> Result<Pulumi> {
         ))
         .with_help("upgrade it: https://www.pulumi.com/docs/install/ (or `pulumi self upgrade`)"));
     }
-    Ok(Pulumi { path, version })
+    Ok(Pulumi { path })
 }
 
 /// Runs `pulumi version`.

@@ -127,11 +127,6 @@ pub trait Component: Serialize {
 }
 
 impl Kind {
-    /// How `status` labels the kind.
-    pub fn label(self) -> &'static str {
-        on_kind!(self, K => K::LABEL)
-    }
-
     pub fn from_file_name(file: &str) -> Option<Kind> {
         Kind::ALL.iter().copied().find(|k| k.file_name() == file)
     }

@@ -602,7 +602,8 @@ mod tests {
         let parsed = parse_str("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n");
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
         let root = parsed.root.unwrap();
-        let other = root.get("other").unwrap();
+        let other = root.as_map().unwrap().get("other").unwrap();
+        let other = other.as_map().unwrap();
         assert_eq!(other.get("x").unwrap().value, Value::Int(1));
         assert_eq!(other.get("y").unwrap().value, Value::Int(3));
     }

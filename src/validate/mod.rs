@@ -26,7 +26,6 @@ pub struct TypedStack {
 
 #[derive(Debug)]
 pub struct TypedService {
-    pub name: String,
     pub file: ServiceFile,
     pub components: Vec<TypedComponent>,
 }
@@ -39,13 +38,6 @@ pub struct TypedComponent {
     /// The expanded kind file, kept so later stages can point at values.
     pub doc: Expanded,
     pub configs: Vec<Config>,
-}
-
-impl TypedComponent {
-    /// `service/component`, the name used in references and messages.
-    pub fn id(&self) -> String {
-        format!("{}/{}", self.service, self.name)
-    }
 }
 
 /// A rendered config file, delivered to the container as JSON.
@@ -275,11 +267,7 @@ pub fn validate_stack(
                 });
             }
         }
-        services.push(TypedService {
-            name: service.name,
-            file,
-            components,
-        });
+        services.push(TypedService { file, components });
     }
     TypedStack {
         environment: stack.environment,
