@@ -297,7 +297,7 @@ fn compile(repo: &Repo, stack: &str, vars: &GivenVars) -> StackHashes {
         missing: Missing::Placeholder,
         ignore_undeclared: true,
     };
-    let checked =
+    let mut checked =
         pipeline::check_stack(repo, stack, vars, &options, &mut sources, &mut diagnostics);
     let mut read: BTreeSet<String> = (0..sources.len())
         .map(|i| sources.get(crate::source::FileId(i as u32)).path.clone())
@@ -310,17 +310,15 @@ fn compile(repo: &Repo, stack: &str, vars: &GivenVars) -> StackHashes {
     read.extend(checked.templates_asked.iter().cloned());
     read.insert(format!("stacks/{stack}/stack.yaml"));
     let programs = (!diagnostics.iter().any(Diagnostic::is_error)).then(|| {
-        checked
-            .environments
-            .iter()
-            .map(|resolved| {
+        (0..checked.environments.len())
+            .map(|index| {
                 // The YAML written is a function of this JSON: comparing
                 // hashes of the JSON compares the programs, without writing
                 // them or keeping 150 of them in memory.
-                let compiled = crate::emit::emit(resolved);
+                let compiled = checked.take_compiled(index);
                 let json = serde_json::json!([compiled.program.to_json(), compiled.settings]);
                 let hash = crate::artifacts::sha256(json.to_string().as_bytes());
-                (resolved.environment.clone(), hash)
+                (checked.environments[index].environment.clone(), hash)
             })
             .collect()
     });

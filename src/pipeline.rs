@@ -5,6 +5,7 @@
 //! can, so that one run shows every problem.
 
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::emit::Compiled;
 use crate::expand::variables::{Inputs, Missing};
 use crate::expand::{Expander, Scope};
 use crate::load::{LoadedStack, Loader, Repo};
@@ -44,6 +45,21 @@ pub struct Checked {
     /// files in `sources`: together, every file the stack's programs depend on.
     pub templates_asked: Vec<String>,
     pub environments: Vec<ResolvedStack>,
+    /// Each environment's program, when the name check already emitted it
+    /// (an environment without errors): see [`Checked::take_compiled`].
+    emitted: Vec<Option<Compiled>>,
+}
+
+impl Checked {
+    /// Environment `index`'s program: the one checking emitted, taken, or
+    /// emitted now. (Emission is a tenth of a compile: doing it once matters
+    /// when every stack compiles.)
+    pub fn take_compiled(&mut self, index: usize) -> Compiled {
+        self.emitted
+            .get_mut(index)
+            .and_then(Option::take)
+            .unwrap_or_else(|| crate::emit::emit(&self.environments[index]))
+    }
 }
 
 /// Loads and checks one stack; problems go to `diagnostics`.
@@ -67,6 +83,7 @@ pub fn check_stack(
         sensitive: BTreeMap::new(),
         templates_asked: Vec::new(),
         environments: Vec::new(),
+        emitted: Vec::new(),
     };
     let Some(stack) = stack else {
         diagnostics.append(&mut loader.diagnostics);
@@ -121,10 +138,13 @@ pub fn check_stack(
                 &mut loader.diagnostics,
             );
             let resolved = resolve::resolve(name, &stack, typed, &known, &mut loader.diagnostics);
-            if !loader.diagnostics.iter().any(Diagnostic::is_error) {
-                check_names(&checked.loaded, &resolved, &mut loader.diagnostics);
-            }
+            let emitted = (!loader.diagnostics.iter().any(Diagnostic::is_error)).then(|| {
+                let compiled = crate::emit::emit(&resolved);
+                check_names(&checked.loaded, &compiled, &mut loader.diagnostics);
+                compiled
+            });
             checked.environments.push(resolved);
+            checked.emitted.push(emitted);
         }
         checked.templates_asked = expander.templates_asked();
     }
@@ -192,9 +212,9 @@ pub fn for_each_stack<R: Send>(stacks: &[String], f: impl Fn(&str) -> R + Sync) 
 /// Every AWS name the program would use must fit its type's limit, or the
 /// preview would fail (`emit::names`). Reported at the component whose names
 /// they are (its kind file), or at stack.yaml for the stack's own resources.
-fn check_names(loaded: &LoadedStack, resolved: &ResolvedStack, diagnostics: &mut Vec<Diagnostic>) {
-    let program = crate::emit::emit(resolved).program;
-    for problem in crate::emit::names::check(&program) {
+fn check_names(loaded: &LoadedStack, compiled: &Compiled, diagnostics: &mut Vec<Diagnostic>) {
+    let program = &compiled.program;
+    for problem in crate::emit::names::check(program) {
         let owner = program
             .resources
             .iter()

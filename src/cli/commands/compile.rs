@@ -7,7 +7,6 @@ use crate::artifacts::{self, Artifacts};
 use crate::cli::ExitStatus;
 use crate::cli::args::{CompileArgs, OutputFormat};
 use crate::cli::printer::Printer;
-use crate::emit;
 use crate::error::{Error, Result};
 use crate::load::Repo;
 use crate::pipeline::{self, GivenVars};
@@ -165,7 +164,7 @@ fn compile_stack(
     if let Some(manifests) = artifacts::cached_stack(out, stack, environment, &input_hash) {
         return Outcome::Cached(manifests);
     }
-    let check = check_quietly(
+    let mut check = check_quietly(
         printer,
         repo,
         stack,
@@ -177,8 +176,9 @@ fn compile_stack(
         return Outcome::Failed(err, check.rendered);
     }
     let mut manifests = Vec::new();
-    for resolved in &check.checked.environments {
-        let compiled = emit::emit(resolved);
+    for index in 0..check.checked.environments.len() {
+        let compiled = check.checked.take_compiled(index);
+        let resolved = &check.checked.environments[index];
         let files = Artifacts::new(
             resolved,
             &compiled,

@@ -7,7 +7,7 @@ use super::{check_for_compile, open_repo, var_args};
 use crate::cli::ExitStatus;
 use crate::cli::args::{DiffArgs, ReportFormat};
 use crate::cli::printer::{GREEN, Printer, RED, YELLOW};
-use crate::emit::{self, program::to_yaml};
+use crate::emit::program::to_yaml;
 use crate::error::{Error, Result};
 use crate::load::Repo;
 use crate::pipeline::GivenVars;
@@ -123,7 +123,7 @@ fn program_text(
     environment: &str,
     vars: &GivenVars,
 ) -> Result<Option<(String, Json)>> {
-    let checked = check_for_compile(
+    let mut checked = check_for_compile(
         printer,
         repo,
         stack,
@@ -131,10 +131,11 @@ fn program_text(
         vars,
         false,
     )?;
-    Ok(checked.environments.first().map(|resolved| {
-        let json = emit::emit(resolved).program.to_json();
-        (to_yaml(&json), json)
-    }))
+    if checked.environments.is_empty() {
+        return Ok(None);
+    }
+    let json = checked.take_compiled(0).program.to_json();
+    Ok(Some((to_yaml(&json), json)))
 }
 
 fn compare(args: &DiffArgs, old: &Json, new: &Json, old_text: &str, new_text: &str) -> Report {

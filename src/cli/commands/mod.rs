@@ -170,7 +170,7 @@ pub fn compile_one(
     environment: &str,
     vars: &GivenVars,
 ) -> Result<(Checked, crate::artifacts::Artifacts)> {
-    let checked = check_for_compile(
+    let mut checked = check_for_compile(
         printer,
         repo,
         stack,
@@ -178,19 +178,17 @@ pub fn compile_one(
         vars,
         false,
     )?;
-    let resolved = checked.environments.first().ok_or_else(|| {
-        Error::failed(format!(
+    if checked.environments.is_empty() {
+        return Err(Error::failed(format!(
             "stack `{stack}` has no environment `{environment}`"
-        ))
-    })?;
+        )));
+    }
+    let compiled = checked.take_compiled(0);
+    let resolved = &checked.environments[0];
     let input_hash = crate::artifacts::input_hash(repo, stack, &vars.vars, &vars.var_files)
         .map_err(|e| Error::failed(format!("cannot read the files of `{stack}`: {e}")))?;
-    let files = crate::artifacts::Artifacts::new(
-        resolved,
-        &crate::emit::emit(resolved),
-        input_hash,
-        &checked.variables,
-    );
+    let files =
+        crate::artifacts::Artifacts::new(resolved, &compiled, input_hash, &checked.variables);
     Ok((checked, files))
 }
 

@@ -5,7 +5,7 @@ use super::{check_with, open_repo, var_args};
 use crate::cli::ExitStatus;
 use crate::cli::args::{ProgramFormat, ShowArgs};
 use crate::cli::printer::Printer;
-use crate::emit::{self, program::to_yaml};
+use crate::emit::program::to_yaml;
 use crate::error::Result;
 use crate::expand::template::{REF_END, REF_START};
 use crate::expand::variables::Missing;
@@ -66,7 +66,7 @@ pub fn run(args: ShowArgs, printer: &Printer) -> Result<ExitStatus> {
         } else {
             Missing::Placeholder
         };
-        let checked = check_with(
+        let mut checked = check_with(
             printer,
             &repo,
             args.stack(),
@@ -92,13 +92,13 @@ pub fn run(args: ShowArgs, printer: &Printer) -> Result<ExitStatus> {
                     .join(", ")
             ));
         }
-        for stack in &checked.environments {
+        for index in 0..checked.environments.len() {
             let document = if args.resolved {
-                resolved_view(stack, &checked.variables)
+                resolved_view(&checked.environments[index], &checked.variables)
             } else {
-                emit::emit(stack).program.to_json()
+                checked.take_compiled(index).program.to_json()
             };
-            documents.insert(stack.environment.clone(), document);
+            documents.insert(checked.environments[index].environment.clone(), document);
         }
     }
     for note in notes {
