@@ -312,12 +312,12 @@ fn compile(repo: &Repo, stack: &str, vars: &GivenVars) -> StackHashes {
     let programs = (!diagnostics.iter().any(Diagnostic::is_error)).then(|| {
         (0..checked.environments.len())
             .map(|index| {
-                // The YAML written is a function of this JSON: comparing
-                // hashes of the JSON compares the programs, without writing
-                // them or keeping 150 of them in memory.
+                // The program written is a function of the program's
+                // content: comparing digests compares the programs, without
+                // writing them or keeping 150 of them in memory.
                 let compiled = checked.take_compiled(index);
-                let json = serde_json::json!([compiled.program.to_json(), compiled.settings]);
-                let hash = crate::artifacts::sha256(json.to_string().as_bytes());
+                let settings = crate::artifacts::sha256(compiled.settings.to_string().as_bytes());
+                let hash = format!("{} {settings}", compiled.program.digest());
                 (checked.environments[index].environment.clone(), hash)
             })
             .collect()
