@@ -211,12 +211,19 @@ impl Sides<'_> {
         if let Some(checkout) = checkout.filter(|_| !missing.is_empty()) {
             let opened = open(&checkout.root);
             let vars = self.vars_at(&checkout.root);
+            // Each compile is kept as soon as it is done, and its folder of
+            // the checkout removed, on its thread: the checkout's thousands
+            // of files are not all removed at the end on one.
             let compiled = pipeline::for_each_stack(&missing, |stack| {
-                has(&opened, stack).map(|r| compile(r, stack, &vars))
+                let compiled = has(&opened, stack).map(|r| compile(r, stack, &vars));
+                if let Some(compiled) = &compiled {
+                    self.cache.put(&keys[stack], compiled);
+                }
+                let _ = std::fs::remove_dir_all(checkout.root.join("stacks").join(stack));
+                compiled
             });
             for (stack, compiled) in missing.into_iter().zip(compiled) {
                 if let Some(compiled) = compiled {
-                    self.cache.put(&keys[&stack], &compiled);
                     kept.insert(stack, compiled);
                 }
             }
@@ -463,7 +470,8 @@ impl Cache {
         if std::fs::create_dir_all(dir).is_ok()
             && let Ok(bytes) = serde_json::to_vec(compiled)
         {
-            let _ = crate::artifacts::write_atomic(&dir.join(format!("{key}.json")), &bytes);
+            let path = dir.join(format!("{key}.json"));
+            let _ = crate::artifacts::write_atomic_unsynced(&path, &bytes);
         }
     }
 }

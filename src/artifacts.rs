@@ -222,6 +222,17 @@ pub fn sha256(bytes: &[u8]) -> String {
 /// planted link cannot redirect the write; the rename replaces `path` itself
 /// (a link there is replaced, never followed).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_replacing(path, bytes, true)
+}
+
+/// [`write_atomic`] without waiting for the disk (`fsync`): for caches, where
+/// an entry a crash left empty or torn is found damaged and rebuilt, and
+/// fifty waits for the disk cost more than what the cache saves.
+pub fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_replacing(path, bytes, false)
+}
+
+fn write_replacing(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(
@@ -233,6 +244,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .suffix(".tmp")
         .tempfile_in(dir)?;
     std::io::Write::write_all(&mut tmp, bytes)?;
-    tmp.as_file().sync_all()?;
+    if sync {
+        tmp.as_file().sync_all()?;
+    }
     tmp.persist(path).map(|_| ()).map_err(|e| e.error)
 }
