@@ -47,6 +47,32 @@ impl ComponentStatus {
         self.health = self.health.max(health);
         self.reasons.push(reason.into());
     }
+
+    /// Unhealthy and `unknown`: AWS could not be asked (`reason` says which
+    /// call failed, and why).
+    pub fn unknown(mut self, reason: impl Into<String>) -> ComponentStatus {
+        self.state = "unknown".into();
+        self.flag(Health::Unhealthy, reason);
+        self
+    }
+
+    /// Unhealthy and `unknown`: the release lacks output `name`, through
+    /// which AWS would be asked.
+    pub fn unrecorded(self, name: &str) -> ComponentStatus {
+        let reason = format!(
+            "the release does not record `{}.{name}`; apply again to record it",
+            self.component
+        );
+        self.unknown(reason)
+    }
+
+    /// Unhealthy and `not found`: `resource`, recorded by the release, is gone
+    /// from AWS.
+    pub fn not_found(mut self, resource: &str) -> ComponentStatus {
+        self.state = "not found".into();
+        self.flag(Health::Unhealthy, format!("{resource} does not exist"));
+        self
+    }
 }
 
 /// A release's outputs, `component.output` → value.
@@ -85,16 +111,4 @@ pub fn check(
             }
         })
         .collect()
-}
-
-/// The status of a component whose release lacks output `name`.
-pub fn unrecorded(status: &mut ComponentStatus, name: &str) {
-    status.state = "unknown".into();
-    status.flag(
-        Health::Unhealthy,
-        format!(
-            "the release does not record `{}.{name}`; apply again to record it",
-            status.component
-        ),
-    );
 }

@@ -2,7 +2,7 @@
 
 use super::Cache;
 use aws_sdk_elasticache::error::ProvideErrorMetadata;
-use crate::inspect::status::{ComponentStatus, Health, Outputs, StatusKind, unrecorded};
+use crate::inspect::status::{ComponentStatus, Health, Outputs, StatusKind};
 use crate::inspect::{Cloud, output, problem};
 use crate::kinds::Component;
 use serde_json::json;
@@ -13,8 +13,7 @@ impl StatusKind for Cache {
     fn status(cloud: &Cloud, outputs: &Outputs, component: &str) -> ComponentStatus {
         let mut status = ComponentStatus::new(component, Self::LABEL);
         let Some(id) = output(outputs, component, "id") else {
-            unrecorded(&mut status, "id");
-            return status;
+            return status.unrecorded("id");
         };
         let resource = format!("ElastiCache replication group {id}");
         let described = cloud.block_on(
@@ -33,18 +32,12 @@ impl StatusKind for Cache {
                 None
             }
             Err(err) => {
-                status.state = "unknown".into();
-                status.flag(
-                    Health::Unhealthy,
-                    problem("elasticache:DescribeReplicationGroups", &resource, &err),
-                );
-                return status;
+                let call = "elasticache:DescribeReplicationGroups";
+                return status.unknown(problem(call, &resource, &err));
             }
         };
         let Some(group) = group else {
-            status.state = "not found".into();
-            status.flag(Health::Unhealthy, format!("{resource} does not exist"));
-            return status;
+            return status.not_found(&resource);
         };
         let state = group.status().unwrap_or("unknown").to_string();
         let members = group.member_clusters().len();

@@ -2,7 +2,7 @@
 //! its primary deployment, and target health when exposed.
 
 use super::MicroserviceSpec;
-use crate::inspect::status::{ComponentStatus, Health, Outputs, StatusKind, unrecorded};
+use crate::inspect::status::{ComponentStatus, Health, Outputs, StatusKind};
 use crate::inspect::{Cloud, output, problem};
 use crate::kinds::Component;
 use serde_json::json;
@@ -15,8 +15,7 @@ impl StatusKind for MicroserviceSpec {
             outputs.get("_stack.cluster").and_then(|v| v.as_str()),
             output(outputs, component, "name"),
         ) else {
-            unrecorded(&mut status, "name");
-            return status;
+            return status.unrecorded("name");
         };
         let resource = format!("ECS service {name} in cluster {cluster}");
         let described = cloud.block_on(
@@ -33,19 +32,10 @@ impl StatusKind for MicroserviceSpec {
                 .iter()
                 .find(|s| s.status() == Some("ACTIVE"))
                 .cloned(),
-            Err(err) => {
-                status.state = "unknown".into();
-                status.flag(
-                    Health::Unhealthy,
-                    problem("ecs:DescribeServices", &resource, &err),
-                );
-                return status;
-            }
+            Err(err) => return status.unknown(problem("ecs:DescribeServices", &resource, &err)),
         };
         let Some(service) = service else {
-            status.state = "not found".into();
-            status.flag(Health::Unhealthy, format!("{resource} does not exist"));
-            return status;
+            return status.not_found(&resource);
         };
         let (running, desired) = (service.running_count(), service.desired_count());
         status.state = format!("{running}/{desired} running");

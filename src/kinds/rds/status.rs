@@ -2,7 +2,7 @@
 //! maintenance.
 
 use super::Rds;
-use crate::inspect::status::{ComponentStatus, Health, Outputs, StatusKind, unrecorded};
+use crate::inspect::status::{ComponentStatus, Health, Outputs, StatusKind};
 use crate::inspect::{Cloud, output, problem};
 use crate::kinds::Component;
 use serde_json::json;
@@ -11,8 +11,7 @@ impl StatusKind for Rds {
     fn status(cloud: &Cloud, outputs: &Outputs, component: &str) -> ComponentStatus {
         let mut status = ComponentStatus::new(component, Self::LABEL);
         let Some(identifier) = output(outputs, component, "identifier") else {
-            unrecorded(&mut status, "identifier");
-            return status;
+            return status.unrecorded("identifier");
         };
         let resource = format!("RDS instance {identifier}");
         let instance = match cloud.block_on(
@@ -30,19 +29,10 @@ impl StatusKind for Rds {
             {
                 None
             }
-            Err(err) => {
-                status.state = "unknown".into();
-                status.flag(
-                    Health::Unhealthy,
-                    problem("rds:DescribeDBInstances", &resource, &err),
-                );
-                return status;
-            }
+            Err(err) => return status.unknown(problem("rds:DescribeDBInstances", &resource, &err)),
         };
         let Some(instance) = instance else {
-            status.state = "not found".into();
-            status.flag(Health::Unhealthy, format!("{resource} does not exist"));
-            return status;
+            return status.not_found(&resource);
         };
         let state = instance
             .db_instance_status()

@@ -3,7 +3,7 @@
 
 use super::Sqs;
 use aws_sdk_sqs::error::ProvideErrorMetadata;
-use crate::inspect::status::{ComponentStatus, Health, Outputs, StatusKind, unrecorded};
+use crate::inspect::status::{ComponentStatus, Health, Outputs, StatusKind};
 use crate::inspect::{Cloud, output, problem};
 use crate::kinds::Component;
 use serde_json::json;
@@ -12,8 +12,7 @@ impl StatusKind for Sqs {
     fn status(cloud: &Cloud, outputs: &Outputs, component: &str) -> ComponentStatus {
         let mut status = ComponentStatus::new(component, Self::LABEL);
         let Some(url) = output(outputs, component, "url") else {
-            unrecorded(&mut status, "url");
-            return status;
+            return status.unrecorded("url");
         };
         let depth = |url: &str| -> Result<(u64, u64), String> {
             let request = cloud
@@ -53,20 +52,8 @@ impl StatusKind for Sqs {
                 status.state = format!("active, {waiting} waiting");
                 status.details = json!({"url": url, "waiting": waiting, "in_flight": in_flight});
             }
-            Err(why) => {
-                status.state = if why == "not found" {
-                    "not found".into()
-                } else {
-                    "unknown".into()
-                };
-                let reason = if why == "not found" {
-                    format!("queue {url} does not exist")
-                } else {
-                    why
-                };
-                status.flag(Health::Unhealthy, reason);
-                return status;
-            }
+            Err(why) if why == "not found" => return status.not_found(&format!("queue {url}")),
+            Err(why) => return status.unknown(why),
         }
         if let Some(dlq) = output(outputs, component, "dead_letter_url") {
             match depth(dlq) {
