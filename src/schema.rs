@@ -79,26 +79,68 @@ impl FileKind {
     /// templated and has no `extends`: its schema is the strict one.
     pub fn editor_schema(self) -> Value {
         let mut schema = self.schema();
-        if self == FileKind::Stack {
-            return schema;
+        if self != FileKind::Stack {
+            accept_templates(&mut schema);
         }
-        if let Some(root) = schema.as_object_mut() {
-            if let Some(required) = root.remove("required") {
-                root.insert("if".into(), json!({"not": {"required": ["extends"]}}));
-                root.insert("then".into(), json!({"required": required}));
-            }
-            for key in ["properties", "$defs"] {
-                if let Some(Value::Object(children)) = root.get_mut(key) {
-                    for (name, child) in children.iter_mut() {
-                        if name != "extends" && name != "environments" && name != "Extends" {
-                            allow_templates(child);
-                        }
-                    }
+        describe_for_editors(&mut schema);
+        schema
+    }
+}
+
+/// A file as written, before expansion: a field its preset may supply is
+/// required only without `extends`, and a template may stand for any value.
+fn accept_templates(schema: &mut Value) {
+    let Some(root) = schema.as_object_mut() else {
+        return;
+    };
+    if let Some(required) = root.remove("required") {
+        root.insert("if".into(), json!({"not": {"required": ["extends"]}}));
+        root.insert("then".into(), json!({"required": required}));
+    }
+    for key in ["properties", "$defs"] {
+        if let Some(Value::Object(children)) = root.get_mut(key) {
+            for (name, child) in children.iter_mut() {
+                if name != "extends" && name != "environments" && name != "Extends" {
+                    allow_templates(child);
                 }
             }
         }
-        schema
     }
+}
+
+/// Every `description` as editors show it: doc comments arrive hard-wrapped
+/// at 80 columns, and a language server renders each wrap as a line break
+/// (a plain `description` is escaped as text, so its backticks show as
+/// `\``). Lines are joined within a paragraph, and the same text goes into
+/// `markdownDescription`, which yaml-language-server and VS Code render as
+/// Markdown (`code` as code).
+fn describe_for_editors(schema: &mut Value) {
+    match schema {
+        Value::Object(obj) => {
+            if let Some(Value::String(text)) = obj.get("description") {
+                let text = unwrap_paragraphs(text);
+                obj.insert("description".into(), Value::String(text.clone()));
+                obj.insert("markdownDescription".into(), Value::String(text));
+            }
+            obj.values_mut().for_each(describe_for_editors);
+        }
+        Value::Array(items) => items.iter_mut().for_each(describe_for_editors),
+        _ => {}
+    }
+}
+
+/// Joins the lines of each paragraph (paragraphs are separated by a blank line).
+fn unwrap_paragraphs(text: &str) -> String {
+    text.split("\n\n")
+        .map(|paragraph| {
+            paragraph
+                .lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 /// A string that holds a template (`{{ ... }}` or `{% ... %}`).

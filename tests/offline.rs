@@ -8,6 +8,7 @@
 
 mod common;
 
+mod clients;
 mod commands;
 mod compile;
 mod docs;

@@ -75,6 +75,13 @@ pub fn diagnose(err: &ValidationError, root: &Node, schema: &Json, out: &mut Vec
                 .map(describe_types)
                 .unwrap_or_else(|| "another type".into());
             let found = node.map(describe_value).unwrap_or_default();
+            // A list or mapping of the wrong type is pointed at where it
+            // starts, as an editor's language server does (not at its key).
+            let span = node
+                .filter(|n| matches!(n.value, Value::Map(_) | Value::Seq(_)))
+                .map_or(span, |n| {
+                    Span::new(n.span.file, n.span.start as usize, n.span.start as usize)
+                });
             Diagnostic::error(
                 Code::WrongType,
                 format!("{field} should be {expected}, not {found}"),

@@ -237,10 +237,10 @@ fn scaffold(
     );
     let microservice = format!(
         "{}image: {}\nport: 80\nhealth_check:\n  path: /\nexpose:\n  visibility: internal\n  paths: [\"/*\"]\nenv:\n  ENVIRONMENT: \"{{{{ environment.name }}}}\"\n",
-        schema("microservice", 7),
+        schema("microservice", 6),
         q(&format!("{image}:{{{{ var.VERSION }}}}"))
     );
-    let mut infra = format!("{}cpu: 256\nmemory: 512\nreplicas: 1\n", schema("infra", 7));
+    let mut infra = format!("{}cpu: 256\nmemory: 512\nreplicas: 1\n", schema("infra", 6));
     if environments.contains(&"production") {
         infra.push_str("environments:\n  production:\n    replicas: 2\n");
     }
