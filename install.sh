@@ -97,7 +97,8 @@ main() {
 
     tmp=$(mktemp -d 2>/dev/null || mktemp -d -t deployer)
     staged=""
-    trap 'rm -rf "$tmp" ${staged:+"$staged"}' EXIT
+    backup=""
+    trap 'rm -rf "$tmp" ${staged:+"$staged"} ${backup:+"$backup"}' EXIT
     trap 'exit 130' INT TERM
 
     say "Downloading $url"
@@ -110,22 +111,62 @@ main() {
         fail "checksum mismatch for $asset: expected ${expected:-nothing}, got $actual; nothing was installed"
     fi
 
+    # The archive must hold exactly one member, a regular file named
+    # `deployer`: no link (symbolic or hard), no folder, no `../` path, nothing
+    # beside it. It is listed before anything is extracted.
+    members=$(tar -tzf "$tmp/$asset" 2>/dev/null) ||
+        fail "$asset is not a valid archive; nothing was installed"
+    case "$members" in
+        deployer | ./deployer) ;;
+        *) fail "$asset must hold only \`deployer\` at its root, but holds: $(printf '%s' "$members" | tr '\n' ' '); nothing was installed" ;;
+    esac
+    kind=$(tar -tvzf "$tmp/$asset" | cut -c 1)
+    [ "$kind" = "-" ] ||
+        fail "\`deployer\` in $asset is not a regular file (a link or a folder); nothing was installed"
     mkdir -p "$tmp/unpacked"
     tar -xzf "$tmp/$asset" -C "$tmp/unpacked" ||
         fail "$asset is not a valid archive; nothing was installed"
-    [ -f "$tmp/unpacked/deployer" ] ||
-        fail "$asset holds no \`deployer\` at its root; nothing was installed"
+    binary="$tmp/unpacked/deployer"
+    if [ -h "$binary" ] || [ ! -f "$binary" ]; then
+        fail "\`deployer\` in $asset is not a regular file; nothing was installed"
+    fi
+    [ -x "$binary" ] ||
+        fail "\`deployer\` in $asset is not executable; nothing was installed"
+    magic=$(od -A n -t x1 -N 4 "$binary" | tr -d ' \n')
+    case "$target:$magic" in
+        *-linux-musl:7f454c46) ;;
+        *-apple-darwin:cffaedfe | *-apple-darwin:cafebabe) ;;
+        *) fail "\`deployer\` in $asset is not a program for $target (it starts with ${magic:-nothing}); nothing was installed" ;;
+    esac
 
     mkdir -p "$dir" || fail "cannot create $dir"
     staged="$dir/.deployer.install.$$"
-    cp "$tmp/unpacked/deployer" "$staged" || fail "cannot write to $dir"
+    cp "$binary" "$staged" || fail "cannot write to $dir"
     chmod 755 "$staged"
+    # The old binary is kept beside the new one until the new one has run
+    # from its place, and put back if it does not.
+    backup=""
+    if [ -f "$dir/deployer" ]; then
+        backup="$dir/.deployer.previous.$$"
+        cp -p "$dir/deployer" "$backup" || fail "cannot keep a copy of $dir/deployer"
+    fi
     mv -f "$staged" "$dir/deployer" || {
-        rm -f "$staged"
+        rm -f "$staged" ${backup:+"$backup"}
         fail "cannot replace $dir/deployer"
     }
+    staged=""
+    if ! "$dir/deployer" version >"$tmp/version" 2>&1 || [ ! -s "$tmp/version" ]; then
+        if [ -n "$backup" ]; then
+            mv -f "$backup" "$dir/deployer"
+            backup=""
+            fail "the new deployer does not run here (\`deployer version\` failed: $(head -n 1 "$tmp/version")); the previous one was put back"
+        fi
+        rm -f "$dir/deployer"
+        fail "the new deployer does not run here (\`deployer version\` failed: $(head -n 1 "$tmp/version")); nothing was installed"
+    fi
+    installed=$(head -n 1 "$tmp/version")
 
-    say "Installed $("$dir/deployer" version | head -n 1) to $dir/deployer"
+    say "Installed $installed to $dir/deployer"
     case ":$PATH:" in
         *":$dir:"*) ;;
         *)

@@ -20,12 +20,16 @@ pub fn man(args: ManArgs, printer: &Printer) -> Result<ExitStatus> {
         .map_err(|e| Error::failed(format!("cannot create {}: {e}", args.out.display())))?;
     let command = Cli::command();
     let mut pages = vec![("deployer".to_string(), command.clone())];
+    // A page is named `deployer-apply` (as git's are), but its synopsis shows
+    // the command as it is typed: `deployer apply`.
     for sub in command.get_subcommands() {
         let name = format!("deployer-{}", sub.get_name());
-        pages.push((name.clone(), sub.clone().name(name.clone())));
+        let typed = format!("deployer {}", sub.get_name());
+        pages.push((name.clone(), sub.clone().name(&name).bin_name(&typed)));
         for nested in sub.get_subcommands() {
             let name = format!("{name}-{}", nested.get_name());
-            pages.push((name.clone(), nested.clone().name(name.clone())));
+            let typed = format!("{typed} {}", nested.get_name());
+            pages.push((name.clone(), nested.clone().name(&name).bin_name(typed)));
         }
     }
     for (name, page) in &pages {
@@ -33,8 +37,9 @@ pub fn man(args: ManArgs, printer: &Printer) -> Result<ExitStatus> {
         clap_mangen::Man::new(page.clone())
             .render(&mut text)
             .map_err(|e| Error::failed(format!("cannot render the man page of {name}: {e}")))?;
+        let text = roff_ascii(&String::from_utf8_lossy(&text));
         let path = args.out.join(format!("{name}.1"));
-        crate::artifacts::write_atomic(&path, &text)
+        crate::artifacts::write_atomic(&path, text.as_bytes())
             .map_err(|e| Error::failed(format!("cannot write {}: {e}", path.display())))?;
     }
     printer.success(format!(
@@ -43,4 +48,19 @@ pub fn man(args: ManArgs, printer: &Printer) -> Result<ExitStatus> {
         args.out.display()
     ));
     Ok(ExitStatus::Success)
+}
+
+/// roff input is ASCII: groff reads other bytes as Latin-1 and warns (`→` is
+/// "invalid input character code 134"). Every other character is written as
+/// groff's and mandoc's Unicode escape, `\[u2192]`.
+fn roff_ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\[u{:04X}]", c as u32));
+        }
+    }
+    out
 }
