@@ -104,7 +104,7 @@ impl Checkout {
         ])
         .map_err(|_| {
             Error::usage(format!("unknown git revision `{revision}`")).with_help(
-                "give a branch, tag or commit, e.g. `--against main` or `--against HEAD~1`",
+                "give a branch, tag or commit this clone has, e.g. `main`, `origin/main` or `HEAD~1` (a shallow CI clone may need `git fetch origin main` first)",
             )
         })?;
         let prefix = git(&["rev-parse", "--show-prefix"])?;

@@ -86,6 +86,13 @@ pub fn check_stack(
         emitted: Vec::new(),
     };
     let Some(stack) = stack else {
+        if checked.loaded.stack_file.is_some() {
+            validate::check_as_written(
+                &checked.loaded,
+                "stack.yaml has errors",
+                &mut loader.diagnostics,
+            );
+        }
         diagnostics.append(&mut loader.diagnostics);
         return checked;
     };
@@ -114,6 +121,13 @@ pub fn check_stack(
             Code::UndeclaredVariable | Code::MissingVariable | Code::InvalidVariable
         )
     });
+    if !variables_ok {
+        validate::check_as_written(
+            &checked.loaded,
+            "the variables have errors",
+            &mut loader.diagnostics,
+        );
+    }
     if variables_ok {
         // Every component the stack has, valid or not: a reference to a broken
         // component is not reported a second time.

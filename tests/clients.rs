@@ -510,7 +510,12 @@ mod installer {
     /// Writes the archive with Python's tarfile: members of any type, in any
     /// order, with any name (tar itself will not write a `../` member).
     fn archive(dir: &Path, version: &str, what: Archive) -> Vec<u8> {
-        let good = program(dir, "good", &format!("deployer {version} (fake release)\n"), 0);
+        let good = program(
+            dir,
+            "good",
+            &format!("deployer {version} (fake release)\n"),
+            0,
+        );
         let broken = program(dir, "broken", "", 1);
         let script = dir.join("script");
         std::fs::write(

@@ -260,5 +260,5 @@ fn completions_for_every_shell_and_man_pages() {
     assert!(man.join("deployer-lock-exec.1").exists());
     let json = deployer(&["version", "--output", "json"], dir.path()).json();
     assert_eq!(json["pulumi_aws"], "7.51.1");
-    assert!(json["target"].as_str().unwrap().contains('-'));
+    assert!(json["build_target"].as_str().unwrap().contains('-'));
 }

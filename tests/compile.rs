@@ -74,7 +74,7 @@ fn show_json_is_the_same_program() {
         "json",
     ]);
     assert_eq!(run.code, 0, "{}", run.all());
-    let program = run.json();
+    let program = &run.json()["environments"]["development"];
     assert_eq!(program["runtime"], "yaml");
     assert_eq!(
         program["resources"]["email-service-queue-queue"]["type"],
@@ -98,7 +98,7 @@ fn show_resolved_merges_presets_and_overlays_and_keeps_secrets_as_references() {
         "json",
     ]);
     assert_eq!(run.code, 0, "{}", run.all());
-    let view = run.json();
+    let view = &run.json()["environments"]["production"];
     let api = &view["components"]["email-service/api"];
     assert_eq!(
         api["settings"]["env"]["LOG_LEVEL"], "warn",
@@ -739,21 +739,6 @@ fn values_cannot_inject_yaml_or_interpolations() {
 
 // ---- diff ----
 
-/// `git ARGS` in the repository, as a test identity.
-fn git(repo: &TestRepo, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
-        .args(args)
-        .current_dir(repo.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// `deployer diff` of the development environment against branch `main`.
 fn diff_against_main(repo: &TestRepo, extra: &[&str]) -> Run {
     let mut args = vec![
@@ -769,14 +754,6 @@ fn diff_against_main(repo: &TestRepo, extra: &[&str]) -> Run {
     ];
     args.extend_from_slice(extra);
     repo.run(&args)
-}
-
-fn git_repo() -> TestRepo {
-    let repo = TestRepo::example();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-qm", "base"]);
-    repo
 }
 
 #[test]

@@ -82,6 +82,153 @@ fn the_ci_recipe_uses_only_commands_and_flags_that_exist() {
     }
 }
 
+/// Every command that prints JSON, run as a user would on the example (the
+/// stand-in deploys it on the local back-end): each output has the shape
+/// docs/json.md documents, `target` included, and so does each error. Every
+/// command with `--output json` has a section there. (`status` reads live AWS:
+/// its shape is checked in the `aws` binary's status tests.)
+#[test]
+fn every_json_output_has_its_documented_shape() {
+    use crate::common::*;
+    use clap::CommandFactory;
+    let mut sections = 0;
+    for command in deployer::cli::args::Cli::command().get_subcommands() {
+        let nested: Vec<_> = command.get_subcommands().collect();
+        let commands: Vec<(String, &clap::Command)> = if nested.is_empty() {
+            vec![(command.get_name().to_string(), command)]
+        } else {
+            nested
+                .into_iter()
+                .map(|n| (format!("{} {}", command.get_name(), n.get_name()), n))
+                .collect()
+        };
+        for (name, command) in commands {
+            if command.get_arguments().any(|a| a.get_id() == "output") {
+                assert!(
+                    !documented_json(&name).is_empty(),
+                    "docs/json.md: no example for {name}"
+                );
+                sections += 1;
+            }
+        }
+    }
+    assert!(sections >= 11, "{sections}");
+
+    let repo = git_repo();
+    let json = |args: &[&str], env: &[(String, String)]| -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        let run = repo.run_with(&all, env);
+        assert!(run.code == 0 || run.code == 1, "{args:?}: {}", run.all());
+        run.json()
+    };
+    let none: &[(String, String)] = &[];
+    let api = "stacks/notification-platform/services/email-service/components/api";
+    assert_documented_shape("validate", &json(&["validate", "-e", "dev"], none));
+    assert_documented_shape("validate", &json(&["validate", "--all"], none));
+    assert_documented_shape("show", &json(&["show"], none));
+    assert_documented_shape(
+        "show",
+        &json(&["show", "-e", "production", "--resolved"], none),
+    );
+    let build = repo.file("build");
+    let build = build.to_str().unwrap();
+    let compile = [
+        "compile",
+        "--all",
+        "--out",
+        build,
+        "--var",
+        "VERSION=v1.0.0",
+    ];
+    assert_documented_shape("compile", &json(&compile, none));
+    assert_documented_shape("compile", &json(&compile, none));
+    let version = deployer(&["version", "--output", "json"], repo.path());
+    assert_documented_shape("version", &version.json());
+    repo.edit(&format!("{api}/infra.yaml"), "replicas: 2", "replicas: 4");
+    assert_documented_shape(
+        "diff",
+        &json(
+            &[
+                "diff",
+                "-e",
+                "staging",
+                "--against",
+                "main",
+                "--var",
+                "VERSION=v1.0.0",
+            ],
+            none,
+        ),
+    );
+    assert_documented_shape(
+        "affected",
+        &json(&["affected", "--base", "main", "--why"], none),
+    );
+    assert_documented_shape("validate", &json(&["validate", "-s", STACK], none));
+
+    let env = pulumi_env(&repo);
+    let run = repo.run_with(&["apply", "--var", "VERSION=v1.0.0"], &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_documented_shape("plan", &json(&["plan", "--var", "VERSION=v1.0.1"], &env));
+    let mut drifting = env.clone();
+    drifting.push(("STANDIN_DRIFT".into(), "email-service-queue-queue".into()));
+    let drift = json(&["drift"], &drifting);
+    assert_eq!(drift["drift"], true);
+    assert_documented_shape("drift", &drift);
+    assert_documented_shape("history", &json(&["history"], &env));
+    // A lock held: `lock status` inside `lock exec`.
+    let out = repo.file("locks.json");
+    let script = format!(
+        "{} lock status --output json --repo {} > {}",
+        env!("CARGO_BIN_EXE_deployer"),
+        repo.path().display(),
+        out.display()
+    );
+    let run = repo.run_with(&["lock", "exec", "--", "sh", "-c", &script], &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let locks: serde_json::Value = serde_json::from_str(&repo.read("locks.json")).unwrap();
+    assert_eq!(locks.as_array().unwrap().len(), 1);
+    assert_documented_shape("lock status", &locks);
+
+    // Errors are JSON on stdout too, with the exit code of the text error.
+    for (args, code, error) in [
+        (vec!["validate", "-e", "prod"], 2, "unknown-environment"),
+        (
+            vec![
+                "diff",
+                "-e",
+                "staging",
+                "--against",
+                "nosuch",
+                "--var",
+                "VERSION=v1.0.0",
+            ],
+            2,
+            "usage",
+        ),
+        (
+            vec!["show", "-e", "development", "--var", "VERSION=latest"],
+            1,
+            "failed",
+        ),
+        (vec!["validate", "--no-such-flag"], 2, "usage"),
+        (
+            vec!["plan", "-e", "production", "--var", "VERSION=v1.0.0"],
+            1,
+            "failed",
+        ),
+    ] {
+        let mut all = args.clone();
+        all.extend(["--output", "json"]);
+        let run = repo.run_with(&all, none);
+        assert_eq!(run.code, code, "{args:?}: {}", run.all());
+        let value = run.json();
+        assert_eq!(value["error"]["code"], error, "{args:?}: {value}");
+        assert_documented_shape("error", &value);
+    }
+}
+
 /// The architecture's rules (docs/architecture.md), checked against every
 /// file of `src/`: no file imports another that imports it back, imports
 /// point to the same or a lower layer, no kind imports another nor is

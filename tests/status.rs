@@ -254,12 +254,35 @@ fn world() -> World {
     .into_iter()
     .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
     .collect();
-    let releases = Releases::new(b.store.as_ref(), STACK, DEV);
+    record_release(&b, DEV, &files, &outputs);
+    World {
+        backend,
+        repo,
+        cloud,
+        cluster,
+        worker_service,
+        database,
+        queue,
+        dead_letters,
+        api_logs,
+        worker_logs,
+    }
+}
+
+/// Records a successful release of the example in `environment` whose
+/// outputs are `outputs`, as an apply would.
+fn record_release(
+    b: &deployer::backend::Backend,
+    environment: &str,
+    files: &deployer::artifacts::Artifacts,
+    outputs: &BTreeMap<String, serde_json::Value>,
+) {
+    let releases = Releases::new(b.store.as_ref(), STACK, environment);
     let start = ReleaseStart {
         number: 0,
         operation: "apply".into(),
         stack: STACK.into(),
-        environment: DEV.into(),
+        environment: environment.into(),
         who: "alice@company.com".into(),
         host: "laptop".into(),
         started: deployer::backend::now(),
@@ -275,31 +298,19 @@ fn world() -> World {
         plan_hash: None,
         planned_by: None,
     };
-    let n = releases.begin(start, &files).unwrap();
+    let n = releases.begin(start, files).unwrap();
     let result = ReleaseResult {
         number: n,
         status: Status::Succeeded,
         finished: deployer::backend::now(),
         duration_ms: 1,
-        outputs,
+        outputs: outputs.clone(),
         components: BTreeMap::new(),
         changes: BTreeMap::new(),
         error: None,
         rolled_back_by: None,
     };
     releases.finish(&result).unwrap();
-    World {
-        backend,
-        repo,
-        cloud,
-        cluster,
-        worker_service,
-        database,
-        queue,
-        dead_letters,
-        api_logs,
-        worker_logs,
-    }
 }
 
 impl World {
@@ -375,7 +386,8 @@ fn status_of_a_healthy_environment() {
     let json = w
         .run(&["status", "-s", STACK, "-e", DEV, "--output", "json"])
         .json();
-    let components = json[0]["components"].as_array().unwrap();
+    assert_documented_shape("status", &json);
+    let components = json["components"].as_array().unwrap();
     let api = components
         .iter()
         .find(|c| c["component"] == "email-service/api")
@@ -383,7 +395,7 @@ fn status_of_a_healthy_environment() {
     assert_eq!(api["health"], "healthy");
     assert_eq!(api["details"]["running"], moto::ECS_SERVICE_RUNNING);
     assert_eq!(api["details"]["targets"]["healthy"], 1);
-    assert_eq!(json[0]["healthy"], true);
+    assert_eq!(json["healthy"], true);
 }
 
 #[test]
@@ -455,7 +467,7 @@ fn status_flags_dead_letters_as_a_warning_and_missing_or_stopped_as_unhealthy() 
     let json = w
         .run(&["status", "-s", STACK, "-e", DEV, "--output", "json"])
         .json();
-    assert_eq!(json[0]["healthy"], false);
+    assert_eq!(json["healthy"], false);
 }
 
 #[test]
@@ -486,8 +498,18 @@ fn logs_show_lines_with_since_and_filter() {
             (now - 1_000, "ERROR Server listening failed on :8080"),
         ],
     );
+    // Deployed in staging too: the environment is inferred as every command
+    // infers it (development), not refused as ambiguous.
+    let staging = w.repo.compiled(STACK, "staging", "v1.0.1");
+    record_release(&w.backend.open(), "staging", &staging, &BTreeMap::new());
     let run = w.run(&["logs", "--component", "email-service/api"]);
     assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "notification-platform / development (stack: only stack; environment: development environment)",
+        ],
+    );
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(
         lines.len(),
@@ -596,10 +618,9 @@ fn logs_follow_picks_up_new_lines_without_repeating_any() {
 #[test]
 fn logs_errors_say_what_to_do() {
     let w = world();
+    // The only stack is the one (as every command infers it); its release
+    // has no such component.
     let run = w.run(&["logs", "-c", "email-service/apii"]);
-    assert_eq!(run.code, 2);
-    assert_contains(&run.stderr, &["no stack has email-service/apii"]);
-    let run = w.run(&["logs", "-s", STACK, "-c", "email-service/apii"]);
     assert_eq!(run.code, 2);
     assert_contains(
         &run.stderr,

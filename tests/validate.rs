@@ -394,8 +394,9 @@ fn unknown_stack_lists_the_known_ones() {
 
 #[test]
 fn unknown_environment_option() {
+    // An unknown environment is a usage error (exit 2), as in every command.
     let run = TestRepo::example().run(&["validate", "--stack", STACK, "--environment", "prod"]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 2);
     assert_contains(
         &run.stderr,
         &["no environment `prod`", "did you mean `production`?"],
@@ -418,6 +419,51 @@ fn every_error_in_every_file_with_a_summary() {
         &[
             "unknown key `replica`",
             "`retention_days` must be at most 14",
+            "error: 2 errors in 2 files",
+        ],
+    );
+}
+
+/// A broken stack.yaml (or a bad variable) stops the expansion, but not the
+/// checks: every other file is still checked as written, as an editor shows
+/// it, so one run reports everything.
+#[test]
+fn everything_is_reported_whatever_else_is_broken() {
+    let repo = TestRepo::example();
+    repo.edit(
+        "stacks/notification-platform/stack.yaml",
+        "owner: ",
+        "owner: [1, 2]\nold_owner: ",
+    );
+    repo.edit(&format!("{API}/infra.yaml"), "replicas: 2", "replica: 2");
+    repo.edit(
+        &format!("{QUEUE}/sqs.yaml"),
+        "retention_days: 4",
+        "retention_days: 40",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "`owner` should be a string, not a list",
+            "unknown key `old_owner`",
+            "unknown key `replica`",
+            "`retention_days` must be at most 14",
+            "checked as written: stack.yaml has errors, so presets, overlays and templates were not applied",
+            "error: 4 errors in 3 files",
+        ],
+    );
+    // A variable that does not match its pattern stops the expansion too.
+    let repo = TestRepo::example();
+    repo.edit(&format!("{API}/infra.yaml"), "replicas: 2", "replica: 2");
+    let run = repo.run(&["validate", "--stack", STACK, "--var", "VERSION=latest"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "variable `VERSION` is `latest`",
+            "unknown key `replica`",
             "error: 2 errors in 2 files",
         ],
     );

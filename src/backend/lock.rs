@@ -252,10 +252,7 @@ impl Drop for Held {
 
 /// `--stack S --environment E` from a lock key `stack:S:env:E`.
 fn unlock_args(key: &str) -> String {
-    match key
-        .strip_prefix("stack:")
-        .and_then(|rest| rest.split_once(":env:"))
-    {
+    match super::parse_lock_key(key) {
         Some((stack, env)) => format!("--stack {stack} --environment {env}"),
         None => key.to_string(),
     }

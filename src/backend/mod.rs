@@ -36,6 +36,11 @@ pub fn lock_key(stack: &str, environment: &str) -> String {
     format!("stack:{stack}:env:{environment}")
 }
 
+/// The stack and environment of a lock key (`stack:S:env:E`).
+pub fn parse_lock_key(key: &str) -> Option<(&str, &str)> {
+    key.strip_prefix("stack:")?.split_once(":env:")
+}
+
 pub enum Acquire {
     Acquired,
     /// Someone else holds it (and it has not expired).
@@ -58,10 +63,7 @@ impl From<Error> for LockRefused {
 
 /// What to do about a lock record that cannot be read.
 pub fn damaged_lock(what: String, key: &str) -> Error {
-    let (stack, environment) = key
-        .strip_prefix("stack:")
-        .and_then(|k| k.split_once(":env:"))
-        .unwrap_or((key, "ENV"));
+    let (stack, environment) = parse_lock_key(key).unwrap_or((key, "ENV"));
     Error::failed(what).with_help(format!(
         "make sure no deploy of it is running, then remove it: `deployer unlock --stack {stack} --environment {environment} --damaged`"
     ))

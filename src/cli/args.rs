@@ -69,6 +69,37 @@ pub enum Command {
     Man(ManArgs),
 }
 
+impl Command {
+    /// Whether the command was asked for JSON (`--output json`): its errors
+    /// are then JSON on stdout too.
+    pub fn json_output(&self) -> bool {
+        match self {
+            Command::Validate(a) => a.output == OutputFormat::Json,
+            Command::Show(a) => a.output == ProgramFormat::Json,
+            Command::Compile(a) => a.output == OutputFormat::Json,
+            Command::Diff(a) => a.output == ReportFormat::Json,
+            Command::Affected(a) => a.output == OutputFormat::Json,
+            Command::Plan(a) => a.output == ReportFormat::Json,
+            Command::Drift(a) => a.output == OutputFormat::Json,
+            Command::Status(a) => a.output == OutputFormat::Json,
+            Command::History(a) => a.output == OutputFormat::Json,
+            Command::Lock(LockCommand::Status(a)) => a.output == OutputFormat::Json,
+            Command::Version(a) => a.output == OutputFormat::Json,
+            Command::Apply(_)
+            | Command::Rollback(_)
+            | Command::Destroy(_)
+            | Command::Logs(_)
+            | Command::Init(_)
+            | Command::Lock(LockCommand::Exec(_))
+            | Command::Unlock(_)
+            | Command::Schema(_)
+            | Command::Stack(_)
+            | Command::Completions(_)
+            | Command::Man(_) => false,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete in
@@ -173,9 +204,9 @@ pub struct ShowArgs {
     /// Print the program of the last successful release instead (needs --environment)
     #[arg(long, requires = "environment")]
     pub deployed: bool,
-    /// Output format
-    #[arg(long, value_enum, default_value_t)]
-    pub format: ProgramFormat,
+    /// Output format (`--format` is the same flag)
+    #[arg(long, visible_alias = "format", value_enum, default_value_t)]
+    pub output: ProgramFormat,
     #[command(flatten)]
     pub vars: VarArgs,
     #[command(flatten)]
@@ -365,7 +396,8 @@ pub struct StatusArgs {
     /// folder you are in, or the only stack)
     #[arg(long, short = 's', value_name = "STACK")]
     pub stack: Option<String>,
-    /// Only this environment (default: every environment with a release)
+    /// The environment, or one of its aliases (default: DEPLOYER_ENVIRONMENT,
+    /// `default_environment:`, `development`/`dev`, or the only one; never production)
     #[arg(long, short = 'e', value_name = "ENV")]
     pub environment: Option<String>,
     #[command(flatten)]
@@ -380,10 +412,12 @@ pub struct LogsArgs {
     /// SERVICE/COMPONENT whose logs to show (repeatable: lines are interleaved by time)
     #[arg(long, short = 'c', value_name = "SERVICE/COMPONENT", required = true)]
     pub component: Vec<String>,
-    /// The stack (default: the one stack that has the components)
+    /// The stack (default: DEPLOYER_STACK, the stack folder you are in, the
+    /// only stack, or the one stack that has the components)
     #[arg(long, short = 's', value_name = "STACK")]
     pub stack: Option<String>,
-    /// The environment (default: the only one with a release)
+    /// The environment, or one of its aliases (default: DEPLOYER_ENVIRONMENT,
+    /// `default_environment:`, `development`/`dev`, or the only one; never production)
     #[arg(long, short = 'e', value_name = "ENV")]
     pub environment: Option<String>,
     /// Keep reading new lines until Ctrl+C

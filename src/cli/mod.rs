@@ -43,8 +43,12 @@ impl From<ExitStatus> for ExitCode {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return bad_command_line(err),
+    };
     init_logging(cli.verbose);
+    let json = cli.command.json_output();
     let careful = matches!(
         cli.command,
         Command::Apply(_)
@@ -63,13 +67,15 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(args, &printer),
         Command::Show(args) => commands::show::run(args, &printer),
         Command::Compile(args) => commands::compile::run(args, &printer),
-        Command::Diff(args) => any_error_is_2(commands::diff::run(args, &printer), &printer),
+        Command::Diff(args) => any_error_is_2(commands::diff::run(args, &printer), &printer, json),
         Command::Affected(args) => commands::affected::run(args, &printer),
         Command::Plan(args) => commands::plan::run(args, &printer),
         Command::Apply(args) => commands::apply::run(args, &printer),
         Command::Rollback(args) => commands::apply::rollback(args, &printer),
         Command::Destroy(args) => commands::apply::destroy(args, &printer),
-        Command::Drift(args) => any_error_is_2(commands::drift::run(args, &printer), &printer),
+        Command::Drift(args) => {
+            any_error_is_2(commands::drift::run(args, &printer), &printer, json)
+        }
         Command::Status(args) => commands::status::run(args, &printer),
         Command::Logs(args) => commands::logs::run(args, &printer),
         Command::Init(args) => commands::init::run(args, &printer),
@@ -85,8 +91,40 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(status) => status.into(),
-        Err(err) => report(&printer, &err).into(),
+        Err(err) => report(&printer, &err, json).into(),
     }
+}
+
+/// A command line clap refuses. With `--output json` the error is also JSON
+/// on stdout, as every other error is.
+fn bad_command_line(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let informational = matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    let args: Vec<String> = std::env::args().collect();
+    let json = args
+        .windows(2)
+        .any(|w| w[0] == "--output" && w[1] == "json")
+        || args.iter().any(|a| a == "--output=json");
+    if json && !informational {
+        let message = err.kind().as_str().unwrap_or("invalid command line");
+        let text = err.render().to_string();
+        let detail = text
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ");
+        Printer::new().json(&serde_json::json!({"error": {
+            "code": "usage",
+            "message": if detail.is_empty() { message } else { detail },
+            "help": "run the command with --help for its flags",
+        }}));
+    }
+    err.exit()
 }
 
 /// For `diff` and `drift`, whose exit 1 means "differs": every error is
@@ -94,16 +132,31 @@ pub fn main() -> ExitCode {
 fn any_error_is_2(
     result: crate::error::Result<ExitStatus>,
     printer: &Printer,
+    json: bool,
 ) -> crate::error::Result<ExitStatus> {
     result.or_else(|err| {
-        report(printer, &err);
+        report(printer, &err, json);
         Ok(ExitStatus::Error)
     })
 }
 
 /// Prints an error and says how the process ends: `Error` (2) for usage
-/// errors and an unknown stack or environment, `Failure` (1) otherwise.
-pub fn report(printer: &Printer, err: &Error) -> ExitStatus {
+/// errors and an unknown stack or environment, `Failure` (1) otherwise. With
+/// `--output json` it is also printed on stdout as
+/// `{"error": {"code", "message", "help"}}` (docs/json.md).
+pub fn report(printer: &Printer, err: &Error, json: bool) -> ExitStatus {
+    if json {
+        let (code, help) = match err {
+            Error::Diagnostic(d) => (d.code.as_str(), d.help.clone()),
+            Error::Usage { help, .. } => ("usage", help.clone()),
+            Error::Failed { help, .. } => ("failed", help.clone()),
+        };
+        printer.json(&serde_json::json!({"error": {
+            "code": code,
+            "message": err.to_string(),
+            "help": help,
+        }}));
+    }
     match err {
         Error::Diagnostic(d) => {
             printer.diagnostic(d, &crate::source::Sources::default());

@@ -115,9 +115,37 @@ impl PlanFile {
             .map_err(|e| Error::failed(format!("cannot write {}: {e}", path.display())))
     }
 
-    /// The plan's own hash, recorded in the release it becomes.
+    /// The plan file's own hash, recorded in the release it becomes.
     pub fn hash(&self) -> String {
         crate::artifacts::sha256(&serde_json::to_vec(self).expect("a plan serialises"))
+    }
+
+    /// The plan's id: a hash of what was planned — the deployer and provider,
+    /// the stack and environment, the program and settings, the variables,
+    /// the release it was planned against and every operation — and not of
+    /// when, by whom or at which commit. Planning again with nothing changed
+    /// gives the same id (and the same pull-request comment).
+    pub fn id(&self) -> String {
+        let planned = serde_json::json!({
+            "format": self.format,
+            "deployer_version": self.deployer_version,
+            "provider_version": self.provider_version,
+            "stack": self.stack,
+            "environment": self.environment,
+            "variables": self.variables,
+            "program_hash": self.program_hash,
+            "settings_hash": self.settings_hash,
+            "base_release": self.base_release,
+            "components": self.components,
+        });
+        crate::artifacts::sha256(&serde_json::to_vec(&planned).expect("a plan serialises"))
+    }
+
+    /// The plan as `plan --output json` prints it: the file, and its id.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).expect("a plan serialises");
+        value["id"] = serde_json::Value::String(self.id());
+        value
     }
 
     /// Counts of each operation, for the summary line.
@@ -207,7 +235,7 @@ impl PlanFile {
                 .map(|c| format!(" at commit `{c}`"))
                 .unwrap_or_default(),
             escape(&self.planned_by),
-            short(&self.hash()),
+            short(&self.id()),
             short(&self.program_hash)
         ));
         if self.components.is_empty() {

@@ -74,6 +74,61 @@ fn compiled(kind: FileKind) -> &'static CompiledSchema {
     &all[&kind]
 }
 
+/// The schemas editors use (files as written: templates accepted, a field a
+/// preset supplies not required), compiled once per process.
+fn compiled_as_written(kind: FileKind) -> &'static CompiledSchema {
+    static SCHEMAS: OnceLock<HashMap<FileKind, CompiledSchema>> = OnceLock::new();
+    let all = SCHEMAS.get_or_init(|| {
+        FileKind::all()
+            .into_iter()
+            .map(|k| {
+                let schema = k.editor_schema();
+                let validator =
+                    jsonschema::validator_for(&schema).expect("generated schemas are valid");
+                (k, CompiledSchema { schema, validator })
+            })
+            .collect()
+    });
+    &all[&kind]
+}
+
+/// When a stack cannot be expanded (its stack.yaml or its variables are
+/// wrong), every other file is still checked as an editor checks it: as
+/// written, against the published schema. So `validate` reports everything
+/// at once, whatever else is broken. `why` says what stopped the expansion.
+pub fn check_as_written(
+    loaded: &crate::load::LoadedStack,
+    why: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let mut documents = Vec::new();
+    for service in &loaded.services {
+        documents.extend(service.file.as_ref().map(|d| (FileKind::Service, d)));
+        for component in &service.components {
+            documents.extend(
+                component
+                    .doc
+                    .as_ref()
+                    .map(|d| (FileKind::Component(component.kind), d)),
+            );
+            documents.extend(component.infra.as_ref().map(|d| (FileKind::Infra, d)));
+        }
+    }
+    for (kind, doc) in documents {
+        let compiled = compiled_as_written(kind);
+        let json = doc.root.to_json();
+        let mut found = Vec::new();
+        for err in compiled.validator.iter_errors(&json) {
+            schema_errors::diagnose(&err, &doc.root, &compiled.schema, &mut found);
+        }
+        for d in found {
+            diagnostics.push(d.note(format!(
+                "checked as written: {why}, so presets, overlays and templates were not applied"
+            )));
+        }
+    }
+}
+
 /// Validates a document against its kind's schema and deserialises it. Reports
 /// every schema error; returns `None` when there was any.
 pub fn check<T: DeserializeOwned>(

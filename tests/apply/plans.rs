@@ -95,6 +95,24 @@ fn a_reviewed_plan_is_applied_as_planned() {
             "| `email-service-api-task` | update |",
         ],
     );
+    // Planned again a second later with nothing changed: the same bytes (the
+    // plan id is a hash of what was planned, not of when).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let again = repo.run_with(
+        &[
+            "plan",
+            "-s",
+            STACK,
+            "-e",
+            "production",
+            "--var",
+            "VERSION=v1.0.1",
+            "--output",
+            "markdown",
+        ],
+        &pulumi_env(&repo),
+    );
+    assert_eq!(again.stdout, run.stdout);
     // The plan fixes the variables.
     let run = apply_plan(&repo, &file, &["--var", "VERSION=v9.9.9"]);
     assert_eq!(run.code, 2, "{}", run.all());

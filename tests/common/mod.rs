@@ -154,6 +154,30 @@ impl TestRepo {
     }
 }
 
+/// `git ARGS` in the repository, as a test identity.
+pub fn git(repo: &TestRepo, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+        .args(args)
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The example, committed on branch `main` of a new git repository.
+pub fn git_repo() -> TestRepo {
+    let repo = TestRepo::example();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "base"]);
+    repo
+}
+
 /// `ARGS --repo DIR`, with `--repo` before a trailing `-- COMMAND`.
 fn with_repo<'a>(args: &[&'a str], repo: &'a str) -> Vec<&'a str> {
     let split = args.iter().position(|a| *a == "--").unwrap_or(args.len());
@@ -475,4 +499,122 @@ pub fn init_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     ];
     args.extend_from_slice(extra);
     args
+}
+
+/// The JSON examples docs/json.md gives under `## deployer <command>`.
+pub fn documented_json(command: &str) -> Vec<serde_json::Value> {
+    let doc = std::fs::read_to_string(crate_dir().join("docs/json.md")).unwrap();
+    if command == "error" {
+        let top = &doc[..doc.find("\n## deployer ").unwrap()];
+        return json_blocks(top)
+            .into_iter()
+            .filter(|b| b.get("error").is_some())
+            .collect();
+    }
+    let heading = format!("## deployer {command}\n");
+    let start = doc
+        .find(&heading)
+        .unwrap_or_else(|| panic!("docs/json.md has no section `{heading}`"));
+    let section = &doc[start + heading.len()..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    json_blocks(section)
+}
+
+/// Every fenced ```json block of `text`, parsed.
+pub fn json_blocks(text: &str) -> Vec<serde_json::Value> {
+    text.split("```json\n")
+        .skip(1)
+        .map(|block| {
+            let block = &block[..block.find("```").unwrap()];
+            serde_json::from_str(block)
+                .unwrap_or_else(|e| panic!("docs/json.md: a block is not JSON ({e}):\n{block}"))
+        })
+        .collect()
+}
+
+/// Asserts that `actual` has one of the shapes docs/json.md documents for
+/// `command`: the same keys at every level (a documented `<NAME>` key stands
+/// for any key), values of the same type (a documented `{}` is any object,
+/// `null` anything; an actual `null` may stand for any documented value), and
+/// every `target` one of the documented targets.
+#[track_caller]
+pub fn assert_documented_shape(command: &str, actual: &serde_json::Value) {
+    let documented = documented_json(command);
+    let problems: Vec<String> = documented
+        .iter()
+        .map(|doc| {
+            let mut problems = Vec::new();
+            shape_problems(doc, actual, "", &mut problems);
+            problems.join("\n")
+        })
+        .collect();
+    assert!(
+        problems.iter().any(String::is_empty),
+        "`deployer {command} --output json` does not match docs/json.md:\n{}\n\nactual:\n{actual:#}",
+        problems.join("\n--- or ---\n")
+    );
+}
+
+fn shape_problems(
+    doc: &serde_json::Value,
+    actual: &serde_json::Value,
+    path: &str,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    match (doc, actual) {
+        (Value::Null, _) | (_, Value::Null) => {}
+        (Value::Object(d), Value::Object(_)) if d.is_empty() => {}
+        (Value::Object(d), Value::Object(a)) => {
+            if let Some((key, shape)) = d.iter().find(|(k, _)| k.starts_with('<')) {
+                assert_eq!(d.len(), 1, "docs/json.md: {path}/{key} stands alone");
+                for (k, v) in a {
+                    shape_problems(shape, v, &format!("{path}/{k}"), out);
+                }
+                return;
+            }
+            for key in d.keys() {
+                if !a.contains_key(key) {
+                    out.push(format!("{path}/{key}: documented, missing"));
+                }
+            }
+            for (key, value) in a {
+                match (key.as_str(), d.get(key)) {
+                    ("target", Some(_)) => target_problems(value, &format!("{path}/target"), out),
+                    (_, Some(shape)) => shape_problems(shape, value, &format!("{path}/{key}"), out),
+                    (_, None) => out.push(format!("{path}/{key}: not documented")),
+                }
+            }
+        }
+        (Value::Array(d), Value::Array(a)) => {
+            if let Some(shape) = d.first() {
+                for (i, item) in a.iter().enumerate() {
+                    shape_problems(shape, item, &format!("{path}/{i}"), out);
+                }
+            }
+        }
+        (Value::String(_), Value::String(_))
+        | (Value::Number(_), Value::Number(_))
+        | (Value::Bool(_), Value::Bool(_)) => {}
+        (d, a) => out.push(format!("{path}: documented {d}, found {a}")),
+    }
+}
+
+fn target_problems(actual: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    let doc = std::fs::read_to_string(crate_dir().join("docs/json.md")).unwrap();
+    let top = &doc[..doc.find("\n## deployer ").unwrap()];
+    let targets: Vec<serde_json::Value> = json_blocks(top)
+        .into_iter()
+        .filter(|b| b.get("error").is_none())
+        .collect();
+    let fits = targets.iter().any(|t| {
+        let mut problems = Vec::new();
+        shape_problems(t, actual, path, &mut problems);
+        problems.is_empty()
+    });
+    if !fits {
+        out.push(format!(
+            "{path}: {actual} is none of the documented targets"
+        ));
+    }
 }

@@ -2,7 +2,9 @@
 
 use super::{open_backend, open_repo, resolve_target};
 use crate::backend::lock::{self, Held, LockRequest, Observer};
-use crate::backend::{Backend, LockInfo, LockRefused, lock_key, now, relative, timestamp};
+use crate::backend::{
+    Backend, LockInfo, LockRefused, lock_key, now, parse_lock_key, relative, timestamp,
+};
 use crate::cli::ExitStatus;
 use crate::cli::args::{LockExecArgs, LockOptions, LockStatusArgs, OutputFormat, UnlockArgs};
 use crate::cli::printer::Printer;
@@ -103,7 +105,10 @@ pub fn status(args: LockStatusArgs, printer: &Printer) -> Result<ExitStatus> {
         OutputFormat::Json => printer.json(
             &locks
                 .iter()
-                .map(|(key, info)| json!({"key": key, "expired": info.expires <= t, "lock": info}))
+                .map(|(key, info)| {
+                    let (stack, environment) = parse_lock_key(key).unwrap_or((key, ""));
+                    json!({"stack": stack, "environment": environment, "key": key, "expired": info.expires <= t, "lock": info})
+                })
                 .collect::<Vec<_>>(),
         ),
         OutputFormat::Text if locks.is_empty() => {

@@ -2,7 +2,6 @@
 //! components, found from the latest successful release, interleaved by time.
 
 use super::{open_backend, open_repo, stack_file};
-use crate::backend::releases::Releases;
 use crate::cli::ExitStatus;
 use crate::cli::args::LogsArgs;
 use crate::cli::printer::{DIM, Printer};
@@ -15,61 +14,34 @@ use std::time::Duration;
 
 pub fn run(args: LogsArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    // `--stack`, else DEPLOYER_STACK, else the one stack that has the components.
-    let given_stack = args.stack.clone().or_else(|| {
-        std::env::var("DEPLOYER_STACK")
-            .ok()
-            .filter(|s| !s.is_empty())
-    });
-    let stack = match &given_stack {
-        Some(stack) => {
-            repo.require_stack(stack)?;
-            stack.clone()
-        }
-        None => infer_stack(&repo, &args.component)?,
+    // The stack and environment as every command chooses them (--stack,
+    // DEPLOYER_STACK, the folder you are in, the only stack; --environment,
+    // DEPLOYER_ENVIRONMENT, `default_environment:`, development/dev, the only
+    // one, never production), and when the repository has several stacks and
+    // nothing names one, the one stack that has the components.
+    let (stack, stack_from) = match super::target::stack(&repo, args.stack.as_deref()) {
+        Ok(chosen) => chosen,
+        Err(_) if args.stack.is_none() && repo.stack_names().len() > 1 => (
+            infer_stack(&repo, &args.component)?,
+            "the stack with these components",
+        ),
+        Err(e) => return Err(e),
     };
     let file = stack_file(printer, &repo, &stack)?;
+    let (environment, environment_from) =
+        super::target::environment(&stack, &file, args.environment.as_deref())?;
+    let super::target::ChosenTarget {
+        stack, environment, ..
+    } = super::announce(
+        printer,
+        super::target::ChosenTarget {
+            stack,
+            environment,
+            stack_from,
+            environment_from,
+        },
+    );
     let backend = open_backend(printer, &repo)?;
-    // `--environment` (or an alias), else DEPLOYER_ENVIRONMENT, else the only
-    // environment with a release.
-    let given_environment = args.environment.clone().or_else(|| {
-        std::env::var("DEPLOYER_ENVIRONMENT")
-            .ok()
-            .filter(|e| !e.is_empty())
-    });
-    let environment = match &given_environment {
-        Some(env) => super::target::environment(&stack, &file, Some(env))?.0,
-        None => {
-            let deployed: Vec<&String> = file
-                .environments
-                .keys()
-                .filter(|e| {
-                    Releases::new(backend.store.as_ref(), &stack, e)
-                        .last_success()
-                        .ok()
-                        .flatten()
-                        .is_some()
-                })
-                .collect();
-            match deployed.as_slice() {
-                [only] => (*only).clone(),
-                [] => {
-                    return Err(Error::failed(format!("nothing of {stack} is deployed yet"))
-                        .with_help(format!(
-                            "deploy with `deployer apply --stack {stack} --environment ENV`"
-                        )));
-                }
-                many => {
-                    let names: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
-                    return Err(Error::usage(format!(
-                        "{stack} is deployed in several environments: {}",
-                        names.join(", ")
-                    ))
-                    .with_help("pass --environment"));
-                }
-            }
-        }
-    };
     let deployed = deployed::required(&backend, &stack, &environment)?;
     let (release, manifest) = (deployed.release, deployed.files.manifest);
     let outputs = release

@@ -37,6 +37,7 @@ pub fn selected_stacks(
     selection: &crate::cli::args::StackSelection,
 ) -> Result<Vec<String>> {
     if selection.all {
+        printer.set_target(serde_json::json!({"all": true}));
         return Ok(repo.stack_names());
     }
     Ok(vec![resolve_stack(
@@ -44,6 +45,23 @@ pub fn selected_stacks(
         repo,
         selection.stack.as_deref(),
     )?])
+}
+
+/// [`selected_stacks`], and the environment when one is given (resolved from
+/// an alias, and said in `target`).
+pub fn selected_stacks_in(
+    printer: &Printer,
+    repo: &Repo,
+    selection: &crate::cli::args::StackSelection,
+    environment: Option<&str>,
+) -> Result<(Vec<String>, Option<String>)> {
+    if selection.all {
+        printer.set_target(serde_json::json!({"all": true}));
+        return Ok((repo.stack_names(), None));
+    }
+    let (stack, environment) =
+        resolve_stack_and_environment(printer, repo, selection.stack.as_deref(), environment)?;
+    Ok((vec![stack], environment))
 }
 
 /// "1 error", "2 errors".
@@ -231,17 +249,47 @@ pub fn resolve_target(
                 unreachable!("stack_file fails when read_stack_file did")
             }
         };
-    let target = target::ChosenTarget {
-        stack,
-        environment,
-        stack_from,
-        environment_from,
-    };
+    Ok(announce(
+        printer,
+        target::ChosenTarget {
+            stack,
+            environment,
+            stack_from,
+            environment_from,
+        },
+    ))
+}
+
+/// Says what was inferred on the first line, and puts the target in every
+/// JSON result.
+pub fn announce(printer: &Printer, target: target::ChosenTarget) -> target::ChosenTarget {
     if let Some(line) = target.inferred() {
         printer.status(line);
     }
     printer.set_target(serde_json::to_value(&target).expect("a target serialises"));
-    Ok(target)
+    target
+}
+
+/// The stack a command acts on and, when `--environment` is given, that
+/// environment (an alias resolved to its name): what `target` says in JSON
+/// output. Without `--environment` the command covers every environment.
+pub fn resolve_stack_and_environment(
+    printer: &Printer,
+    repo: &Repo,
+    stack: Option<&str>,
+    environment: Option<&str>,
+) -> Result<(String, Option<String>)> {
+    match environment {
+        Some(environment) => {
+            let given = crate::cli::args::StackEnv {
+                stack: stack.map(str::to_string),
+                environment: Some(environment.to_string()),
+            };
+            let target = resolve_target(printer, repo, &given)?;
+            Ok((target.stack, Some(target.environment)))
+        }
+        None => Ok((resolve_stack(printer, repo, stack)?, None)),
+    }
 }
 
 /// The stack a command acts on, when it takes no environment (or an optional one).

@@ -41,7 +41,7 @@ pub fn run(args: PlanArgs, printer: &Printer) -> Result<ExitStatus> {
         plan.write(out)?;
     }
     match args.output {
-        ReportFormat::Json => printer.json(&plan),
+        ReportFormat::Json => printer.json(&plan.to_json()),
         ReportFormat::Markdown => printer.out_raw(&plan.markdown()),
         ReportFormat::Text => {
             if preview.is_empty() {
@@ -54,7 +54,7 @@ pub fn run(args: PlanArgs, printer: &Printer) -> Result<ExitStatus> {
                 Some(out) => printer.status(format!(
                     "Planned against {against}; saved to {} (plan {}). Deploy exactly this with `deployer apply --plan {}`",
                     out.display(),
-                    short(&plan.hash()),
+                    short(&plan.id()),
                     out.display()
                 )),
                 None => printer.status(format!("Planned against {against}; `--out FILE` saves it for `deployer apply --plan FILE`")),

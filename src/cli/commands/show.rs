@@ -15,12 +15,13 @@ use std::collections::BTreeMap;
 
 pub fn run(args: ShowArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    let stack = super::resolve_stack(printer, &repo, args.stack.as_deref())?;
+    let (stack, environment) = super::resolve_stack_and_environment(
+        printer,
+        &repo,
+        args.stack.as_deref(),
+        args.environment.as_deref(),
+    )?;
     let file = super::stack_file(printer, &repo, &stack)?;
-    let environment = match &args.environment {
-        Some(given) => Some(super::target::environment(&stack, &file, Some(given))?.0),
-        None => None,
-    };
     let mut args = ShowArgs {
         stack: Some(stack),
         environment,
@@ -105,9 +106,8 @@ pub fn run(args: ShowArgs, printer: &Printer) -> Result<ExitStatus> {
         printer.status(format!("note: {note}"));
     }
     let single = documents.len() == 1;
-    match args.format {
-        ProgramFormat::Json if single => printer.json(documents.values().next().expect("one")),
-        ProgramFormat::Json => printer.json(&Json::Object(documents)),
+    match args.output {
+        ProgramFormat::Json => printer.json(&json!({ "environments": documents })),
         ProgramFormat::Yaml => {
             for (i, (environment, document)) in documents.iter().enumerate() {
                 if !single {
@@ -205,8 +205,6 @@ fn show_deployed(
         .environment
         .as_deref()
         .expect("clap requires --environment");
-    let file = super::stack_file(printer, repo, args.stack())?;
-    let environment = &super::target::environment(args.stack(), &file, Some(environment))?.0;
     let backend = super::open_backend(printer, repo)?;
     let deployed = crate::ops::deployed::required(&backend, args.stack(), environment)?;
     let release = &deployed.release;
@@ -217,9 +215,12 @@ fn show_deployed(
         crate::backend::timestamp(release.start.started),
         release.start.who
     ));
-    match args.format {
+    match args.output {
         ProgramFormat::Yaml => printer.out_raw(&deployed.files.program),
-        ProgramFormat::Json => printer.json(&deployed.program_json()?),
+        ProgramFormat::Json => printer.json(&json!({
+            "release": release.start.number,
+            "environments": { environment: deployed.program_json()? },
+        })),
     }
     Ok(ExitStatus::Success)
 }

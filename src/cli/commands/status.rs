@@ -1,12 +1,13 @@
 //! `deployer status`: one line per component of the latest successful release,
 //! from live AWS. Exit 1 when anything is unhealthy, so CI can gate on it.
 
-use super::{open_backend, open_repo, resolve_stack, stack_file};
+use super::{open_backend, open_repo, resolve_target, stack_file};
 use crate::backend::timestamp;
 use crate::cli::ExitStatus;
+use crate::cli::args::StackEnv;
 use crate::cli::args::{OutputFormat, StatusArgs};
 use crate::cli::printer::{BOLD, GREEN, Printer, RED, YELLOW};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::inspect::Cloud;
 use crate::inspect::status::{self, ComponentStatus, Health};
 use crate::ops::deployed;
@@ -14,66 +15,39 @@ use serde_json::json;
 
 pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    let name = resolve_stack(printer, &repo, args.stack.as_deref())?;
-    let stack = stack_file(printer, &repo, &name)?;
-    let environment = match &args.environment {
-        Some(given) => Some(super::target::environment(&name, &stack, Some(given))?.0),
-        None => None,
-    };
-    let args = crate::cli::args::StatusArgs {
-        stack: Some(name),
-        environment,
-        ..args
-    };
-    let stack_name = args.stack.clone().unwrap_or_default();
+    let target = resolve_target(
+        printer,
+        &repo,
+        &StackEnv {
+            stack: args.stack.clone(),
+            environment: args.environment.clone(),
+        },
+    )?;
+    let stack = stack_file(printer, &repo, &target.stack)?;
+    let (stack_name, environment) = (target.stack, target.environment);
     let backend = open_backend(printer, &repo)?;
-    let environments: Vec<&String> = match &args.environment {
-        Some(env) => vec![env],
-        None => stack.environments.keys().collect(),
-    };
-    let mut reports = Vec::new();
-    for environment in environments {
-        let deployed = match &args.environment {
-            Some(_) => deployed::required(&backend, &stack_name, environment)?,
-            None => match deployed::last(&backend, &stack_name, environment)? {
-                Some(deployed) => deployed,
-                None => continue,
-            },
-        };
-        let kinds = deployed.kinds();
-        let release = deployed.release;
-        let cloud = Cloud::connect(&stack.environments[environment], &backend.who(&repo.root))?;
-        let components = status::check(&cloud, &release, &kinds);
-        reports.push((environment.clone(), release, components));
-    }
-    if reports.is_empty() {
-        return Err(
-            Error::failed(format!("nothing of {stack_name} is deployed yet")).with_help(format!(
-                "deploy with `deployer apply --stack {} --environment ENV`",
-                stack_name
-            )),
-        );
-    }
+    let deployed = deployed::required(&backend, &stack_name, &environment)?;
+    let kinds = deployed.kinds();
+    let release = deployed.release;
+    let cloud = Cloud::connect(&stack.environments[&environment], &backend.who(&repo.root))?;
+    let components = status::check(&cloud, &release, &kinds);
+    let reports = [(environment, release, components)];
     let unhealthy = reports
         .iter()
         .flat_map(|(_, _, c)| c)
         .any(|c| c.health == Health::Unhealthy);
     match args.output {
-        OutputFormat::Json => printer.json(
-            &reports
-                .iter()
-                .map(|(env, release, components)| {
-                    json!({
-                        "stack": stack_name,
-                        "environment": env,
-                        "release": release.start.number,
-                        "variables": release.start.variables,
-                        "healthy": components.iter().all(|c| c.health != Health::Unhealthy),
-                        "components": components,
-                    })
-                })
-                .collect::<Vec<_>>(),
-        ),
+        OutputFormat::Json => {
+            let (env, release, components) = &reports[0];
+            printer.json(&json!({
+                "stack": stack_name,
+                "environment": env,
+                "release": release.start.number,
+                "variables": release.start.variables,
+                "healthy": components.iter().all(|c| c.health != Health::Unhealthy),
+                "components": components,
+            }))
+        }
         OutputFormat::Text => {
             for (i, (env, release, components)) in reports.iter().enumerate() {
                 if i > 0 {

@@ -1,6 +1,6 @@
 //! `deployer validate`: every problem in every file, compiler-style.
 
-use super::{open_repo, plural, selected_stacks};
+use super::{open_repo, plural, selected_stacks_in};
 use crate::cli::ExitStatus;
 use crate::cli::args::{OutputFormat, ValidateArgs};
 use crate::cli::printer::Printer;
@@ -30,13 +30,14 @@ struct Report {
 
 pub fn run(args: ValidateArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    let stacks = selected_stacks(printer, &repo, &args.selection)?;
+    let (stacks, environment) =
+        selected_stacks_in(printer, &repo, &args.selection, args.environment.as_deref())?;
     let vars = GivenVars {
         vars: args.vars.vars,
         var_files: args.vars.var_files,
     };
     let options = Options {
-        environment: args.environment,
+        environment,
         missing: Missing::Placeholder,
         ignore_undeclared: args.selection.all,
     };

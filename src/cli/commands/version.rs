@@ -23,7 +23,7 @@ pub fn run(args: VersionArgs, printer: &Printer) -> Result<ExitStatus> {
                 Some((path, Err(e))) => json!({"path": path, "error": e.to_string()}),
                 None => json!(null),
             };
-            printer.json(&json!({"version": VERSION, "commit": COMMIT, "pulumi": pulumi, "pulumi_minimum": pulumi::MIN_VERSION.to_string(), "pulumi_aws": crate::provider::AWS_VERSION, "target": TARGET}));
+            printer.json(&json!({"version": VERSION, "commit": COMMIT, "pulumi": pulumi, "pulumi_minimum": pulumi::MIN_VERSION.to_string(), "pulumi_aws": crate::provider::AWS_VERSION, "build_target": TARGET}));
         }
         OutputFormat::Text => {
             printer.out(format!("deployer {VERSION} (commit {COMMIT}, {TARGET})"));
