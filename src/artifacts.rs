@@ -44,6 +44,18 @@ pub struct ComponentEntry {
     pub resources: Vec<String>,
 }
 
+impl Manifest {
+    /// The pulumi-aws version the program pins (a manifest from before it
+    /// was recorded was compiled with the version deployer pins today).
+    pub fn pinned_provider(&self) -> &str {
+        if self.provider_version.is_empty() {
+            crate::provider::AWS_VERSION
+        } else {
+            &self.provider_version
+        }
+    }
+}
+
 /// The files of one compiled program, as bytes ready to write.
 pub struct Artifacts {
     pub program: String,

@@ -42,3 +42,176 @@ pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     out.sort();
     Ok(out)
 }
+
+/// What deployer reads back of what it (or someone next to it) wrote, each
+/// with its own bound: every such read goes through [`read_back`], so a FIFO
+/// cannot hang it, a link to `/dev/zero` cannot fill memory, and a link
+/// planted in `.deployer/` is not followed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadBack {
+    /// A saved plan (`deployer plan --out`).
+    Plan,
+    /// A release record, a stored program or its settings (local back-end).
+    Record,
+    /// A lock file: deployer's on the local back-end, or Pulumi's.
+    Lock,
+    /// A compile output's `manifest.json`, or a file it lists.
+    CompileOutput,
+    /// An `affected` cache entry.
+    CacheEntry,
+    /// A `--var-file` (a link is followed: the loader checks where it leads).
+    VarFile,
+    /// A file of the repository (YAML, a template); links are the loader's
+    /// to check.
+    Repository,
+}
+
+impl ReadBack {
+    /// The largest such file deployer reads.
+    pub fn limit(self) -> u64 {
+        match self {
+            ReadBack::Plan => 16 * 1024 * 1024,
+            ReadBack::Record => 64 * 1024 * 1024,
+            ReadBack::Lock => 64 * 1024,
+            ReadBack::CompileOutput => 64 * 1024 * 1024,
+            ReadBack::CacheEntry => 16 * 1024 * 1024,
+            ReadBack::VarFile | ReadBack::Repository => MAX_FILE_BYTES,
+        }
+    }
+
+    /// Whether a symbolic link may stand for the file.
+    fn follows_links(self) -> bool {
+        matches!(self, ReadBack::VarFile | ReadBack::Repository)
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            ReadBack::Plan => "a plan file",
+            ReadBack::Record => "a release record",
+            ReadBack::Lock => "a lock file",
+            ReadBack::CompileOutput => "a compile output",
+            ReadBack::CacheEntry => "a cache entry",
+            ReadBack::VarFile => "a variable file",
+            ReadBack::Repository => "a repository file",
+        }
+    }
+}
+
+/// Reads a file deployer relies on, refusing what it must not be: anything
+/// but a regular file (a FIFO, a device, a folder), a symbolic link where
+/// `kind` allows none, and more than `kind`'s limit. The file is opened once
+/// (`O_NONBLOCK`, so opening a FIFO does not wait for a writer; `O_NOFOLLOW`
+/// where links are refused) and checked on that descriptor, so it cannot be
+/// swapped between the check and the read; at most the limit is read even if
+/// it grows meanwhile.
+pub fn read_back(path: &Path, kind: ReadBack) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
+    if !kind.follows_links() {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                std::io::Error::other(format!(
+                    "{} is a symbolic link, and {} may not be one",
+                    path.display(),
+                    kind.what()
+                ))
+            } else {
+                e
+            }
+        })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(format!(
+            "{} is not a regular file ({}), so it is not read as {}",
+            path.display(),
+            describe_type(&meta),
+            kind.what()
+        )));
+    }
+    let limit = kind.limit();
+    if meta.len() > limit {
+        return Err(std::io::Error::other(format!(
+            "{} is {} bytes; {} is at most {limit}",
+            path.display(),
+            meta.len(),
+            kind.what()
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!(
+            "{} grew past {limit} bytes while it was read; {} is at most that",
+            path.display(),
+            kind.what()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// [`read_back`] as UTF-8 text.
+pub fn read_back_text(path: &Path, kind: ReadBack) -> std::io::Result<String> {
+    String::from_utf8(read_back(path, kind)?).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{} is not UTF-8 text: {e}", path.display()),
+        )
+    })
+}
+
+/// "a FIFO", "a folder", ... for messages.
+pub fn describe_type(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        "a folder"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else {
+        "a regular file"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_back_refuses_links_fifos_devices_and_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plan.json");
+        std::fs::write(&file, b"{}").unwrap();
+        assert_eq!(read_back(&file, ReadBack::Plan).unwrap(), b"{}");
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let err = read_back(&link, ReadBack::Plan).unwrap_err().to_string();
+        assert!(err.contains("is a symbolic link"), "{err}");
+        assert_eq!(read_back(&link, ReadBack::VarFile).unwrap(), b"{}");
+        let zero = dir.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let err = read_back(&zero, ReadBack::VarFile).unwrap_err().to_string();
+        assert!(err.contains("a device"), "{err}");
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let err = read_back(&fifo, ReadBack::Lock).unwrap_err().to_string();
+        assert!(err.contains("a FIFO"), "{err}");
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b' '; 70 * 1024]).unwrap();
+        let err = read_back(&big, ReadBack::Lock).unwrap_err().to_string();
+        assert!(err.contains("is at most 65536"), "{err}");
+    }
+}

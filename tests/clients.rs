@@ -790,7 +790,9 @@ fn install_sh_refuses_hostile_archives_and_keeps_the_old_binary() {
         let home = tempfile::tempdir().unwrap();
         let run = server.install(shell, home.path(), &[("DEPLOYER_VERSION", "1.0.0")]);
         assert_eq!(run.code, 0, "{}", run.all());
-        let mut cases: Vec<(Vec<(&str, &str)>, &str, String)> = hostile
+        /// The knobs of one install, what it must say, and what it tries.
+        type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, String);
+        let mut cases: Vec<Case> = hostile
             .iter()
             .map(|(v, w, m)| (vec![("DEPLOYER_VERSION", *v)], *m, format!("{w:?}")))
             .collect();

@@ -11,6 +11,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
 
 #[path = "../../tests/common/moto.rs"]
+#[allow(dead_code)] // the tests' moto helpers, of which the benchmark uses some
 mod moto;
 
 use std::path::{Path, PathBuf};

@@ -1,12 +1,33 @@
-//! Whether Pulumi's checkpoint of a stack exists, without running Pulumi:
-//! the DIY back-end keeps it at `.pulumi/stacks/<project>/<stack>.json`
-//! (`.json.gz` when compressed; `pkg/backend/diy/backend.go`, `stackPath`)
-//! under the back-end URL deployer gives it ([`super::backend_url`]).
+//! Whether Pulumi's checkpoint of a stack exists, without running Pulumi.
+//!
+//! The DIY back-end keeps it under the back-end URL deployer gives it
+//! ([`super::backend_url`]) at `.pulumi/stacks/<project>/<stack>.json`, or
+//! `.pulumi/stacks/<stack>.json` in the legacy layout (a state without
+//! `.pulumi/meta.yaml` version 1, or made with
+//! `PULUMI_DIY_BACKEND_LEGACY_LAYOUT`: `pkg/backend/diy/store.go`,
+//! `StackBasePath`; `meta.go`), each `.json`, `.json.gz`
+//! (`PULUMI_DIY_BACKEND_GZIP`) or `.json.zst` (`PULUMI_DIY_BACKEND_ZSTD`;
+//! `stackPath` in `pkg/backend/diy/state.go` takes whichever exists).
 
 use super::{S3_PREFIX, local_state_root};
 use crate::backend::{Backend, BackendKind};
 use crate::error::Result;
 use std::path::Path;
+
+/// The endings a checkpoint may have (`stackPath`, `state.go`).
+const ENDINGS: [&str; 3] = [".json", ".json.gz", ".json.zst"];
+
+/// Where a stack's checkpoint may be, relative to the back-end's root: the
+/// project layout, then the legacy one.
+fn candidates(project: &str, stack: &str) -> Vec<String> {
+    [
+        format!(".pulumi/stacks/{project}/{stack}"),
+        format!(".pulumi/stacks/{stack}"),
+    ]
+    .iter()
+    .flat_map(|base| ENDINGS.iter().map(move |end| format!("{base}{end}")))
+    .collect()
+}
 
 /// `Some(true)` when the checkpoint is there, `Some(false)` when it is not,
 /// `None` when Pulumi's state is somewhere deployer does not know
@@ -20,19 +41,41 @@ pub fn exists(
     if std::env::var("DEPLOYER_PULUMI_BACKEND_URL").is_ok_and(|u| !u.is_empty()) {
         return Ok(None);
     }
-    let relative = format!(".pulumi/stacks/{project}/{stack}.json");
+    let candidates = candidates(project, stack);
     Ok(Some(match &backend.kind {
         BackendKind::Local(_) => {
-            let path = local_state_root(repo_root).join(&relative);
-            path.exists() || path.with_extension("json.gz").exists()
+            let root = local_state_root(repo_root);
+            candidates.iter().any(|c| root.join(c).is_file())
         }
         BackendKind::Aws(_) => {
-            let key = format!("{S3_PREFIX}/{relative}");
-            backend
-                .store
-                .list(&key)?
-                .iter()
-                .any(|k| *k == key || *k == format!("{key}.gz"))
+            let mut found = false;
+            for prefix in [
+                format!("{S3_PREFIX}/.pulumi/stacks/{project}/{stack}.json"),
+                format!("{S3_PREFIX}/.pulumi/stacks/{stack}.json"),
+            ] {
+                let keys = backend.store.list(&prefix)?;
+                found |= candidates
+                    .iter()
+                    .any(|c| keys.contains(&format!("{S3_PREFIX}/{c}")));
+            }
+            found
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_layout_and_compression_is_a_candidate() {
+        let all = super::candidates("shop", "production");
+        for path in [
+            ".pulumi/stacks/shop/production.json",
+            ".pulumi/stacks/shop/production.json.gz",
+            ".pulumi/stacks/shop/production.json.zst",
+            ".pulumi/stacks/production.json",
+            ".pulumi/stacks/production.json.zst",
+        ] {
+            assert!(all.contains(&path.to_string()), "{path}");
+        }
+    }
 }

@@ -35,6 +35,10 @@ pub struct EngineEvent {
     pub res_op_failed_event: Option<ResOpFailedEvent>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_event: Option<ErrorEvent>,
+    /// Payloads deployer does not read (`policyEvent`, `progressEvent`, and
+    /// those a newer CLI adds), kept so that they still count as events.
+    #[serde(flatten, skip_serializing)]
+    pub other: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
@@ -126,13 +130,32 @@ impl StepMetadata {
 }
 
 /// Parses one line of output; `None` for lines that are not events (the CLI may
-/// print other text, which is shown to the user as it is).
+/// print other text, which is shown to the user as it is). An event carries
+/// exactly one payload (`events.go`); a JSON object without one is not an
+/// event: `stack output --json` prints `{}` for a stack without outputs
+/// (`pkg/cmd/pulumi/stack/stack_output.go`).
 pub fn parse(line: &str) -> Option<EngineEvent> {
     let line = line.trim();
     if !line.starts_with('{') {
         return None;
     }
-    serde_json::from_str(line).ok()
+    let event: EngineEvent = serde_json::from_str(line).ok()?;
+    event.has_payload().then_some(event)
+}
+
+impl EngineEvent {
+    fn has_payload(&self) -> bool {
+        self.cancel_event.is_some()
+            || self.stdout_event.is_some()
+            || self.diagnostic_event.is_some()
+            || self.prelude_event.is_some()
+            || self.summary_event.is_some()
+            || self.resource_pre_event.is_some()
+            || self.res_outputs_event.is_some()
+            || self.res_op_failed_event.is_some()
+            || self.error_event.is_some()
+            || self.other.iter().any(|(k, _)| k.ends_with("Event"))
+    }
 }
 
 #[cfg(test)]
@@ -150,5 +173,8 @@ mod tests {
         let summary = parse(r#"{"sequence":9,"timestamp":1,"summaryEvent":{"maybeCorrupt":false,"durationSeconds":515,"resourceChanges":{"create":3},"PolicyPacks":{}}}"#).unwrap();
         assert_eq!(summary.summary_event.unwrap().duration_seconds, 515);
         assert!(parse("Updating (dev):").is_none());
+        // `stack output --json` of a stack without outputs.
+        assert!(parse("{}").is_none());
+        assert!(parse(r#"{"sequence":4,"timestamp":1,"policyEvent":{}}"#).is_some());
     }
 }

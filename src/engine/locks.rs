@@ -49,9 +49,22 @@ impl DiyLock {
     }
 }
 
-/// Folder of a stack's locks, relative to the backend's root.
-fn lock_dir(project: &str, stack: &str) -> String {
-    format!(".pulumi/locks/organization/{project}/{stack}")
+/// Folders of a stack's locks, relative to the backend's root: named by the
+/// stack's fully qualified name, `organization/<project>/<stack>`, or the bare
+/// stack name in the legacy layout (`stackLockDir`, `lock.go`;
+/// `FullyQualifiedName`, `backend.go`).
+fn lock_dirs(project: &str, stack: &str) -> [String; 2] {
+    [
+        format!(".pulumi/locks/organization/{project}/{stack}"),
+        format!(".pulumi/locks/{stack}"),
+    ]
+}
+
+/// A lock is `<id>.json`. gocloud's fileblob keeps its own `<name>.attrs`
+/// beside every object of a `file://` back-end (`blob/fileblob/fileblob.go`),
+/// which Pulumi's listing never shows: it is no lock.
+fn is_lock(name: &str) -> bool {
+    name.ends_with(".json")
 }
 
 /// The lock files of a stack, read from where deployer keeps Pulumi's state.
@@ -66,25 +79,34 @@ pub fn read(
     if std::env::var_os("DEPLOYER_PULUMI_BACKEND_URL").is_some_and(|v| !v.is_empty()) {
         return Ok(None);
     }
-    let dir = lock_dir(project, stack);
     let mut locks = Vec::new();
-    match &backend.kind {
-        BackendKind::Local(_) => {
-            let path = super::local_state_root(repo_root).join(&dir);
-            let Ok(entries) = std::fs::read_dir(&path) else {
-                return Ok(Some(locks));
-            };
-            for entry in entries.flatten() {
-                if let Ok(bytes) = std::fs::read(entry.path()) {
-                    locks.extend(serde_json::from_slice::<DiyLock>(&bytes).ok());
+    for dir in lock_dirs(project, stack) {
+        match &backend.kind {
+            BackendKind::Local(_) => {
+                let path = super::local_state_root(repo_root).join(&dir);
+                let Ok(entries) = std::fs::read_dir(&path) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    if !is_lock(&entry.file_name().to_string_lossy()) {
+                        continue;
+                    }
+                    if let Ok(bytes) =
+                        crate::fs::read_back(&entry.path(), crate::fs::ReadBack::Lock)
+                    {
+                        locks.extend(serde_json::from_slice::<DiyLock>(&bytes).ok());
+                    }
                 }
             }
-        }
-        BackendKind::Aws(_) => {
-            let prefix = format!("{}/{dir}/", super::S3_PREFIX);
-            for key in backend.store.list(&prefix)? {
-                if let Some((bytes, _)) = backend.store.get(&key)? {
-                    locks.extend(serde_json::from_slice::<DiyLock>(&bytes).ok());
+            BackendKind::Aws(_) => {
+                let prefix = format!("{}/{dir}/", super::S3_PREFIX);
+                for key in backend.store.list(&prefix)? {
+                    if !is_lock(&key) || key[prefix.len()..].contains('/') {
+                        continue;
+                    }
+                    if let Some((bytes, _)) = backend.store.get(&key)? {
+                        locks.extend(serde_json::from_slice::<DiyLock>(&bytes).ok());
+                    }
                 }
             }
         }

@@ -15,7 +15,8 @@
 //! | `preview --json` | with `PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true` a preview streams one event per line instead of printing a digest at the end (`pkg/backend/display/display.go`, `ShowEvents`); `--event-log` exists only with `PULUMI_DEBUG_COMMANDS` (`pkg/cmd/pulumi/operations/preview.go`) so it is never used |
 //! | `up --yes --skip-preview --json` | streams events (`ShowJSONEvents`); `--skip-preview` so nothing runs twice |
 //! | `refresh --preview-only --json` | drift: a dry run, streamed like a preview; `--yes` with `--preview-only` is refused (`updateFlagsToOptions`, `pkg/cmd/pulumi/operations/io.go`) |
-//! | `refresh --yes --skip-preview --json --clear-pending-creates` | recovery; without `--skip-preview` a refresh previews first (`PreviewThenPromptThenExecute`, `pkg/backend/apply.go`) |
+//! | `stack export --stack E` | recovery reads the creates a killed run left pending (`pending_operations`, `apitype/core.go`) |
+//! | `refresh --yes --skip-preview --json --clear-pending-creates [--import-pending-creates URN --import-pending-creates ID]...` | recovery: creates found in AWS are adopted, the others dropped (`pendingCreatesToImports`, `refresh.go`); without `--skip-preview` a refresh previews first (`PreviewThenPromptThenExecute`, `pkg/backend/apply.go`) |
 //! | `destroy --yes --skip-preview --json` / `destroy --preview-only --json` | `pkg/cmd/pulumi/operations/destroy.go` |
 //! | `config set --secret PROJECT:sensitive_NAME --stack E` (value on stdin) | a sensitive variable, encrypted by the stack's secrets manager; without a value argument and off a terminal the value is read from stdin, one trailing newline dropped (`configSetCmd.Run`, `pkg/cmd/pulumi/config/config.go`); see [`secret_config`] |
 //! | `stack output --json --stack E` | `pkg/cmd/pulumi/stack/stack_output.go` |
@@ -47,6 +48,23 @@ const SECRETS_KEYS: [&str; 3] = ["secretsprovider:", "encryptedkey:", "encryptio
 
 /// Where Pulumi's checkpoints live in the shared bucket.
 pub const S3_PREFIX: &str = "pulumi";
+
+/// A resource Pulumi was creating when it stopped (see [`Engine::pending_creates`]).
+#[derive(Clone, Debug)]
+pub struct PendingCreate {
+    pub urn: String,
+    /// Its type token, `aws:sqs/queue:Queue`.
+    pub kind: String,
+    /// The inputs Pulumi sent to the provider.
+    pub inputs: serde_json::Value,
+}
+
+impl PendingCreate {
+    /// The logical name, the last part of the URN.
+    pub fn name(&self) -> &str {
+        self.urn.rsplit("::").next().unwrap_or(&self.urn)
+    }
+}
 
 /// How a run of `up`, `refresh` or `destroy` ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -235,9 +253,12 @@ impl Engine {
         Ok(finished.output)
     }
 
-    /// Makes sure the pinned pulumi-aws plugin is installed (a no-op when it is).
-    pub fn install_provider(&self) -> Result<()> {
-        let version = crate::provider::AWS_VERSION;
+    /// Makes sure the pulumi-aws plugin a program pins is installed (a no-op
+    /// when it is). An older release's program pins the version it was
+    /// compiled with, and Pulumi selects plugins by exact version
+    /// (`SelectCompatiblePlugin`, `sdk/go/common/workspace/plugins.go`), so a
+    /// rollback, drift or destroy installs that one, not today's.
+    pub fn install_provider(&self, version: &str) -> Result<()> {
         let finished = self.invoke(
             "plugin-install",
             &["plugin", "install", "resource", "aws", version],
@@ -337,20 +358,59 @@ impl Engine {
         self.dry_run("refresh-preview", &["refresh", "--preview-only", "--json"])
     }
 
-    /// Reads the state back from AWS and drops operations a killed Pulumi left
-    /// pending.
-    pub fn refresh_clearing_pending(&self) -> Result<(Outcome, Finished)> {
-        self.operation(
+    /// The creates a killed Pulumi began and never saw finish: the state's
+    /// `pending_operations` of type `creating` (`stack export`,
+    /// `pkg/cmd/pulumi/stack/stack_export.go`; `OperationV2`,
+    /// `sdk/go/common/apitype/core.go`). AWS may have finished them.
+    pub fn pending_creates(&self) -> Result<Vec<PendingCreate>> {
+        let text = self.check("stack-export", &["stack", "export"], true)?;
+        let export: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            Error::failed(format!("cannot read `pulumi stack export`'s output: {e}"))
+        })?;
+        Ok(export["deployment"]["pending_operations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|op| op["type"] == "creating")
+            .map(|op| PendingCreate {
+                urn: op["resource"]["urn"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                kind: op["resource"]["type"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                inputs: op["resource"]["inputs"].clone(),
+            })
+            .collect())
+    }
+
+    /// Reads the state back from AWS and settles what a killed Pulumi left
+    /// pending: each create found in AWS is adopted with its id
+    /// (`--import-pending-creates URN ID`, repeated: a `StringArray` of
+    /// pairs, `pendingCreatesToImports` in `refresh.go`), the others dropped
+    /// (`--clear-pending-creates`).
+    pub fn refresh_settling_pending(
+        &self,
+        found: &[(String, String)],
+    ) -> Result<(Outcome, Finished)> {
+        let mut args = vec![
             "refresh",
-            &[
-                "refresh",
-                "--yes",
-                "--skip-preview",
-                "--json",
-                "--clear-pending-creates",
-            ],
-            |_| {},
-        )
+            "--yes",
+            "--skip-preview",
+            "--json",
+            "--clear-pending-creates",
+        ];
+        for (urn, id) in found {
+            args.extend([
+                "--import-pending-creates",
+                urn,
+                "--import-pending-creates",
+                id,
+            ]);
+        }
+        self.operation("refresh", &args, |_| {})
     }
 
     fn operation(
@@ -508,7 +568,8 @@ fn secrets_lines(config: &str) -> String {
 pub fn exit_help(code: i32) -> String {
     match code {
         2 => "Pulumi refused the command line or the program's configuration; this is likely a deployer bug: please report it with the log above".into(),
-        3 => "Pulumi could not authenticate: check AWS credentials and PULUMI_CONFIG_PASSPHRASE".into(),
+        // A wrong or missing passphrase exits 1 (`pkg/secrets/passphrase/manager.go`).
+        3 => "Pulumi could not log in to its state, was refused access, or misses an environment variable it needs: check the AWS credentials for the state bucket and the variables above".into(),
         6 => "the Pulumi stack was not found".into(),
         8 => "the run was cancelled".into(),
         255 => "Pulumi hit an internal error; please report it with the log above".into(),

@@ -40,6 +40,23 @@ impl Version {
 #[derive(Clone, Debug)]
 pub struct Pulumi {
     pub path: PathBuf,
+    pub version: Version,
+}
+
+/// The first release whose `refresh` and `destroy` validate the stack's
+/// config only when they run the program: from 3.227 to 3.248 they always
+/// validate it, as `up` does (`ValidateStackConfigAndApplyProjectConfig` in
+/// `pkg/cmd/pulumi/operations/refresh.go` and `destroy.go`; pulumi/pulumi
+/// commit 679dda731d, #23691).
+pub const CONFIG_CHECKED_ONLY_WITH_PROGRAM: Version = Version(3, 249, 0);
+
+impl Pulumi {
+    /// Whether a `refresh` or `destroy` checks the stack's config (every
+    /// value the program declares, secrets encrypted) although it does not
+    /// run the program.
+    pub fn refresh_validates_config(&self) -> bool {
+        self.version < CONFIG_CHECKED_ONLY_WITH_PROGRAM
+    }
 }
 
 /// Finds the CLI without running it.
@@ -71,7 +88,7 @@ pub fn find() -> Result<Pulumi> {
         ))
         .with_help("upgrade it: https://www.pulumi.com/docs/install/ (or `pulumi self upgrade`)"));
     }
-    Ok(Pulumi { path })
+    Ok(Pulumi { path, version })
 }
 
 /// Runs `pulumi version`.

@@ -76,9 +76,29 @@ pub struct Invocation<'a> {
     pub input: Option<&'a str>,
 }
 
+/// Variables of the user's environment that would change what deployer's
+/// Pulumi commands do, removed from theirs (`sdk/go/common/env/env.go`):
+/// - `PULUMI_SKIP_CONFIRMATIONS` makes `refresh` and `destroy` set `--yes`
+///   themselves (`yes = yes || skipPreview || env.SkipConfirmations`,
+///   `pkg/cmd/pulumi/operations/refresh.go`, `destroy.go`), which
+///   `updateFlagsToOptions` then refuses beside `--preview-only` (`io.go`):
+///   every drift check and destroy preview would fail;
+/// - `PULUMI_RUN_PROGRAM` makes `refresh` and `destroy` run the program (and
+///   validate its config) as `--run-program` does;
+/// - `PULUMI_SKIP_CHECKPOINTS` saves the state only at the end of an update,
+///   so a killed run would leave no record of what it created.
+pub const SCRUBBED_ENV: [&str; 3] = [
+    "PULUMI_SKIP_CONFIRMATIONS",
+    "PULUMI_RUN_PROGRAM",
+    "PULUMI_SKIP_CHECKPOINTS",
+];
+
 impl Invocation<'_> {
     fn command(&self) -> Command {
         let mut command = Command::new(self.program);
+        for name in SCRUBBED_ENV {
+            command.env_remove(name);
+        }
         command
             .args(&self.args)
             .current_dir(self.dir)

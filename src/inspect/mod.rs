@@ -2,6 +2,7 @@
 //! found from its record (outputs), never by guessing names.
 
 pub mod logs;
+pub mod lookup;
 pub mod status;
 
 use crate::error::{Error, Result};

@@ -40,6 +40,9 @@ pub struct Request<'a> {
     pub git_commit: Option<String>,
     pub approval_required: bool,
     pub production: bool,
+    /// The environment as stack.yaml declares it (region, role): where AWS is
+    /// asked about what a killed run may have created.
+    pub env: crate::model::stack::EnvironmentSpec,
     pub auto_approve: bool,
     /// Re-apply the last good release when this one fails.
     pub rollback_on_failure: bool,
@@ -85,9 +88,9 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
     );
     state_not_lost(&request, &releases)?;
     let interrupted = unfinished(&releases)?;
-    let engine = prepare(&request, &request.files, true)?;
+    let engine = prepare(&request, &request.files, Reads::Program)?;
     if !interrupted.is_empty() {
-        recover(&engine, &releases, &interrupted, ui)?;
+        recover(&request, &engine, &releases, &interrupted, ui)?;
     }
     ui.step("Previewing changes...");
     // Resources leaving the program are attributed from the last release's map.
@@ -189,7 +192,7 @@ pub fn preview(request: &Request) -> Result<Plan> {
         &request.environment,
     );
     state_not_lost(request, &releases)?;
-    let engine = prepare(request, &request.files, true)?;
+    let engine = prepare(request, &request.files, Reads::Program)?;
     let owner = owners_with_previous(&releases, &request.files)?;
     Ok(plan_from(&engine.preview()?, &owner))
 }
@@ -238,7 +241,7 @@ fn roll_back_after_failure(
     let rollback = releases.begin(start, &files)?;
     finish(releases, failed, &run, Some(rollback), BTreeMap::new())?;
     ui.step(&format!("Rolling back to release #{good_number}..."));
-    let engine = prepare(request, &files, true)?;
+    let engine = prepare(request, &files, Reads::Program)?;
     let owner = owners_with_previous(releases, &files)?;
     let plan = plan_from(&engine.preview()?, &owner);
     let rolled = run_engine(&engine, owner, plan, ui, false)?;
@@ -289,10 +292,21 @@ fn state_not_lost(request: &Request, releases: &Releases) -> Result<()> {
     )))
 }
 
-/// A workspace ready for Pulumi. `runs_program`: the command runs the program
-/// (preview, up), which needs every sensitive variable it reads; a destroy
-/// does not (`destroy.go` skips config validation).
-fn prepare(request: &Request, files: &Artifacts, runs_program: bool) -> Result<Engine> {
+/// What a Pulumi command reads of the workspace.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reads {
+    /// preview, up: the program runs, and needs every sensitive variable it reads.
+    Program,
+    /// destroy, refresh: only the state (and, before Pulumi 3.249, the
+    /// stack's config, checked as `up` checks it).
+    State,
+}
+
+/// A workspace ready for Pulumi, with the provider the program pins installed
+/// and, wherever Pulumi would check them, every sensitive value the program
+/// declares there — or deployer's own message naming what is missing, before
+/// Pulumi's "validating stack config".
+fn prepare(request: &Request, files: &Artifacts, reads: Reads) -> Result<Engine> {
     let engine = Engine::prepare(
         request.pulumi.clone(),
         request.backend,
@@ -303,10 +317,10 @@ fn prepare(request: &Request, files: &Artifacts, runs_program: bool) -> Result<E
         &files.settings,
         &request.who,
     )?;
-    engine.install_provider()?;
+    engine.install_provider(files.manifest.pinned_provider())?;
     engine.select_stack()?;
     engine.set_secret_config(&request.sensitive)?;
-    if runs_program {
+    if reads == Reads::Program || request.pulumi.refresh_validates_config() {
         engine.check_secret_config(&files.program)?;
     }
     Ok(engine)
@@ -381,7 +395,13 @@ fn unfinished(releases: &Releases) -> Result<Vec<u32>> {
     Ok(numbers)
 }
 
-fn recover(engine: &Engine, releases: &Releases, unfinished: &[u32], ui: &dyn Ui) -> Result<()> {
+fn recover(
+    request: &Request,
+    engine: &Engine,
+    releases: &Releases,
+    unfinished: &[u32],
+    ui: &dyn Ui,
+) -> Result<()> {
     let number = unfinished[0];
     ui.warn(&format!("Release #{number} was interrupted: its process stopped before it finished. Recovering before deploying."));
     let manual = |why: Error| {
@@ -396,9 +416,10 @@ fn recover(engine: &Engine, releases: &Releases, unfinished: &[u32], ui: &dyn Ui
     wait_for_orphans(engine, ui)?;
     ui.step("Clearing Pulumi's stale lock...");
     engine.cancel_stale_lock().map_err(manual)?;
+    let adopted = settle_pending_creates(request, engine, ui)?;
     ui.step("Refreshing the state from AWS and clearing pending operations...");
     crate::failpoint::point("recovery.refresh");
-    let (outcome, finished) = engine.refresh_clearing_pending()?;
+    let (outcome, finished) = engine.refresh_settling_pending(&adopted)?;
     if outcome != Outcome::Succeeded {
         return Err(manual(Error::failed(format!(
             "refreshing the state failed (exit {}):\n{}\n  Pulumi's whole output is in {}",
@@ -421,6 +442,66 @@ fn recover(engine: &Engine, releases: &Releases, unfinished: &[u32], ui: &dyn Ui
         })?;
     }
     Ok(())
+}
+
+/// Pulumi's warning before it drops a pending create is that the cloud may
+/// have finished it (`deployment_executor.go`): each one is looked up in AWS
+/// by the name it was given, and adopted when it exists (its URN and id, for
+/// `--import-pending-creates`); what cannot be looked up is named, so nothing
+/// is orphaned silently.
+fn settle_pending_creates(
+    request: &Request,
+    engine: &Engine,
+    ui: &dyn Ui,
+) -> Result<Vec<(String, String)>> {
+    let pending = engine.pending_creates()?;
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let asked = matches!(request.backend.kind, crate::backend::BackendKind::Aws(_))
+        || request.env.role_arn.is_some()
+        || crate::backend::aws::credentials_configured();
+    let cloud = if asked {
+        match crate::inspect::Cloud::connect(&request.env, &request.who) {
+            Ok(cloud) => Some(cloud),
+            Err(e) => {
+                ui.warn(&format!(
+                    "cannot ask AWS about what the interrupted run was creating: {e}"
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mut adopted = Vec::new();
+    for create in &pending {
+        let found = match &cloud {
+            Some(cloud) => crate::inspect::lookup::find(cloud, &create.kind, &create.inputs)
+                .unwrap_or_else(|e| {
+                    ui.warn(&e.to_string());
+                    crate::inspect::lookup::Found::CannotTell
+                }),
+            None => crate::inspect::lookup::Found::CannotTell,
+        };
+        let what = format!("{} ({})", create.name(), create.kind);
+        match found {
+            crate::inspect::lookup::Found::Exists(id) => {
+                ui.note(&format!(
+                    "{what} was being created when the run stopped, and AWS finished it: adopted into Pulumi's state as {id}"
+                ));
+                adopted.push((create.urn.clone(), id));
+            }
+            crate::inspect::lookup::Found::Absent => ui.note(&format!(
+                "{what} was being created when the run stopped, and AWS does not have it: it will be created"
+            )),
+            crate::inspect::lookup::Found::CannotTell => ui.warn(&format!(
+                "{what} was being created when the run stopped, and deployer cannot tell whether AWS finished it: if it exists, it is no longer managed and a new one will be created beside it; find it by its tags (deployer:stack {}, deployer:environment {}) and delete it",
+                request.stack, request.environment
+            )),
+        }
+    }
+    Ok(adopted)
 }
 
 fn start_record(
@@ -625,9 +706,9 @@ pub fn destroy(request: Request, teardown: Teardown, ui: &dyn Ui) -> Result<Summ
     }
     state_not_lost(&request, &releases)?;
     let interrupted = unfinished(&releases)?;
-    let engine = prepare(&request, &request.files, false)?;
+    let engine = prepare(&request, &request.files, Reads::State)?;
     if !interrupted.is_empty() {
-        recover(&engine, &releases, &interrupted, ui)?;
+        recover(&request, &engine, &releases, &interrupted, ui)?;
     }
     ui.step("Previewing what is destroyed...");
     let owner = owners(&request.files);

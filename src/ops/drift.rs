@@ -41,8 +41,11 @@ pub fn drift(
         &files.settings,
         &lock.who,
     )?;
-    engine.install_provider()?;
+    engine.install_provider(files.manifest.pinned_provider())?;
     engine.select_stack()?;
+    if target.pulumi.refresh_validates_config() {
+        engine.check_secret_config(&files.program)?;
+    }
     ui.step(&format!(
         "Refreshing {stack} / {environment} (release #{}) from AWS, changing nothing...",
         deployed.number()

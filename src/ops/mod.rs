@@ -88,6 +88,7 @@ impl Target<'_> {
             git_commit: crate::git::commit(&self.repo.root),
             approval_required: self.env.approval_required(),
             production: self.env.production,
+            env: self.env.clone(),
             auto_approve: false,
             rollback_on_failure: false,
             approved: None,

@@ -84,15 +84,16 @@ fn a_reviewed_plan_is_applied_as_planned() {
     );
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(
-        run.stdout.starts_with("<!-- deployer:plan notification-platform/production -->\n### deployer plan: notification-platform / production \u{2014} 0 to create, 2 to update, 0 to replace, 0 to delete\n\nPlanned against release #1"),
+        run.stdout.starts_with("<!-- deployer:plan notification-platform/production -->\n### deployer plan: notification-platform / production \u{2014} 0 to create, 2 to update, 2 to replace, 0 to delete\n\nPlanned against release #1"),
         "{}",
         run.stdout
     );
     assert_contains(
         &run.stdout,
         &[
-            "<details><summary>email-service/api \u{2014} 1 to update</summary>",
-            "| `email-service-api-task` | update |",
+            "<details><summary>email-service/api \u{2014} 1 to replace, 1 to update</summary>",
+            "| `email-service-api-task` | replace |",
+            "| `email-service-api-service` | update |",
         ],
     );
     // Planned again a second later with nothing changed: the same bytes (the

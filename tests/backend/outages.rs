@@ -245,6 +245,9 @@ fn a_lasting_outage_before_the_release_is_recorded_changes_nothing() {
 /// on and are recorded, and no lock is left.
 #[test]
 fn an_outage_during_the_heartbeat_is_said_and_outlived() {
+    if standin_only("knobs (fail, hang, drift, pause), pretended version or command log") {
+        return;
+    }
     let (repo, _backend, outage, mut env) = through_proxy();
     env.push(("STANDIN_PAUSE".into(), "email-service-api-task=5000".into()));
     env.push(("DEPLOYER_AWS_MAX_ATTEMPTS".into(), "1".into()));

@@ -57,7 +57,18 @@ impl TestRepo {
     pub fn example() -> TestRepo {
         let dir = tempfile::tempdir().expect("temp dir");
         copy_dir(&crate_dir().join("examples/deployment-repo"), dir.path());
-        TestRepo { dir }
+        let repo = TestRepo { dir };
+        if real_pulumi().is_some() {
+            // The real provider refuses an account other than the
+            // environment's (`allowedAccountIds`): moto answers as one.
+            let stack = "stacks/notification-platform/stack.yaml";
+            let text = repo.read(stack);
+            let text = ["111111111111", "222222222222", "333333333333"]
+                .iter()
+                .fold(text, |t, a| t.replace(a, "123456789012"));
+            repo.write(stack, text);
+        }
+        repo
     }
 
     /// An empty repository (only `stacks/`).
@@ -317,10 +328,7 @@ impl AwsBackend {
     /// In-process clients read credentials and endpoint from the environment,
     /// like the binary does; without this they would look for real AWS.
     fn point_this_process_at_moto(&self) {
-        for (k, v) in moto::aws_env(&self.endpoint) {
-            // SAFETY: tests set the same values in every thread.
-            unsafe { std::env::set_var(k, v) };
-        }
+        moto::point_this_process_at(&self.endpoint);
     }
 
     /// The same settings the binary uses.
@@ -397,9 +405,36 @@ pub fn pulumi_env(repo: &TestRepo) -> Vec<(String, String)> {
     env
 }
 
+/// The real Pulumi CLI the deploy tests run against instead of the stand-in,
+/// when `DEPLOYER_TEST_PULUMI` names one (.github/workflows/pulumi-e2e.yml;
+/// README, "Running the deploy tests against the real Pulumi CLI").
+pub fn real_pulumi() -> Option<PathBuf> {
+    std::env::var_os("DEPLOYER_TEST_PULUMI")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}
+
+/// A test that needs what only the stand-in has — a knob that fails, hangs,
+/// slows or drifts a resource, its pretended version, its log of the
+/// command lines it was given — skips itself against the real CLI, saying so.
+pub fn standin_only(needs: &str) -> bool {
+    if real_pulumi().is_none() {
+        return false;
+    }
+    eprintln!("skipped against the real Pulumi CLI: needs the stand-in's {needs}");
+    true
+}
+
 fn standin_env(repo: &TestRepo) -> Vec<(String, String)> {
-    vec![
-        ("DEPLOYER_PULUMI".into(), standin().display().to_string()),
+    let pulumi = real_pulumi().unwrap_or_else(standin);
+    let mut env = Vec::new();
+    if real_pulumi().is_some() {
+        // The real pulumi-aws provider talks to AWS: moto, through the
+        // endpoint every AWS SDK honours.
+        env.extend(moto::aws_env(&moto::moto().endpoint()));
+    }
+    env.extend([
+        ("DEPLOYER_PULUMI".into(), pulumi.display().to_string()),
         ("PULUMI_CONFIG_PASSPHRASE".into(), "test-passphrase".into()),
         (
             "STANDIN_LOG".into(),
@@ -409,7 +444,8 @@ fn standin_env(repo: &TestRepo) -> Vec<(String, String)> {
             "PULUMI_HOME".into(),
             repo.file("pulumi-home").display().to_string(),
         ),
-    ]
+    ]);
+    env
 }
 
 /// Runs the binary on a pseudo-terminal (Python's `pty`), answering each prompt

@@ -107,6 +107,15 @@ pub fn aws_env(endpoint: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// In-process clients read credentials and endpoint from the environment,
+/// like the binary does; without this they would look for real AWS.
+pub fn point_this_process_at(endpoint: &str) {
+    for (k, v) in aws_env(endpoint) {
+        // SAFETY: tests set the same values in every thread.
+        unsafe { std::env::set_var(k, v) };
+    }
+}
+
 /// A unique name for a bucket or table (lowercase, S3-safe).
 pub fn unique(prefix: &str) -> String {
     format!(

@@ -108,6 +108,13 @@ fn known_parameters(version: (u32, u32, u32), v2: bool) -> &'static [&'static st
     }
 }
 
+/// fileblob's attributes file of an object.
+fn attrs(path: &std::path::Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".attrs");
+    PathBuf::from(name)
+}
+
 impl Bucket {
     pub fn open(url: &str, version: (u32, u32, u32)) -> Result<Bucket, String> {
         if let Some(path) = url.strip_prefix("file://") {
@@ -208,7 +215,16 @@ impl Bucket {
                 std::fs::create_dir_all(path.parent().unwrap()).map_err(|e| e.to_string())?;
                 let tmp = path.with_extension(format!("tmp{}", std::process::id()));
                 std::fs::write(&tmp, bytes).map_err(|e| e.to_string())?;
-                std::fs::rename(tmp, path).map_err(|e| e.to_string())
+                std::fs::rename(tmp, &path).map_err(|e| e.to_string())?;
+                // gocloud's fileblob keeps every object's attributes in a
+                // `<name>.attrs` file beside it, JSON (`setAttrs`,
+                // `blob/fileblob/attrs.go`; the content type is sniffed by
+                // `http.DetectContentType`).
+                std::fs::write(
+                    attrs(&path),
+                    "{\"user.content_type\":\"text/plain; charset=utf-8\",\"user.metadata\":null}\n",
+                )
+                .map_err(|e| e.to_string())
             }
             Bucket::S3 {
                 runtime,
@@ -233,6 +249,7 @@ impl Bucket {
         match self {
             Bucket::Dir(root) => {
                 let _ = std::fs::remove_file(root.join(key));
+                let _ = std::fs::remove_file(attrs(&root.join(key)));
             }
             Bucket::S3 {
                 runtime,
@@ -254,11 +271,13 @@ impl Bucket {
     /// Keys (relative to the backend root) of the files directly in `dir`.
     pub fn list(&self, dir: &str) -> Vec<String> {
         match self {
+            // fileblob's listing leaves its `.attrs` files out.
             Bucket::Dir(root) => std::fs::read_dir(root.join(dir))
                 .map(|entries| {
                     entries
                         .flatten()
                         .filter(|e| e.path().is_file())
+                        .filter(|e| !e.file_name().to_string_lossy().ends_with(".attrs"))
                         .map(|e| format!("{dir}/{}", e.file_name().to_string_lossy()))
                         .collect()
                 })

@@ -157,6 +157,14 @@ const CONFIG_SET: &[Flag] = &[
     ("type", None, true),
 ];
 
+/// `pkg/cmd/pulumi/stack/stack_export.go`.
+const STACK_EXPORT: &[Flag] = &[
+    ("stack", Some('s'), true),
+    ("file", None, true),
+    ("version", None, true),
+    ("show-secrets", None, false),
+];
+
 const CANCEL: &[Flag] = &[("yes", Some('y'), false), ("stack", Some('s'), true)];
 
 const PLUGIN_INSTALL: &[Flag] = &[
@@ -172,7 +180,8 @@ pub struct Args {
     /// `preview`, `up`, `stack select`, ...
     pub command: String,
     pub positional: Vec<String>,
-    values: BTreeMap<String, String>,
+    /// Every value given to each flag, in order.
+    values: BTreeMap<String, Vec<String>>,
     switches: Vec<String>,
 }
 
@@ -181,8 +190,15 @@ impl Args {
         self.switches.iter().any(|s| s == switch)
     }
 
+    /// A string flag's value: the last one given, as cobra's `StringVar` keeps.
     pub fn value(&self, flag: &str) -> Option<&str> {
-        self.values.get(flag).map(String::as_str)
+        self.values.get(flag)?.last().map(String::as_str)
+    }
+
+    /// Every value of a repeatable flag (cobra's `StringArray`, which splits
+    /// nothing on commas).
+    pub fn values(&self, flag: &str) -> &[String] {
+        self.values.get(flag).map(Vec::as_slice).unwrap_or_default()
     }
 }
 
@@ -270,7 +286,10 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
                     v.clone()
                 }
             };
-            args.values.insert(flag.0.to_string(), value);
+            args.values
+                .entry(flag.0.to_string())
+                .or_default()
+                .push(value);
         } else if inline.as_deref().is_none_or(|v| v == "true") {
             args.switches.push(flag.0.to_string());
         }
@@ -299,6 +318,7 @@ fn table(command: &str) -> Option<&'static [Flag]> {
         "destroy" => DESTROY,
         "stack select" => STACK_SELECT,
         "stack output" => STACK_OUTPUT,
+        "stack export" => STACK_EXPORT,
         "cancel" => CANCEL,
         "config set" => CONFIG_SET,
         "plugin install" => PLUGIN_INSTALL,
