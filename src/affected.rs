@@ -217,7 +217,7 @@ impl Sides<'_> {
             let compiled = pipeline::for_each_stack(&missing, |stack| {
                 let compiled = has(&opened, stack).map(|r| compile(r, stack, &vars));
                 if let Some(compiled) = &compiled {
-                    self.cache.put(&keys[stack], compiled);
+                    self.cache.put(&keys[stack], revision, compiled);
                 }
                 let _ = std::fs::remove_dir_all(checkout.root.join("stacks").join(stack));
                 compiled
@@ -287,7 +287,7 @@ fn open(root: &Path) -> Option<Repo> {
 }
 
 /// What one side compiles a stack to: its programs' hashes and what it read.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct StackHashes {
     /// environment → hash of its program and settings, or `None` when the
     /// stack does not compile there.
@@ -398,9 +398,82 @@ fn every_environment(
 ///
 /// Not used when `--var` values are given: a value given on the command line
 /// may be a secret, and is never written anywhere, not even as a hash.
+///
+/// An entry is trusted only when it authenticates: it carries an HMAC-SHA256
+/// of its key and content under a secret that never lives in the repository
+/// ([`cache_secret`]), so one committed into `.deployer/cache/` (or swapped
+/// for another stack's, or another revision's) is ignored and the stack is
+/// compiled. Entries are read through [`crate::fs::read_back`]: bounded, and
+/// never through a link.
 struct Cache {
     dir: Option<PathBuf>,
     build: String,
+    secret: Vec<u8>,
+}
+
+/// What an entry's file holds.
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    /// The key it is kept under (its file's name), authenticated with it.
+    key: String,
+    /// The revision it was computed at, for whoever reads it.
+    revision: String,
+    hashes: StackHashes,
+    /// HMAC-SHA256 of `key`, `revision` and `hashes`, in hex.
+    mac: String,
+}
+
+/// The cache's secret: `DEPLOYER_CACHE_KEY` (a CI secret, so that CI's
+/// restored cache is trusted and a committed entry is not), else a random key
+/// kept in `DEPLOYER_HOME` (`~/.deployer/cache.key`, created readable by its
+/// owner only). `None` when neither can be had: the cache is then not used.
+fn cache_secret() -> Option<Vec<u8>> {
+    if let Some(key) = std::env::var_os("DEPLOYER_CACHE_KEY").filter(|k| !k.is_empty()) {
+        return Some(key.as_encoded_bytes().to_vec());
+    }
+    let path = crate::fs::deployer_home().join("cache.key");
+    if let Ok(key) = crate::fs::read_back(&path, crate::fs::ReadBack::Lock)
+        && key.len() >= 32
+    {
+        return Some(key);
+    }
+    // Written whole under another name and linked into place, which fails
+    // when another process got there first: then its key is the one.
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent()?;
+    std::fs::create_dir_all(dir).ok()?;
+    let key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let staged = dir.join(format!(".cache.key.{}", uuid::Uuid::new_v4().simple()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&staged)
+        .and_then(|mut f| f.write_all(key.as_bytes()));
+    let linked = written.and_then(|()| std::fs::hard_link(&staged, &path));
+    let _ = std::fs::remove_file(&staged);
+    match linked {
+        Ok(()) => Some(key.into_bytes()),
+        Err(_) => crate::fs::read_back(&path, crate::fs::ReadBack::Lock)
+            .ok()
+            .filter(|k| k.len() >= 32),
+    }
+}
+
+fn mac(secret: &[u8], key: &str, revision: &str, hashes: &StackHashes) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
+    mac.update(key.as_bytes());
+    mac.update(b"\0");
+    mac.update(revision.as_bytes());
+    mac.update(b"\0");
+    mac.update(&serde_json::to_vec(hashes).expect("hashes serialise"));
+    format!("{:x}", mac.finalize().into_bytes())
 }
 
 impl Cache {
@@ -416,16 +489,16 @@ impl Cache {
                 .map(|m| format!("{} {:?}", m.len(), m.modified().ok()))
                 .unwrap_or_else(|_| format!("{:?}", std::time::SystemTime::now()))
         };
+        let secret = cache_secret();
         Cache {
-            dir: vars
-                .vars
-                .is_empty()
+            dir: (vars.vars.is_empty() && secret.is_some())
                 .then(|| repo.root.join(".deployer").join("cache").join("affected")),
             build: format!(
                 "deployer {} {} {exe}",
                 crate::artifacts::VERSION,
                 env!("DEPLOYER_GIT_COMMIT")
             ),
+            secret: secret.unwrap_or_default(),
         }
     }
 
@@ -459,16 +532,37 @@ impl Cache {
             .collect())
     }
 
+    /// The entry kept under `key`, when it authenticates.
     fn get(&self, key: &str) -> Option<StackHashes> {
         let path = self.dir.as_ref()?.join(format!("{key}.json"));
-        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+        let bytes = crate::fs::read_back(&path, crate::fs::ReadBack::CacheEntry).ok()?;
+        let entry: Entry = serde_json::from_slice(&bytes).ok()?;
+        let expected = mac(&self.secret, key, &entry.revision, &entry.hashes);
+        let authentic: bool = entry.key == key
+            && expected.len() == entry.mac.len()
+            && expected
+                .bytes()
+                .zip(entry.mac.bytes())
+                .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+                == 0;
+        authentic.then_some(entry.hashes)
     }
 
     /// Best effort: a cache that cannot be written only costs time.
-    fn put(&self, key: &str, compiled: &StackHashes) {
+    fn put(&self, key: &str, revision: &str, compiled: &StackHashes) {
         let Some(dir) = &self.dir else { return };
-        if std::fs::create_dir_all(dir).is_ok()
-            && let Ok(bytes) = serde_json::to_vec(compiled)
+        let Some(root) = dir.parent().and_then(Path::parent).and_then(Path::parent) else {
+            return;
+        };
+        let entry = Entry {
+            key: key.to_string(),
+            revision: revision.to_string(),
+            hashes: compiled.clone(),
+            mac: mac(&self.secret, key, revision, compiled),
+        };
+        if crate::fs::deployer_folder(root).is_ok()
+            && std::fs::create_dir_all(dir).is_ok()
+            && let Ok(bytes) = serde_json::to_vec(&entry)
         {
             let path = dir.join(format!("{key}.json"));
             let _ = crate::artifacts::write_atomic_unsynced(&path, &bytes);

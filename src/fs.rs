@@ -43,6 +43,55 @@ pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// deployer's own folder for this user: `DEPLOYER_HOME`, or `~/.deployer`
+/// (the back-end's configuration, the `affected` cache's key).
+pub fn deployer_home() -> PathBuf {
+    match std::env::var_os("DEPLOYER_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default()
+            .join(".deployer"),
+    }
+}
+
+/// The repository's `.deployer/` folder — local state, locks, workspaces,
+/// caches — created when missing, always with its `.gitignore` of `*`, so
+/// `git add -A` never stages it, whoever creates it (a local back-end, a
+/// deploy's workspace, `affected`'s cache). A link there is refused: what
+/// deployer writes in it must not land elsewhere.
+pub fn deployer_folder(repo_root: &Path) -> std::io::Result<PathBuf> {
+    let dir = repo_root.join(".deployer");
+    match std::fs::symlink_metadata(&dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(std::io::Error::other(format!(
+                "{} is {}, not deployer's folder; remove it",
+                dir.display(),
+                if meta_is_link(&dir) {
+                    "a symbolic link"
+                } else {
+                    "a file"
+                }
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(&dir)?,
+        Err(e) => return Err(e),
+    }
+    let ignore = dir.join(".gitignore");
+    if std::fs::symlink_metadata(&ignore).is_err() {
+        std::fs::write(
+            &ignore,
+            "# deployer's own folder: local state, locks, releases, Pulumi checkpoints,\n# workspaces and caches. Never commit it; never delete it while environments\n# are deployed on the local back-end.\n*\n",
+        )?;
+    }
+    Ok(dir)
+}
+
+fn meta_is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
 /// What deployer reads back of what it (or someone next to it) wrote, each
 /// with its own bound: every such read goes through [`read_back`], so a FIFO
 /// cannot hang it, a link to `/dev/zero` cannot fill memory, and a link

@@ -14,6 +14,8 @@ mod lost_state;
 mod plans;
 #[path = "apply/pulumi_contract.rs"]
 mod pulumi_contract;
+#[path = "apply/read_back.rs"]
+mod read_back;
 #[path = "apply/sensitive.rs"]
 mod sensitive;
 

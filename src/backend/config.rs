@@ -44,13 +44,7 @@ pub enum Resolved {
 
 /// `DEPLOYER_HOME`, or `~/.deployer`.
 pub fn home() -> PathBuf {
-    match std::env::var_os("DEPLOYER_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default()
-            .join(".deployer"),
-    }
+    crate::fs::deployer_home()
 }
 
 pub fn path() -> PathBuf {

@@ -149,8 +149,13 @@ impl Backend {
                 })
             }
             config::Resolved::Local => {
-                let root = repo_root.join(".deployer");
-                keep_out_of_git(&root)?;
+                // Nothing there belongs in git: `git add -A` would commit
+                // programs and state (`fs::deployer_folder` writes its
+                // `.gitignore`; `git clean -fdx` still removes it, which the
+                // README warns about).
+                let root = crate::fs::deployer_folder(repo_root).map_err(|e| {
+                    Error::failed(format!("cannot prepare the local back-end: {e}"))
+                })?;
                 Ok(Backend {
                     lock: Arc::new(local::LocalLock::new(root.join("locks"))),
                     store: Arc::new(local::LocalStore::new(root.join("state"))),
@@ -160,25 +165,6 @@ impl Backend {
             }
         }
     }
-}
-
-/// The local back-end's folder holds state, locks, applied programs and
-/// Pulumi's checkpoints: nothing there belongs in git (`git add -A` would commit
-/// programs; `git clean -fdx` ignores ignored files only with `-x`, so the README
-/// warns about that). A `.gitignore` of `*` inside it says so to git.
-fn keep_out_of_git(root: &std::path::Path) -> Result<()> {
-    let ignore = root.join(".gitignore");
-    if ignore.exists() {
-        return Ok(());
-    }
-    std::fs::create_dir_all(root)
-        .and_then(|_| {
-            crate::artifacts::write_atomic(
-                &ignore,
-                b"# deployer's local back-end: state, locks, releases, Pulumi checkpoints.\n# Never commit it; never delete it while environments are deployed.\n*\n",
-            )
-        })
-        .map_err(|e| Error::failed(format!("cannot write {}: {e}", ignore.display())))
 }
 
 /// Seconds since the Unix epoch.

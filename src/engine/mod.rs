@@ -34,13 +34,16 @@ pub mod progress;
 pub mod pulumi;
 pub mod run;
 mod secret_config;
+pub mod workspace;
 
 use crate::backend::{Backend, BackendKind};
 use crate::error::{Error, Result};
 use events::EngineEvent;
 use run::{Finished, Invocation};
+pub use secret_config::KeepSecrets;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+pub use workspace::Workspace;
 
 /// Keys of `Pulumi.<env>.yaml` that Pulumi writes when it creates a stack and
 /// needs again to read its secrets; kept in the state store between runs.
@@ -80,6 +83,11 @@ pub enum Outcome {
 pub struct Engine {
     pulumi: pulumi::Pulumi,
     pub dir: PathBuf,
+    /// Where every Pulumi command's output is kept: the stack's workspace's
+    /// `logs/`, whatever folder Pulumi runs in.
+    logs: PathBuf,
+    /// A plan's own workspace, removed when the engine is dropped.
+    _scratch: Option<tempfile::TempDir>,
     pub environment: String,
     project: String,
     env: Vec<(String, String)>,
@@ -117,30 +125,54 @@ fn check_passphrase() -> Result<()> {
     }
 }
 
+/// What a Pulumi workspace is prepared from.
+pub struct Setup<'a> {
+    pub pulumi: pulumi::Pulumi,
+    pub backend: &'a Backend,
+    pub repo_root: &'a Path,
+    pub stack: &'a str,
+    pub environment: &'a str,
+    /// `Pulumi.yaml` and `Pulumi.<environment>.yaml` as compiled.
+    pub program: &'a str,
+    pub settings: &'a str,
+    /// Who runs it (the provider's role session is named after them).
+    pub who: &'a str,
+    pub workspace: Workspace,
+}
+
 impl Engine {
-    /// Writes the program into the workspace and sets up how Pulumi finds its state.
-    #[allow(clippy::too_many_arguments)]
-    pub fn prepare(
-        pulumi: pulumi::Pulumi,
-        backend: &Backend,
-        repo_root: &Path,
-        stack: &str,
-        environment: &str,
-        program: &str,
-        settings: &str,
-        who: &str,
-    ) -> Result<Engine> {
-        let dir = repo_root
-            .join(".deployer")
-            .join("work")
-            .join(stack)
-            .join(environment);
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            Error::failed(format!(
-                "cannot create the workspace {}: {e}",
-                dir.display()
-            ))
-        })?;
+    /// Prepares a workspace afresh — exactly the program and its settings,
+    /// nothing else ([`workspace`]) — and how Pulumi finds its state.
+    pub fn prepare(setup: Setup<'_>) -> Result<Engine> {
+        let Setup {
+            pulumi,
+            backend,
+            repo_root,
+            stack,
+            environment,
+            program,
+            settings,
+            who,
+            workspace,
+        } = setup;
+        let own = workspace::locked_dir(repo_root, stack, environment);
+        let logs = own.join("logs");
+        workspace::real_folder(repo_root, &logs)?;
+        let (dir, scratch) = match workspace {
+            Workspace::Locked => {
+                workspace::clear(&own)?;
+                (own, None)
+            }
+            Workspace::Scratch => {
+                let scratch = tempfile::Builder::new()
+                    .prefix("deployer-plan-")
+                    .tempdir()
+                    .map_err(|e| {
+                        Error::failed(format!("cannot create a temporary workspace: {e}"))
+                    })?;
+                (scratch.path().to_path_buf(), Some(scratch))
+            }
+        };
         let secrets_provider = match &backend.kind {
             BackendKind::Aws(s) => s.secrets_provider.clone(),
             BackendKind::Local(_) => None,
@@ -191,6 +223,8 @@ impl Engine {
         Ok(Engine {
             pulumi,
             dir,
+            logs,
+            _scratch: scratch,
             environment: environment.to_string(),
             project: stack.to_string(),
             env,
@@ -203,7 +237,13 @@ impl Engine {
 
     /// Where the logs of every Pulumi command of this workspace are kept.
     pub fn logs(&self) -> PathBuf {
-        self.dir.join("logs")
+        self.logs.clone()
+    }
+
+    /// Checks that the workspace still holds exactly what deployer wrote, and
+    /// the program whose hash is `program_hash`, just before an update.
+    pub fn verify_program(&self, program_hash: &str) -> Result<()> {
+        workspace::verify(&self.dir, &self.environment, program_hash)
     }
 
     /// Runs `pulumi ARGS`, adding `--stack` where the command takes it and the

@@ -54,6 +54,17 @@ pub(super) fn with_stored(settings: &str, stored: &Map<String, Value>) -> String
     crate::emit::program::to_yaml(&json)
 }
 
+/// Whether the values a run sets are kept for later runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeepSecrets {
+    /// A deploy: the ciphertexts are stored, so a rollback or destroy without
+    /// the values still has those of what is deployed.
+    ForLaterRuns,
+    /// A plan: set in its own workspace only. What is stored stays the
+    /// deployed values, whatever was planned.
+    ThisRunOnly,
+}
+
 impl Engine {
     fn secret_key(&self, variable: &str) -> String {
         format!(
@@ -64,8 +75,13 @@ impl Engine {
     }
 
     /// Sets each sensitive variable's value, encrypted, in the Pulumi stack
-    /// (after `select_stack`), and keeps the ciphertexts for later runs.
-    pub fn set_secret_config(&self, values: &BTreeMap<String, String>) -> Result<()> {
+    /// (after `select_stack`), and for a deploy keeps the ciphertexts for
+    /// later runs.
+    pub fn set_secret_config(
+        &self,
+        values: &BTreeMap<String, String>,
+        keep: KeepSecrets,
+    ) -> Result<()> {
         if values.is_empty() {
             return Ok(());
         }
@@ -88,6 +104,9 @@ impl Engine {
                     finished.log.display()
                 )));
             }
+        }
+        if keep == KeepSecrets::ThisRunOnly {
+            return Ok(());
         }
         let config =
             std::fs::read_to_string(self.dir.join(format!("Pulumi.{}.yaml", self.environment)))

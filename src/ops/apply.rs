@@ -286,9 +286,9 @@ pub fn destroy(
 }
 
 /// `plan`: previews `files` against what is deployed, taking no deployer lock
-/// and changing nothing in AWS (Pulumi's stack is created and sensitive values
-/// are stored, as an apply would), and returns the plan to save with the
-/// preview it fixes.
+/// and changing nothing in AWS (Pulumi's stack is created, as an apply would),
+/// in a workspace of its own, keeping none of the sensitive values it is given,
+/// and returns the plan to save with the preview it fixes.
 pub fn plan(
     target: &Target,
     files: Artifacts,
@@ -300,7 +300,7 @@ pub fn plan(
     let request = Request {
         variables: variables.clone(),
         sensitive: sensitive.clone(),
-        ..target.request(files, Operation::Apply, (&who, ""))
+        ..target.request(files, Operation::Plan, (&who, ""))
     };
     let preview = deploy::preview(&request)?;
     let plan = PlanFile::new(

@@ -11,7 +11,7 @@ use crate::backend::Backend;
 use crate::backend::releases::{ReleaseResult, ReleaseStart, Releases, Status};
 use crate::engine::progress::{Plan, Tracker, Update, plan_from};
 use crate::engine::pulumi::Pulumi;
-use crate::engine::{Engine, Outcome};
+use crate::engine::{Engine, KeepSecrets, Outcome, Setup, Workspace};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,6 +23,9 @@ pub enum Operation {
     Rollback {
         source: u32,
     },
+    /// A preview saved for review, under no lock: it deploys nothing and
+    /// keeps nothing it was given.
+    Plan,
 }
 
 /// Everything a deployment needs.
@@ -158,12 +161,13 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
         None
     };
     let source = match request.operation {
-        Operation::Apply => None,
+        Operation::Apply | Operation::Plan => None,
         Operation::Rollback { source } => Some(source),
     };
     let first_deployment = releases.last_success()?.is_none();
+    engine.verify_program(&request.files.manifest.program_hash)?;
     let number = releases.begin(start_record(&request, approved_by, source), &request.files)?;
-    let run = run_engine(&engine, owner, plan, ui, false)?;
+    let run = run_engine(&engine, owner, plan, ui, PulumiRun::Up)?;
     let mut summary = Summary {
         number: Some(number),
         status: run.status,
@@ -244,7 +248,8 @@ fn roll_back_after_failure(
     let engine = prepare(request, &files, Reads::Program)?;
     let owner = owners_with_previous(releases, &files)?;
     let plan = plan_from(&engine.preview()?, &owner);
-    let rolled = run_engine(&engine, owner, plan, ui, false)?;
+    engine.verify_program(&files.manifest.program_hash)?;
+    let rolled = run_engine(&engine, owner, plan, ui, PulumiRun::Up)?;
     finish(
         releases,
         rollback,
@@ -307,19 +312,26 @@ enum Reads {
 /// declares there — or deployer's own message naming what is missing, before
 /// Pulumi's "validating stack config".
 fn prepare(request: &Request, files: &Artifacts, reads: Reads) -> Result<Engine> {
-    let engine = Engine::prepare(
-        request.pulumi.clone(),
-        request.backend,
-        request.repo_root,
-        &request.stack,
-        &request.environment,
-        &files.program,
-        &files.settings,
-        &request.who,
-    )?;
+    // A plan takes no lock: it runs in a folder of its own, and the values
+    // it is given are not kept (only a deploy stores what it deployed).
+    let (workspace, keep) = match request.operation {
+        Operation::Plan => (Workspace::Scratch, KeepSecrets::ThisRunOnly),
+        _ => (Workspace::Locked, KeepSecrets::ForLaterRuns),
+    };
+    let engine = Engine::prepare(Setup {
+        pulumi: request.pulumi.clone(),
+        backend: request.backend,
+        repo_root: request.repo_root,
+        stack: &request.stack,
+        environment: &request.environment,
+        program: &files.program,
+        settings: &files.settings,
+        who: &request.who,
+        workspace,
+    })?;
     engine.install_provider(files.manifest.pinned_provider())?;
     engine.select_stack()?;
-    engine.set_secret_config(&request.sensitive)?;
+    engine.set_secret_config(&request.sensitive, keep)?;
     if reads == Reads::Program || request.pulumi.refresh_validates_config() {
         engine.check_secret_config(&files.program)?;
     }
@@ -540,13 +552,20 @@ fn start_record(
     }
 }
 
+/// The Pulumi command that changes AWS.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PulumiRun {
+    Up,
+    Destroy,
+}
+
 /// Runs `pulumi up` (or `pulumi destroy`) with progress; returns how it ended.
 fn run_engine(
     engine: &Engine,
     owner: BTreeMap<String, String>,
     plan: Plan,
     ui: &dyn Ui,
-    destroy: bool,
+    command: PulumiRun,
 ) -> Result<Run> {
     let started = Instant::now();
     let mut tracker = Tracker::new(owner, plan);
@@ -556,10 +575,9 @@ fn run_engine(
             ui.progress(&update);
         }
     };
-    let (outcome, finished) = if destroy {
-        engine.destroy(on_event)?
-    } else {
-        engine.up(on_event)?
+    let (outcome, finished) = match command {
+        PulumiRun::Destroy => engine.destroy(on_event)?,
+        PulumiRun::Up => engine.up(on_event)?,
     };
     crate::failpoint::point("engine.finished");
     for component in tracker.unfinished() {
@@ -740,8 +758,9 @@ pub fn destroy(request: Request, teardown: Teardown, ui: &dyn Ui) -> Result<Summ
         };
     let mut start = start_record(&request, approved_by, None);
     start.operation = "destroy".into();
+    engine.verify_program(&request.files.manifest.program_hash)?;
     let number = releases.begin(start, &request.files)?;
-    let mut run = run_engine(&engine, owner, plan, ui, true)?;
+    let mut run = run_engine(&engine, owner, plan, ui, PulumiRun::Destroy)?;
     if run.status == Status::Succeeded {
         run.status = Status::Destroyed;
     }

@@ -6,8 +6,8 @@ use super::deploy::owners;
 use super::deployed::Deployed;
 use super::{Target, Ui};
 use crate::backend::LockInfo;
-use crate::engine::Engine;
 use crate::engine::progress::{Drifted, drift_from};
+use crate::engine::{Engine, Setup, Workspace};
 use crate::error::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -31,16 +31,17 @@ pub fn drift(
 ) -> Result<DriftReport> {
     let (stack, environment) = (&target.stack, &target.environment);
     let files = &deployed.files;
-    let engine = Engine::prepare(
-        target.pulumi.clone(),
-        target.backend,
-        &target.repo.root,
+    let engine = Engine::prepare(Setup {
+        pulumi: target.pulumi.clone(),
+        backend: target.backend,
+        repo_root: &target.repo.root,
         stack,
         environment,
-        &files.program,
-        &files.settings,
-        &lock.who,
-    )?;
+        program: &files.program,
+        settings: &files.settings,
+        who: &lock.who,
+        workspace: Workspace::Locked,
+    })?;
     engine.install_provider(files.manifest.pinned_provider())?;
     engine.select_stack()?;
     if target.pulumi.refresh_validates_config() {

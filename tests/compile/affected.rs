@@ -26,7 +26,14 @@ fn fixture() -> TestRepo {
 
 /// `(stack, environment, change)` listed by `affected --base main`.
 fn affected(repo: &TestRepo, extra: &[&str]) -> Vec<(String, String, String)> {
-    let mut args = vec!["affected", "--base", "main", "--output", "json"];
+    let mut args = vec!["--base", "main"];
+    args.extend_from_slice(extra);
+    between(repo, &args)
+}
+
+/// `(stack, environment, change)` listed by `affected ARGS`.
+fn between(repo: &TestRepo, extra: &[&str]) -> Vec<(String, String, String)> {
+    let mut args = vec!["affected", "--output", "json"];
     args.extend_from_slice(extra);
     let run = repo.run(&args);
     assert_eq!(run.code, 0, "{}", run.all());
@@ -278,4 +285,90 @@ fn affected_keeps_compiles_of_revisions_and_never_a_command_line_value() {
     std::fs::remove_dir_all(repo.file(".deployer")).unwrap();
     assert_eq!(affected(&repo, &["--var", "LOG_LEVEL=debug"]), want);
     assert_eq!(entries(), Vec::<std::path::PathBuf>::new());
+}
+
+/// A kept compile is trusted only when it authenticates (an HMAC under a key
+/// outside the repository, `DEPLOYER_HOME/cache.key` or `DEPLOYER_CACHE_KEY`):
+/// the head side's entry copied under the base's name, an entry committed from
+/// another machine, and a link to `/dev/zero` are each ignored and the stack
+/// compiled, so `affected` still lists the change.
+#[test]
+fn a_poisoned_affected_cache_cannot_hide_a_change() {
+    let repo = fixture();
+    repo.edit(
+        "stacks/notification-platform/services/email-service/components/api/infra.yaml",
+        "replicas: 2",
+        "replicas: 5",
+    );
+    git(&repo, &["commit", "-qam", "more replicas"]);
+    let want = expect(NP, &["staging"], "changed");
+    let both = ["--head", "HEAD"];
+    let affected = |repo: &TestRepo, extra: &[&str]| {
+        let mut args = vec!["--base", "HEAD~1"];
+        args.extend_from_slice(extra);
+        between(repo, &args)
+    };
+    assert_eq!(affected(&repo, &both), want);
+    let cache = repo.file(".deployer/cache/affected");
+    let entry = |text: &str| -> std::path::PathBuf {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                let t = std::fs::read_to_string(p).unwrap_or_default();
+                t.contains(text) && t.contains("\"notification-platform\"")
+                    || (t.contains(text) && t.contains("notification-platform/"))
+            })
+            .unwrap_or_else(|| panic!("no entry computed at {text}"))
+    };
+    let base = entry("\"revision\":\"HEAD~1\"");
+    let head = entry("\"revision\":\"HEAD\"");
+    assert_ne!(base, head);
+    // The head side's entry under the base's name: both sides would agree.
+    std::fs::copy(&head, &base).unwrap();
+    assert_eq!(affected(&repo, &both), want, "a swapped entry is ignored");
+    // An entry made under another secret (committed from another machine).
+    let other = tempfile::tempdir().unwrap();
+    let home = [(
+        "DEPLOYER_HOME".to_string(),
+        other.path().display().to_string(),
+    )];
+    std::fs::remove_dir_all(&cache).unwrap();
+    let run = repo.run_with(
+        &[
+            "affected", "--base", "HEAD~1", "--head", "HEAD", "--output", "json",
+        ],
+        &home,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let forged: Vec<std::path::PathBuf> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    // Make every entry say "nothing changed": the head's hashes everywhere.
+    let head_text = std::fs::read_to_string(entry("\"revision\":\"HEAD\"")).unwrap();
+    let head_hashes: serde_json::Value =
+        serde_json::from_str::<serde_json::Value>(&head_text).unwrap()["hashes"].clone();
+    for path in &forged {
+        let mut e: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        if e["hashes"]["read"]
+            .to_string()
+            .contains("notification-platform/")
+        {
+            e["hashes"] = head_hashes.clone();
+            std::fs::write(path, e.to_string()).unwrap();
+        }
+    }
+    assert_eq!(
+        affected(&repo, &both),
+        want,
+        "another secret's entries are ignored"
+    );
+    // A link to /dev/zero in its place is not read.
+    std::fs::remove_file(&base).ok();
+    std::os::unix::fs::symlink("/dev/zero", &base).unwrap();
+    assert_eq!(affected(&repo, &both), want);
+    // `.deployer/` carries its `.gitignore`, whoever made it.
+    assert_eq!(repo.read(".deployer/.gitignore").lines().last(), Some("*"));
 }

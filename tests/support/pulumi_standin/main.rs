@@ -431,12 +431,26 @@ impl Workspace {
                 ),
             )
         });
-        let program = deployer::load::yaml::to_json(&text)
+        let project_file = deployer::load::yaml::to_json(&text)
             .unwrap_or_else(|e| fail(1, &format!("Pulumi.yaml: {e}")));
-        if program["runtime"] != "yaml" {
+        if project_file["runtime"] != "yaml" {
             fail(1, "the stand-in runs only `runtime: yaml` programs");
         }
-        let project = program["name"]
+        // pulumi-yaml takes the program from `Main.json`, else `Main.yaml`,
+        // else `Pulumi.yaml` itself (`LoadDir`, pkg/pulumiyaml).
+        let program = ["Main.json", "Main.yaml"]
+            .iter()
+            .find_map(|name| {
+                std::fs::read_to_string(dir.join(name))
+                    .ok()
+                    .map(|t| (name, t))
+            })
+            .map(|(name, text)| {
+                deployer::load::yaml::to_json(&text)
+                    .unwrap_or_else(|e| fail(1, &format!("{name}: {e}")))
+            })
+            .unwrap_or_else(|| project_file.clone());
+        let project = project_file["name"]
             .as_str()
             .unwrap_or_else(|| fail(1, "Pulumi.yaml: project is missing a 'name' attribute"))
             .to_string();
