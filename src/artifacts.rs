@@ -145,10 +145,15 @@ pub fn output_dir(out: &Path, stack: &str, environment: &str) -> PathBuf {
 /// The manifest in `dir` when it records these inputs and the files it lists
 /// are there, untouched.
 pub fn up_to_date(dir: &Path, input_hash: &str) -> Option<Manifest> {
-    let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
+    let text = crate::fs::read_back_text(
+        &dir.join("manifest.json"),
+        crate::fs::ReadBack::CompileOutput,
+    )
+    .ok()?;
     let manifest = serde_json::from_str::<Manifest>(&text).ok()?;
     let same_file = |name: &str, hash: &str| {
-        std::fs::read(dir.join(name)).is_ok_and(|bytes| sha256(&bytes) == hash)
+        crate::fs::read_back(&dir.join(name), crate::fs::ReadBack::CompileOutput)
+            .is_ok_and(|bytes| sha256(&bytes) == hash)
     };
     let fresh = manifest.input_hash == input_hash
         && manifest.deployer_version == VERSION

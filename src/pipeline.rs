@@ -6,7 +6,7 @@
 
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::emit::Compiled;
-use crate::expand::variables::{Inputs, Missing};
+use crate::expand::variables::{Inputs, Missing, VarFilesShown};
 use crate::expand::{Expander, Scope};
 use crate::load::{LoadedStack, Loader, Repo};
 use crate::model::stack::StackFile;
@@ -71,6 +71,7 @@ pub fn check_stack(
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Checked {
+    crate::expand::budget::begin_stack();
     let mut loader = Loader::new(repo, sources);
     let loaded = loader.load_stack(name);
     let stack = loaded.stack_file.as_ref().and_then(|doc| {
@@ -96,7 +97,12 @@ pub fn check_stack(
         diagnostics.append(&mut loader.diagnostics);
         return checked;
     };
-    let inputs = Inputs::collect(&mut loader, &vars.var_files, &vars.vars);
+    let shown = if stack.variables.values().any(|v| v.sensitive) {
+        VarFilesShown::Masked
+    } else {
+        VarFilesShown::AsWritten
+    };
+    let inputs = Inputs::collect(&mut loader, &vars.var_files, &vars.vars, shown);
     let variables = inputs.resolve(
         name,
         &stack,

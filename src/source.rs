@@ -50,6 +50,31 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
+    /// Hides the values of a file that may hold secrets (a `--var-file` of a
+    /// stack with sensitive variables) from everything that shows it: each
+    /// line keeps its key (up to the first `: `) and its layout, and every
+    /// other character becomes `*` — as many bytes as it had, so spans and
+    /// columns still point where they did. Its values were read before.
+    pub fn mask_values(&mut self) {
+        let mut masked = String::with_capacity(self.text.len());
+        for line in self.text.split_inclusive('\n') {
+            let keep = line
+                .find(": ")
+                .map(|i| i + 2)
+                .or_else(|| line.trim_end().ends_with(':').then_some(line.len()))
+                .unwrap_or(0);
+            masked.push_str(&line[..keep]);
+            for c in line[keep..].chars() {
+                if c.is_whitespace() {
+                    masked.push(c);
+                } else {
+                    masked.extend(std::iter::repeat_n('*', c.len_utf8()));
+                }
+            }
+        }
+        self.text = masked;
+    }
+
     pub fn new(display: String, path: PathBuf, text: String) -> SourceFile {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
@@ -109,5 +134,10 @@ impl Sources {
 
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
+    }
+
+    /// See [`SourceFile::mask_values`].
+    pub fn mask_values(&mut self, id: FileId) {
+        self.files[id.0 as usize].mask_values();
     }
 }

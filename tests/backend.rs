@@ -521,6 +521,7 @@ fn start(who: &str) -> ReleaseStart {
         source_release: None,
         plan_hash: None,
         planned_by: None,
+        files: Default::default(),
     }
 }
 

@@ -297,6 +297,7 @@ fn record_release(
         source_release: None,
         plan_hash: None,
         planned_by: None,
+        files: Default::default(),
     };
     let n = releases.begin(start, files).unwrap();
     let result = ReleaseResult {

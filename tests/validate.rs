@@ -709,3 +709,100 @@ fn fuzzing_finds_no_crash_hang_or_blowup() {
     }
     assert!(out.status.success(), "{report:#}");
 }
+
+/// A `--var-file` of a stack with a sensitive variable may hold its value:
+/// every diagnostic shows the file with its values masked — a pattern
+/// mismatch, a syntax error, a wrong type, a duplicate key — and the value
+/// never appears.
+#[test]
+fn a_sensitive_value_in_a_var_file_is_never_shown() {
+    let repo = TestRepo::example();
+    repo.edit(
+        "stacks/notification-platform/stack.yaml",
+        "  LOG_LEVEL:",
+        "  API_TOKEN: {required: true, sensitive: true, pattern: '^tok_[a-z]+$'}\n  LOG_LEVEL:",
+    );
+    let canary = "SuperSecret123";
+    let cases = [
+        (
+            "pattern mismatch",
+            format!("API_TOKEN: {canary}\nVERSION: v1.0.0\n"),
+        ),
+        (
+            "syntax error",
+            format!("API_TOKEN: \"{canary}\nVERSION: [v1\n"),
+        ),
+        (
+            "wrong type",
+            format!("API_TOKEN: [{canary}]\nVERSION: v1.0.0\n"),
+        ),
+        (
+            "duplicate key",
+            format!("API_TOKEN: tok_{canary}\nAPI_TOKEN: {canary}\nVERSION: v1.0.0\n"),
+        ),
+    ];
+    for (what, text) in cases {
+        repo.write("secrets.yaml", &text);
+        let run = repo.run(&["validate", "--stack", STACK, "--var-file", "secrets.yaml"]);
+        assert_eq!(run.code, 1, "{what}: {}", run.all());
+        assert!(
+            !run.all().contains(canary),
+            "{what} shows the value:\n{}",
+            run.all()
+        );
+        assert!(
+            run.stderr.contains("secrets.yaml"),
+            "{what}: {}",
+            run.stderr
+        );
+    }
+}
+
+/// Stacks compile side by side, each render watched on its own thread: a
+/// list-doubling template imported by two stacks is stopped as it is with
+/// one (it ran 26–31 s and aborted at 1.6 GB), and a FIFO a template includes
+/// from `shared/` is refused, not waited on.
+#[test]
+fn runaway_templates_are_bounded_on_every_thread() {
+    let repo = TestRepo::example();
+    copy_dir(
+        &repo.file("stacks/notification-platform"),
+        &repo.file("stacks/second-platform"),
+    );
+    let macros = repo.read("shared/macros/images.j2");
+    repo.write(
+        "shared/macros/images.j2",
+        format!("{{% set ns = namespace(x=[1]) %}}{{% for i in range(40) %}}{{% set ns.x = ns.x + ns.x %}}{{% endfor %}}{macros}"),
+    );
+    let started = std::time::Instant::now();
+    let run = repo.run(&["validate", "--all", "--var", "VERSION=v1.0.0"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &["error[fuel-exhausted]: a template in", "was stopped"],
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    repo.write("shared/macros/images.j2", macros);
+    let fifo = repo.file("shared/macros/pipe.j2");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    repo.edit(
+        "stacks/second-platform/services/email-service/components/api/microservice.yaml",
+        "image: \"",
+        "image: \"{% include 'macros/pipe.j2' %}",
+    );
+    let started = std::time::Instant::now();
+    let run = repo.run(&["validate", "--all", "--var", "VERSION=v1.0.0"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(&run.stderr, &["pipe.j2", "not a regular file"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}

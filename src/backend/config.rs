@@ -54,7 +54,7 @@ pub fn path() -> PathBuf {
 /// Reads the configuration file, if there is one.
 pub fn load() -> Result<Option<ConfigFile>> {
     let path = path();
-    let text = match std::fs::read_to_string(&path) {
+    let text = match crate::fs::read_back_text(&path, crate::fs::ReadBack::VarFile) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {

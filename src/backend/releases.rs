@@ -8,7 +8,7 @@
 //! writers can never overwrite each other's record — the loser fails loudly.
 
 use super::{Put, StateStore};
-use crate::artifacts::Artifacts;
+use crate::artifacts::{Artifacts, sha256};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -49,6 +49,13 @@ pub struct ReleaseStart {
     /// For `apply --plan`: who made the reviewed plan (`who` applied it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planned_by: Option<String>,
+    /// The hash of every file stored beside this record (`Pulumi.yaml`,
+    /// `Pulumi.<environment>.yaml`, `manifest.json`), checked whenever one is
+    /// read: a stored program edited afterwards, with or without its
+    /// manifest, is never applied again. (Empty in records written before
+    /// deployer kept them: then the manifest's program hash is checked.)
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -180,8 +187,17 @@ impl<'a> Releases<'a> {
         })?;
         start.number = number;
         let dir = number_dir(number);
-        let env = &start.environment;
+        let env = start.environment.clone();
         let manifest = serde_json::to_vec_pretty(&files.manifest).expect("manifest serialises");
+        start.files = [
+            ("Pulumi.yaml".to_string(), sha256(files.program.as_bytes())),
+            (
+                format!("Pulumi.{env}.yaml"),
+                sha256(files.settings.as_bytes()),
+            ),
+            ("manifest.json".to_string(), sha256(&manifest)),
+        ]
+        .into();
         let record = serde_json::to_vec_pretty(&start).expect("release serialises");
         // The record first: written with If-None-Match, it claims the number, and
         // a release folder without one can then only be damage (reported, never
@@ -299,16 +315,52 @@ impl<'a> Releases<'a> {
         })
     }
 
+    /// The release numbers, checked against each other: they run from 1
+    /// without a gap, and `latest.json` points to the newest (or, while a
+    /// release is being begun, the one before). A release folder deleted —
+    /// the newest, one in the middle, or all of them with the pointer left —
+    /// is an error naming it, never a shorter history.
+    fn checked_numbers(&self) -> Result<Vec<u32>> {
+        let numbers = self.numbers()?;
+        let pointer = match self.store.get(&self.key("latest.json"))? {
+            Some((bytes, _)) => Some(
+                serde_json::from_slice::<Pointer>(&bytes)
+                    .map_err(|e| {
+                        Error::failed(format!("{} is damaged: {e}", self.key("latest.json")))
+                    })?
+                    .number,
+            ),
+            None => None,
+        };
+        let newest = numbers.last().copied().unwrap_or(0);
+        let missing =
+            (1..=newest.max(pointer.unwrap_or(0))).find(|n| numbers.binary_search(n).is_err());
+        if let Some(n) = missing {
+            let why = if pointer.is_some_and(|p| p > newest) && n > newest {
+                "latest.json points to it"
+            } else {
+                "later releases follow it"
+            };
+            return Err(Error::failed(format!(
+                "release #{n} of {} is missing ({why}): its folder {} is gone",
+                self.prefix.trim_end_matches('/'),
+                self.key(&number_dir(n))
+            ))
+            .with_help("restore it from the bucket's versions (S3 versioning keeps every object); the history would otherwise be shorter than what was deployed"));
+        }
+        Ok(numbers)
+    }
+
     /// Every release, oldest first.
     pub fn list(&self) -> Result<Vec<Release>> {
-        self.numbers()?
+        self.checked_numbers()?
             .into_iter()
             .map(|n| self.existing(n))
             .collect()
     }
 
     pub fn latest(&self) -> Result<Option<Release>> {
-        match self.numbers()?.last() {
+        match self.checked_numbers()?.last() {
             Some(n) => self.existing(*n).map(Some),
             None => Ok(None),
         }
@@ -317,7 +369,7 @@ impl<'a> Releases<'a> {
     /// The newest release that succeeded, unless the environment was destroyed
     /// since: then nothing is deployed.
     pub fn last_success(&self) -> Result<Option<Release>> {
-        for n in self.numbers()?.into_iter().rev() {
+        for n in self.checked_numbers()?.into_iter().rev() {
             let r = self.existing(n)?;
             match r.result.as_ref().map(|x| x.status) {
                 Some(Status::Succeeded) => return Ok(Some(r)),
@@ -328,14 +380,30 @@ impl<'a> Releases<'a> {
         Ok(None)
     }
 
-    /// Everything a release applied, to apply it again.
-    pub fn artifacts(&self, number: u32, environment: &str) -> Result<Artifacts> {
-        let (program, settings) = self.program(number, environment)?;
-        let key = self.key(&format!("{}/manifest.json", number_dir(number)));
+    /// A file stored with release `number`, checked against the hash its
+    /// record keeps.
+    fn stored(&self, number: u32, name: &str) -> Result<Vec<u8>> {
+        let key = self.key(&format!("{}/{name}", number_dir(number)));
         let (bytes, _) = self
             .store
             .get(&key)?
-            .ok_or_else(|| Error::failed(format!("release {number} has no manifest.json")))?;
+            .ok_or_else(|| Error::failed(format!("release #{number} has no {name} ({key})")))?;
+        let record = self.existing(number)?;
+        if let Some(recorded) = record.start.files.get(name)
+            && *recorded != sha256(&bytes)
+        {
+            return Err(Error::failed(format!(
+                "{key} does not match the hash release #{number} recorded when it was applied; it was changed afterwards, so it is not used"
+            ))
+            .with_help("restore it from the bucket's versions, or roll back to another release with --to N"));
+        }
+        Ok(bytes)
+    }
+
+    /// Everything a release applied, to apply it again.
+    pub fn artifacts(&self, number: u32, environment: &str) -> Result<Artifacts> {
+        let (program, settings) = self.program(number, environment)?;
+        let bytes = self.stored(number, "manifest.json")?;
         let manifest: crate::artifacts::Manifest = serde_json::from_slice(&bytes).map_err(|e| {
             Error::failed(format!("the manifest of release {number} is damaged: {e}"))
         })?;
@@ -354,14 +422,11 @@ impl<'a> Releases<'a> {
         })
     }
 
-    /// The program a release applied: `Pulumi.yaml` and `Pulumi.<env>.yaml`.
+    /// The program a release applied: `Pulumi.yaml` and `Pulumi.<env>.yaml`,
+    /// each checked against its recorded hash.
     pub fn program(&self, number: u32, environment: &str) -> Result<(String, String)> {
-        let dir = number_dir(number);
         let read = |name: String| -> Result<String> {
-            let (bytes, _) = self
-                .store
-                .get(&self.key(&format!("{dir}/{name}")))?
-                .ok_or_else(|| Error::failed(format!("release {number} has no {name}")))?;
+            let bytes = self.stored(number, &name)?;
             String::from_utf8(bytes)
                 .map_err(|_| Error::failed(format!("{name} of release {number} is not text")))
         };

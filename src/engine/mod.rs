@@ -333,9 +333,11 @@ impl Engine {
             true,
         )?;
         // Keep what Pulumi wrote to decrypt this stack's secrets for the next run.
-        let config =
-            std::fs::read_to_string(self.dir.join(format!("Pulumi.{}.yaml", self.environment)))
-                .unwrap_or_default();
+        let config = crate::fs::read_back_text(
+            &self.dir.join(format!("Pulumi.{}.yaml", self.environment)),
+            crate::fs::ReadBack::Record,
+        )
+        .unwrap_or_default();
         let lines = secrets_lines(&config);
         if !lines.is_empty() {
             let current = self.backend.store.get(&self.secrets_key)?;

@@ -108,9 +108,11 @@ impl Engine {
         if keep == KeepSecrets::ThisRunOnly {
             return Ok(());
         }
-        let config =
-            std::fs::read_to_string(self.dir.join(format!("Pulumi.{}.yaml", self.environment)))
-                .unwrap_or_default();
+        let config = crate::fs::read_back_text(
+            &self.dir.join(format!("Pulumi.{}.yaml", self.environment)),
+            crate::fs::ReadBack::Record,
+        )
+        .unwrap_or_default();
         let json = crate::load::yaml::to_json(&config).unwrap_or_default();
         let prefix = format!(
             "{}:{}",
@@ -142,9 +144,11 @@ impl Engine {
     /// or an error naming those that do not and how to give them.
     pub fn check_secret_config(&self, program: &str) -> Result<()> {
         let program = crate::load::yaml::to_json(program).unwrap_or_default();
-        let config =
-            std::fs::read_to_string(self.dir.join(format!("Pulumi.{}.yaml", self.environment)))
-                .unwrap_or_default();
+        let config = crate::fs::read_back_text(
+            &self.dir.join(format!("Pulumi.{}.yaml", self.environment)),
+            crate::fs::ReadBack::Record,
+        )
+        .unwrap_or_default();
         let config = crate::load::yaml::to_json(&config).unwrap_or_default();
         let prefix = crate::emit::emitter::secret_config_key("");
         let missing: Vec<String> = program["config"]

@@ -310,12 +310,15 @@ fn load_shared(
     if !real.starts_with(shared_real) || !real.starts_with(repo_real) {
         return Err(outside());
     }
-    std::fs::read_to_string(&real).map(Some).map_err(|e| {
-        minijinja::Error::new(
-            ErrorKind::InvalidOperation,
-            format!("cannot read template `{name}`: {e}"),
-        )
-    })
+    // A FIFO or a device in `shared/` would hang or never end.
+    crate::fs::read_back_text(&real, crate::fs::ReadBack::Repository)
+        .map(Some)
+        .map_err(|e| {
+            minijinja::Error::new(
+                ErrorKind::InvalidOperation,
+                format!("cannot read template `{name}`: {e}"),
+            )
+        })
 }
 
 #[cfg(test)]

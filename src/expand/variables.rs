@@ -25,6 +25,15 @@ pub struct Inputs {
     pub values: BTreeMap<String, Given>,
 }
 
+/// How diagnostics show a `--var-file`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VarFilesShown {
+    /// As written: the stack has no sensitive variable.
+    AsWritten,
+    /// Values masked: a sensitive variable's value may be there.
+    Masked,
+}
+
 /// How to treat required variables that have no value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Missing {
@@ -36,16 +45,27 @@ pub enum Missing {
 
 impl Inputs {
     /// Reads `--var-file` files (YAML mappings) in order, then `--var NAME=VALUE`
-    /// flags, later ones winning.
+    /// flags, later ones winning. When the stack declares a sensitive
+    /// variable, a var file may hold its value: every diagnostic then shows
+    /// the file with its values masked (its syntax errors, a wrong type, a
+    /// pattern mismatch, a duplicate key alike).
     pub fn collect(
         loader: &mut Loader,
         var_files: &[impl AsRef<Path>],
         vars: &[(String, String)],
+        shown: VarFilesShown,
     ) -> Inputs {
         let mut inputs = Inputs::default();
         for path in var_files {
             let path = path.as_ref();
-            let Some(Doc { root, .. }) = loader.parse_file(path) else {
+            let first = loader.sources.len();
+            let parsed = loader.parse_file(path);
+            if shown == VarFilesShown::Masked {
+                for id in first..loader.sources.len() {
+                    loader.sources.mask_values(crate::source::FileId(id as u32));
+                }
+            }
+            let Some(Doc { root, .. }) = parsed else {
                 continue;
             };
             let Some(map) = root.as_map() else {

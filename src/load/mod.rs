@@ -346,41 +346,25 @@ impl<'a> Loader<'a> {
         }
         let display = self.repo.display(path);
         // A FIFO or device would hang or never end; a huge file is no config.
-        match std::fs::metadata(path) {
-            Ok(meta) if !meta.is_file() => {
-                self.report(
-                    Diagnostic::error(Code::Io, format!("{display} is not a regular file"))
-                        .in_path(display)
-                        .help("deployer reads regular files only; replace it with one"),
-                );
-                return None;
-            }
-            Ok(meta) if meta.len() > crate::fs::MAX_FILE_BYTES => {
-                self.report(
-                    Diagnostic::error(
-                        Code::Io,
-                        format!(
-                            "{display} is {} bytes; deployer reads files of at most {}",
-                            meta.len(),
-                            crate::fs::MAX_FILE_BYTES
-                        ),
-                    )
-                    .in_path(display),
-                );
-                return None;
-            }
-            _ => {}
-        }
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(err) => {
-                self.report(
-                    Diagnostic::error(Code::Io, format!("cannot read {display}: {err}"))
-                        .in_path(display),
-                );
-                return None;
-            }
-        };
+        // One open, checked on its descriptor (`fs::read_back`).
+        let bytes =
+            match crate::fs::read_back(path, crate::fs::ReadBack::Repository) {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    let why = err
+                        .to_string()
+                        .replace(&path.display().to_string(), &display);
+                    let message = if why.starts_with(&display) {
+                        why
+                    } else {
+                        format!("cannot read {display}: {why}")
+                    };
+                    self.report(Diagnostic::error(Code::Io, message).in_path(display).help(
+                        "deployer reads regular files of at most 4 MiB; replace it with one",
+                    ));
+                    return None;
+                }
+            };
         match String::from_utf8(bytes) {
             Ok(text) => {
                 let text = text

@@ -201,22 +201,24 @@ pub fn rollback_target(target: &Target, to: Option<u32>) -> Result<Release> {
         }
         return Ok(release);
     }
-    let good: Vec<Release> = releases
-        .list()?
-        .into_iter()
-        .filter(|r| {
-            r.result
-                .as_ref()
-                .is_some_and(|x| x.status == Status::Succeeded)
+    // The newest release is what runs now (or what a failure left, kept with
+    // --no-rollback): go back to the newest one that succeeded before it.
+    let all = releases.list()?;
+    let live = all.last().map_or(0, |r| r.start.number);
+    all.into_iter()
+        .rev()
+        .find(|r| {
+            r.start.number < live
+                && r.result
+                    .as_ref()
+                    .is_some_and(|x| x.status == Status::Succeeded)
         })
-        .collect();
-    match good.as_slice() {
-        [.., previous, _current] => Ok(previous.clone()),
-        _ => Err(Error::failed(format!(
-            "{stack} / {environment} has no earlier successful release to roll back to"
-        ))
-        .with_help(format!("{}; `--to N` picks one", history()))),
-    }
+        .ok_or_else(|| {
+            Error::failed(format!(
+                "{stack} / {environment} has no earlier successful release to roll back to"
+            ))
+            .with_help(format!("{}; `--to N` picks one", history()))
+        })
 }
 
 /// Under the lock: deploys `release`'s program again, with its variables, as

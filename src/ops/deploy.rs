@@ -549,6 +549,8 @@ fn start_record(
         source_release: source,
         plan_hash: request.planned.as_ref().map(super::plan::PlanFile::hash),
         planned_by: request.planned.as_ref().map(|p| p.planned_by.clone()),
+        // Filled in by `Releases::begin`, from the files it stores.
+        files: BTreeMap::new(),
     }
 }
 

@@ -64,3 +64,28 @@ impl Deployed {
             .collect()
     }
 }
+
+/// Every release of a stack in an environment, oldest first (checked against
+/// each other: [`Releases::list`]). None at all is "no releases yet" only when
+/// Pulumi's state of it is empty too: release records deleted while resources
+/// exist are an error, never an empty history.
+pub fn history(
+    backend: &Backend,
+    repo_root: &std::path::Path,
+    stack: &str,
+    environment: &str,
+) -> Result<Vec<Release>> {
+    let all = Releases::new(backend.store.as_ref(), stack, environment).list()?;
+    if all.is_empty()
+        && let crate::engine::checkpoint::Held::Resources(n) =
+            crate::engine::checkpoint::resources(backend, repo_root, stack, environment)?
+        && n > 0
+    {
+        return Err(Error::failed(format!(
+            "{stack} / {environment} has no release records in {}, yet Pulumi's state of it holds {n} resources: the records were deleted, and what is deployed there is not known to deployer",
+            backend.store.describe()
+        ))
+        .with_help("restore the release folders from the bucket's versions (or a backup of .deployer/); `deployer drift` and `deployer apply` need them"));
+    }
+    Ok(all)
+}

@@ -90,7 +90,7 @@ impl PlanFile {
 
     /// Reads a plan file, refusing one of another format or deployer version.
     pub fn read(path: &Path) -> Result<PlanFile> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::fs::read_back_text(path, crate::fs::ReadBack::Plan)
             .map_err(|e| Error::usage(format!("cannot read the plan {}: {e}", path.display())))?;
         let plan: PlanFile = serde_json::from_str(&text).map_err(|e| {
             Error::usage(format!("{} is not a deployer plan: {e}", path.display()))

@@ -1,7 +1,7 @@
 //! `deployer history`: the releases of a stack in an environment, newest first.
 
 use super::{open_backend, open_repo, resolve_target};
-use crate::backend::releases::{Release, Releases};
+use crate::backend::releases::Release;
 use crate::backend::timestamp;
 use crate::cli::ExitStatus;
 use crate::cli::args::{HistoryArgs, OutputFormat};
@@ -14,8 +14,7 @@ pub fn run(args: HistoryArgs, printer: &Printer) -> Result<ExitStatus> {
     let target = resolve_target(printer, &repo, &args.target)?;
     let (stack, environment) = (&target.stack, &target.environment);
     let backend = open_backend(printer, &repo)?;
-    let releases = Releases::new(backend.store.as_ref(), stack, environment);
-    let mut all = releases.list()?;
+    let mut all = crate::ops::deployed::history(&backend, &repo.root, stack, environment)?;
     all.reverse();
     all.truncate(args.limit);
     match args.output {

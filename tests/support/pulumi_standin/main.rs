@@ -493,19 +493,51 @@ impl Workspace {
         }
     }
 
-    /// The checkpoint that exists (any compression), if any.
+    /// The checkpoint that exists (any compression), if any, decompressed.
     fn existing_state(&self) -> Option<(String, Vec<u8>)> {
         let base = self.state_base();
         CHECKPOINT_ENDINGS.iter().find_map(|e| {
             let key = format!("{base}{e}");
-            self.bucket.read(&key).map(|bytes| (key, bytes))
+            let bytes = self.bucket.read(&key)?;
+            let mut json = Vec::new();
+            let read = if e.ends_with(".gz") {
+                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut json)
+                    .is_ok()
+            } else if e.ends_with(".zst") {
+                ruzstd::decoding::StreamingDecoder::new(&bytes[..])
+                    .ok()
+                    .is_some_and(|mut d| std::io::Read::read_to_end(&mut d, &mut json).is_ok())
+            } else {
+                json = bytes;
+                true
+            };
+            if !read {
+                fail(1, &format!("the stack's checkpoint {key} is damaged"));
+            }
+            Some((key, json))
         })
+    }
+
+    /// A checkpoint's bytes as written under `key`: gzip or Zstandard by its
+    /// ending (`encoding.Compress`, `sdk/go/common/encoding`).
+    fn compressed(key: &str, json: Vec<u8>) -> Vec<u8> {
+        if key.ends_with(".gz") {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            std::io::Write::write_all(&mut encoder, &json).unwrap();
+            encoder.finish().unwrap()
+        } else if key.ends_with(".zst") {
+            ruzstd::encoding::compress_to_vec(
+                &json[..],
+                ruzstd::encoding::CompressionLevel::Fastest,
+            )
+        } else {
+            json
+        }
     }
 
     /// Where the checkpoint is written: `.json`, or `.json.gz`/`.json.zst`
     /// with `PULUMI_DIY_BACKEND_GZIP`/`_ZSTD` (`newDIYBackend`, `backend.go`).
-    /// (The stand-in's own state format is written uncompressed whatever the
-    /// name: only deployer's reading of the names is under test.)
     fn state_key(&self) -> String {
         let ending = if truthy("PULUMI_DIY_BACKEND_ZSTD") {
             ".json.zst"
@@ -527,22 +559,68 @@ impl Workspace {
         }
     }
 
+    /// The stand-in's own state, kept in the checkpoint beside the parts of
+    /// Pulumi's shape deployer reads.
     fn load(&self) -> Value {
         match self.existing_state() {
-            Some((_, bytes)) => serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| fail(1, "the stack's checkpoint is damaged")),
+            Some((_, bytes)) => {
+                let mut checkpoint: Value = serde_json::from_slice(&bytes)
+                    .unwrap_or_else(|_| fail(1, "the stack's checkpoint is damaged"));
+                checkpoint["standin"].take()
+            }
             None => fail(6, &format!("no stack named '{}' found", self.stack)),
         }
     }
 
-    /// Writes the checkpoint; one in another compression is removed
+    /// The state as `apitype.DeploymentV3` has it, in the parts deployer
+    /// reads (`sdk/go/common/apitype/core.go`): its resources (the stack's
+    /// own and its provider among them, as Pulumi records them) and its
+    /// pending operations (`OperationV2`).
+    fn deployment(&self, state: &Value) -> Value {
+        let mut resources: Vec<Value> = creation_order(state)
+            .iter()
+            .map(|name| {
+                let r = &state["resources"][name];
+                json!({"urn": self.urn(r["type"].as_str().unwrap_or_default(), name), "custom": true, "id": r["outputs"]["id"], "type": r["type"], "inputs": r["inputs"]})
+            })
+            .collect();
+        if !resources.is_empty() {
+            let stack = format!("{}-{}", self.project, self.stack);
+            resources.insert(
+                0,
+                json!({"urn": self.urn(STACK_TYPE, &stack), "custom": false, "type": STACK_TYPE}),
+            );
+            resources.insert(1, json!({"urn": self.urn("pulumi:providers:aws", "default_7_51_1"), "custom": true, "type": "pulumi:providers:aws"}));
+        }
+        let pending: Vec<Value> = state["pending"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| json!({"resource": {"urn": p["urn"], "custom": true, "type": p["kind"], "inputs": p["inputs"]}, "type": p["type"]}))
+            .collect();
+        let mut deployment = json!({"manifest": {"time": jiff::Timestamp::now().to_string(), "version": version()}, "resources": resources});
+        if !pending.is_empty() {
+            deployment["pending_operations"] = Value::Array(pending);
+        }
+        deployment
+    }
+
+    /// Writes the checkpoint, a `VersionedCheckpoint` (`{"version": 3,
+    /// "checkpoint": {"stack", "latest"}}`, `apitype/core.go`) carrying the
+    /// stand-in's own state too; one in another compression is removed
     /// (`saveCheckpoint`, `state.go`).
     fn save(&self, state: &Value) {
         let key = self.state_key();
-        if let Err(e) = self
-            .bucket
-            .write(&key, &serde_json::to_vec_pretty(state).unwrap())
-        {
+        let checkpoint = json!({
+            "version": 3,
+            "checkpoint": {
+                "stack": format!("organization/{}/{}", self.project, self.stack),
+                "latest": self.deployment(state),
+            },
+            "standin": state,
+        });
+        let bytes = Self::compressed(&key, serde_json::to_vec_pretty(&checkpoint).unwrap());
+        if let Err(e) = self.bucket.write(&key, &bytes) {
             fail(1, &format!("could not save the checkpoint: {e}"));
         }
         for ending in CHECKPOINT_ENDINGS {
@@ -785,26 +863,12 @@ impl Workspace {
     fn export(&self) {
         self.check_passphrase();
         let state = self.load();
-        let resources: Vec<Value> = creation_order(&state)
-            .iter()
-            .map(|name| {
-                let r = &state["resources"][name];
-                json!({"urn": self.urn(r["type"].as_str().unwrap_or_default(), name), "custom": true, "id": r["outputs"]["id"], "type": r["type"], "inputs": r["inputs"]})
-            })
-            .collect();
-        let pending: Vec<Value> = state["pending"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| json!({"resource": {"urn": p["urn"], "custom": true, "type": p["kind"], "inputs": p["inputs"]}, "type": p["type"]}))
-            .collect();
-        let mut deployment = json!({"manifest": {"time": jiff::Timestamp::now().to_string(), "version": version()}, "resources": resources});
-        if !pending.is_empty() {
-            deployment["pending_operations"] = Value::Array(pending);
-        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&json!({"version": 3, "deployment": deployment})).unwrap()
+            serde_json::to_string_pretty(
+                &json!({"version": 3, "deployment": self.deployment(&state)})
+            )
+            .unwrap()
         );
     }
 
