@@ -84,18 +84,31 @@ pub fn affected(
         return Ok(every_environment(&all, &base_side, &head_side));
     }
     // Outside stacks/, a compile reads only shared/ and the variable files
-    // given: any other change (a README, CI files) reaches no stack.
+    // given (and where links inside the repository lead): any other change
+    // (a README, CI files) reaches no stack.
+    let var_targets: Vec<String> = var_files
+        .iter()
+        .filter_map(|f| std::fs::canonicalize(repo.root.join(f)).ok())
+        .filter_map(|real| {
+            real.strip_prefix(&repo.real_root)
+                .ok()
+                .map(|r| r.to_string_lossy().replace('\\', "/"))
+        })
+        .collect();
     let reaches_all = changed
         .iter()
-        .any(|f| f.starts_with("shared/") || var_files.contains(f));
+        .any(|f| f.starts_with("shared/") || var_files.contains(f) || var_targets.contains(f));
     let in_folder = |stack: &str| {
         changed
             .iter()
             .any(|f| f.starts_with(&format!("stacks/{stack}/")))
     };
+    // A stack holding a link may read any file of the repository through it:
+    // it is compiled whenever anything under stacks/ changed.
+    let elsewhere = changed.iter().any(|f| f.starts_with("stacks/"));
     let candidates: Vec<String> = stacks
         .iter()
-        .filter(|stack| reaches_all || in_folder(stack))
+        .filter(|stack| reaches_all || in_folder(stack) || (elsewhere && holds_links(repo, stack)))
         .cloned()
         .collect();
     if candidates.is_empty() {
@@ -129,7 +142,8 @@ pub fn affected(
                 .map(|c| c.read.clone())
                 .unwrap_or_default();
             // Nothing changed reaches it at head; at base it read the same
-            // files unless its own folder changed, which it did not.
+            // files unless its own folder changed, which it did not (a
+            // retargeted link is a change of its folder).
             in_folder(stack) || !relevant(stack, &read).is_empty()
         })
         .collect();
@@ -155,6 +169,15 @@ pub fn affected(
         }
     }
     Ok(out)
+}
+
+/// Whether a stack's folder holds a symbolic link (in the working tree).
+fn holds_links(repo: &Repo, stack: &str) -> bool {
+    crate::fs::files_under(&repo.root.join("stacks").join(stack)).is_ok_and(|files| {
+        files
+            .iter()
+            .any(|f| std::fs::symlink_metadata(f).is_ok_and(|m| m.file_type().is_symlink()))
+    })
 }
 
 /// One revision's side before compiling: its cache keys (a stack without
@@ -239,7 +262,7 @@ impl Sides<'_> {
         let keys = self.cache.keys(&self.repo.root, revision, self.var_files)?;
         let kept: BTreeMap<String, StackHashes> = stacks
             .iter()
-            .filter_map(|stack| Some((stack.clone(), self.cache.get(keys.get(stack)?)?)))
+            .filter_map(|stack| Some((stack.clone(), self.cache.get(keys.get(stack)?, stack)?)))
             .collect();
         let missing: Vec<String> = stacks
             .iter()
@@ -264,6 +287,13 @@ impl Sides<'_> {
         paths.push("shared".into());
         paths.push(VERSION_PIN.into());
         paths.extend(self.var_files.iter().cloned());
+        // A variable file that is a link needs what it points to at that
+        // revision.
+        paths.extend(crate::git::link_targets(
+            &self.repo.root,
+            revision,
+            self.var_files,
+        )?);
         Checkout::paths_at(&self.repo.root, revision, Some(&paths))
     }
 
@@ -306,14 +336,24 @@ fn compile(repo: &Repo, stack: &str, vars: &GivenVars) -> StackHashes {
     };
     let mut checked =
         pipeline::check_stack(repo, stack, vars, &options, &mut sources, &mut diagnostics);
-    let mut read: BTreeSet<String> = (0..sources.len())
-        .map(|i| sources.get(crate::source::FileId(i as u32)).path.clone())
-        .filter_map(|p| {
-            p.strip_prefix(&repo.root)
+    // Each file as it was named and where it really is: a file reached
+    // through a link inside the repository (a config, an infra.yaml or a
+    // folder linked to a shared or another stack's file) is read from its
+    // target, and a change there must reach this stack.
+    let mut read = BTreeSet::new();
+    for i in 0..sources.len() {
+        let path = &sources.get(crate::source::FileId(i as u32)).path;
+        if let Ok(named) = path.strip_prefix(&repo.root) {
+            read.insert(named.to_string_lossy().replace('\\', "/"));
+        }
+        if let Some(real) = std::fs::canonicalize(path).ok().and_then(|real| {
+            real.strip_prefix(&repo.real_root)
                 .ok()
-                .map(|r| r.to_string_lossy().replace('\\', "/"))
-        })
-        .collect();
+                .map(Path::to_path_buf)
+        }) {
+            read.insert(real.to_string_lossy().replace('\\', "/"));
+        }
+    }
     read.extend(checked.templates_asked.iter().cloned());
     read.insert(format!("stacks/{stack}/stack.yaml"));
     let programs = (!diagnostics.iter().any(Diagnostic::is_error)).then(|| {
@@ -409,6 +449,8 @@ struct Cache {
     dir: Option<PathBuf>,
     build: String,
     secret: Vec<u8>,
+    /// The variable files given, relative to the repository, with `/`.
+    var_files: Vec<String>,
 }
 
 /// What an entry's file holds.
@@ -499,6 +541,11 @@ impl Cache {
                 env!("DEPLOYER_GIT_COMMIT")
             ),
             secret: secret.unwrap_or_default(),
+            var_files: vars
+                .var_files
+                .iter()
+                .map(|f| f.to_string_lossy().replace('\\', "/"))
+                .collect(),
         }
     }
 
@@ -532,12 +579,25 @@ impl Cache {
             .collect())
     }
 
-    /// The entry kept under `key`, when it authenticates.
-    fn get(&self, key: &str) -> Option<StackHashes> {
+    /// The entry kept under `key` for `stack`, when it authenticates.
+    fn get(&self, key: &str, stack: &str) -> Option<StackHashes> {
         let path = self.dir.as_ref()?.join(format!("{key}.json"));
         let bytes = crate::fs::read_back(&path, crate::fs::ReadBack::CacheEntry).ok()?;
         let entry: Entry = serde_json::from_slice(&bytes).ok()?;
         let expected = mac(&self.secret, key, &entry.revision, &entry.hashes);
+        // A compile that read through a link outside its own folder, shared/
+        // and the variable files depends on files its key does not name:
+        // not kept.
+        let folder = format!("stacks/{stack}/");
+        let own = |p: &String| {
+            p.starts_with(&folder)
+                || p.starts_with("shared/")
+                || p == VERSION_PIN
+                || self.var_files.contains(p)
+        };
+        if !entry.hashes.read.iter().all(own) {
+            return None;
+        }
         let authentic: bool = entry.key == key
             && expected.len() == entry.mac.len()
             && expected

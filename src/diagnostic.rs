@@ -222,35 +222,52 @@ pub fn render(diagnostic: &Diagnostic, sources: &Sources, styled: bool) -> Strin
         .id(diagnostic.code.as_str());
     let mut group = Group::with_title(title);
     if let Some(span) = diagnostic.span {
+        // Each snippet is given only the lines it shows (`lines_around`):
+        // the renderer scans what it is given, and a whole file per
+        // diagnostic made 10,000 problems in one file quadratic.
         let file = sources.get(span.file);
-        let mut primary = AnnotationKind::Primary.span(span_for_snippet(span, &file.text));
+        let primary_range = span_for_snippet(span, &file.text);
+        let same_file: Vec<(&Label, std::ops::Range<usize>)> = diagnostic
+            .labels
+            .iter()
+            .filter(|l| l.span.file == span.file)
+            .map(|l| (l, span_for_snippet(l.span, &file.text)))
+            .collect();
+        let mut ranges = vec![primary_range.clone()];
+        ranges.extend(same_file.iter().map(|(_, r)| r.clone()));
+        let (text, offset, line) = file.lines_around(&ranges);
+        let shift = |r: &std::ops::Range<usize>| r.start - offset..r.end - offset;
+        let mut primary = AnnotationKind::Primary.span(shift(&primary_range));
         if let Some(label) = &diagnostic.label {
             primary = primary.label(label.as_str());
         }
-        let mut snippet = Snippet::source(file.text.as_str())
+        let mut snippet = Snippet::source(text)
+            .line_start(line)
             .path(file.display.as_str())
             .annotation(primary);
-        let mut other_files = Vec::new();
-        for label in &diagnostic.labels {
-            if label.span.file == span.file {
-                snippet = snippet.annotation(
-                    AnnotationKind::Context
-                        .span(span_for_snippet(label.span, &file.text))
-                        .label(label.message.as_str()),
-                );
-            } else {
-                other_files.push(label);
-            }
+        for (label, range) in &same_file {
+            snippet = snippet.annotation(
+                AnnotationKind::Context
+                    .span(shift(range))
+                    .label(label.message.as_str()),
+            );
         }
         group = group.element(snippet);
-        for label in other_files {
+        for label in diagnostic
+            .labels
+            .iter()
+            .filter(|l| l.span.file != span.file)
+        {
             let other = sources.get(label.span.file);
+            let range = span_for_snippet(label.span, &other.text);
+            let (text, offset, line) = other.lines_around(std::slice::from_ref(&range));
             group = group.element(
-                Snippet::source(other.text.as_str())
+                Snippet::source(text)
+                    .line_start(line)
                     .path(other.display.as_str())
                     .annotation(
                         AnnotationKind::Context
-                            .span(span_for_snippet(label.span, &other.text))
+                            .span(range.start - offset..range.end - offset)
                             .label(label.message.as_str()),
                     ),
             );

@@ -55,6 +55,9 @@ pub fn who(dir: &Path, aws_identity: impl FnOnce() -> Option<String>) -> String 
 
 /// The deployment repository as it was at a git revision, in a temporary folder.
 pub struct Checkout {
+    /// Removes the folder when dropped, or however the process ends
+    /// (declared first: the folder is gone before `_dir` is dropped).
+    _on_exit: crate::interrupt::OnExit,
     _dir: tempfile::TempDir,
     /// The deployment repository's folder in the checkout.
     pub root: PathBuf,
@@ -108,7 +111,7 @@ impl Checkout {
             )
         })?;
         let prefix = git(&["rev-parse", "--show-prefix"])?;
-        let dir = scratch_dir()
+        let (dir, on_exit) = crate::interrupt::OnExit::create_folder(scratch_dir, |d| d.path())
             .map_err(|e| Error::failed(format!("cannot create a temporary folder: {e}")))?;
         let top = git(&["rev-parse", "--show-toplevel"])?;
         let pathspecs: Vec<String> = match paths {
@@ -118,8 +121,12 @@ impl Checkout {
                 let wanted: Vec<String> = paths.to_vec();
                 if wanted.is_empty() {
                     let root = dir.path().join(Path::new(&prefix));
-                    std::fs::create_dir_all(&root).ok();
-                    return Ok(Checkout { _dir: dir, root });
+                    make_root(&root);
+                    return Ok(Checkout {
+                        _on_exit: on_exit,
+                        _dir: dir,
+                        root,
+                    });
                 }
                 // `git archive` refuses a path the revision does not have.
                 let mut args = vec!["ls-tree", "--name-only", revision, "--"];
@@ -130,8 +137,12 @@ impl Checkout {
                     present.lines().map(|p| format!("{prefix}{p}")).collect();
                 if present.is_empty() {
                     let root = dir.path().join(Path::new(&prefix));
-                    std::fs::create_dir_all(&root).ok();
-                    return Ok(Checkout { _dir: dir, root });
+                    make_root(&root);
+                    return Ok(Checkout {
+                        _on_exit: on_exit,
+                        _dir: dir,
+                        root,
+                    });
                 }
                 present
             }
@@ -145,23 +156,42 @@ impl Checkout {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| Error::failed(format!("cannot run git archive: {e}")))?;
+        let _archiving = crate::interrupt::OnExit::kill_child(&archive);
         let stdout = archive.stdout.take().expect("piped");
-        let status = Command::new("tar")
+        let mut tar = Command::new("tar")
             .arg("-x")
             .arg("-C")
             .arg(dir.path())
             .stdin(stdout)
-            .status()
+            .spawn()
             .map_err(|e| Error::failed(format!("cannot run tar: {e}")))?;
+        let extracting = crate::interrupt::OnExit::kill_child(&tar);
+        let status = tar
+            .wait()
+            .map_err(|e| Error::failed(format!("cannot run tar: {e}")))?;
+        drop(extracting);
         let archived = archive
             .wait()
             .map_err(|e| Error::failed(format!("git archive failed: {e}")))?;
         if !status.success() || !archived.success() {
             // The folder may not exist at that revision; an empty checkout means "nothing there".
-            std::fs::create_dir_all(dir.path().join(&prefix)).ok();
+            make_root(&dir.path().join(&prefix));
         }
         let root = dir.path().join(Path::new(&prefix));
-        Ok(Checkout { _dir: dir, root })
+        Ok(Checkout {
+            _on_exit: on_exit,
+            _dir: dir,
+            root,
+        })
+    }
+}
+
+/// The checkout's folder of the repository, which the revision may not have.
+/// Not once the process is being interrupted: its checkout is being removed
+/// then (a `tar` killed on the way out fails, and must not bring it back).
+fn make_root(root: &Path) {
+    if !crate::interrupt::interrupted() {
+        let _ = std::fs::create_dir_all(root);
     }
 }
 
@@ -262,6 +292,44 @@ pub fn stacks_at(repo_root: &Path, revision: &str) -> Result<Vec<String>> {
 /// a file's blob. A path ending in `/` lists what the folder holds instead.
 /// Paths the revision does not have are left out. Paths are relative to
 /// `repo_root`, in and out.
+/// Where the symbolic links among `paths` point at `revision`, as paths of
+/// the repository (links leaving it are left out): a checkout of a link needs
+/// its target too.
+pub fn link_targets(repo_root: &Path, revision: &str, paths: &[String]) -> Result<Vec<String>> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut args = vec!["ls-tree", "-z", revision, "--"];
+    args.extend(paths.iter().map(String::as_str));
+    let listing = run(repo_root, &args)?;
+    let mut targets = Vec::new();
+    for entry in listing.split('\0') {
+        let Some((meta, path)) = entry.split_once('\t') else {
+            continue;
+        };
+        let mut fields = meta.split(' ');
+        let (Some("120000"), Some(_), Some(id)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let target = run(repo_root, &["cat-file", "blob", id])?;
+        let mut resolved: Vec<&str> = path.split('/').collect();
+        resolved.pop();
+        let mut inside = true;
+        for part in target.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => inside &= resolved.pop().is_some(),
+                other => resolved.push(other),
+            }
+        }
+        if inside && !target.starts_with('/') {
+            targets.push(resolved.join("/"));
+        }
+    }
+    Ok(targets)
+}
+
 pub fn object_ids(
     repo_root: &Path,
     revision: &str,

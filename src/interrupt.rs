@@ -2,8 +2,9 @@
 //! waiting, tell a running Pulumi to stop, release what it holds. A second one
 //! exits at once (a lock it held then expires by itself).
 
-use std::sync::OnceLock;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static COUNT: AtomicUsize = AtomicUsize::new(0);
@@ -21,6 +22,7 @@ pub fn install(careful: bool) {
     let _ = ctrlc::set_handler(move || {
         INTERRUPTED.store(true, Ordering::SeqCst);
         if !careful {
+            let _held = clean_up();
             std::process::exit(130);
         }
         if COUNT.fetch_add(1, Ordering::SeqCst) >= 1 {
@@ -70,10 +72,91 @@ pub fn set_reporter(say: fn(&str)) {
 }
 
 /// Says `message` through the installed reporter (nothing when none is) and
-/// ends the process with `code`.
+/// ends the process with `code`, after [`clean_up`].
 pub fn exit_with(message: &str, code: i32) -> ! {
     if let Some(say) = SAY.get() {
         say(message);
     }
+    let _held = clean_up();
     std::process::exit(code)
+}
+
+/// What must not outlive the process however it ends — a checkout in
+/// `/dev/shm` (16 MB for 40 stacks), the `tar` still filling it — when it
+/// exits from a signal handler or a watchdog, where nothing is dropped.
+static LEFT_BEHIND: Mutex<(Vec<PathBuf>, Vec<u32>)> = Mutex::new((Vec::new(), Vec::new()));
+
+fn left_behind() -> std::sync::MutexGuard<'static, (Vec<PathBuf>, Vec<u32>)> {
+    LEFT_BEHIND.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Registered while it lives: a folder removed, or a child process killed,
+/// if the process ends before this is dropped. Dropping it removes the
+/// folder (or forgets the child, which its owner waits for).
+pub struct OnExit(Registered);
+
+enum Registered {
+    Folder(PathBuf),
+    Child(u32),
+}
+
+impl OnExit {
+    /// Creates a folder with `create` and registers it, in one step under
+    /// the registry's lock: a process ending meanwhile leaves no folder it
+    /// does not know.
+    pub fn create_folder<T>(
+        create: impl FnOnce() -> std::io::Result<T>,
+        path: impl Fn(&T) -> &std::path::Path,
+    ) -> std::io::Result<(T, OnExit)> {
+        let mut registry = left_behind();
+        let folder = create()?;
+        let at = path(&folder).to_path_buf();
+        registry.0.push(at.clone());
+        Ok((folder, OnExit(Registered::Folder(at))))
+    }
+
+    pub fn kill_child(child: &std::process::Child) -> OnExit {
+        left_behind().1.push(child.id());
+        OnExit(Registered::Child(child.id()))
+    }
+}
+
+impl Drop for OnExit {
+    /// A folder is removed here, under the registry's lock, then forgotten:
+    /// a process ending while it is being removed finishes the removal.
+    fn drop(&mut self) {
+        let mut registry = left_behind();
+        match &self.0 {
+            Registered::Folder(path) => {
+                let _ = std::fs::remove_dir_all(path);
+                registry.0.retain(|p| p != path);
+            }
+            Registered::Child(pid) => registry.1.retain(|p| p != pid),
+        }
+    }
+}
+
+/// Kills the registered children and waits for them to be gone (a `tar`
+/// still writing would refill a folder being removed), then removes the
+/// registered folders. The registry stays locked until the process exits, so
+/// no thread registers (or, through [`OnExit::create_folder`], creates) a
+/// folder after it.
+fn clean_up() -> std::sync::MutexGuard<'static, (Vec<PathBuf>, Vec<u32>)> {
+    let registry = left_behind();
+    for pid in &registry.1 {
+        // SAFETY: kill(2) and waitpid(2) with the pid of a child this process
+        // spawned; reaping it here is fine: the process is ending.
+        unsafe {
+            libc::kill(*pid as i32, libc::SIGKILL);
+            libc::waitpid(*pid as i32, std::ptr::null_mut(), 0);
+        }
+    }
+    for dir in &registry.0 {
+        for _ in 0..3 {
+            if std::fs::remove_dir_all(dir).is_ok() || !dir.exists() {
+                break;
+            }
+        }
+    }
+    registry
 }

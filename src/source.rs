@@ -98,6 +98,30 @@ impl SourceFile {
         (line + 1, col + 1)
     }
 
+    /// The whole lines that hold the byte ranges `spans`: their text, where
+    /// it starts in the file, and its first line's number (1-based). A
+    /// snippet rendered from them costs their size, not the file's: a file
+    /// with 10,000 problems is rendered in linear time.
+    pub fn lines_around(&self, spans: &[std::ops::Range<usize>]) -> (&str, usize, usize) {
+        let first = spans.iter().map(|s| s.start).min().unwrap_or(0);
+        let last = spans.iter().map(|s| s.end).max().unwrap_or(0);
+        let first_line = self
+            .line_starts
+            .partition_point(|&s| s <= first.min(self.text.len()))
+            - 1;
+        let start = self.line_starts[first_line];
+        let last_line = self
+            .line_starts
+            .partition_point(|&s| s <= last.min(self.text.len()))
+            - 1;
+        let end = self
+            .line_starts
+            .get(last_line + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        (&self.text[start..end], start, first_line + 1)
+    }
+
     /// Byte offset of a 1-based line and 0-based character column, as the YAML
     /// scanner reports them. Clamped to the end of the file.
     pub fn offset_of(&self, line: usize, char_col: usize) -> usize {

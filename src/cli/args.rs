@@ -131,8 +131,8 @@ pub struct RepoArgs {
 #[derive(Debug, Default, Args)]
 pub struct VarArgs {
     /// Set a stack variable (repeatable)
-    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
-    pub vars: Vec<(String, String)>,
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
     /// Read variables from a YAML file of NAME: value (repeatable; --var wins)
     #[arg(long = "var-file", value_name = "FILE")]
     pub var_files: Vec<PathBuf>,
@@ -564,12 +564,28 @@ pub struct StackInitArgs {
     pub yes: bool,
 }
 
-fn parse_var(text: &str) -> Result<(String, String), String> {
-    let (name, value) = text
-        .split_once('=')
-        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
-    if name.is_empty() {
-        return Err(format!("`{text}` has no variable name before `=`"));
+impl VarArgs {
+    /// Each `--var NAME=VALUE` as a pair. A malformed one is refused without
+    /// echoing it (clap's own errors repeat the value given): it may be a
+    /// secret typed without its name.
+    pub fn pairs(&self) -> crate::error::Result<Vec<(String, String)>> {
+        self.vars
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let nth = i + 1;
+                let (name, value) = text.split_once('=').ok_or_else(|| {
+                    crate::error::Error::usage(format!(
+                        "--var number {nth} is not NAME=VALUE (it has no `=`); its text is not shown"
+                    ))
+                })?;
+                if name.is_empty() {
+                    return Err(crate::error::Error::usage(format!(
+                        "--var number {nth} has no variable name before `=`; its value is not shown"
+                    )));
+                }
+                Ok((name.to_string(), value.to_string()))
+            })
+            .collect()
     }
-    Ok((name.to_string(), value.to_string()))
 }

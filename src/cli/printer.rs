@@ -124,8 +124,13 @@ impl Printer {
                 _ => {}
             }
         }
-        let text = serde_json::to_string_pretty(&value).expect("values serialise");
-        self.out(text);
+        let mut text = serde_json::to_string_pretty(&value).expect("values serialise");
+        text.push('\n');
+        // JSON holds no styles to strip: written as is, in one piece (through
+        // anstream's stripping adapter a large document cost quadratic time).
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
     }
 
     pub fn json_diagnostics(d: &[Diagnostic], sources: &Sources) -> Vec<JsonDiagnostic> {

@@ -516,6 +516,22 @@ impl Expander {
             return None;
         }
         let path = loader.repo.root.join(rel);
+        if let Ok(meta) = std::fs::metadata(&path)
+            && !meta.is_file()
+        {
+            loader.diagnostics.push(
+                Diagnostic::error(
+                    Code::MissingPreset,
+                    format!(
+                        "preset `{relative}` is {}, not a file",
+                        crate::fs::describe_type(&meta)
+                    ),
+                )
+                .at(span)
+                .help("a preset is a YAML file under shared/"),
+            );
+            return None;
+        }
         if !path.is_file() {
             let known = list_yaml_files(&self.shared, &loader.repo.root);
             let mut d = Diagnostic::error(

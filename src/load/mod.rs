@@ -316,10 +316,12 @@ impl<'a> Loader<'a> {
     pub fn parse_file(&mut self, path: &Path) -> Option<Doc> {
         let id = self.read(path)?;
         let parsed = yaml::parse(id, self.sources.get(id));
+        // A file that could not be read into a tree (a syntax error, a parser
+        // that could not start) is not an empty one.
         let syntax_error = parsed
             .diagnostics
             .iter()
-            .any(|d| d.code == Code::YamlSyntax);
+            .any(|d| d.code == Code::YamlSyntax || (parsed.root.is_none() && d.is_error()));
         // Other problems (a duplicate key, an unsupported tag) leave a usable tree:
         // keep checking it so that one run shows every error.
         self.diagnostics.extend(parsed.diagnostics);
@@ -402,17 +404,25 @@ impl<'a> Loader<'a> {
         match self.real_path(path, is_dir) {
             Ok(real) if real.starts_with(&self.repo.real_root) => true,
             Ok(real) => {
-                self.report(
-                    Diagnostic::error(
-                        Code::SymlinkEscape,
-                        format!(
-                            "{} is a link to {}, outside the repository",
-                            self.repo.display(path),
-                            real.display()
-                        ),
+                let linked = std::fs::symlink_metadata(path)
+                    .is_ok_and(|m| m.file_type().is_symlink())
+                    || path.starts_with(&self.repo.root);
+                let message = if linked {
+                    format!(
+                        "{} is a link to {}, outside the repository",
+                        self.repo.display(path),
+                        real.display()
                     )
-                    .in_path(self.repo.display(path))
-                    .help("copy the file into the repository instead of linking to it"),
+                } else {
+                    format!(
+                        "{} is outside the repository; deployer reads files inside it only",
+                        path.display()
+                    )
+                };
+                self.report(
+                    Diagnostic::error(Code::SymlinkEscape, message)
+                        .in_path(self.repo.display(path))
+                        .help("copy the file into the repository instead of linking to it"),
                 );
                 false
             }

@@ -36,14 +36,27 @@ pub fn parse(id: FileId, file: &SourceFile) -> Parsed {
     // nesting would overflow a thread's stack before the builder can refuse it:
     // such files (rare, and cheap to spot) are parsed on a thread with a stack
     // large enough for any file deployer reads (at most 4 MiB of text).
+    // A thread that cannot start (an address-space limit, `ulimit -v`) is
+    // an error about the file, not a crash.
     if may_be_deep(&file.text) {
         return std::thread::scope(|scope| {
-            std::thread::Builder::new()
+            match std::thread::Builder::new()
                 .stack_size(1 << 30)
                 .spawn_scoped(scope, || parse_here(id, file))
-                .expect("a parser thread")
-                .join()
-                .expect("the parser does not panic")
+            {
+                Ok(thread) => thread.join().expect("the parser does not panic"),
+                Err(e) => Parsed {
+                    root: None,
+                    diagnostics: vec![
+                        Diagnostic::error(
+                            Code::UnsupportedYaml,
+                            format!("{} is nested deeply enough to need a parser thread with a large stack, which could not start: {e}", file.display),
+                        )
+                        .at(Span::file_start(id))
+                        .help(format!("nest at most {MAX_DEPTH} levels, or raise the process's memory limits")),
+                    ],
+                },
+            }
         });
     }
     parse_here(id, file)
@@ -110,8 +123,14 @@ enum Frame {
         start: usize,
         anchor: usize,
         key: Option<Key>,
+        /// Key name → entry, once the mapping is large (a hostile file with
+        /// thousands of keys): each duplicate check stays constant time.
+        index: Option<HashMap<String, usize>>,
     },
 }
+
+/// Mappings with more keys than this get an index for duplicate checks.
+const INDEXED_KEYS: usize = 32;
 
 struct Builder<'a> {
     id: FileId,
@@ -223,10 +242,24 @@ impl<'a> Builder<'a> {
             Some(Frame::Map {
                 map,
                 key: key @ Some(_),
+                index,
                 ..
             }) => {
                 let key = key.take().expect("checked above");
-                if let Some(first) = map.key(&key.name) {
+                if index.is_none() && map.entries.len() >= INDEXED_KEYS {
+                    *index = Some(
+                        map.entries
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (k, _))| (k.name.clone(), i))
+                            .collect(),
+                    );
+                }
+                let first = match index {
+                    Some(index) => index.get(&key.name).map(|&i| &map.entries[i].0),
+                    None => map.key(&key.name),
+                };
+                if let Some(first) = first {
                     let first_span = first.span;
                     let message = format!("duplicate key `{}`", key.name);
                     self.diagnostics.push(
@@ -237,6 +270,9 @@ impl<'a> Builder<'a> {
                             .help("remove one of the two; YAML keeps only one of them and deployer will not guess which"),
                     );
                     return;
+                }
+                if let Some(index) = index {
+                    index.insert(key.name.clone(), map.entries.len());
                 }
                 map.entries.push((key, node));
             }
@@ -349,6 +385,7 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                     start: at.start as usize,
                     anchor,
                     key: None,
+                    index: None,
                 });
             }
             Event::SequenceEnd => {

@@ -136,14 +136,25 @@ fn matches_plan(target: &Target, plan: &PlanFile, files: &Artifacts) -> Result<(
         Err(Error::failed(format!("{what}; nothing was changed"))
             .with_help("plan again and have the new plan reviewed"))
     };
-    if files.manifest.program_hash != plan.program_hash
-        || files.manifest.settings_hash != plan.settings_hash
-    {
-        return refuse(format!(
-            "the program compiled now differs from the reviewed plan's ({} then, {} now): a file changed since it was planned",
-            plan::short(&plan.program_hash),
-            plan::short(&files.manifest.program_hash)
-        ));
+    for (what, planned, now) in [
+        (
+            "program compiled now differs",
+            &plan.program_hash,
+            &files.manifest.program_hash,
+        ),
+        (
+            "stack settings compiled now (Pulumi.<environment>.yaml: region, accounts, roles) differ",
+            &plan.settings_hash,
+            &files.manifest.settings_hash,
+        ),
+    ] {
+        if planned != now {
+            return refuse(format!(
+                "the {what} from the reviewed plan's ({} then, {} now): a file changed since it was planned",
+                plan::short(planned),
+                plan::short(now)
+            ));
+        }
     }
     let latest = target.releases().latest()?.map(|r| r.start.number);
     if latest != plan.base_release {

@@ -142,8 +142,11 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
     let approved_by = if let Some(note) = &request.approved {
         Some(format!("{} ({note})", request.who))
     } else if let (Some(planned), true) = (&request.planned, request.auto_approve) {
+        // The plan file says who planned it, and nothing proves it: it is
+        // recorded as the plan's claim, beside who applied it (with the AWS
+        // identity the record keeps on the shared back-end).
         Some(format!(
-            "{} (reviewed plan by {}, applied with --auto-approve)",
+            "{} (reviewed plan, planned by {} as the plan file claims; applied with --auto-approve)",
             request.who, planned.planned_by
         ))
     } else if request.approval_required || !data_loss.is_empty() {

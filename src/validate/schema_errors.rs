@@ -26,11 +26,19 @@ pub fn diagnose(err: &ValidationError, root: &Node, schema: &Json, out: &mut Vec
                 .and_then(Json::as_object)
                 .map(|p| p.keys().map(String::as_str).collect())
                 .unwrap_or_default();
+            // One lookup table for the mapping, not a search per key: a file
+            // with 10,000 unknown keys stays linear.
+            let spans: std::collections::HashMap<&str, Span> = node
+                .and_then(Node::as_map)
+                .map(|m| {
+                    m.entries
+                        .iter()
+                        .map(|(k, _)| (k.name.as_str(), k.span))
+                        .collect()
+                })
+                .unwrap_or_default();
             for key in unexpected {
-                let key_span = node
-                    .and_then(Node::as_map)
-                    .and_then(|m| m.key(key))
-                    .map_or(span, |k| k.span);
+                let key_span = spans.get(key.as_str()).copied().unwrap_or(span);
                 let place = if pointer.is_empty() {
                     String::new()
                 } else {

@@ -65,7 +65,9 @@ fn a_reviewed_plan_is_applied_as_planned() {
     assert_eq!(release["who"], "tester@example.com");
     assert_contains(
         release["approved_by"].as_str().unwrap(),
-        &["(reviewed plan by tester@example.com, applied with --auto-approve)"],
+        &[
+            "(reviewed plan, planned by tester@example.com as the plan file claims; applied with --auto-approve)",
+        ],
     );
     // As a pull-request comment: the marker a CI step updates, then the summary.
     let run = repo.run_with(

@@ -372,3 +372,120 @@ fn a_poisoned_affected_cache_cannot_hide_a_change() {
     // `.deployer/` carries its `.gitignore`, whoever made it.
     assert_eq!(repo.read(".deployer/.gitignore").lines().last(), Some("*"));
 }
+
+/// A revision is checked out into a temporary folder (`/dev/shm` unless
+/// `TMPDIR` is set) while the head compiles: SIGTERM (or Ctrl+C) in the
+/// middle ends `affected` at once and leaves no checkout behind, and no
+/// `tar` still filling it.
+#[test]
+fn an_interrupted_affected_leaves_no_checkout_behind() {
+    let repo = fixture();
+    for i in 0..40 {
+        copy_dir(
+            &repo.file("stacks/notification-platform"),
+            &repo.file(&format!("stacks/copy-{i:02}")),
+        );
+    }
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "many stacks"]);
+    repo.edit(
+        "shared/presets/worker.yaml",
+        "stop_timeout_seconds: 120",
+        "stop_timeout_seconds: 90",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let scratch = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("deployer-")
+            })
+            .collect()
+    };
+    let mut child = repo
+        .command(
+            &["affected", "--base", "HEAD~1"],
+            &[("TMPDIR".into(), tmp.path().display().to_string())],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while scratch().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(!scratch().is_empty(), "the checkout never appeared");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(
+        scratch(),
+        Vec::<std::path::PathBuf>::new(),
+        "a checkout was left behind"
+    );
+}
+
+/// A change that reaches a stack through a link inside the repository counts
+/// as a change of what the link points to: an `infra.yaml` linked to a file
+/// in `shared/` or in another stack, and a `--var-file` link retargeted.
+#[test]
+fn changes_through_links_inside_the_repository_are_found() {
+    let repo = fixture();
+    let api = "stacks/notification-platform/services/email-service/components/api/infra.yaml";
+    let worker =
+        "stacks/notification-platform/services/delivery-service/components/worker/infra.yaml";
+    repo.write("shared/infra/api.yaml", repo.read(api));
+    std::fs::remove_file(repo.file(api)).unwrap();
+    std::os::unix::fs::symlink("../../../../../../shared/infra/api.yaml", repo.file(api)).unwrap();
+    let checkout = "stacks/payments/services/checkout/components/api/infra.yaml";
+    std::fs::remove_file(repo.file(worker)).unwrap();
+    std::os::unix::fs::symlink(
+        "../../../../../payments/services/checkout/components/api/infra.yaml",
+        repo.file(worker),
+    )
+    .unwrap();
+    repo.write("vars-a.yaml", "LOG_LEVEL: info\n");
+    repo.write("vars-b.yaml", "LOG_LEVEL: debug\n");
+    std::fs::remove_file(repo.file("vars.yaml")).unwrap();
+    std::os::unix::fs::symlink("vars-a.yaml", repo.file("vars.yaml")).unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "links"]);
+    let run = repo.run(&["validate", "--all"]);
+    assert_eq!(run.code, 0, "the linked files are valid: {}", run.all());
+    let base = ["--base", "HEAD"];
+
+    // The shared file the api's infra.yaml links to.
+    repo.edit("shared/infra/api.yaml", "replicas: 2", "replicas: 5");
+    assert_eq!(between(&repo, &base), expect(NP, &["staging"], "changed"));
+    git(&repo, &["checkout", "-q", "--", "shared"]);
+
+    // Another stack's file the worker's infra.yaml links to.
+    repo.edit(checkout, "memory: 512", "memory: 1024");
+    let found = between(&repo, &base);
+    for environment in ALL {
+        assert!(
+            found.contains(&(
+                NP.to_string(),
+                environment.to_string(),
+                "changed".to_string()
+            )),
+            "{environment}: {found:?}"
+        );
+    }
+    git(&repo, &["checkout", "-q", "--", "stacks"]);
+
+    // The var file's link retargeted.
+    std::fs::remove_file(repo.file("vars.yaml")).unwrap();
+    std::os::unix::fs::symlink("vars-b.yaml", repo.file("vars.yaml")).unwrap();
+    let found = between(&repo, &["--base", "HEAD", "--var-file", "vars.yaml"]);
+    assert!(
+        found.iter().any(|(s, _, c)| s == NP && c == "changed"),
+        "{found:?}"
+    );
+}

@@ -10,14 +10,29 @@ use crate::error::{Error, Result};
 
 pub fn run(args: AffectedArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    let mut vars = var_args(args.vars);
+    let mut vars = var_args(args.vars)?;
     // Each side reads its own version of a variable file: by its place in the repository.
     let root = repo
         .root
         .canonicalize()
         .unwrap_or_else(|_| repo.root.clone());
     for file in &mut vars.var_files {
-        let real = file.canonicalize().unwrap_or_else(|_| file.clone());
+        // Its folder's real place, and its own name: a variable file that is
+        // a link stays that link, so that retargeting it is a change of it.
+        let real = match (file.parent(), file.file_name()) {
+            (Some(parent), Some(name)) => {
+                let parent = if parent.as_os_str().is_empty() {
+                    std::path::Path::new(".")
+                } else {
+                    parent
+                };
+                parent
+                    .canonicalize()
+                    .map(|p| p.join(name))
+                    .unwrap_or_else(|_| file.clone())
+            }
+            _ => file.clone(),
+        };
         *file = real
             .strip_prefix(&root)
             .map(std::path::Path::to_path_buf)

@@ -44,11 +44,13 @@ pub fn run(mut args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
             }
             *given = Some(planned.clone());
         }
-        args.vars.vars = plan.given_again(&args.vars.vars)?;
+    }
+    let mut vars = var_args(args.vars)?;
+    if let Some(plan) = &planned {
+        vars.vars = plan.given_again(&vars.vars)?;
     }
     let target = resolve_target(printer, &repo, &args.target)?;
     let (stack, environment) = (target.stack, target.environment);
-    let vars = var_args(args.vars);
     let (checked, files) = super::compile_one(printer, &repo, &stack, &environment, &vars)?;
     let env = checked.environments[0].env.clone();
     let pulumi = pulumi::find()?;

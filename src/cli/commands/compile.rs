@@ -42,7 +42,7 @@ enum Outcome {
 pub fn run(args: CompileArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
     let stacks = selected_stacks(printer, &repo, &args.selection)?;
-    let vars = var_args(args.vars);
+    let vars = var_args(args.vars)?;
     // Stacks are independent: compile them on every core, report in order.
     let outcomes = pipeline::for_each_stack(&stacks, |stack| {
         compile_stack(

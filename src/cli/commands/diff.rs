@@ -40,7 +40,7 @@ pub fn run(mut args: DiffArgs, printer: &Printer) -> Result<ExitStatus> {
     let target = super::resolve_target(printer, &repo, &args.target)?;
     args.target.stack = Some(target.stack);
     args.target.environment = Some(target.environment);
-    let vars = var_args(std::mem::take(&mut args.vars));
+    let vars = var_args(std::mem::take(&mut args.vars))?;
     let new = program_text(printer, &repo, args.stack(), args.environment(), &vars)?.ok_or_else(
         || {
             Error::failed(format!(

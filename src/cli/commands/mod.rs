@@ -210,11 +210,11 @@ pub fn compile_one(
     Ok((checked, files))
 }
 
-pub fn var_args(args: crate::cli::args::VarArgs) -> GivenVars {
-    GivenVars {
-        vars: args.vars,
+pub fn var_args(args: crate::cli::args::VarArgs) -> Result<GivenVars> {
+    Ok(GivenVars {
+        vars: args.pairs()?,
         var_files: args.var_files,
-    }
+    })
 }
 
 /// Opens the configured back-end; says once when it is the local one.

@@ -18,7 +18,7 @@ pub fn run(args: PlanArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
     let target = resolve_target(printer, &repo, &args.target)?;
     let (stack, environment) = (target.stack, target.environment);
-    let vars = var_args(args.vars);
+    let vars = var_args(args.vars)?;
     let (checked, files) = super::compile_one(printer, &repo, &stack, &environment, &vars)?;
     let env = checked.environments[0].env.clone();
     let pulumi = pulumi::find()?;

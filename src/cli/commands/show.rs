@@ -35,7 +35,7 @@ pub fn run(args: ShowArgs, printer: &Printer) -> Result<ExitStatus> {
         None => file.environments.keys().cloned().collect(),
     };
     let given = !args.vars.vars.is_empty() || !args.vars.var_files.is_empty();
-    let vars = var_args(std::mem::take(&mut args.vars));
+    let vars = var_args(std::mem::take(&mut args.vars))?;
     // Without --var: "the current configuration", each environment with the
     // variables of its last successful release, else placeholders for what is
     // required (as validate does), never a failure for a missing variable.

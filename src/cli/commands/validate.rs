@@ -33,7 +33,7 @@ pub fn run(args: ValidateArgs, printer: &Printer) -> Result<ExitStatus> {
     let (stacks, environment) =
         selected_stacks_in(printer, &repo, &args.selection, args.environment.as_deref())?;
     let vars = GivenVars {
-        vars: args.vars.vars,
+        vars: args.vars.pairs()?,
         var_files: args.vars.var_files,
     };
     let options = Options {

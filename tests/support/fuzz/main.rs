@@ -254,16 +254,24 @@ fn main() {
         .unwrap_or_else(|_| usage(&format!("no deployer at {}", options.deployer.display())));
     let pristine = tempfile::tempdir().unwrap();
     copy_dir(&options.example, pristine.path());
+    // Two stacks: stacks compile side by side on threads of their own, and a
+    // runaway render must be bounded on each (issue 27).
+    copy_dir(
+        &pristine.path().join("stacks/notification-platform"),
+        &pristine.path().join("stacks/second-platform"),
+    );
     git(pristine.path(), &["init", "-q", "-b", "main"]);
     git(pristine.path(), &["add", "-A"]);
     git(pristine.path(), &["commit", "-q", "-m", "example"]);
     let commands: [(&str, &[&str]); 4] = [
-        ("validate", &["validate", "--repo", "."]),
+        ("validate", &["validate", "--all", "--repo", "."]),
         (
             "show",
             &[
                 "show",
                 "--resolved",
+                "--stack",
+                "notification-platform",
                 "--repo",
                 ".",
                 "--var",
@@ -287,6 +295,8 @@ fn main() {
             "diff",
             &[
                 "diff",
+                "--stack",
+                "notification-platform",
                 "--against",
                 "HEAD",
                 "--repo",

@@ -1,6 +1,6 @@
 //! The damage done to a copy of the example: each class of hostile input
-//! issue 14 lists, aimed at the files deployer reads (YAML and templates),
-//! and sometimes several at once.
+//! issues 14 and 27 list, aimed at the files deployer reads (YAML and
+//! templates), and sometimes several at once.
 
 use fastrand::Rng;
 use std::path::{Path, PathBuf};
@@ -26,7 +26,9 @@ pub fn mutate(rng: &mut Rng, dir: &Path) -> Applied {
             .unwrap_or(&file)
             .display()
             .to_string();
-        let done = match rng.u8(0..15) {
+        let done = match rng.u8(0..17) {
+            15 => unknown_keys(rng, &file),
+            16 => fifo_include(dir, &file),
             0 => byte_flips(rng, &file),
             1 => type_swap(rng, &file),
             2 => huge_string(rng, &file),
@@ -394,4 +396,31 @@ fn extreme_scalar(rng: &mut Rng, file: &Path) -> (&'static str, String) {
     let value = VALUES[rng.usize(0..VALUES.len())];
     replace_value(rng, file, value);
     ("extreme-scalar", value.into())
+}
+
+/// Thousands of keys no schema knows (found quadratic: 40,000 took 190 s).
+fn unknown_keys(rng: &mut Rng, file: &Path) -> (&'static str, String) {
+    let count = rng.usize(2_000..=10_000);
+    let mut text = text(file);
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    for i in 0..count {
+        text.push_str(&format!("fuzz_unknown_{i}: {i}\n"));
+    }
+    write(file, text.as_bytes());
+    ("unknown-keys", format!("{count} keys"))
+}
+
+/// A FIFO in `shared/macros/`, included by a template of the file (a render
+/// that read it would wait for a writer forever).
+fn fifo_include(dir: &Path, file: &Path) -> (&'static str, String) {
+    let pipe = dir.join("shared/macros/fuzz-pipe.j2");
+    let path = std::ffi::CString::new(pipe.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    unsafe { libc::mkfifo(path.as_ptr(), 0o644) };
+    let mut text = text(file);
+    text = text.replacen(": ", ": \"{% include 'macros/fuzz-pipe.j2' %}\" # ", 1);
+    write(file, text.as_bytes());
+    ("fifo-include", "a FIFO included from shared/macros".into())
 }
