@@ -23,6 +23,11 @@ pub trait EmitKind {
     /// component (`instance`, `queue`): see [`Emitter::main_resource`].
     const MAIN_ROLE: &'static str;
 
+    /// The Pulumi types of the kind's resources that hold data (a database, a
+    /// queue with messages in it): a plan deleting or replacing one needs
+    /// `--allow-data-loss`. No default, so a new kind has to say.
+    const HOLDS_DATA: &'static [&'static str];
+
     /// Adds component `index`'s resources to the program.
     fn emit(&self, e: &mut Emitter<'_>, index: usize);
 

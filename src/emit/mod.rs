@@ -36,6 +36,16 @@ impl Compiled {
     }
 }
 
+/// Whether a resource of Pulumi type `token` holds data, by the kinds'
+/// [`emitter::EmitKind::HOLDS_DATA`].
+pub fn holds_data(token: &str) -> bool {
+    use crate::kinds::{Kind, on_kind};
+    use emitter::EmitKind;
+    Kind::ALL
+        .iter()
+        .any(|kind| on_kind!(*kind, K => <K as EmitKind>::HOLDS_DATA).contains(&token))
+}
+
 pub fn emit(stack: &ResolvedStack) -> Compiled {
     let mut e = Emitter {
         stack,
@@ -85,5 +95,90 @@ pub fn emit(stack: &ResolvedStack) -> Compiled {
     Compiled {
         program: e.program,
         settings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::pipeline::{GivenVars, Options, check_stack};
+    use std::collections::BTreeSet;
+
+    /// AWS resource types that keep data a deletion loses, by pulumi-aws
+    /// token: whatever a kind emits of these must be gated.
+    const KEEPS_DATA_IN_AWS: &[&str] = &[
+        "aws:rds/instance:Instance",
+        "aws:rds/cluster:Cluster",
+        "aws:sqs/queue:Queue",
+        "aws:elasticache/replicationGroup:ReplicationGroup",
+        "aws:elasticache/cluster:Cluster",
+        "aws:elasticache/serverlessCache:ServerlessCache",
+        "aws:dynamodb/table:Table",
+        "aws:s3/bucket:Bucket",
+        "aws:s3/bucketV2:BucketV2",
+        "aws:efs/fileSystem:FileSystem",
+        "aws:kinesis/stream:Stream",
+        "aws:secretsmanager/secret:Secret",
+    ];
+
+    /// Every type the example's programs hold, in every environment (it
+    /// has one component of every kind).
+    fn emitted_types() -> BTreeSet<&'static str> {
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/deployment-repo");
+        let repo = crate::load::Repo::open(Some(&root), &root).unwrap();
+        let mut sources = crate::source::Sources::default();
+        let mut diagnostics = Vec::new();
+        let options = Options {
+            environment: None,
+            missing: crate::expand::variables::Missing::Placeholder,
+            ignore_undeclared: false,
+        };
+        let mut checked = check_stack(
+            &repo,
+            "notification-platform",
+            &GivenVars::default(),
+            &options,
+            &mut sources,
+            &mut diagnostics,
+        );
+        assert!(
+            !diagnostics
+                .iter()
+                .any(crate::diagnostic::Diagnostic::is_error)
+        );
+        let kinds: BTreeSet<_> = checked.loaded.components().map(|(_, c)| c.kind).collect();
+        assert_eq!(
+            kinds.len(),
+            crate::kinds::Kind::ALL.len(),
+            "the example has a component of every kind"
+        );
+        (0..checked.environments.len())
+            .flat_map(|i| checked.take_compiled(i).program.resources)
+            .map(|r| r.token)
+            .collect()
+    }
+
+    #[test]
+    fn every_resource_that_keeps_data_is_gated_and_every_gate_is_emitted() {
+        let emitted = emitted_types();
+        for token in &emitted {
+            if KEEPS_DATA_IN_AWS.contains(token) {
+                assert!(
+                    super::holds_data(token),
+                    "{token} keeps data: add it to its kind's HOLDS_DATA"
+                );
+            }
+        }
+        for kind in crate::kinds::Kind::ALL {
+            let declared =
+                crate::kinds::on_kind!(*kind, K => <K as super::emitter::EmitKind>::HOLDS_DATA);
+            for token in declared {
+                assert!(
+                    emitted.contains(token),
+                    "{} declares {token}, which it never emits",
+                    kind.name()
+                );
+            }
+        }
     }
 }

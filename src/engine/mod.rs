@@ -27,6 +27,7 @@
 //! and a graceful cancel both exit 1 (`pkg/cmd/pulumi/cmd/exit_codes.go`: the
 //! taxonomy since v3.226.0 never returns 4 for a step failure).
 
+pub mod changes;
 pub mod checkpoint;
 pub mod events;
 pub mod locks;

@@ -2,120 +2,10 @@
 //! component starts and finishes, what happened to it, and how long it took —
 //! from the events' own timestamps, so the durations are Pulumi's, not ours.
 
+use super::changes::{Change, PlannedChanges, component_of};
 use super::events::{EngineEvent, StepMetadata};
 use crate::backend::releases::ComponentResult;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// What changes a component sees: the word users read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Change {
-    Create,
-    Update,
-    Replace,
-    Delete,
-}
-
-impl Change {
-    fn of(op: &str) -> Option<Change> {
-        match op {
-            "create" => Some(Change::Create),
-            "update" => Some(Change::Update),
-            "replace" | "create-replacement" | "delete-replaced" | "discard-replaced" => {
-                Some(Change::Replace)
-            }
-            "delete" | "discard" => Some(Change::Delete),
-            _ => None,
-        }
-    }
-
-    pub fn verb(self) -> &'static str {
-        match self {
-            Change::Create => "Creating",
-            Change::Update => "Updating",
-            Change::Replace => "Replacing",
-            Change::Delete => "Deleting",
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Change::Create => "create",
-            Change::Update => "update",
-            Change::Replace => "replace",
-            Change::Delete => "delete",
-        }
-    }
-
-    /// One word for a component whose resources see several changes.
-    fn combine(changes: &BTreeSet<Change>) -> Option<Change> {
-        if changes.contains(&Change::Replace) {
-            Some(Change::Replace)
-        } else if changes.len() == 1 {
-            changes.iter().next().copied()
-        } else if changes.is_empty() {
-            None
-        } else {
-            Some(Change::Update)
-        }
-    }
-}
-
-/// The planned changes, by component, from a preview.
-#[derive(Clone, Debug, Default)]
-pub struct Plan {
-    /// component → resource → change.
-    pub components: BTreeMap<String, BTreeMap<String, Change>>,
-    /// resource → type token, for the resources that change.
-    pub types: BTreeMap<String, String>,
-}
-
-/// Types whose deletion or replacement loses data: a database, a queue that may
-/// hold messages, a cache.
-const STATEFUL: &[&str] = &[
-    "aws:rds/instance:Instance",
-    "aws:sqs/queue:Queue",
-    "aws:elasticache/replicationGroup:ReplicationGroup",
-];
-
-impl Plan {
-    /// Resources holding data that the plan deletes or replaces, with their
-    /// component and change.
-    pub fn data_loss(&self) -> Vec<(String, String, Change)> {
-        let mut out = Vec::new();
-        for (component, resources) in &self.components {
-            for (resource, change) in resources {
-                let stateful = self
-                    .types
-                    .get(resource)
-                    .is_some_and(|t| STATEFUL.contains(&t.as_str()));
-                if stateful && matches!(change, Change::Delete | Change::Replace) {
-                    out.push((component.clone(), resource.clone(), *change));
-                }
-            }
-        }
-        out
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.components.is_empty()
-    }
-
-    /// `create` → 3, `update` → 1, ...
-    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
-        let mut counts = BTreeMap::new();
-        for resources in self.components.values() {
-            for change in resources.values() {
-                *counts.entry(change.name()).or_default() += 1;
-            }
-        }
-        counts
-    }
-
-    pub fn change_of(&self, component: &str) -> Option<Change> {
-        let changes: BTreeSet<Change> = self.components.get(component)?.values().copied().collect();
-        Change::combine(&changes)
-    }
-}
 
 /// A step in a component's progress, for the display.
 #[derive(Clone, Debug, PartialEq)]
@@ -155,7 +45,7 @@ struct ComponentProgress {
 pub struct Tracker {
     owner: BTreeMap<String, String>,
     components: BTreeMap<String, ComponentProgress>,
-    pub plan: Plan,
+    pub plan: PlannedChanges,
     pub first: Option<i64>,
     pub last: Option<i64>,
     pub duration_seconds: Option<i64>,
@@ -177,7 +67,7 @@ pub fn label(component: &str) -> &str {
 impl Tracker {
     /// `owner`: resource name → component (from the manifest); `plan`: what the
     /// preview said will change, if there was one.
-    pub fn new(owner: BTreeMap<String, String>, plan: Plan) -> Tracker {
+    pub fn new(owner: BTreeMap<String, String>, plan: PlannedChanges) -> Tracker {
         let mut components: BTreeMap<String, ComponentProgress> = BTreeMap::new();
         for (component, resources) in &plan.components {
             let progress = components.entry(component.clone()).or_default();
@@ -374,101 +264,4 @@ impl Tracker {
             })
             .collect()
     }
-}
-
-/// Reads a preview's events into a plan.
-pub fn plan_from(events: &[EngineEvent], owner: &BTreeMap<String, String>) -> Plan {
-    let mut plan = Plan::default();
-    for event in events {
-        if let Some(pre) = &event.resource_pre_event {
-            let m = &pre.metadata;
-            if m.is_internal() {
-                continue;
-            }
-            if let Some(change) = Change::of(&m.op) {
-                let component = component_of(owner, m);
-                plan.types.insert(m.name().to_string(), m.kind.clone());
-                plan.components
-                    .entry(component)
-                    .or_default()
-                    .insert(m.name().to_string(), change);
-            }
-        }
-    }
-    plan
-}
-
-/// The component a resource belongs to: from the manifest when the resource is
-/// in the program, else from the `deployer:service` and `deployer:component` tags
-/// it was created with (a resource being deleted is in no manifest of the new
-/// program), else the stack's own resources.
-pub fn component_of(owner: &BTreeMap<String, String>, metadata: &StepMetadata) -> String {
-    if let Some(component) = owner.get(metadata.name()) {
-        return component.clone();
-    }
-    let tagged = [&metadata.new, &metadata.old]
-        .into_iter()
-        .find_map(|state| {
-            let tags = state.as_ref()?.get("inputs")?.get("tags")?;
-            let service = tags.get("deployer:service")?.as_str()?;
-            let component = tags.get("deployer:component")?.as_str()?;
-            Some(if service == "_stack" {
-                "_stack".to_string()
-            } else {
-                format!("{service}/{component}")
-            })
-        });
-    tagged.unwrap_or_else(|| "_stack".into())
-}
-
-/// A resource whose real state differs from the recorded one, from a refresh.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Drifted {
-    pub resource: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// `changed`, or `deleted` (gone from AWS).
-    pub change: String,
-    pub properties: Vec<String>,
-}
-
-/// What a refresh found, per component. A refresh's pre-event says `refresh`;
-/// the result (`same`, `update`, `delete`) is the op of the outputs event
-/// (`ResultOp` in pkg/resource/deploy/step.go, `OnResourceStepPost` in
-/// pkg/engine/update.go), with `detailedDiff` entries `{diffKind, inputDiff}`.
-pub fn drift_from(
-    events: &[EngineEvent],
-    owner: &BTreeMap<String, String>,
-) -> BTreeMap<String, Vec<Drifted>> {
-    let mut components: BTreeMap<String, Vec<Drifted>> = BTreeMap::new();
-    for event in events {
-        let Some(done) = &event.res_outputs_event else {
-            continue;
-        };
-        let m = &done.metadata;
-        if m.is_internal() {
-            continue;
-        }
-        let change = match m.op.as_str() {
-            "delete" => "deleted",
-            "update" => "changed",
-            _ => continue,
-        };
-        let mut properties: Vec<String> = m.diffs.clone();
-        if let Some(detailed) = &m.detailed_diff {
-            properties.extend(detailed.keys().cloned());
-        }
-        properties.sort();
-        properties.dedup();
-        let list = components.entry(component_of(owner, m)).or_default();
-        if !list.iter().any(|d| d.resource == m.name()) {
-            list.push(Drifted {
-                resource: m.name().to_string(),
-                kind: m.kind.clone(),
-                change: change.into(),
-                properties,
-            });
-        }
-    }
-    components
 }

@@ -307,7 +307,7 @@ pub fn plan(
     files: Artifacts,
     variables: &BTreeMap<String, String>,
     sensitive: &BTreeMap<String, String>,
-) -> Result<(PlanFile, crate::engine::progress::Plan)> {
+) -> Result<(PlanFile, crate::engine::changes::PlannedChanges)> {
     let base_release = target.releases().latest()?.map(|r| r.start.number);
     let who = target.backend.who(&target.repo.root);
     let request = Request {

@@ -9,7 +9,8 @@ use super::Ui;
 use crate::artifacts::Artifacts;
 use crate::backend::Backend;
 use crate::backend::releases::{ReleaseResult, ReleaseStart, Releases, Status};
-use crate::engine::progress::{Plan, Tracker, Update, plan_from};
+use crate::engine::changes::{PlannedChanges, planned_changes};
+use crate::engine::progress::{Tracker, Update};
 use crate::engine::pulumi::Pulumi;
 use crate::engine::{Engine, KeepSecrets, Outcome, Setup, Workspace};
 use crate::error::{Error, Result};
@@ -98,7 +99,7 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
     ui.step("Previewing changes...");
     // Resources leaving the program are attributed from the last release's map.
     let owner = owners_with_previous(&releases, &request.files)?;
-    let plan = plan_from(&engine.preview()?, &owner);
+    let plan = planned_changes(&engine.preview()?, &owner);
     if crate::interrupt::interrupted() {
         return Err(Error::failed(
             "interrupted before deploying; nothing was changed",
@@ -132,7 +133,7 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
     for (component, resource, change) in &data_loss {
         ui.warn(&format!(
             "{resource} of {component} holds data and will be {}: what it holds is lost",
-            if *change == crate::engine::progress::Change::Delete {
+            if *change == crate::engine::changes::Change::Delete {
                 "deleted"
             } else {
                 "replaced"
@@ -192,7 +193,7 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
 /// `deployer plan`: the preview of a request, changing nothing but Pulumi's
 /// stack config (the stack is created and sensitive values set, as an apply
 /// would), and no deployer lock taken.
-pub fn preview(request: &Request) -> Result<Plan> {
+pub fn preview(request: &Request) -> Result<PlannedChanges> {
     let releases = Releases::new(
         request.backend.store.as_ref(),
         &request.stack,
@@ -201,7 +202,7 @@ pub fn preview(request: &Request) -> Result<Plan> {
     state_not_lost(request, &releases)?;
     let engine = prepare(request, &request.files, Reads::Program)?;
     let owner = owners_with_previous(&releases, &request.files)?;
-    Ok(plan_from(&engine.preview()?, &owner))
+    Ok(planned_changes(&engine.preview()?, &owner))
 }
 
 /// Pulumi finished, but the back-end could not take the outcome (an outage
@@ -250,7 +251,7 @@ fn roll_back_after_failure(
     ui.step(&format!("Rolling back to release #{good_number}..."));
     let engine = prepare(request, &files, Reads::Program)?;
     let owner = owners_with_previous(releases, &files)?;
-    let plan = plan_from(&engine.preview()?, &owner);
+    let plan = planned_changes(&engine.preview()?, &owner);
     engine.verify_program(&files.manifest.program_hash)?;
     let rolled = run_engine(&engine, owner, plan, ui, PulumiRun::Up)?;
     finish(
@@ -568,7 +569,7 @@ enum PulumiRun {
 fn run_engine(
     engine: &Engine,
     owner: BTreeMap<String, String>,
-    plan: Plan,
+    plan: PlannedChanges,
     ui: &dyn Ui,
     command: PulumiRun,
 ) -> Result<Run> {
@@ -588,7 +589,7 @@ fn run_engine(
     for component in tracker.unfinished() {
         ui.progress(&Update::Finished {
             component,
-            change: crate::engine::progress::Change::Update,
+            change: crate::engine::changes::Change::Update,
             seconds: 0,
             failed: true,
         });
@@ -735,7 +736,7 @@ pub fn destroy(request: Request, teardown: Teardown, ui: &dyn Ui) -> Result<Summ
     }
     ui.step("Previewing what is destroyed...");
     let owner = owners(&request.files);
-    let plan = plan_from(&engine.preview_destroy()?, &owner);
+    let plan = planned_changes(&engine.preview_destroy()?, &owner);
     if crate::interrupt::interrupted() {
         return Err(Error::failed(
             "interrupted before destroying; nothing was changed",

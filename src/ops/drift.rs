@@ -6,7 +6,7 @@ use super::deploy::owners;
 use super::deployed::Deployed;
 use super::{Target, Ui};
 use crate::backend::LockInfo;
-use crate::engine::progress::{Drifted, drift_from};
+use crate::engine::changes::{Drifted, drift_from};
 use crate::engine::{Engine, Setup, Workspace};
 use crate::error::Result;
 use serde::Serialize;

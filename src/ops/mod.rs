@@ -25,7 +25,8 @@ use crate::artifacts::Artifacts;
 use crate::backend::Backend;
 use crate::backend::protection::{self, Protection};
 use crate::backend::releases::Releases;
-use crate::engine::progress::{Plan, Update};
+use crate::engine::changes::PlannedChanges;
+use crate::engine::progress::Update;
 use crate::engine::pulumi::Pulumi;
 use crate::error::Result;
 use crate::load::Repo;
@@ -45,7 +46,7 @@ pub trait Ui {
     /// an error when there is no terminal.
     fn accept_downgrade(&self, stack: &str, environment: &str, what: &str) -> Result<bool>;
     /// The planned changes, per component.
-    fn plan(&self, stack: &str, environment: &str, plan: &Plan);
+    fn plan(&self, stack: &str, environment: &str, plan: &PlannedChanges);
     /// Asks for approval; `Ok(false)` when refused.
     fn approve(&self, stack: &str, environment: &str, production: bool) -> Result<bool>;
     /// Asks before everything is destroyed (in production: the environment's

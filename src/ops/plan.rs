@@ -5,7 +5,7 @@
 //! them differs (a file edited since, another release landing first, AWS or
 //! the state moving under it).
 
-use crate::engine::progress::{Change, Plan};
+use crate::engine::changes::{Change, PlannedChanges};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -37,7 +37,7 @@ pub struct PlanFile {
 }
 
 /// A preview's changes as a plan file writes them.
-pub fn operations(plan: &Plan) -> BTreeMap<String, BTreeMap<String, String>> {
+pub fn operations(plan: &PlannedChanges) -> BTreeMap<String, BTreeMap<String, String>> {
     plan.components
         .iter()
         .map(|(component, resources)| {
@@ -69,7 +69,7 @@ impl PlanFile {
         git_commit: Option<String>,
         base_release: Option<u32>,
         planned_by: &str,
-        preview: &Plan,
+        preview: &PlannedChanges,
     ) -> PlanFile {
         PlanFile {
             format: FORMAT,

@@ -9,7 +9,8 @@ use crate::cli::ExitStatus;
 use crate::cli::args::{ApplyArgs, DestroyArgs, RollbackArgs};
 use crate::cli::commands::history::duration;
 use crate::cli::printer::{BOLD, GREEN, Printer, RED, YELLOW};
-use crate::engine::progress::{Plan, Update, label};
+use crate::engine::changes::PlannedChanges;
+use crate::engine::progress::{Update, label};
 use crate::engine::pulumi;
 use crate::error::{Error, Result};
 use crate::ops::Target;
@@ -353,7 +354,7 @@ impl Ui for CliUi<'_> {
         Ok(answer.trim() == format!("downgrade {environment}"))
     }
 
-    fn plan(&self, stack: &str, environment: &str, plan: &Plan) {
+    fn plan(&self, stack: &str, environment: &str, plan: &PlannedChanges) {
         if plan.is_empty() {
             return;
         }

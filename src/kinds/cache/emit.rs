@@ -101,6 +101,7 @@ fn emit(e: &mut Emitter, index: usize, cache: &Cache) {
 
 impl EmitKind for Cache {
     const MAIN_ROLE: &'static str = "cache";
+    const HOLDS_DATA: &'static [&'static str] = &["aws:elasticache/replicationGroup:ReplicationGroup"];
 
     fn emit(&self, e: &mut Emitter<'_>, index: usize) {
         emit(e, index, self)

@@ -153,6 +153,7 @@ fn emit(e: &mut Emitter, index: usize, rds: &Rds) {
 
 impl EmitKind for Rds {
     const MAIN_ROLE: &'static str = "instance";
+    const HOLDS_DATA: &'static [&'static str] = &["aws:rds/instance:Instance"];
 
     fn emit(&self, e: &mut Emitter<'_>, index: usize) {
         emit(e, index, self)

@@ -166,6 +166,7 @@ fn queue_actions(access: Access) -> &'static [&'static str] {
 
 impl EmitKind for Sqs {
     const MAIN_ROLE: &'static str = "queue";
+    const HOLDS_DATA: &'static [&'static str] = &["aws:sqs/queue:Queue"];
 
     fn emit(&self, e: &mut Emitter<'_>, index: usize) {
         emit(e, index, self)

@@ -572,6 +572,7 @@ pub fn target_group_name(e: &Emitter, index: usize) -> String {
 
 impl EmitKind for MicroserviceSpec {
     const MAIN_ROLE: &'static str = "service";
+    const HOLDS_DATA: &'static [&'static str] = &[];
 
     fn emit(&self, e: &mut Emitter<'_>, index: usize) {
         emit(e, index, self)
