@@ -332,10 +332,10 @@ fn compile(repo: &Repo, stack: &str, vars: &GivenVars) -> StackHashes {
     let options = Options {
         environment: None,
         missing: Missing::Placeholder,
-        ignore_undeclared: true,
+        undeclared: crate::pipeline::Undeclared::Ignored,
     };
     let mut checked =
-        pipeline::check_stack(repo, stack, vars, &options, &mut sources, &mut diagnostics);
+        pipeline::compile_stack(repo, stack, vars, &options, &mut sources, &mut diagnostics);
     // Each file as it was named and where it really is: a file reached
     // through a link inside the repository (a config, an infra.yaml or a
     // folder linked to a shared or another stack's file) is read from its

@@ -1,6 +1,6 @@
 //! The few things deployer asks git: who you are and which commit you deploy.
 
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -86,6 +86,7 @@ impl Checkout {
                 .output()
                 .map_err(|e| {
                     Error::failed(format!("cannot run git: {e}"))
+                        .with_source(e)
                         .with_help("comparing with a git revision needs git on PATH")
                 })?;
             if !out.status.success() {
@@ -112,7 +113,7 @@ impl Checkout {
         })?;
         let prefix = git(&["rev-parse", "--show-prefix"])?;
         let (dir, on_exit) = crate::interrupt::OnExit::create_folder(scratch_dir, |d| d.path())
-            .map_err(|e| Error::failed(format!("cannot create a temporary folder: {e}")))?;
+            .context(|| "cannot create a temporary folder".to_string())?;
         let top = git(&["rev-parse", "--show-toplevel"])?;
         let pathspecs: Vec<String> = match paths {
             None if prefix.is_empty() => Vec::new(),
@@ -155,7 +156,7 @@ impl Checkout {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| Error::failed(format!("cannot run git archive: {e}")))?;
+            .context(|| "cannot run git archive".to_string())?;
         let _archiving = crate::interrupt::OnExit::kill_child(&archive);
         let stdout = archive.stdout.take().expect("piped");
         let mut tar = Command::new("tar")
@@ -164,15 +165,13 @@ impl Checkout {
             .arg(dir.path())
             .stdin(stdout)
             .spawn()
-            .map_err(|e| Error::failed(format!("cannot run tar: {e}")))?;
+            .context(|| "cannot run tar".to_string())?;
         let extracting = crate::interrupt::OnExit::kill_child(&tar);
-        let status = tar
-            .wait()
-            .map_err(|e| Error::failed(format!("cannot run tar: {e}")))?;
+        let status = tar.wait().context(|| "cannot run tar".to_string())?;
         drop(extracting);
         let archived = archive
             .wait()
-            .map_err(|e| Error::failed(format!("git archive failed: {e}")))?;
+            .context(|| "git archive failed".to_string())?;
         if !status.success() || !archived.success() {
             // The folder may not exist at that revision; an empty checkout means "nothing there".
             make_root(&dir.path().join(&prefix));
@@ -220,7 +219,7 @@ fn run(repo_root: &Path, args: &[&str]) -> Result<String> {
         .arg(repo_root)
         .args(args)
         .output()
-        .map_err(|e| Error::failed(format!("cannot run git: {e}")))?;
+        .context(|| "cannot run git".to_string())?;
     if !out.status.success() {
         return Err(Error::failed(format!(
             "git {}: {}",
@@ -280,7 +279,7 @@ pub fn stacks_at(repo_root: &Path, revision: &str) -> Result<Vec<String>> {
         .arg(repo_root)
         .args(["ls-tree", "--name-only", &format!("{revision}:./stacks")])
         .output()
-        .map_err(|e| Error::failed(format!("cannot run git: {e}")))?;
+        .context(|| "cannot run git".to_string())?;
     // No stacks/ at that revision: no stacks.
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()

@@ -9,12 +9,22 @@ use std::sync::{Mutex, OnceLock};
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 
-/// Installs the handler (once; later calls do nothing). `careful` commands
-/// (those that hold a lock or drive Pulumi) stop cleanly on the first signal and
-/// at once on the second; every other command (validate, show, compile, ...)
-/// changes nothing that needs cleaning up, so it stops at once, so `timeout`
-/// and a CI cancel always end it.
-pub fn install(careful: bool) {
+/// How a command stops on Ctrl+C (each command says, in `Command::on_interrupt`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnInterrupt {
+    /// Commands that hold a lock or drive Pulumi: stop cleanly on the first
+    /// signal (Pulumi told, records written, the lock released), at once on
+    /// the second.
+    FinishCleanly,
+    /// Every other command (validate, show, compile, ...) changes nothing
+    /// that needs cleaning up, so it stops at once, so `timeout` and a CI
+    /// cancel always end it.
+    StopAtOnce,
+}
+
+/// Installs the handler (once; later calls do nothing).
+pub fn install(on: OnInterrupt) {
+    let careful = on == OnInterrupt::FinishCleanly;
     static INSTALLED: AtomicBool = AtomicBool::new(false);
     if INSTALLED.swap(true, Ordering::SeqCst) {
         return;

@@ -6,15 +6,21 @@
 
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::emit::Compiled;
-use crate::expand::variables::{Inputs, Missing, VarFilesShown};
+use crate::expand::variables::{Inputs, VarFilesShown};
+pub use crate::expand::variables::{Missing, Undeclared};
 use crate::expand::{Expander, Scope};
 use crate::load::{LoadedStack, Loader, Repo};
 use crate::model::stack::StackFile;
-use crate::resolve::{self, Id, ResolvedStack};
+use crate::resolve::{self, Id};
 use crate::source::Sources;
 use crate::validate;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+
+pub use crate::emit::program::to_yaml;
+use crate::expand::template::{REF_END, REF_START};
+pub use crate::resolve::ResolvedStack;
+use serde_json::Value as Json;
 
 /// Variables as given on the command line.
 #[derive(Clone, Debug, Default)]
@@ -28,8 +34,8 @@ pub struct Options {
     /// Only this environment; all of the stack's when `None`.
     pub environment: Option<String>,
     pub missing: Missing,
-    /// With `--all`, `--var` flags a stack does not declare are not errors.
-    pub ignore_undeclared: bool,
+    /// What a `--var` the stack does not declare is.
+    pub undeclared: Undeclared,
 }
 
 /// A stack checked for each of its environments, ready to emit.
@@ -62,8 +68,21 @@ impl Checked {
     }
 }
 
-/// Loads and checks one stack; problems go to `diagnostics`.
-pub fn check_stack(
+/// A stack's stack.yaml, checked, with what is wrong with it.
+pub fn read_stack_file(repo: &Repo, stack: &str) -> (Option<StackFile>, Vec<Diagnostic>, Sources) {
+    let mut sources = Sources::default();
+    let mut loader = Loader::new(repo, &mut sources);
+    let doc = loader.parse_file(&repo.root.join("stacks").join(stack).join("stack.yaml"));
+    let parsed = doc.and_then(|d| {
+        validate::check_stack_file(&d.root, d.file, loader.sources, &mut loader.diagnostics)
+    });
+    let diagnostics = loader.diagnostics;
+    (parsed, diagnostics, sources)
+}
+
+/// Loads, checks and emits one stack, each environment's program kept in
+/// the result; problems go to `diagnostics`.
+pub fn compile_stack(
     repo: &Repo,
     name: &str,
     vars: &GivenVars,
@@ -107,7 +126,7 @@ pub fn check_stack(
         name,
         &stack,
         options.missing,
-        options.ignore_undeclared,
+        options.undeclared,
         &mut loader.diagnostics,
     );
     let variables = crate::expand::variables::split_sensitive(&stack, variables);
@@ -258,5 +277,32 @@ fn check_names(loaded: &LoadedStack, compiled: &Compiled, diagnostics: &mut Vec<
             d = d.at(crate::source::Span::file_start(file));
         }
         diagnostics.push(d);
+    }
+}
+
+/// Writes `ref()` markers the way the user wrote them, and sensitive
+/// variables as `{{ var.NAME }} (sensitive)`, never their value.
+pub fn references_as_written(value: &mut Json) {
+    match value {
+        Json::String(text) if text.contains(REF_START) => {
+            let sensitive = format!("{REF_START}{}", crate::expand::variables::SENSITIVE_PREFIX);
+            let mut out = String::new();
+            for (i, piece) in text.split(REF_START).enumerate() {
+                if i == 0 {
+                    out.push_str(piece);
+                    continue;
+                }
+                let (inner, rest) = piece.split_once(REF_END).unwrap_or((piece, ""));
+                match format!("{REF_START}{inner}").strip_prefix(&sensitive) {
+                    Some(name) => out.push_str(&format!("{{{{ var.{name} }}}} (sensitive)")),
+                    None => out.push_str(&format!("{{{{ ref(\"{inner}\") }}}}")),
+                }
+                out.push_str(rest);
+            }
+            *text = out;
+        }
+        Json::Array(items) => items.iter_mut().for_each(references_as_written),
+        Json::Object(map) => map.values_mut().for_each(references_as_written),
+        _ => {}
     }
 }

@@ -692,6 +692,22 @@ fn an_unreachable_endpoint_is_retried_then_explained() {
             "could not reach AWS after retrying",
         ],
     );
+    assert!(!run.stderr.contains("caused by"), "{}", run.stderr);
+    // --verbose shows the layers the message leaves out, under it.
+    let verbose = repo.run_with(&["history", "-s", STACK, "-e", DEV, "--verbose"], &env);
+    assert_eq!(verbose.code, 1);
+    let causes: Vec<&str> = verbose
+        .stderr
+        .lines()
+        .filter(|l| l.trim_start().starts_with("caused by: "))
+        .collect();
+    assert!(!causes.is_empty(), "{}", verbose.stderr);
+    let error_line = verbose.stderr.find("could not reach AWS").unwrap();
+    assert!(
+        verbose.stderr.find("caused by: ").unwrap() > error_line,
+        "{}",
+        verbose.stderr
+    );
 }
 
 #[test]

@@ -234,6 +234,18 @@ fn every_json_output_has_its_documented_shape() {
 /// point to the same or a lower layer, no kind imports another nor is
 /// imported from outside the kinds, only the printer prints — except the
 /// exceptions the document lists, each of which must still exist.
+/// What files under `src/cli/` may not import (docs/architecture.md, "the
+/// command line asks").
+const CLI_NEVER_NAMES: &[&[&str]] = &[
+    &["backend", "lock"],
+    &["engine"],
+    &["expand"],
+    &["validate"],
+    &["resolve"],
+    &["emit"],
+    &["inspect"],
+];
+
 #[test]
 fn the_layers_only_point_down() {
     let root = crate::common::crate_dir();
@@ -293,6 +305,19 @@ fn the_layers_only_point_down() {
                 && kinds.contains(b)
             {
                 breaking.insert(format!("`{top}` → `kinds::{b}`"));
+            }
+        }
+    }
+    // The command line asks `ops` and `pipeline`, never the stages or the
+    // engine behind them.
+    for (from, targets) in &graph.edges {
+        for to in targets {
+            if from.first().map(String::as_str) == Some("cli")
+                && let Some(stage) = CLI_NEVER_NAMES.iter().find(|stage| {
+                    stage.len() <= to.len() && stage.iter().zip(to).all(|(a, b)| *a == b)
+                })
+            {
+                breaking.insert(format!("`{}` → `{}`", from.join("::"), stage.join("::")));
             }
         }
     }
@@ -574,4 +599,248 @@ fn absolute(module: &[String], path: &str) -> Module {
     }
     at.extend(parts.map(String::from));
     at
+}
+
+/// docs/commands.md is the command reference generated from the clap
+/// definitions (`DEPLOYER_UPDATE_DOCS=1 cargo test --test offline docs`
+/// writes it): a flag added, renamed or explained anew shows here first.
+#[test]
+fn the_command_reference_is_generated_from_the_command_line() {
+    let path = crate::common::crate_dir().join("docs/commands.md");
+    let generated = command_reference();
+    if std::env::var_os("DEPLOYER_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let written = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        written == generated,
+        "docs/commands.md is not what the command line defines: run `DEPLOYER_UPDATE_DOCS=1 cargo test --test offline docs` and review the change"
+    );
+}
+
+fn command_reference() -> String {
+    use clap::CommandFactory;
+    let mut root = deployer::cli::args::Cli::command();
+    root.build();
+    let mut out = String::from(
+        "# Command reference\n\n\
+         Generated from deployer's own command-line definitions by `tests/docs.rs`\n\
+         (`DEPLOYER_UPDATE_DOCS=1 cargo test --test offline docs` writes it; the test\n\
+         fails while it differs). `deployer help COMMAND` and `man deployer-COMMAND`\n\
+         say the same. The [user guide](guide.md) shows the commands at work.\n\n\
+         Every command takes `--verbose` (`-v`): what deployer does underneath, and\n\
+         the causes under an error. Exit codes: 0 success, 1 failure, 2 usage error;\n\
+         `diff` and `drift` exit 1 when something differs and 2 on any error.\n",
+    );
+    fn walk(cmd: &clap::Command, path: &str, out: &mut String) {
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let name = format!("{path} {}", sub.get_name());
+            if sub.has_subcommands() {
+                walk(sub, &name, out);
+                continue;
+            }
+            let about = sub
+                .get_long_about()
+                .or(sub.get_about())
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            let usage = sub.clone().render_usage().to_string();
+            let usage = usage.trim_start_matches("Usage: ");
+            out.push_str(&format!(
+                "\n## `{name}`\n\n{about}\n\n```\n{usage}\n```\n\n"
+            ));
+            let args: Vec<&clap::Arg> = sub
+                .get_arguments()
+                .filter(|a| {
+                    !a.is_hide_set()
+                        && !["help", "version", "verbose"].contains(&a.get_id().as_str())
+                })
+                .collect();
+            if args.is_empty() {
+                continue;
+            }
+            out.push_str("| argument | meaning |\n|---|---|\n");
+            for arg in args {
+                out.push_str(&format!("| `{}` | {} |\n", spelling(arg), meaning(arg)));
+            }
+        }
+    }
+    fn spelling(arg: &clap::Arg) -> String {
+        let value = arg
+            .get_value_names()
+            .map(|names| {
+                names
+                    .iter()
+                    .map(|n| format!("<{n}>"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_else(|| format!("<{}>", arg.get_id().as_str().to_uppercase()));
+        let takes_value = arg.get_action().takes_values();
+        match (arg.get_long(), arg.get_short()) {
+            (Some(long), Some(short)) if takes_value => format!("-{short}, --{long} {value}"),
+            (Some(long), None) if takes_value => format!("--{long} {value}"),
+            (Some(long), Some(short)) => format!("-{short}, --{long}"),
+            (Some(long), None) => format!("--{long}"),
+            (None, _) => value,
+        }
+    }
+    fn meaning(arg: &clap::Arg) -> String {
+        let mut text = arg
+            .get_long_help()
+            .or(arg.get_help())
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let possible: Vec<String> = arg
+            .get_possible_values()
+            .iter()
+            .filter(|v| !v.is_hide_set())
+            .map(|v| format!("`{}`", v.get_name()))
+            .collect();
+        if !possible.is_empty() && arg.get_action().takes_values() {
+            text.push_str(&format!(" (one of {})", possible.join(", ")));
+        }
+        let defaults: Vec<String> = arg
+            .get_default_values()
+            .iter()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect();
+        if !defaults.is_empty() && arg.get_action().takes_values() {
+            text.push_str(&format!(" (default `{}`)", defaults.join(" ")));
+        }
+        if let Some(env) = arg.get_env() {
+            text.push_str(&format!(" (also `{}`)", env.to_string_lossy()));
+        }
+        text.replace('|', "\\|")
+    }
+    walk(&root, "deployer", &mut out);
+    out
+}
+
+/// Every `deployer` command line the README and docs/ show (after `$ ` in a
+/// console block, or an indented one) is one the command line accepts: the
+/// command exists, its flags do, and their values parse.
+#[test]
+fn every_command_line_in_the_docs_parses() {
+    use clap::Parser;
+    let root = crate::common::crate_dir();
+    let mut docs = vec![root.join("README.md")];
+    docs.extend(
+        deployer::fs::files_under(&root.join("docs"))
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "md")),
+    );
+    let mut checked = 0;
+    let mut refused = Vec::new();
+    for doc in &docs {
+        let text = std::fs::read_to_string(doc).unwrap();
+        let mut fence: Option<String> = None;
+        for (number, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("```") {
+                fence = match fence {
+                    Some(_) => None,
+                    None => Some(trimmed.trim_start_matches('`').to_string()),
+                };
+                continue;
+            }
+            let whole: Vec<&str> = match fence.as_deref() {
+                Some("console") => trimmed.strip_prefix("$ ").into_iter().collect(),
+                Some("sh" | "bash" | "shell") => vec![trimmed],
+                Some(_) => Vec::new(),
+                None if line.starts_with("    ") => vec![trimmed],
+                None => Vec::new(),
+            };
+            let place = format!("{}:{}", doc.display(), number + 1);
+            for part in whole.iter().flat_map(|c| deployer_parts(c)) {
+                if part.contains(['\\', '…']) || part.contains("...") {
+                    continue;
+                }
+                checked += 1;
+                let Some(words) = shlex::split(part) else {
+                    refused.push(format!("{place}: cannot split `{part}`"));
+                    continue;
+                };
+                if let Err(e) = deployer::cli::args::Cli::try_parse_from(&words) {
+                    let first = e.render().to_string();
+                    let first = first.lines().next().unwrap_or_default().to_string();
+                    refused.push(format!("{place}: `{part}`: {first}"));
+                }
+            }
+            // A `deployer …` in backticks in prose or a table names a command
+            // and some of its flags: they must exist.
+            if fence.is_none() {
+                for code in line.split('`').skip(1).step_by(2) {
+                    for part in deployer_parts(code) {
+                        checked += 1;
+                        if let Err(why) = names_exist(part) {
+                            refused.push(format!("{place}: `{part}`: {why}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        checked > 40,
+        "only {checked} command lines found in the docs"
+    );
+    assert!(
+        refused.is_empty(),
+        "command lines the docs show that deployer refuses:\n{}",
+        refused.join("\n")
+    );
+}
+
+/// The `deployer …` commands of a shell line (`a && b | c > f  # note`).
+fn deployer_parts(command: &str) -> Vec<&str> {
+    command
+        .split(" && ")
+        .flat_map(|p| p.split(" | "))
+        .map(|p| p.split(" #").next().unwrap())
+        .map(|p| {
+            p.split(" >> ")
+                .next()
+                .unwrap()
+                .split(" > ")
+                .next()
+                .unwrap()
+                .trim()
+        })
+        .filter(|p| p.starts_with("deployer "))
+        .collect()
+}
+
+/// The command a synopsis names exists, and so does each `--flag` it names.
+fn names_exist(synopsis: &str) -> Result<(), String> {
+    use clap::CommandFactory;
+    let mut root = deployer::cli::args::Cli::command();
+    root.build();
+    let mut command = &root;
+    let words: Vec<&str> = synopsis.split_whitespace().skip(1).collect();
+    let mut i = 0;
+    while let Some(word) = words.get(i) {
+        match command.find_subcommand(word) {
+            Some(sub) => command = sub,
+            None if command.has_subcommands() && word.chars().all(|c| c.is_ascii_lowercase()) => {
+                return Err(format!("no command `{word}`"));
+            }
+            None => break,
+        }
+        i += 1;
+    }
+    for word in &words[i..] {
+        let Some(long) = word.strip_prefix("--") else {
+            continue;
+        };
+        let long = long.split(['=', ']', ')', ',']).next().unwrap();
+        if !long.is_empty() && !command.get_arguments().any(|a| a.get_long() == Some(long)) {
+            return Err(format!("`{}` has no --{long}", command.get_name()));
+        }
+    }
+    Ok(())
 }

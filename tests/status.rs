@@ -72,12 +72,18 @@ fn world() -> World {
 
     let cluster = format!("{id}-cluster");
     cloud
-        .block_on(cloud.ecs.create_cluster().cluster_name(&cluster).send())
+        .block_on(
+            cloud
+                .client::<aws_sdk_ecs::Client>()
+                .create_cluster()
+                .cluster_name(&cluster)
+                .send(),
+        )
         .unwrap();
     let task = cloud
         .block_on(
             cloud
-                .ecs
+                .client::<aws_sdk_ecs::Client>()
                 .register_task_definition()
                 .family(&id)
                 .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
@@ -110,7 +116,7 @@ fn world() -> World {
         cloud
             .block_on(
                 cloud
-                    .ecs
+                    .client::<aws_sdk_ecs::Client>()
                     .create_service()
                     .cluster(&cluster)
                     .service_name(name)
@@ -129,7 +135,7 @@ fn world() -> World {
     let target_group = cloud
         .block_on(
             cloud
-                .elb
+                .client::<aws_sdk_elasticloadbalancingv2::Client>()
                 .create_target_group()
                 .name(&id[..id.len().min(32)])
                 .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
@@ -146,7 +152,7 @@ fn world() -> World {
     cloud
         .block_on(
             cloud
-                .elb
+                .client::<aws_sdk_elasticloadbalancingv2::Client>()
                 .register_targets()
                 .target_group_arn(&target_group)
                 .targets(
@@ -163,7 +169,7 @@ fn world() -> World {
     cloud
         .block_on(
             cloud
-                .rds
+                .client::<aws_sdk_rds::Client>()
                 .create_db_instance()
                 .db_instance_identifier(&database)
                 .db_instance_class("db.t4g.micro")
@@ -177,7 +183,7 @@ fn world() -> World {
     let queue = cloud
         .block_on(
             cloud
-                .sqs
+                .client::<aws_sdk_sqs::Client>()
                 .create_queue()
                 .queue_name(format!("{id}-queue"))
                 .send(),
@@ -188,7 +194,7 @@ fn world() -> World {
     let dead_letters = cloud
         .block_on(
             cloud
-                .sqs
+                .client::<aws_sdk_sqs::Client>()
                 .create_queue()
                 .queue_name(format!("{id}-dlq"))
                 .send(),
@@ -200,7 +206,7 @@ fn world() -> World {
     cloud
         .block_on(
             cloud
-                .elasticache
+                .client::<aws_sdk_elasticache::Client>()
                 .create_replication_group()
                 .replication_group_id(&cache)
                 .replication_group_description("cache")
@@ -218,7 +224,7 @@ fn world() -> World {
         cloud
             .block_on(
                 cloud
-                    .logs
+                    .client::<aws_sdk_cloudwatchlogs::Client>()
                     .create_log_group()
                     .log_group_name(group.as_str())
                     .send(),
@@ -227,7 +233,7 @@ fn world() -> World {
         cloud
             .block_on(
                 cloud
-                    .logs
+                    .client::<aws_sdk_cloudwatchlogs::Client>()
                     .create_log_stream()
                     .log_group_name(group.as_str())
                     .log_stream_name("app/1")
@@ -322,7 +328,7 @@ impl World {
     fn put_logs(&self, group: &str, events: &[(i64, &str)]) {
         let mut request = self
             .cloud
-            .logs
+            .client::<aws_sdk_cloudwatchlogs::Client>()
             .put_log_events()
             .log_group_name(group)
             .log_stream_name("app/1");
@@ -406,7 +412,7 @@ fn status_flags_dead_letters_as_a_warning_and_missing_or_stopped_as_unhealthy() 
         w.cloud
             .block_on(
                 w.cloud
-                    .sqs
+                    .client::<aws_sdk_sqs::Client>()
                     .send_message()
                     .queue_url(&w.dead_letters)
                     .message_body(body)
@@ -432,19 +438,25 @@ fn status_flags_dead_letters_as_a_warning_and_missing_or_stopped_as_unhealthy() 
     w.cloud
         .block_on(
             w.cloud
-                .rds
+                .client::<aws_sdk_rds::Client>()
                 .stop_db_instance()
                 .db_instance_identifier(&w.database)
                 .send(),
         )
         .unwrap();
     w.cloud
-        .block_on(w.cloud.sqs.delete_queue().queue_url(&w.queue).send())
+        .block_on(
+            w.cloud
+                .client::<aws_sdk_sqs::Client>()
+                .delete_queue()
+                .queue_url(&w.queue)
+                .send(),
+        )
         .unwrap();
     w.cloud
         .block_on(
             w.cloud
-                .ecs
+                .client::<aws_sdk_ecs::Client>()
                 .delete_service()
                 .cluster(&w.cluster)
                 .service(&w.worker_service)
@@ -640,7 +652,7 @@ fn logs_errors_say_what_to_do() {
     w.cloud
         .block_on(
             w.cloud
-                .logs
+                .client::<aws_sdk_cloudwatchlogs::Client>()
                 .delete_log_group()
                 .log_group_name(&w.api_logs)
                 .send(),

@@ -6,7 +6,7 @@
 //! runtime runs them.
 
 use super::{Acquire, Lock, LockInfo, LockRefused, Put, StateStore};
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -38,7 +38,7 @@ pub fn sdk_config(region: &str) -> Result<(Arc<tokio::runtime::Runtime>, aws_con
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::failed(format!("cannot start the AWS client runtime: {e}")))?;
+        .context(|| "cannot start the AWS client runtime".to_string())?;
     let attempts = std::env::var("DEPLOYER_AWS_MAX_ATTEMPTS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -186,7 +186,7 @@ pub fn credentials_configured() -> bool {
 pub fn failure<E, R>(what: &str, resource: &str, err: &SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let code = err.code().unwrap_or_default();
     // A service's answer is its code and message; the SDK's full context
@@ -241,7 +241,10 @@ where
         ),
         _ => format!("check {resource} and try again"),
     };
-    Error::failed(format!("{what} failed: {detail}")).with_help(help)
+    // The message names the bottom cause; `--verbose` shows every layer.
+    Error::failed(format!("{what} failed: {detail}"))
+        .with_help(help)
+        .with_cause_of(err)
 }
 
 pub struct DynamoLock {
@@ -618,6 +621,7 @@ impl StateStore for S3Store {
                 let etag = out.e_tag().unwrap_or_default().to_string();
                 let body = self.clients.block_on(out.body.collect()).map_err(|e| {
                     Error::failed(format!("reading s3://{}/{key} failed: {e}", self.bucket))
+                        .with_source(e)
                 })?;
                 Ok(Some((body.into_bytes().to_vec(), etag)))
             }

@@ -4,7 +4,7 @@
 //! (`AWS_PROFILE`, SSO, `AWS_ENDPOINT_URL`, ...), never from this file.
 
 use super::aws::Settings;
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::source::{FileId, SourceFile};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -139,8 +139,7 @@ pub fn resolve() -> Result<Resolved> {
 pub fn save(section: BackendSection) -> Result<PathBuf> {
     let path = path();
     let dir = home();
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::failed(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).context(|| format!("cannot create {}", dir.display()))?;
     let json = serde_json::to_value(ConfigFile {
         backend: Some(section),
     })
@@ -150,6 +149,6 @@ pub fn save(section: BackendSection) -> Result<PathBuf> {
         crate::emit::program::to_yaml(&json)
     );
     crate::artifacts::write_atomic(&path, text.as_bytes())
-        .map_err(|e| Error::failed(format!("cannot write {}: {e}", path.display())))?;
+        .context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }

@@ -12,7 +12,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 fn io(action: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::failed(format!("cannot {action} {}: {e}", path.display()))
+    Error::failed(format!("cannot {action} {}: {e}", path.display())).with_source(e)
 }
 
 /// A new file in `dir` holding `bytes`, created exclusively under a random name

@@ -154,7 +154,7 @@ impl Backend {
                 // `.gitignore`; `git clean -fdx` still removes it, which the
                 // README warns about).
                 let root = crate::fs::deployer_folder(repo_root).map_err(|e| {
-                    Error::failed(format!("cannot prepare the local back-end: {e}"))
+                    Error::failed(format!("cannot prepare the local back-end: {e}")).with_source(e)
                 })?;
                 Ok(Backend {
                     lock: Arc::new(local::LocalLock::new(root.join("locks"))),

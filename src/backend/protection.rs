@@ -36,7 +36,7 @@ pub fn read(
         return Ok(None);
     };
     let protection = serde_json::from_slice(&bytes).map_err(|e| {
-        Error::failed(format!("{key} is damaged: {e}")).with_help(
+        Error::failed(format!("{key} is damaged: {e}")).with_source(e).with_help(
             "restore it from the bucket's versions; deployer will not guess an environment's protection",
         )
     })?;

@@ -109,6 +109,19 @@ pub struct Release {
     pub result: Option<ReleaseResult>,
 }
 
+impl ReleaseStart {
+    /// `LOG_LEVEL=info VERSION=v1.0.0`: the variables as history, status and
+    /// rollback show them.
+    pub fn variables_line(&self) -> String {
+        let pairs: Vec<String> = self
+            .variables
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        pairs.join(" ")
+    }
+}
+
 impl Release {
     /// `succeeded`, `failed`, `cancelled`, or `in_progress` when it never ended
     /// (still running, or its process died).
@@ -327,6 +340,7 @@ impl<'a> Releases<'a> {
                 serde_json::from_slice::<Pointer>(&bytes)
                     .map_err(|e| {
                         Error::failed(format!("{} is damaged: {e}", self.key("latest.json")))
+                            .with_source(e)
                     })?
                     .number,
             ),
@@ -406,6 +420,7 @@ impl<'a> Releases<'a> {
         let bytes = self.stored(number, "manifest.json")?;
         let manifest: crate::artifacts::Manifest = serde_json::from_slice(&bytes).map_err(|e| {
             Error::failed(format!("the manifest of release {number} is damaged: {e}"))
+                .with_source(e)
         })?;
         // A stored program is applied again only as it was recorded.
         if crate::artifacts::sha256(program.as_bytes()) != manifest.program_hash {

@@ -16,7 +16,7 @@ pub struct Cli {
     pub command: Command,
     /// Show what deployer does underneath: every Pulumi command line, the names
     /// of the variables it sets, exit codes and where Pulumi's output is kept
-    /// (also `DEPLOYER_LOG=debug`)
+    /// and the causes under an error (also `DEPLOYER_LOG=debug`)
     #[arg(long, short = 'v', global = true)]
     pub verbose: bool,
 }
@@ -72,6 +72,35 @@ pub enum Command {
 impl Command {
     /// Whether the command was asked for JSON (`--output json`): its errors
     /// are then JSON on stdout too.
+    /// How the command stops on Ctrl+C: cleanly when it holds a lock or
+    /// drives Pulumi. A new command has to say (the match is exhaustive).
+    pub fn on_interrupt(&self) -> crate::interrupt::OnInterrupt {
+        use crate::interrupt::OnInterrupt::{FinishCleanly, StopAtOnce};
+        match self {
+            Command::Apply(_)
+            | Command::Plan(_)
+            | Command::Rollback(_)
+            | Command::Destroy(_)
+            | Command::Drift(_)
+            | Command::Lock(LockCommand::Exec(_) | LockCommand::Status(_))
+            | Command::Logs(_)
+            | Command::Init(_) => FinishCleanly,
+            Command::Validate(_)
+            | Command::Show(_)
+            | Command::Compile(_)
+            | Command::Diff(_)
+            | Command::Affected(_)
+            | Command::Status(_)
+            | Command::History(_)
+            | Command::Unlock(_)
+            | Command::Schema(_)
+            | Command::Stack(_)
+            | Command::Version(_)
+            | Command::Completions(_)
+            | Command::Man(_) => StopAtOnce,
+        }
+    }
+
     pub fn json_output(&self) -> bool {
         match self {
             Command::Validate(a) => a.output == OutputFormat::Json,

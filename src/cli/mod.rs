@@ -5,8 +5,9 @@
 pub mod args;
 pub mod commands;
 pub mod printer;
+pub mod ui;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use args::{Cli, Command};
 use clap::Parser;
 use printer::Printer;
@@ -48,33 +49,25 @@ pub fn main() -> ExitCode {
         Err(err) => return bad_command_line(err),
     };
     init_logging(cli.verbose);
-    let json = cli.command.json_output();
-    let careful = matches!(
-        cli.command,
-        Command::Apply(_)
-            | Command::Plan(_)
-            | Command::Rollback(_)
-            | Command::Destroy(_)
-            | Command::Drift(_)
-            | Command::Lock(_)
-            | Command::Logs(_)
-            | Command::Init(_)
-    );
+    let shown = Shown {
+        json: cli.command.json_output(),
+        causes: cli.verbose,
+    };
     crate::interrupt::set_reporter(|message| Printer::new().status(message));
-    crate::interrupt::install(careful);
+    crate::interrupt::install(cli.command.on_interrupt());
     let printer = Printer::new();
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args, &printer),
         Command::Show(args) => commands::show::run(args, &printer),
         Command::Compile(args) => commands::compile::run(args, &printer),
-        Command::Diff(args) => any_error_is_2(commands::diff::run(args, &printer), &printer, json),
+        Command::Diff(args) => any_error_is_2(commands::diff::run(args, &printer), &printer, shown),
         Command::Affected(args) => commands::affected::run(args, &printer),
         Command::Plan(args) => commands::plan::run(args, &printer),
         Command::Apply(args) => commands::apply::run(args, &printer),
         Command::Rollback(args) => commands::apply::rollback(args, &printer),
         Command::Destroy(args) => commands::apply::destroy(args, &printer),
         Command::Drift(args) => {
-            any_error_is_2(commands::drift::run(args, &printer), &printer, json)
+            any_error_is_2(commands::drift::run(args, &printer), &printer, shown)
         }
         Command::Status(args) => commands::status::run(args, &printer),
         Command::Logs(args) => commands::logs::run(args, &printer),
@@ -91,7 +84,7 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(status) => status.into(),
-        Err(err) => report(&printer, &err, json).into(),
+        Err(err) => report(&printer, &err, shown).into(),
     }
 }
 
@@ -132,33 +125,53 @@ fn bad_command_line(err: clap::Error) -> ExitCode {
 fn any_error_is_2(
     result: crate::error::Result<ExitStatus>,
     printer: &Printer,
-    json: bool,
+    shown: Shown,
 ) -> crate::error::Result<ExitStatus> {
     result.or_else(|err| {
-        report(printer, &err, json);
+        report(printer, &err, shown);
         Ok(ExitStatus::Error)
     })
+}
+
+/// How an error is shown.
+#[derive(Clone, Copy)]
+pub struct Shown {
+    /// `--output json`: also as JSON on stdout.
+    pub json: bool,
+    /// `--verbose`: with the chain of causes under it.
+    pub causes: bool,
 }
 
 /// Prints an error and says how the process ends: `Error` (2) for usage
 /// errors and an unknown stack or environment, `Failure` (1) otherwise. With
 /// `--output json` it is also printed on stdout as
-/// `{"error": {"code", "message", "help"}}` (docs/json.md).
-pub fn report(printer: &Printer, err: &Error, json: bool) -> ExitStatus {
-    if json {
-        let (code, help) = match err {
-            Error::Diagnostic(d) => (d.code.as_str(), d.help.clone()),
-            Error::Usage { help, .. } => ("usage", help.clone()),
-            Error::Failed { help, .. } => ("failed", help.clone()),
+/// `{"error": {"code", "message", "help"}}` (docs/json.md); with `--verbose`
+/// each cause the message does not already quote follows it, `caused by: …`.
+pub fn report(printer: &Printer, err: &Error, shown: Shown) -> ExitStatus {
+    if shown.json {
+        let code = match err.kind() {
+            ErrorKind::Diagnostic(d) => d.code.as_str(),
+            ErrorKind::Usage { .. } => "usage",
+            ErrorKind::Failed { .. } => "failed",
         };
         printer.json(&serde_json::json!({"error": {
             "code": code,
             "message": err.to_string(),
-            "help": help,
+            "help": err.help(),
         }}));
     }
-    match err {
-        Error::Diagnostic(d) => {
+    let status = print_error(printer, err);
+    if shown.causes {
+        for cause in err.causes() {
+            printer.status(format!("  caused by: {cause}"));
+        }
+    }
+    status
+}
+
+fn print_error(printer: &Printer, err: &Error) -> ExitStatus {
+    match err.kind() {
+        ErrorKind::Diagnostic(d) => {
             printer.diagnostic(d, &crate::source::Sources::default());
             if d.code == crate::diagnostic::Code::UnknownStack
                 || d.code == crate::diagnostic::Code::UnknownEnvironment
@@ -168,11 +181,11 @@ pub fn report(printer: &Printer, err: &Error, json: bool) -> ExitStatus {
                 ExitStatus::Failure
             }
         }
-        Error::Usage { message, help } => {
+        ErrorKind::Usage { message, help } => {
             printer.error(message, help.as_deref());
             ExitStatus::Error
         }
-        Error::Failed { message, help } => {
+        ErrorKind::Failed { message, help } => {
             printer.error(message, help.as_deref());
             ExitStatus::Failure
         }

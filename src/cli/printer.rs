@@ -142,3 +142,13 @@ fn styled_help() -> String {
     let cyan = AnsiColor::Cyan.on_default().bold();
     format!("{cyan}help:{cyan:#}")
 }
+
+/// `8m 35s`, `12s`, `1h 02m`.
+pub fn duration(ms: u64) -> String {
+    let secs = ms / 1000;
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
+        _ => format!("{}h {:02}m", secs / 3600, secs % 3600 / 60),
+    }
+}

@@ -100,7 +100,7 @@ pub fn emit(stack: &ResolvedStack) -> Compiled {
 
 #[cfg(test)]
 mod tests {
-    use crate::pipeline::{GivenVars, Options, check_stack};
+    use crate::pipeline::{GivenVars, Options, compile_stack};
     use std::collections::BTreeSet;
 
     /// AWS resource types that keep data a deletion loses, by pulumi-aws
@@ -131,9 +131,9 @@ mod tests {
         let options = Options {
             environment: None,
             missing: crate::expand::variables::Missing::Placeholder,
-            ignore_undeclared: false,
+            undeclared: crate::pipeline::Undeclared::Error,
         };
-        let mut checked = check_stack(
+        let mut checked = compile_stack(
             &repo,
             "notification-platform",
             &GivenVars::default(),

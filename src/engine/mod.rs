@@ -5,7 +5,7 @@
 //! come.
 //!
 //! Every call is checked against Pulumi's source (pulumi/pulumi v3.227.0 and
-//! v3.259.0; README "Pulumi compatibility" lists them with their sources):
+//! v3.259.0; docs/pulumi.md lists them with their sources):
 //!
 //! | call | why this form |
 //! |---|---|
@@ -38,7 +38,7 @@ mod secret_config;
 pub mod workspace;
 
 use crate::backend::{Backend, BackendKind};
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use events::EngineEvent;
 use run::{Finished, Invocation};
 pub use secret_config::KeepSecrets;
@@ -141,6 +141,15 @@ pub struct Setup<'a> {
     pub workspace: Workspace,
 }
 
+/// What a Pulumi command acts on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CommandOn {
+    /// This environment's stack: `--stack` is added.
+    Stack,
+    /// Pulumi itself (`plugin install`): no stack.
+    Pulumi,
+}
+
 impl Engine {
     /// Prepares a workspace afresh — exactly the program and its settings,
     /// nothing else ([`workspace`]) — and how Pulumi finds its state.
@@ -170,6 +179,7 @@ impl Engine {
                     .tempdir()
                     .map_err(|e| {
                         Error::failed(format!("cannot create a temporary workspace: {e}"))
+                            .with_source(e)
                     })?;
                 (scratch.path().to_path_buf(), Some(scratch))
             }
@@ -191,6 +201,7 @@ impl Engine {
         let write = |name: &str, text: &str| {
             crate::artifacts::write_atomic(&dir.join(name), text.as_bytes()).map_err(|e| {
                 Error::failed(format!("cannot write {name} in {}: {e}", dir.display()))
+                    .with_source(e)
             })
         };
         write("Pulumi.yaml", program)?;
@@ -253,22 +264,22 @@ impl Engine {
         &self,
         label: &str,
         args: &[&str],
-        with_stack: bool,
+        on: CommandOn,
         on_event: impl FnMut(&EngineEvent),
     ) -> Result<Finished> {
-        self.invoke_with_input(label, args, with_stack, None, on_event)
+        self.invoke_with_input(label, args, on, None, on_event)
     }
 
     fn invoke_with_input(
         &self,
         label: &str,
         args: &[&str],
-        with_stack: bool,
+        on: CommandOn,
         input: Option<&str>,
         on_event: impl FnMut(&EngineEvent),
     ) -> Result<Finished> {
         let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        if with_stack {
+        if on == CommandOn::Stack {
             all.extend(["--stack".to_string(), self.environment.clone()]);
         }
         all.push("--non-interactive".into());
@@ -286,8 +297,8 @@ impl Engine {
     }
 
     /// Runs a command that must succeed; returns what it printed.
-    fn check(&self, label: &str, args: &[&str], with_stack: bool) -> Result<String> {
-        let finished = self.invoke(label, args, with_stack, |_| {})?;
+    fn check(&self, label: &str, args: &[&str], on: CommandOn) -> Result<String> {
+        let finished = self.invoke(label, args, on, |_| {})?;
         if finished.code != 0 {
             return Err(finished.error(&args.join(" ")));
         }
@@ -303,7 +314,7 @@ impl Engine {
         let finished = self.invoke(
             "plugin-install",
             &["plugin", "install", "resource", "aws", version],
-            false,
+            CommandOn::Pulumi,
             |_| {},
         )?;
         if finished.code != 0 {
@@ -331,7 +342,7 @@ impl Engine {
                 "--secrets-provider",
                 &self.secrets_provider,
             ],
-            true,
+            CommandOn::Stack,
         )?;
         // Keep what Pulumi wrote to decrypt this stack's secrets for the next run.
         let config = crate::fs::read_back_text(
@@ -362,7 +373,7 @@ impl Engine {
     /// operation with `--preview-only`): its events, or what Pulumi reported.
     fn dry_run(&self, label: &str, args: &[&str]) -> Result<Vec<EngineEvent>> {
         let mut events = Vec::new();
-        let finished = self.invoke(label, args, true, |e| {
+        let finished = self.invoke(label, args, CommandOn::Stack, |e| {
             crate::failpoint::point("preview.event");
             events.push(e.clone())
         })?;
@@ -406,9 +417,9 @@ impl Engine {
     /// `pkg/cmd/pulumi/stack/stack_export.go`; `OperationV2`,
     /// `sdk/go/common/apitype/core.go`). AWS may have finished them.
     pub fn pending_creates(&self) -> Result<Vec<PendingCreate>> {
-        let text = self.check("stack-export", &["stack", "export"], true)?;
+        let text = self.check("stack-export", &["stack", "export"], CommandOn::Stack)?;
         let export: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            Error::failed(format!("cannot read `pulumi stack export`'s output: {e}"))
+            Error::failed(format!("cannot read `pulumi stack export`'s output: {e}")).with_source(e)
         })?;
         Ok(export["deployment"]["pending_operations"]
             .as_array()
@@ -462,7 +473,7 @@ impl Engine {
         args: &[&str],
         on_event: impl FnMut(&EngineEvent),
     ) -> Result<(Outcome, Finished)> {
-        let finished = self.invoke(label, args, true, on_event)?;
+        let finished = self.invoke(label, args, CommandOn::Stack, on_event)?;
         // A graceful cancel exits 1 like any failure (`BailErrorf("canceled")` in
         // deployment_executor.go); 8 only when the context was cancelled.
         let outcome = match finished.code {
@@ -476,9 +487,12 @@ impl Engine {
 
     /// The stack's outputs after an update.
     pub fn outputs(&self) -> Result<BTreeMap<String, serde_json::Value>> {
-        let text = self.check("stack-output", &["stack", "output", "--json"], true)?;
-        serde_json::from_str(&text)
-            .map_err(|e| Error::failed(format!("cannot read the stack's outputs: {e}")))
+        let text = self.check(
+            "stack-output",
+            &["stack", "output", "--json"],
+            CommandOn::Stack,
+        )?;
+        serde_json::from_str(&text).context(|| "cannot read the stack's outputs".to_string())
     }
 
     /// Pulumi's own lock files on this stack, when deployer can read them.
@@ -495,7 +509,8 @@ impl Engine {
     /// only while deployer's lock proves nobody else is running, and after
     /// [`Engine::pulumi_locks`] showed no live owner.
     pub fn cancel_stale_lock(&self) -> Result<()> {
-        self.check("cancel", &["cancel", "--yes"], true).map(|_| ())
+        self.check("cancel", &["cancel", "--yes"], CommandOn::Stack)
+            .map(|_| ())
     }
 }
 

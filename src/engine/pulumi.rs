@@ -2,7 +2,7 @@
 //!
 //! deployer needs Pulumi 3.227.0 or newer: the oldest release its calls, flags,
 //! events and self-managed backend layout were read from and are tested against
-//! (README, "Pulumi compatibility"). It does not rely on exit codes beyond 0,
+//! (docs/pulumi.md). It does not rely on exit codes beyond 0,
 //! since a failed resource and a cancel both exit 1 at every version. It looks
 //! at `DEPLOYER_PULUMI` first, then `PATH`.
 
@@ -98,7 +98,9 @@ pub fn version_of(path: &Path) -> Result<Version> {
         .env("PULUMI_SKIP_UPDATE_CHECK", "true")
         .output()
         .map_err(|e| {
-            Error::failed(format!("cannot run {}: {e}", path.display())).with_help(INSTALL_HELP)
+            Error::failed(format!("cannot run {}: {e}", path.display()))
+                .with_source(e)
+                .with_help(INSTALL_HELP)
         })?;
     let text = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {

@@ -3,7 +3,7 @@
 //! can be reported and reproduced), engine events handed on as they come.
 
 use super::events::{self, EngineEvent};
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -154,6 +154,7 @@ impl Invocation<'_> {
         );
         let mut child = self.command().spawn().map_err(|e| {
             Error::failed(format!("cannot run {}: {e}", self.program.display()))
+                .with_source(e)
                 .with_help(super::pulumi::INSTALL_HELP)
         })?;
         if let (Some(input), Some(mut stdin)) = (self.input, child.stdin.take()) {
@@ -198,7 +199,7 @@ impl Invocation<'_> {
         }
         let status = child
             .wait()
-            .map_err(|e| Error::failed(format!("waiting for pulumi failed: {e}")))?;
+            .context(|| "waiting for pulumi failed".to_string())?;
         let code = status.code().unwrap_or(-1);
         if let Some(f) = &mut file {
             let _ = writeln!(f, "# exit code {code}");

@@ -27,7 +27,7 @@ pub(super) fn stored(
 ) -> Result<Map<String, Value>> {
     Ok(match engine_backend.store.get(key)? {
         Some((bytes, _)) => serde_json::from_slice(&bytes).map_err(|e| {
-            Error::failed(format!("the stored secret config {key} is damaged: {e}")).with_help(
+            Error::failed(format!("the stored secret config {key} is damaged: {e}")).with_source(e).with_help(
                 "apply again with every sensitive variable given (`--var NAME=...`): deployer writes it anew",
             )
         })?,
@@ -90,7 +90,7 @@ impl Engine {
             let finished = self.invoke_with_input(
                 "config-set",
                 &["config", "set", "--secret", &key],
-                true,
+                super::CommandOn::Stack,
                 Some(&format!("{value}\n")),
                 |_| {},
             )?;

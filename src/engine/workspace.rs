@@ -9,7 +9,7 @@
 //! takes no lock, gets a folder of its own that nothing else uses; and before
 //! `up` the program Pulumi will read is hashed against the release's.
 
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use std::path::{Path, PathBuf};
 
 /// Which folder a Pulumi run gets.
@@ -36,8 +36,7 @@ pub fn locked_dir(repo_root: &Path, stack: &str, environment: &str) -> PathBuf {
 /// `.deployer` down that is a link (or a file) is replaced by a folder, so
 /// nothing deployer writes there lands elsewhere.
 pub fn real_folder(repo_root: &Path, dir: &Path) -> Result<()> {
-    crate::fs::deployer_folder(repo_root)
-        .map_err(|e| Error::failed(format!("cannot prepare the workspace: {e}")))?;
+    crate::fs::deployer_folder(repo_root).context(|| "cannot prepare the workspace".to_string())?;
     let relative = dir.strip_prefix(repo_root).map_err(|_| {
         Error::failed(format!(
             "{} is not inside the repository {}",
@@ -81,15 +80,13 @@ pub fn real_folder(repo_root: &Path, dir: &Path) -> Result<()> {
 /// Empties the stack's workspace of everything but its `logs` folder (a
 /// real folder; a link there is removed too), under the stack's lock.
 pub fn clear(dir: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Error::failed(format!("cannot read {}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir).context(|| format!("cannot read {}", dir.display()))?;
     for entry in entries {
-        let entry =
-            entry.map_err(|e| Error::failed(format!("cannot read {}: {e}", dir.display())))?;
+        let entry = entry.context(|| format!("cannot read {}", dir.display()))?;
         let path = entry.path();
         let kind = entry
             .file_type()
-            .map_err(|e| Error::failed(format!("cannot read {}: {e}", path.display())))?;
+            .context(|| format!("cannot read {}", path.display()))?;
         if entry.file_name() == "logs" && kind.is_dir() {
             continue;
         }
@@ -114,8 +111,7 @@ pub fn clear(dir: &Path) -> Result<()> {
 /// written) or another program stops the run before it changes anything.
 pub fn verify(dir: &Path, environment: &str, program_hash: &str) -> Result<()> {
     let settings = format!("Pulumi.{environment}.yaml");
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Error::failed(format!("cannot read {}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir).context(|| format!("cannot read {}", dir.display()))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let expected = name == "Pulumi.yaml" || name == settings || name == "logs";
@@ -129,7 +125,7 @@ pub fn verify(dir: &Path, environment: &str, program_hash: &str) -> Result<()> {
         }
     }
     let program = crate::fs::read_back(&dir.join("Pulumi.yaml"), crate::fs::ReadBack::Record)
-        .map_err(|e| Error::failed(format!("cannot read the program in the workspace: {e}")))?;
+        .context(|| "cannot read the program in the workspace".to_string())?;
     let found = crate::artifacts::sha256(&program);
     if found != program_hash {
         return Err(Error::failed(format!(

@@ -43,6 +43,16 @@ pub enum Missing {
     Placeholder,
 }
 
+/// What a `--var` the stack does not declare is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Undeclared {
+    /// An error: most likely a typo.
+    Error,
+    /// Ignored: with `--all`, one set of `--var` flags serves stacks that
+    /// declare different variables.
+    Ignored,
+}
+
 impl Inputs {
     /// Reads `--var-file` files (YAML mappings) in order, then `--var NAME=VALUE`
     /// flags, later ones winning. When the stack declares a sensitive
@@ -121,18 +131,17 @@ impl Inputs {
     }
 
     /// Checks the inputs against a stack's declarations and returns every
-    /// variable's value. `ignore_undeclared` is for `--all`, where one set of
-    /// `--var` flags serves stacks that declare different variables.
+    /// variable's value.
     pub fn resolve(
         &self,
         stack_name: &str,
         stack: &StackFile,
         missing: Missing,
-        ignore_undeclared: bool,
+        undeclared: Undeclared,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> BTreeMap<String, String> {
         let mut values = BTreeMap::new();
-        if !ignore_undeclared {
+        if undeclared == Undeclared::Error {
             for (name, given) in &self.values {
                 if stack.variables.contains_key(name) {
                     continue;

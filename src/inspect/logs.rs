@@ -51,7 +51,7 @@ impl Tail {
             let mut token: Option<String> = None;
             loop {
                 let mut request = cloud
-                    .logs
+                    .client::<aws_sdk_cloudwatchlogs::Client>()
                     .filter_log_events()
                     .log_group_name(&source.group)
                     .start_time(self.from)

@@ -31,7 +31,13 @@ pub fn find(cloud: &Cloud, kind: &str, inputs: &Value) -> crate::error::Result<F
             let Some(name) = text("name") else {
                 return Ok(Found::CannotTell);
             };
-            match cloud.block_on(cloud.sqs.get_queue_url().queue_name(&name).send()) {
+            match cloud.block_on(
+                cloud
+                    .client::<aws_sdk_sqs::Client>()
+                    .get_queue_url()
+                    .queue_name(&name)
+                    .send(),
+            ) {
                 Ok(out) => found(out.queue_url().map(str::to_string)),
                 Err(e) if format!("{e:?}").contains("NonExistentQueue") => Ok(Found::Absent),
                 Err(e) => Err(failed(format!("{e:?}"))),
@@ -45,7 +51,7 @@ pub fn find(cloud: &Cloud, kind: &str, inputs: &Value) -> crate::error::Result<F
             let out = cloud
                 .block_on(
                     cloud
-                        .logs
+                        .client::<aws_sdk_cloudwatchlogs::Client>()
                         .describe_log_groups()
                         .log_group_name_prefix(&name)
                         .send(),
@@ -64,7 +70,7 @@ pub fn find(cloud: &Cloud, kind: &str, inputs: &Value) -> crate::error::Result<F
             };
             match cloud.block_on(
                 cloud
-                    .rds
+                    .client::<aws_sdk_rds::Client>()
                     .describe_db_instances()
                     .db_instance_identifier(&identifier)
                     .send(),
@@ -86,7 +92,7 @@ pub fn find(cloud: &Cloud, kind: &str, inputs: &Value) -> crate::error::Result<F
             };
             match cloud.block_on(
                 cloud
-                    .elasticache
+                    .client::<aws_sdk_elasticache::Client>()
                     .describe_replication_groups()
                     .replication_group_id(&id)
                     .send(),
@@ -104,7 +110,13 @@ pub fn find(cloud: &Cloud, kind: &str, inputs: &Value) -> crate::error::Result<F
                 return Ok(Found::CannotTell);
             };
             let out = cloud
-                .block_on(cloud.ecs.describe_clusters().clusters(&name).send())
+                .block_on(
+                    cloud
+                        .client::<aws_sdk_ecs::Client>()
+                        .describe_clusters()
+                        .clusters(&name)
+                        .send(),
+                )
                 .map_err(|e| failed(format!("{e:?}")))?;
             found(
                 out.clusters()
@@ -121,7 +133,7 @@ pub fn find(cloud: &Cloud, kind: &str, inputs: &Value) -> crate::error::Result<F
             let out = cloud
                 .block_on(
                     cloud
-                        .ecs
+                        .client::<aws_sdk_ecs::Client>()
                         .describe_services()
                         .cluster(&cluster)
                         .services(&name)
@@ -141,7 +153,13 @@ pub fn find(cloud: &Cloud, kind: &str, inputs: &Value) -> crate::error::Result<F
             let Some(name) = text("name") else {
                 return Ok(Found::CannotTell);
             };
-            match cloud.block_on(cloud.elb.describe_target_groups().names(&name).send()) {
+            match cloud.block_on(
+                cloud
+                    .client::<aws_sdk_elasticloadbalancingv2::Client>()
+                    .describe_target_groups()
+                    .names(&name)
+                    .send(),
+            ) {
                 Ok(out) => found(
                     out.target_groups()
                         .first()
@@ -156,7 +174,13 @@ pub fn find(cloud: &Cloud, kind: &str, inputs: &Value) -> crate::error::Result<F
             let Some(name) = text("name") else {
                 return Ok(Found::CannotTell);
             };
-            match cloud.block_on(cloud.elb.describe_load_balancers().names(&name).send()) {
+            match cloud.block_on(
+                cloud
+                    .client::<aws_sdk_elasticloadbalancingv2::Client>()
+                    .describe_load_balancers()
+                    .names(&name)
+                    .send(),
+            ) {
                 Ok(out) => found(
                     out.load_balancers()
                         .first()

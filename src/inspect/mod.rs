@@ -10,16 +10,38 @@ use crate::model::stack::EnvironmentSpec;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use std::sync::Arc;
 
-/// Clients for the services deployer deploys, in an environment's region.
+/// AWS in an environment's region: a client of any service deployer reads,
+/// `cloud.client::<aws_sdk_ecs::Client>()`, each made from the one
+/// configuration (credentials, region, retries, the shared HTTP connections).
 pub struct Cloud {
     runtime: Arc<tokio::runtime::Runtime>,
-    pub ecs: aws_sdk_ecs::Client,
-    pub rds: aws_sdk_rds::Client,
-    pub sqs: aws_sdk_sqs::Client,
-    pub logs: aws_sdk_cloudwatchlogs::Client,
-    pub elb: aws_sdk_elasticloadbalancingv2::Client,
-    pub elasticache: aws_sdk_elasticache::Client,
+    config: aws_config::SdkConfig,
 }
+
+/// A service's client, made from the SDK configuration.
+pub trait Service {
+    fn connect(config: &aws_config::SdkConfig) -> Self;
+}
+
+/// Every service `status` and `logs` read, one line each.
+macro_rules! services {
+    ($($client:ty),+ $(,)?) => {
+        $(impl Service for $client {
+            fn connect(config: &aws_config::SdkConfig) -> Self {
+                <$client>::new(config)
+            }
+        })+
+    };
+}
+
+services!(
+    aws_sdk_ecs::Client,
+    aws_sdk_rds::Client,
+    aws_sdk_sqs::Client,
+    aws_sdk_cloudwatchlogs::Client,
+    aws_sdk_elasticloadbalancingv2::Client,
+    aws_sdk_elasticache::Client,
+);
 
 impl Cloud {
     /// Clients for an environment: its region, and its role assumed (with a
@@ -38,14 +60,14 @@ impl Cloud {
 
     fn from_config(runtime: Arc<tokio::runtime::Runtime>, config: &aws_config::SdkConfig) -> Cloud {
         Cloud {
-            ecs: aws_sdk_ecs::Client::new(config),
-            rds: aws_sdk_rds::Client::new(config),
-            sqs: aws_sdk_sqs::Client::new(config),
-            logs: aws_sdk_cloudwatchlogs::Client::new(config),
-            elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
-            elasticache: aws_sdk_elasticache::Client::new(config),
             runtime,
+            config: config.clone(),
         }
+    }
+
+    /// The client of service `S`.
+    pub fn client<S: Service>(&self) -> S {
+        S::connect(&self.config)
     }
 
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
@@ -87,7 +109,13 @@ pub fn check_account(env: &EnvironmentSpec, environment: &str, who: &str) -> Res
 pub fn active_cluster(env: &EnvironmentSpec, who: &str, name: &str) -> Result<Option<String>> {
     let cloud = Cloud::connect(env, who)?;
     let out = cloud
-        .block_on(cloud.ecs.describe_clusters().clusters(name).send())
+        .block_on(
+            cloud
+                .client::<aws_sdk_ecs::Client>()
+                .describe_clusters()
+                .clusters(name)
+                .send(),
+        )
         .map_err(|e| Error::failed(problem("ecs:DescribeClusters", name, &e)))?;
     Ok(out
         .clusters()

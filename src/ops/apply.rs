@@ -1,17 +1,18 @@
-//! `apply`, `rollback`, `destroy` and `plan` (an apply's preview, saved) once the command line has compiled (or
-//! chosen) what to deploy: what is checked before the lock (the lost-state
-//! check), and under it (the reviewed plan, the recorded protection), then the
-//! deployment itself ([`super::deploy`]). The caller takes and releases the
-//! lock and says how it ended.
+//! `apply` once the command line has compiled what to deploy: what is
+//! checked before the lock (Pulumi, approval possible, the account, the
+//! lost-state check), and under it (the reviewed plan, the recorded
+//! protection), then the deployment itself ([`super::deploy`]).
 
-use super::deploy::{self, Operation, Request, Summary, Teardown};
-use super::plan::{self, PlanFile};
-use super::{Target, Ui};
+use super::deploy::{self, Operation, Request, Summary};
+use super::lock::under_lock;
+use super::plan_file::{self, PlanFile};
+use super::{LockWait, Scope, Target, Ui, check_account, open_backend};
 use crate::artifacts::Artifacts;
 use crate::backend::LockInfo;
 use crate::backend::protection::{self, Protection};
-use crate::backend::releases::{Release, Status};
+use crate::backend::releases::Status;
 use crate::error::{Error, Result};
+use crate::model::stack::EnvironmentSpec;
 use std::collections::BTreeMap;
 
 /// What `apply` deploys, and how.
@@ -27,6 +28,49 @@ pub struct Apply {
     pub recreate_lost_state: bool,
 }
 
+/// `deployer apply`: deploys `apply.files` (compiled for `env`) to the
+/// scope's stack and environment under its lock.
+pub fn apply(
+    scope: Scope,
+    env: EnvironmentSpec,
+    apply: Apply,
+    wait: &LockWait,
+    ui: &dyn Ui,
+) -> Result<Summary> {
+    let pulumi = crate::engine::pulumi::find()?;
+    require_approval_possible(env.approval_required(), apply.auto_approve, ui)?;
+    let backend = open_backend(scope.repo, ui)?;
+    check_account(&backend, scope.repo, &env, &scope.environment)?;
+    let target = scope.target(&backend, pulumi, env);
+    if !apply.recreate_lost_state {
+        nothing_deployed_elsewhere(&target, ui)?;
+    }
+    under_lock(
+        &backend,
+        target.repo,
+        (&target.stack, &target.environment),
+        "apply",
+        wait,
+        ui,
+        |held| apply_locked(&target, apply, &held.info, ui),
+    )
+}
+
+/// A prompt that cannot be asked is an error naming the flag, before anything happens.
+pub(super) fn require_approval_possible(
+    required: bool,
+    auto_approve: bool,
+    ui: &dyn Ui,
+) -> Result<()> {
+    if required && !auto_approve && !ui.can_prompt() {
+        return Err(Error::usage(
+            "this environment requires approval, and there is no terminal to ask on",
+        )
+        .with_help("pass --auto-approve (for CI) to approve"));
+    }
+    Ok(())
+}
+
 /// Before the lock, on a first apply (no record, no Pulumi state) of an
 /// environment whose cluster already runs in AWS: the back-end was lost (`git
 /// clean -fdx` on the local one, another bucket) and applying would create
@@ -34,7 +78,7 @@ pub struct Apply {
 /// when credentials are configured here (never the instance metadata
 /// service), and a failure to ask is a warning; otherwise a note says it could
 /// not be checked.
-pub fn nothing_deployed_elsewhere(target: &Target, ui: &dyn Ui) -> Result<()> {
+fn nothing_deployed_elsewhere(target: &Target, ui: &dyn Ui) -> Result<()> {
     let (backend, stack, environment) = (target.backend, &target.stack, &target.environment);
     let shared = matches!(backend.kind, crate::backend::BackendKind::Aws(_))
         || target.env.role_arn.is_some();
@@ -72,7 +116,7 @@ pub fn nothing_deployed_elsewhere(target: &Target, ui: &dyn Ui) -> Result<()> {
 
 /// Under the lock: checks the plan, holds the recorded protection, deploys,
 /// and records the protection this apply established.
-pub fn apply(target: &Target, apply: Apply, lock: &LockInfo, ui: &dyn Ui) -> Result<Summary> {
+fn apply_locked(target: &Target, apply: Apply, lock: &LockInfo, ui: &dyn Ui) -> Result<Summary> {
     if let Some(plan) = &apply.planned {
         matches_plan(target, plan, &apply.files)?;
     }
@@ -151,8 +195,8 @@ fn matches_plan(target: &Target, plan: &PlanFile, files: &Artifacts) -> Result<(
         if planned != now {
             return refuse(format!(
                 "the {what} from the reviewed plan's ({} then, {} now): a file changed since it was planned",
-                plan::short(planned),
-                plan::short(now)
+                plan_file::short(planned),
+                plan_file::short(now)
             ));
         }
     }
@@ -191,140 +235,4 @@ fn accept_downgrade(
         ));
     }
     Ok(format!("protection downgrade accepted: {what}"))
-}
-
-/// The release `rollback` re-applies: `--to N` when given (it must have
-/// succeeded), else the successful release before the current one.
-pub fn rollback_target(target: &Target, to: Option<u32>) -> Result<Release> {
-    let (stack, environment) = (&target.stack, &target.environment);
-    let history = || format!("see `deployer history --stack {stack} --environment {environment}`");
-    let releases = target.releases();
-    if let Some(n) = to {
-        let release = releases.get(n)?.ok_or_else(|| {
-            Error::usage(format!("{stack} / {environment} has no release #{n}"))
-                .with_help(history())
-        })?;
-        if release.result.as_ref().map(|r| r.status) != Some(Status::Succeeded) {
-            return Err(Error::failed(format!(
-                "release #{n} did not succeed ({}); roll back only to a release that did",
-                release.status()
-            )));
-        }
-        return Ok(release);
-    }
-    // The newest release is what runs now (or what a failure left, kept with
-    // --no-rollback): go back to the newest one that succeeded before it.
-    let all = releases.list()?;
-    let live = all.last().map_or(0, |r| r.start.number);
-    all.into_iter()
-        .rev()
-        .find(|r| {
-            r.start.number < live
-                && r.result
-                    .as_ref()
-                    .is_some_and(|x| x.status == Status::Succeeded)
-        })
-        .ok_or_else(|| {
-            Error::failed(format!(
-                "{stack} / {environment} has no earlier successful release to roll back to"
-            ))
-            .with_help(format!("{}; `--to N` picks one", history()))
-        })
-}
-
-/// Under the lock: deploys `release`'s program again, with its variables, as
-/// guarded as the environment has ever been.
-pub fn rollback(
-    target: &Target,
-    release: &Release,
-    auto_approve: bool,
-    lock: &LockInfo,
-    ui: &dyn Ui,
-) -> Result<Summary> {
-    let n = release.start.number;
-    let honoured = target.recorded_class()?;
-    let request = Request {
-        variables: release.start.variables.clone(),
-        git_commit: release.start.git_commit.clone(),
-        approval_required: honoured.approval_required,
-        production: honoured.production,
-        auto_approve,
-        ..target.request(
-            target.releases().artifacts(n, &target.environment)?,
-            Operation::Rollback { source: n },
-            (&lock.who, &lock.lock_id),
-        )
-    };
-    deploy::deploy(request, ui)
-}
-
-/// What `destroy` deletes: the newest release's program (a failed one may
-/// have created resources too; Pulumi destroys what its state holds).
-pub fn last_release(target: &Target) -> Result<Release> {
-    target.releases().latest()?.ok_or_else(|| {
-        Error::failed(format!(
-            "nothing of {} was ever deployed in {}; nothing to destroy",
-            target.stack, target.environment
-        ))
-    })
-}
-
-/// Under the lock: destroys everything `latest` deployed, always asking (or
-/// `auto_approve`), in production only with `production_confirmed`.
-pub fn destroy(
-    target: &Target,
-    latest: &Release,
-    auto_approve: bool,
-    production_confirmed: bool,
-    lock: &LockInfo,
-    ui: &dyn Ui,
-) -> Result<Summary> {
-    let files = target
-        .releases()
-        .artifacts(latest.start.number, &target.environment)?;
-    let request = Request {
-        variables: latest.start.variables.clone(),
-        approval_required: true,
-        production: target.recorded_class()?.production,
-        auto_approve,
-        ..target.request(files, Operation::Apply, (&lock.who, &lock.lock_id))
-    };
-    deploy::destroy(
-        request,
-        Teardown {
-            production_confirmed,
-        },
-        ui,
-    )
-}
-
-/// `plan`: previews `files` against what is deployed, taking no deployer lock
-/// and changing nothing in AWS (Pulumi's stack is created, as an apply would),
-/// in a workspace of its own, keeping none of the sensitive values it is given,
-/// and returns the plan to save with the preview it fixes.
-pub fn plan(
-    target: &Target,
-    files: Artifacts,
-    variables: &BTreeMap<String, String>,
-    sensitive: &BTreeMap<String, String>,
-) -> Result<(PlanFile, crate::engine::changes::PlannedChanges)> {
-    let base_release = target.releases().latest()?.map(|r| r.start.number);
-    let who = target.backend.who(&target.repo.root);
-    let request = Request {
-        variables: variables.clone(),
-        sensitive: sensitive.clone(),
-        ..target.request(files, Operation::Plan, (&who, ""))
-    };
-    let preview = deploy::preview(&request)?;
-    let plan = PlanFile::new(
-        &request.files,
-        &target.stack,
-        &target.environment,
-        variables,
-        request.git_commit.clone(),
-        base_release,
-        &who,
-        &preview,
-    );
-    Ok((plan, preview))
 }

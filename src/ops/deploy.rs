@@ -59,7 +59,7 @@ pub struct Request<'a> {
     /// Go ahead although Pulumi's state is lost while records say resources exist.
     pub recreate_lost_state: bool,
     /// `apply --plan`: the reviewed plan; the preview must match it.
-    pub planned: Option<super::plan::PlanFile>,
+    pub planned: Option<super::plan_file::PlanFile>,
 }
 
 /// One run of `pulumi up`, as it is recorded.
@@ -106,8 +106,10 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
         ));
     }
     if let Some(planned) = &request.planned {
-        let differences =
-            super::plan::differences(&planned.components, &super::plan::operations(&plan));
+        let differences = super::plan_file::differences(
+            &planned.components,
+            &super::plan_file::operations(&plan),
+        );
         if !differences.is_empty() {
             return Err(Error::failed(format!(
                 "the preview no longer matches the reviewed plan, so nothing was changed:\n  {}",
@@ -551,7 +553,10 @@ fn start_record(
         lock_id: request.lock_id.clone(),
         approved_by,
         source_release: source,
-        plan_hash: request.planned.as_ref().map(super::plan::PlanFile::hash),
+        plan_hash: request
+            .planned
+            .as_ref()
+            .map(super::plan_file::PlanFile::hash),
         planned_by: request.planned.as_ref().map(|p| p.planned_by.clone()),
         // Filled in by `Releases::begin`, from the files it stores.
         files: BTreeMap::new(),

@@ -7,6 +7,7 @@ use crate::backend::Backend;
 use crate::backend::releases::{Release, Releases};
 use crate::error::{Error, Result};
 use serde_json::Value as Json;
+use std::collections::BTreeMap;
 
 /// The last successful release and the program, settings and manifest it
 /// applied (checked against the hash it recorded).
@@ -88,4 +89,40 @@ pub fn history(
         .with_help("restore the release folders from the bucket's versions (or a backup of .deployer/); `deployer drift` and `deployer apply` need them"));
     }
     Ok(all)
+}
+
+/// A release's number and the variables it was applied with.
+pub type DeployedVariables = (u32, BTreeMap<String, String>);
+
+/// Per environment, the number and variables of its last successful release,
+/// where there is one (`show` without `--var`); with what could not be read
+/// (the back-end, a release), each said once.
+pub fn variables(
+    repo: &crate::load::Repo,
+    stack: &str,
+    environments: &[String],
+) -> (BTreeMap<String, DeployedVariables>, Vec<String>) {
+    let mut out = BTreeMap::new();
+    let backend = match crate::backend::config::resolve()
+        .and_then(|settings| Backend::open(&settings, &repo.root))
+    {
+        Ok(backend) => backend,
+        Err(e) => return (out, vec![format!("cannot open the back-end: {e}")]),
+    };
+    let mut problems = Vec::new();
+    for environment in environments {
+        match Releases::new(backend.store.as_ref(), stack, environment).last_success() {
+            Ok(Some(release)) => {
+                // A sensitive value was never recorded: it is shown as a placeholder.
+                let mut variables = release.start.variables;
+                variables.retain(|_, v| v != crate::expand::variables::SENSITIVE);
+                out.insert(environment.clone(), (release.start.number, variables));
+            }
+            Ok(None) => {}
+            Err(e) => problems.push(format!(
+                "cannot read the releases of {stack} / {environment}: {e}"
+            )),
+        }
+    }
+    (out, problems)
 }

@@ -1,14 +1,17 @@
 //! `drift`: refreshes the deployed release in preview mode, changing nothing,
 //! and reports per component the resources whose real state differs from the
-//! recorded one. The caller holds the stack's lock.
+//! recorded one, under the stack's lock (a refresh while an apply runs would
+//! read a half-changed stack).
 
 use super::deploy::owners;
-use super::deployed::Deployed;
-use super::{Target, Ui};
+use super::deployed::{self, Deployed};
+use super::lock::under_lock;
+use super::{LockWait, Scope, Target, Ui, check_account, open_backend};
 use crate::backend::LockInfo;
 use crate::engine::changes::{Drifted, drift_from};
 use crate::engine::{Engine, Setup, Workspace};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::model::stack::EnvironmentSpec;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -22,8 +25,40 @@ pub struct DriftReport {
     pub components: BTreeMap<String, Vec<Drifted>>,
 }
 
-/// Refreshes `deployed`'s program against AWS in preview mode.
+/// `deployer drift`: the last successful release's program refreshed
+/// against AWS (in `env`, as stack.yaml says it now).
 pub fn drift(
+    scope: Scope,
+    env: EnvironmentSpec,
+    wait: &LockWait,
+    ui: &dyn Ui,
+) -> Result<DriftReport> {
+    let (stack, environment) = (&scope.stack, &scope.environment);
+    let pulumi = crate::engine::pulumi::find()?;
+    let backend = open_backend(scope.repo, ui)?;
+    let Some(deployed) = deployed::last(&backend, stack, environment)? else {
+        return Err(Error::failed(format!(
+            "nothing of {stack} is deployed in {environment} yet, so nothing can drift"
+        ))
+        .with_help(format!(
+            "deploy with `deployer apply --stack {stack} --environment {environment}`"
+        )));
+    };
+    check_account(&backend, scope.repo, &env, environment)?;
+    let target = scope.target(&backend, pulumi, env);
+    under_lock(
+        &backend,
+        target.repo,
+        (&target.stack, &target.environment),
+        "drift",
+        wait,
+        ui,
+        |held| drift_locked(&target, &deployed, &held.info, ui),
+    )
+}
+
+/// Refreshes `deployed`'s program against AWS in preview mode.
+fn drift_locked(
     target: &Target,
     deployed: &Deployed,
     lock: &LockInfo,

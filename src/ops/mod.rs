@@ -4,22 +4,38 @@
 //! implements. Each command in `cli/commands/` parses, calls one of these, and
 //! prints the result (as cargo's commands wrap `cargo::ops`).
 //!
-//! - [`apply`]: apply, rollback and destroy under the stack's lock — the
-//!   reviewed plan, the recorded protection, the lost-state check — and
-//!   `plan`, an apply's preview saved for review;
+//! Each entry takes what the command line read (a [`Scope`], the compiled
+//! files, the flags as a request) and does everything else in one place: it
+//! finds Pulumi, opens the back-end, checks the account, takes the stack's
+//! lock ([`lock`]), runs the flow and releases the lock. A new deploying
+//! command is one file in `cli/commands/` and one here.
+//!
+//! - [`apply`]: apply under the stack's lock — the reviewed plan, the
+//!   recorded protection, the lost-state check;
+//! - [`rollback`] and [`destroy`]: an earlier release again, or nothing;
+//! - [`plan`]: an apply's preview saved for review (no lock), in the file of
+//!   [`plan_file`] (`plan --out`, `apply --plan`);
 //! - [`deploy`]: the engine flow they share (preview, approval, `pulumi up`,
 //!   release records, automatic rollback);
 //! - [`drift`]: refresh the deployed release and report what differs;
+//! - [`status`] and [`logs`]: the deployed release as AWS runs it;
+//! - [`lock`]: taking a stack's lock for a flow, `lock exec`, `lock status`
+//!   and `unlock`;
 //! - [`deployed`]: the last successful release and its program, which
 //!   `show --deployed`, `diff --against deployed`, `drift`, `status` and `logs`
-//!   read;
-//! - [`plan`]: the saved plan's file (`plan --out`, `apply --plan`).
+//!   read.
 
 pub mod apply;
 pub mod deploy;
 pub mod deployed;
+pub mod destroy;
 pub mod drift;
+pub mod lock;
+pub mod logs;
 pub mod plan;
+pub mod plan_file;
+pub mod rollback;
+pub mod status;
 
 use crate::artifacts::Artifacts;
 use crate::backend::Backend;
@@ -34,10 +50,23 @@ use crate::model::stack::EnvironmentSpec;
 use deploy::{Operation, Request};
 use std::collections::BTreeMap;
 
+pub use crate::backend::lock::Observer as LockEvents;
+
+/// What a preview plans and a deployment reports, as the command line shows it.
+pub mod changes {
+    pub use crate::engine::changes::PlannedChanges;
+    pub use crate::engine::progress::{Update, label};
+}
+pub use crate::engine::pulumi::{
+    INSTALL_HELP as PULUMI_INSTALL_HELP, MIN_VERSION as PULUMI_MIN_VERSION,
+};
+
 /// What the user sees and decides.
 pub trait Ui {
     /// A stage: "Previewing changes...".
     fn step(&self, text: &str);
+    /// Something that went well ("Lock acquired").
+    fn success(&self, text: &str);
     fn warn(&self, text: &str);
     /// A note beside the flow ("note: first apply of …").
     fn note(&self, text: &str);
@@ -53,6 +82,78 @@ pub trait Ui {
     /// name must be typed); `Ok(false)` when refused.
     fn confirm_destroy(&self, stack: &str, environment: &str, production: bool) -> Result<bool>;
     fn progress(&self, update: &Update);
+    /// Whether a question can be asked (a terminal, not `--output json`).
+    fn can_prompt(&self) -> bool;
+    /// Asks a yes/no question whose answer defaults to no.
+    fn confirm(&self, prompt: &str) -> Result<bool>;
+    /// What is shown while waiting for a stack's lock and while it is held.
+    fn lock_events(&self) -> &'static dyn LockEvents;
+}
+
+/// The stack and environment a flow works on, in a repository, as the command
+/// line chose them.
+pub struct Scope<'a> {
+    pub repo: &'a Repo,
+    pub stack: String,
+    pub environment: String,
+}
+
+/// How a flow takes the stack's lock (`--lock-ttl`, `--lock-timeout`).
+pub struct LockWait {
+    pub ttl: std::time::Duration,
+    /// `None`: wait for as long as it takes; zero: fail at once.
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// Opens the configured back-end; says once when it is the local one.
+pub fn open_backend(repo: &Repo, ui: &dyn Ui) -> Result<Backend> {
+    let settings = crate::backend::config::resolve()?;
+    let backend = Backend::open(&settings, &repo.root)?;
+    if let crate::backend::BackendKind::Local(dir) = &backend.kind {
+        ui.note(&format!(
+            "note: no back-end configured ({}), so state and locks are local, in {}; `deployer init` sets up the shared one",
+            crate::backend::config::path().display(),
+            repo.display(dir)
+        ));
+    }
+    Ok(backend)
+}
+
+/// Checks, before any lock, that deployer would act in `environment` with
+/// credentials of its account: on the shared back-end, or wherever the
+/// environment names a role (the local back-end alone contacts no AWS).
+fn check_account(
+    backend: &Backend,
+    repo: &Repo,
+    env: &EnvironmentSpec,
+    environment: &str,
+) -> Result<()> {
+    if matches!(backend.kind, crate::backend::BackendKind::Aws(_)) || env.role_arn.is_some() {
+        crate::inspect::check_account(env, environment, &backend.who(&repo.root))?;
+    }
+    Ok(())
+}
+
+/// The Pulumi CLI deployer would run, with its version or why it has none
+/// (`deployer version`).
+pub fn pulumi_on_path() -> Option<(std::path::PathBuf, Result<crate::engine::pulumi::Version>)> {
+    let path = crate::engine::pulumi::locate()?;
+    let version = crate::engine::pulumi::version_of(&path);
+    Some((path, version))
+}
+
+impl<'a> Scope<'a> {
+    /// The target of a flow in `env`, with Pulumi found and the back-end open.
+    fn target(self, backend: &'a Backend, pulumi: Pulumi, env: EnvironmentSpec) -> Target<'a> {
+        Target {
+            repo: self.repo,
+            backend,
+            pulumi,
+            stack: self.stack,
+            environment: self.environment,
+            env,
+        }
+    }
 }
 
 /// The stack and environment an operation works on, with what it works with.

@@ -9,7 +9,7 @@ use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::node::{Node, Value};
 use crate::source::Span;
 use jsonschema::ValidationError;
-use jsonschema::error::ValidationErrorKind as Kind;
+use jsonschema::error::ValidationErrorKind as Violation;
 use serde_json::Value as Json;
 
 /// Maps one validation error (which may hold several, for `anyOf`) to diagnostics.
@@ -19,7 +19,7 @@ pub fn diagnose(err: &ValidationError, root: &Node, schema: &Json, out: &mut Vec
     let field = field_name(pointer);
     let (span, node) = root.locate(pointer);
     let d = match err.kind() {
-        Kind::AdditionalProperties { unexpected } => {
+        Violation::AdditionalProperties { unexpected } => {
             let object_schema = schema.pointer(parent(schema_path));
             let known: Vec<&str> = object_schema
                 .and_then(|s| s.get("properties"))
@@ -57,7 +57,7 @@ pub fn diagnose(err: &ValidationError, root: &Node, schema: &Json, out: &mut Vec
             }
             return;
         }
-        Kind::Required { property } => {
+        Violation::Required { property } => {
             let name = property.as_str().unwrap_or_default();
             let place = if pointer.is_empty() {
                 String::new()
@@ -77,7 +77,7 @@ pub fn diagnose(err: &ValidationError, root: &Node, schema: &Json, out: &mut Vec
             }
             d
         }
-        Kind::Type { .. } => {
+        Violation::Type { .. } => {
             let expected = schema
                 .pointer(schema_path)
                 .map(describe_types)
@@ -97,66 +97,66 @@ pub fn diagnose(err: &ValidationError, root: &Node, schema: &Json, out: &mut Vec
             .at(span)
             .with_label(format!("expected {expected}"))
         }
-        Kind::Enum { options } => enum_diagnostic(
+        Violation::Enum { options } => enum_diagnostic(
             &field,
             span,
             node,
             options.as_array().map(Vec::as_slice).unwrap_or(&[]),
         ),
-        Kind::Constant { expected_value } => {
+        Violation::Constant { expected_value } => {
             enum_diagnostic(&field, span, node, std::slice::from_ref(&**expected_value))
         }
-        Kind::AnyOf { context } | Kind::OneOfNotValid { context } => {
+        Violation::AnyOf { context } | Violation::OneOfNotValid { context } => {
             branch_diagnostics(context, &field, span, node, root, schema, out);
             return;
         }
-        Kind::Minimum { limit } | Kind::ExclusiveMinimum { limit } => {
-            let strict = matches!(err.kind(), Kind::ExclusiveMinimum { .. });
+        Violation::Minimum { limit } | Violation::ExclusiveMinimum { limit } => {
+            let strict = matches!(err.kind(), Violation::ExclusiveMinimum { .. });
             let bound = if strict { "more than" } else { "at least" };
             range(&field, span, node, format!("{bound} {limit}"))
         }
-        Kind::Maximum { limit } | Kind::ExclusiveMaximum { limit } => {
-            let strict = matches!(err.kind(), Kind::ExclusiveMaximum { .. });
+        Violation::Maximum { limit } | Violation::ExclusiveMaximum { limit } => {
+            let strict = matches!(err.kind(), Violation::ExclusiveMaximum { .. });
             let bound = if strict { "less than" } else { "at most" };
             range(&field, span, node, format!("{bound} {limit}"))
         }
-        Kind::MinLength { limit } => range(
+        Violation::MinLength { limit } => range(
             &field,
             span,
             node,
             format!("at least {limit} characters long"),
         ),
-        Kind::MaxLength { limit } => range(
+        Violation::MaxLength { limit } => range(
             &field,
             span,
             node,
             format!("at most {limit} characters long"),
         ),
-        Kind::MinItems { limit } => range(
+        Violation::MinItems { limit } => range(
             &field,
             span,
             node,
             format!("a list of at least {limit} items"),
         ),
-        Kind::MaxItems { limit } => range(
+        Violation::MaxItems { limit } => range(
             &field,
             span,
             node,
             format!("a list of at most {limit} items"),
         ),
-        Kind::MinProperties { limit } => range(
+        Violation::MinProperties { limit } => range(
             &field,
             span,
             node,
             format!("a mapping with at least {limit} entries"),
         ),
-        Kind::MaxProperties { limit } => range(
+        Violation::MaxProperties { limit } => range(
             &field,
             span,
             node,
             format!("a mapping with at most {limit} entries"),
         ),
-        Kind::Pattern { pattern } => {
+        Violation::Pattern { pattern } => {
             let found = node.map(describe_value).unwrap_or_default();
             let mut d = Diagnostic::error(
                 Code::PatternMismatch,
@@ -172,16 +172,20 @@ pub fn diagnose(err: &ValidationError, root: &Node, schema: &Json, out: &mut Vec
             }
             d
         }
-        Kind::PropertyNames { error } => {
+        Violation::PropertyNames { error } => {
             let key = error.instance().as_str().unwrap_or_default().to_string();
             let key_span = node
                 .and_then(Node::as_map)
                 .and_then(|m| m.key(&key))
                 .map_or(span, |k| k.span);
             let rule = match error.kind() {
-                Kind::Pattern { pattern } => format!("must match `{pattern}`"),
-                Kind::MaxLength { limit } => format!("must be at most {limit} characters long"),
-                Kind::MinLength { limit } => format!("must be at least {limit} characters long"),
+                Violation::Pattern { pattern } => format!("must match `{pattern}`"),
+                Violation::MaxLength { limit } => {
+                    format!("must be at most {limit} characters long")
+                }
+                Violation::MinLength { limit } => {
+                    format!("must be at least {limit} characters long")
+                }
                 _ => error.to_string(),
             };
             Diagnostic::error(Code::InvalidName, format!("invalid key `{key}` in {field}"))
@@ -206,17 +210,22 @@ fn branch_diagnostics(
     out: &mut Vec<Diagnostic>,
 ) {
     let all_constants = branches.iter().all(|b| {
+        b.iter().all(|e| {
+            matches!(
+                e.kind(),
+                Violation::Constant { .. } | Violation::Type { .. }
+            )
+        })
+    }) && branches.iter().any(|b| {
         b.iter()
-            .all(|e| matches!(e.kind(), Kind::Constant { .. } | Kind::Type { .. }))
-    }) && branches
-        .iter()
-        .any(|b| b.iter().any(|e| matches!(e.kind(), Kind::Constant { .. })));
+            .any(|e| matches!(e.kind(), Violation::Constant { .. }))
+    });
     if all_constants {
         let options: Vec<Json> = branches
             .iter()
             .flat_map(|b| b.iter())
             .filter_map(|e| match e.kind() {
-                Kind::Constant { expected_value } => Some((**expected_value).clone()),
+                Violation::Constant { expected_value } => Some((**expected_value).clone()),
                 _ => None,
             })
             .collect();
@@ -224,7 +233,7 @@ fn branch_diagnostics(
         return;
     }
     let own_type_error = |e: &ValidationError| {
-        matches!(e.kind(), Kind::Type { .. })
+        matches!(e.kind(), Violation::Type { .. })
             && e.instance_path().as_str() == branches_path(branches)
     };
     let matching: Vec<&Vec<ValidationError>> = branches

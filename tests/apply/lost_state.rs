@@ -125,7 +125,7 @@ fn cluster_still_runs(backend: &AwsBackend, region: &str) {
     cloud
         .block_on(
             cloud
-                .ecs
+                .client::<aws_sdk_ecs::Client>()
                 .create_cluster()
                 .cluster_name("notification-platform-development")
                 .send(),

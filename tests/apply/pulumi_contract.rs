@@ -342,7 +342,13 @@ fn recovery_adopts_what_aws_finished_creating_and_names_what_it_cannot_tell() {
         let cloud = deployer::inspect::Cloud::in_region("us-east-1").unwrap();
         if aws_finished {
             cloud
-                .block_on(cloud.sqs.create_queue().queue_name(sqs_name).send())
+                .block_on(
+                    cloud
+                        .client::<aws_sdk_sqs::Client>()
+                        .create_queue()
+                        .queue_name(sqs_name)
+                        .send(),
+                )
                 .unwrap();
         }
         let mut env = pulumi_env(&repo);
@@ -379,11 +385,17 @@ fn recovery_adopts_what_aws_finished_creating_and_names_what_it_cannot_tell() {
             cloud
                 .block_on(
                     cloud
-                        .sqs
+                        .client::<aws_sdk_sqs::Client>()
                         .delete_queue()
                         .queue_url(
                             cloud
-                                .block_on(cloud.sqs.get_queue_url().queue_name(sqs_name).send())
+                                .block_on(
+                                    cloud
+                                        .client::<aws_sdk_sqs::Client>()
+                                        .get_queue_url()
+                                        .queue_name(sqs_name)
+                                        .send(),
+                                )
                                 .unwrap()
                                 .queue_url()
                                 .unwrap(),

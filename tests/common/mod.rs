@@ -407,7 +407,7 @@ pub fn pulumi_env(repo: &TestRepo) -> Vec<(String, String)> {
 
 /// The real Pulumi CLI the deploy tests run against instead of the stand-in,
 /// when `DEPLOYER_TEST_PULUMI` names one (.github/workflows/pulumi-e2e.yml;
-/// README, "Running the deploy tests against the real Pulumi CLI").
+/// docs/pulumi.md, "Running the deploy tests against the real Pulumi CLI").
 pub fn real_pulumi() -> Option<PathBuf> {
     std::env::var_os("DEPLOYER_TEST_PULUMI")
         .filter(|p| !p.is_empty())

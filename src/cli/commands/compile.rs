@@ -9,6 +9,7 @@ use crate::cli::args::{CompileArgs, OutputFormat};
 use crate::cli::printer::Printer;
 use crate::error::{Error, Result};
 use crate::load::Repo;
+use crate::pipeline::Undeclared;
 use crate::pipeline::{self, GivenVars};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -52,7 +53,11 @@ pub fn run(args: CompileArgs, printer: &Printer) -> Result<ExitStatus> {
             &args.out,
             args.environment.as_deref(),
             &vars,
-            args.selection.all,
+            if args.selection.all {
+                Undeclared::Ignored
+            } else {
+                Undeclared::Error
+            },
         )
     });
     let mut report = Report::default();
@@ -150,13 +155,14 @@ fn compile_stack(
     out: &Path,
     environment: Option<&str>,
     vars: &GivenVars,
-    all: bool,
+    undeclared: Undeclared,
 ) -> Outcome {
     let input_hash = match artifacts::input_hash(repo, stack, &vars.vars, &vars.var_files) {
         Ok(hash) => hash,
         Err(e) => {
             return Outcome::Failed(
-                Error::failed(format!("cannot read the files of stack `{stack}`: {e}")),
+                Error::failed(format!("cannot read the files of stack `{stack}`: {e}"))
+                    .with_source(e),
                 Vec::new(),
             );
         }
@@ -170,7 +176,7 @@ fn compile_stack(
         stack,
         environment.map(str::to_string),
         vars,
-        all,
+        undeclared,
     );
     if let Some(err) = check.failure() {
         return Outcome::Failed(err, check.rendered);
@@ -188,7 +194,7 @@ fn compile_stack(
         let dir = artifacts::output_dir(out, stack, &resolved.environment);
         if let Err(e) = files.write(&dir) {
             return Outcome::Failed(
-                Error::failed(format!("cannot write {}: {e}", dir.display())),
+                Error::failed(format!("cannot write {}: {e}", dir.display())).with_source(e),
                 check.rendered,
             );
         }

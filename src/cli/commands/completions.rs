@@ -5,7 +5,7 @@
 use crate::cli::ExitStatus;
 use crate::cli::args::{Cli, CompletionsArgs, ManArgs};
 use crate::cli::printer::Printer;
-use crate::error::{Error, Result};
+use crate::error::{Context, Result};
 use clap::CommandFactory;
 
 pub fn run(args: CompletionsArgs, printer: &Printer) -> Result<ExitStatus> {
@@ -17,7 +17,7 @@ pub fn run(args: CompletionsArgs, printer: &Printer) -> Result<ExitStatus> {
 
 pub fn man(args: ManArgs, printer: &Printer) -> Result<ExitStatus> {
     std::fs::create_dir_all(&args.out)
-        .map_err(|e| Error::failed(format!("cannot create {}: {e}", args.out.display())))?;
+        .context(|| format!("cannot create {}", args.out.display()))?;
     let command = Cli::command();
     let mut pages = vec![("deployer".to_string(), command.clone())];
     // A page is named `deployer-apply` (as git's are), but its synopsis shows
@@ -36,11 +36,11 @@ pub fn man(args: ManArgs, printer: &Printer) -> Result<ExitStatus> {
         let mut text = Vec::new();
         clap_mangen::Man::new(page.clone())
             .render(&mut text)
-            .map_err(|e| Error::failed(format!("cannot render the man page of {name}: {e}")))?;
+            .context(|| format!("cannot render the man page of {name}"))?;
         let text = roff_ascii(&String::from_utf8_lossy(&text));
         let path = args.out.join(format!("{name}.1"));
         crate::artifacts::write_atomic(&path, text.as_bytes())
-            .map_err(|e| Error::failed(format!("cannot write {}: {e}", path.display())))?;
+            .context(|| format!("cannot write {}", path.display()))?;
     }
     printer.success(format!(
         "wrote {} man pages to {}",

@@ -7,10 +7,10 @@ use super::{check_for_compile, open_repo, var_args};
 use crate::cli::ExitStatus;
 use crate::cli::args::{DiffArgs, ReportFormat};
 use crate::cli::printer::{GREEN, Printer, RED, YELLOW};
-use crate::emit::program::to_yaml;
 use crate::error::{Error, Result};
 use crate::load::Repo;
 use crate::pipeline::GivenVars;
+use crate::pipeline::to_yaml;
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -129,7 +129,7 @@ fn program_text(
         stack,
         Some(environment.to_string()),
         vars,
-        false,
+        crate::pipeline::Undeclared::Error,
     )?;
     if checked.environments.is_empty() {
         return Ok(None);

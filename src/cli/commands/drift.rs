@@ -2,55 +2,29 @@
 //! per component, the resources whose real state differs from the recorded one.
 //! Exit 0 no drift, 1 drift, 2 error.
 
-use super::lock::take;
-use super::{open_backend, open_repo, resolve_target};
+use super::{lock_wait, open_repo, resolve_target};
 use crate::cli::ExitStatus;
 use crate::cli::args::{DriftArgs, OutputFormat};
-use crate::cli::commands::apply::CliUi;
 use crate::cli::printer::{Printer, YELLOW};
-use crate::engine::progress::label;
-use crate::engine::pulumi;
-use crate::error::{Error, Result};
-use crate::ops::{Target, deployed, drift};
+use crate::cli::ui::CliUi;
+use crate::error::Result;
+use crate::ops::Scope;
+use crate::ops::changes::label;
 
 pub fn run(args: DriftArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
     let target = resolve_target(printer, &repo, &args.target)?;
-    let (stack, environment) = (target.stack, target.environment);
-    let pulumi = pulumi::find()?;
-    let backend = open_backend(printer, &repo)?;
-    let Some(deployed) = deployed::last(&backend, &stack, &environment)? else {
-        return Err(Error::failed(format!(
-            "nothing of {stack} is deployed in {environment} yet, so nothing can drift"
-        ))
-        .with_help(format!(
-            "deploy with `deployer apply --stack {stack} --environment {environment}`"
-        )));
-    };
-    let number = deployed.number();
-    let env = super::stack_file(printer, &repo, &stack)?.environments[&environment].clone();
-    super::check_account(&backend, &repo, &env, &environment)?;
-    let held = take(
-        printer,
-        &backend,
-        &repo,
-        &stack,
-        &environment,
-        "drift",
-        &args.lock,
-    )?;
-    let target = Target {
+    let env =
+        super::stack_file(printer, &repo, &target.stack)?.environments[&target.environment].clone();
+    let scope = Scope {
         repo: &repo,
-        backend: &backend,
-        pulumi,
-        stack,
-        environment,
-        env,
+        stack: target.stack,
+        environment: target.environment,
     };
-    let report = drift::drift(&target, &deployed, &held.info, &CliUi::new(printer));
-    super::lock::release(printer, held);
-    let report = report?;
-    let (stack, environment) = (&target.stack, &target.environment);
+    let report =
+        crate::ops::drift::drift(scope, env, &lock_wait(&args.lock), &CliUi::new(printer))?;
+    let number = report.release;
+    let (stack, environment) = (&report.stack, &report.environment);
     match args.output {
         OutputFormat::Json => printer.json(&report),
         OutputFormat::Text if !report.drift => printer.success(format!(

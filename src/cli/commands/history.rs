@@ -6,6 +6,7 @@ use crate::backend::timestamp;
 use crate::cli::ExitStatus;
 use crate::cli::args::{HistoryArgs, OutputFormat};
 use crate::cli::printer::Printer;
+use crate::cli::printer::duration;
 use crate::error::Result;
 use serde_json::json;
 
@@ -72,11 +73,6 @@ fn row(r: &Release) -> [String; 7] {
         .result
         .as_ref()
         .map_or_else(|| "-".to_string(), |x| duration(x.duration_ms));
-    let vars: Vec<String> = s
-        .variables
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
     [
         s.number.to_string(),
         status,
@@ -84,7 +80,7 @@ fn row(r: &Release) -> [String; 7] {
         duration,
         who(s),
         s.git_commit.clone().unwrap_or_else(|| "-".into()),
-        vars.join(" "),
+        s.variables_line(),
     ]
 }
 
@@ -97,16 +93,6 @@ fn who(s: &crate::backend::releases::ReleaseStart) -> String {
         }
         Some(arn) => format!("{} (AWS: {arn})", s.who),
         None => s.who.clone(),
-    }
-}
-
-/// `8m 35s`, `12s`, `1h 02m`.
-pub fn duration(ms: u64) -> String {
-    let secs = ms / 1000;
-    match secs {
-        0..60 => format!("{secs}s"),
-        60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
-        _ => format!("{}h {:02}m", secs / 3600, secs % 3600 / 60),
     }
 }
 

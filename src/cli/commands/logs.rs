@@ -1,16 +1,15 @@
 //! `deployer logs --component SERVICE/COMPONENT [--follow]`: CloudWatch Logs of
 //! components, found from the latest successful release, interleaved by time.
 
-use super::{open_backend, open_repo, stack_file};
+use super::{open_repo, stack_file};
 use crate::cli::ExitStatus;
 use crate::cli::args::LogsArgs;
 use crate::cli::printer::{DIM, Printer};
+use crate::cli::ui::CliUi;
 use crate::error::{Error, Result};
-use crate::inspect::logs::{Line, Source, Tail};
-use crate::inspect::{Cloud, output};
 use crate::load::Repo;
-use crate::ops::deployed;
-use std::time::Duration;
+use crate::ops::Scope;
+use crate::ops::logs::{Follow, Line, LogsRequest};
 
 pub fn run(args: LogsArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
@@ -41,70 +40,27 @@ pub fn run(args: LogsArgs, printer: &Printer) -> Result<ExitStatus> {
             environment_from,
         },
     );
-    let backend = open_backend(printer, &repo)?;
-    let deployed = deployed::required(&backend, &stack, &environment)?;
-    let (release, manifest) = (deployed.release, deployed.files.manifest);
-    let outputs = release
-        .result
-        .as_ref()
-        .map(|r| r.outputs.clone())
-        .unwrap_or_default();
-    let mut sources = Vec::new();
-    for component in &args.component {
-        let Some(entry) = manifest.components.get(component) else {
-            let known: Vec<&str> = manifest
-                .components
-                .keys()
-                .filter(|k| *k != "_stack")
-                .map(String::as_str)
-                .collect();
-            let mut err = Error::usage(format!(
-                "release #{} of {stack} / {environment} has no component `{component}`",
-                release.start.number
-            ));
-            err = match crate::diagnostic::did_you_mean(component, known.iter().copied()) {
-                Some(help) => err.with_help(format!("{help} (components: {})", known.join(", "))),
-                None => err.with_help(format!("components: {}", known.join(", "))),
-            };
-            return Err(err);
-        };
-        if entry.kind != "microservice" {
-            return Err(Error::usage(format!(
-                "`{component}` is a {} component; only microservices write logs to CloudWatch",
-                entry.kind
-            )));
-        }
-        let group = output(&outputs, component, "log_group")
-            .ok_or_else(|| crate::inspect::missing_output(component, "log_group"))?;
-        sources.push(Source {
-            component: component.clone(),
-            group: group.to_string(),
-        });
-    }
-    let cloud = Cloud::connect(&file.environments[&environment], &backend.who(&repo.root))?;
-    let since = now_ms() - args.since.as_millis() as i64;
-    let mut tail = Tail::new(sources, since, args.filter.clone());
-    let prefix = args.component.len() > 1;
-    let mut idle = Duration::from_secs(1);
-    loop {
-        let lines = tail.poll(&cloud).map_err(Error::failed)?;
-        let got = !lines.is_empty();
-        for line in &lines {
-            print_line(printer, line, prefix);
-        }
-        if !args.follow {
-            return Ok(ExitStatus::Success);
-        }
-        // Poll again soon while lines come, less often while it is quiet.
-        idle = if got {
-            Duration::from_secs(1)
+    let scope = Scope {
+        repo: &repo,
+        stack,
+        environment,
+    };
+    let request = LogsRequest {
+        components: args.component.clone(),
+        since: args.since,
+        filter: args.filter.clone(),
+        follow: if args.follow {
+            Follow::UntilInterrupted
         } else {
-            (idle * 2).min(Duration::from_secs(10))
-        };
-        if crate::interrupt::sleep(idle) {
-            return Ok(ExitStatus::Success);
-        }
-    }
+            Follow::Once
+        },
+    };
+    let prefix = args.component.len() > 1;
+    let env = &file.environments[&scope.environment].clone();
+    crate::ops::logs::logs(scope, env, request, &CliUi::new(printer), |line| {
+        print_line(printer, line, prefix)
+    })?;
+    Ok(ExitStatus::Success)
 }
 
 fn print_line(printer: &Printer, line: &Line, prefix: bool) {
@@ -120,12 +76,6 @@ fn print_line(printer: &Printer, line: &Line, prefix: bool) {
     } else {
         printer.out(format!("{time} {}", line.message));
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The one stack that has every component named.

@@ -19,13 +19,12 @@ pub mod target;
 pub mod validate;
 pub mod version;
 
-use crate::error::Result;
+use crate::error::{Context, Result};
 use crate::load::Repo;
 
 /// Opens the repository from `--repo` or the current folder.
 pub fn open_repo(repo: &Option<std::path::PathBuf>) -> Result<Repo> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| crate::error::Error::failed(format!("cannot read the current folder: {e}")))?;
+    let cwd = std::env::current_dir().context(|| "cannot read the current folder".to_string())?;
     Repo::open(repo.as_deref(), &cwd)
 }
 
@@ -76,8 +75,7 @@ pub fn plural(n: usize, word: &str) -> String {
 use crate::cli::printer::Printer;
 use crate::diagnostic::sort_and_dedup;
 use crate::error::Error;
-use crate::expand::variables::Missing;
-use crate::pipeline::{self, Checked, GivenVars, Options};
+use crate::pipeline::{self, Checked, GivenVars, Missing, Options, Undeclared};
 use crate::source::Sources;
 
 /// A stack checked for compiling, with its diagnostics already rendered (so a
@@ -121,38 +119,28 @@ pub fn check_quietly(
     stack: &str,
     environment: Option<String>,
     vars: &GivenVars,
-    ignore_undeclared: bool,
+    undeclared: Undeclared,
 ) -> StackCheck {
-    check_with(
-        printer,
-        repo,
-        stack,
+    let options = Options {
         environment,
-        vars,
-        ignore_undeclared,
-        Missing::Error,
-    )
+        missing: Missing::Error,
+        undeclared,
+    };
+    check_with(printer, repo, stack, vars, &options)
 }
 
-/// [`check_quietly`] with a choice of what a missing required variable is.
+/// Compiles a stack as `options` say, its diagnostics rendered.
 pub fn check_with(
     printer: &Printer,
     repo: &Repo,
     stack: &str,
-    environment: Option<String>,
     vars: &GivenVars,
-    ignore_undeclared: bool,
-    missing: Missing,
+    options: &Options,
 ) -> StackCheck {
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
-    let options = Options {
-        environment,
-        missing,
-        ignore_undeclared,
-    };
     let checked =
-        pipeline::check_stack(repo, stack, vars, &options, &mut sources, &mut diagnostics);
+        pipeline::compile_stack(repo, stack, vars, options, &mut sources, &mut diagnostics);
     sort_and_dedup(&mut diagnostics, &sources);
     let rendered = diagnostics
         .iter()
@@ -174,9 +162,9 @@ pub fn check_for_compile(
     stack: &str,
     environment: Option<String>,
     vars: &GivenVars,
-    ignore_undeclared: bool,
+    undeclared: Undeclared,
 ) -> Result<Checked> {
-    check_quietly(printer, repo, stack, environment, vars, ignore_undeclared).into_result(printer)
+    check_quietly(printer, repo, stack, environment, vars, undeclared).into_result(printer)
 }
 
 /// One stack in one environment compiled into what a release records, for
@@ -194,7 +182,7 @@ pub fn compile_one(
         stack,
         Some(environment.to_string()),
         vars,
-        false,
+        Undeclared::Error,
     )?;
     if checked.environments.is_empty() {
         return Err(Error::failed(format!(
@@ -204,7 +192,7 @@ pub fn compile_one(
     let compiled = checked.take_compiled(0);
     let resolved = &checked.environments[0];
     let input_hash = crate::artifacts::input_hash(repo, stack, &vars.vars, &vars.var_files)
-        .map_err(|e| Error::failed(format!("cannot read the files of `{stack}`: {e}")))?;
+        .context(|| format!("cannot read the files of `{stack}`"))?;
     let files =
         crate::artifacts::Artifacts::new(resolved, &compiled, input_hash, &checked.variables);
     Ok((checked, files))
@@ -219,16 +207,15 @@ pub fn var_args(args: crate::cli::args::VarArgs) -> Result<GivenVars> {
 
 /// Opens the configured back-end; says once when it is the local one.
 pub fn open_backend(printer: &Printer, repo: &Repo) -> Result<crate::backend::Backend> {
-    let settings = crate::backend::config::resolve()?;
-    let backend = crate::backend::Backend::open(&settings, &repo.root)?;
-    if let crate::backend::BackendKind::Local(dir) = &backend.kind {
-        printer.status(format!(
-            "note: no back-end configured ({}), so state and locks are local, in {}; `deployer init` sets up the shared one",
-            crate::backend::config::path().display(),
-            repo.display(dir)
-        ));
+    crate::ops::open_backend(repo, &crate::cli::ui::CliUi::new(printer))
+}
+
+/// How long a flow waits for the stack's lock, and how long it lasts.
+pub fn lock_wait(options: &crate::cli::args::LockOptions) -> crate::ops::LockWait {
+    crate::ops::LockWait {
+        ttl: options.lock_ttl,
+        timeout: options.lock_timeout,
     }
-    Ok(backend)
 }
 
 /// The stack and environment a command acts on: as given, else inferred (and
@@ -239,16 +226,18 @@ pub fn resolve_target(
     given: &crate::cli::args::StackEnv,
 ) -> Result<target::ChosenTarget> {
     let (stack, stack_from) = target::stack(repo, given.stack.as_deref())?;
-    let (environment, environment_from) =
-        match (read_stack_file(repo, &stack).0, &given.environment) {
-            (Some(file), given) => target::environment(&stack, &file, given.as_deref())?,
-            // A broken stack.yaml is reported by the commands that compile it.
-            (None, Some(environment)) => (environment.clone(), "--environment".to_string()),
-            (None, None) => {
-                stack_file(printer, repo, &stack)?;
-                unreachable!("stack_file fails when read_stack_file did")
-            }
-        };
+    let (environment, environment_from) = match (
+        pipeline::read_stack_file(repo, &stack).0,
+        &given.environment,
+    ) {
+        (Some(file), given) => target::environment(&stack, &file, given.as_deref())?,
+        // A broken stack.yaml is reported by the commands that compile it.
+        (None, Some(environment)) => (environment.clone(), "--environment".to_string()),
+        (None, None) => {
+            stack_file(printer, repo, &stack)?;
+            unreachable!("stack_file fails when read_stack_file did")
+        }
+    };
     Ok(announce(
         printer,
         target::ChosenTarget {
@@ -302,25 +291,6 @@ pub fn resolve_stack(printer: &Printer, repo: &Repo, given: Option<&str>) -> Res
     Ok(stack)
 }
 
-/// A stack's stack.yaml, checked, with what is wrong with it.
-fn read_stack_file(
-    repo: &Repo,
-    stack: &str,
-) -> (
-    Option<crate::model::stack::StackFile>,
-    Vec<crate::diagnostic::Diagnostic>,
-    Sources,
-) {
-    let mut sources = Sources::default();
-    let mut loader = crate::load::Loader::new(repo, &mut sources);
-    let doc = loader.parse_file(&repo.root.join("stacks").join(stack).join("stack.yaml"));
-    let parsed = doc.and_then(|d| {
-        crate::validate::check_stack_file(&d.root, d.file, loader.sources, &mut loader.diagnostics)
-    });
-    let diagnostics = loader.diagnostics;
-    (parsed, diagnostics, sources)
-}
-
 /// One answer: from its flag, else asked, else its default, else an error naming the flag.
 pub struct Asker {
     pub interactive: bool,
@@ -355,7 +325,7 @@ impl Asker {
         input
             .validate_with(|v: &String| check(v))
             .interact_text()
-            .map_err(|e| Error::failed(format!("cannot read the answer: {e}")))
+            .context(|| "cannot read the answer".to_string())
     }
 }
 
@@ -365,7 +335,7 @@ pub fn stack_file(
     repo: &Repo,
     stack: &str,
 ) -> Result<crate::model::stack::StackFile> {
-    let (parsed, diagnostics, sources) = read_stack_file(repo, stack);
+    let (parsed, diagnostics, sources) = pipeline::read_stack_file(repo, stack);
     parsed.ok_or_else(|| {
         for d in &diagnostics {
             printer.diagnostic(d, &sources);
@@ -374,19 +344,4 @@ pub fn stack_file(
             "stacks/{stack}/stack.yaml is not valid; fix it first"
         ))
     })
-}
-
-/// Checks, before any lock, that deployer would act in `environment` with
-/// credentials of its account: on the shared back-end, or wherever the
-/// environment names a role (the local back-end alone contacts no AWS).
-pub fn check_account(
-    backend: &crate::backend::Backend,
-    repo: &Repo,
-    env: &crate::model::stack::EnvironmentSpec,
-    environment: &str,
-) -> Result<()> {
-    if matches!(backend.kind, crate::backend::BackendKind::Aws(_)) || env.role_arn.is_some() {
-        crate::inspect::check_account(env, environment, &backend.who(&repo.root))?;
-    }
-    Ok(())
 }

@@ -1,18 +1,17 @@
 //! `deployer plan`: compile, preview and save what a reviewer approves.
-//! Takes no deployer lock and deploys nothing (Pulumi's stack is created and
-//! sensitive values are stored, as an apply would); `apply --plan FILE`
+//! Takes no deployer lock and deploys nothing (Pulumi's stack is created, as
+//! an apply would; no sensitive value is kept); `apply --plan FILE`
 //! deploys exactly the plan or nothing.
 
-use super::apply::CliUi;
-use super::{open_backend, open_repo, resolve_target, var_args};
+use super::{open_repo, resolve_target, var_args};
 use crate::cli::ExitStatus;
 use crate::cli::args::{PlanArgs, ReportFormat};
 use crate::cli::printer::Printer;
-use crate::engine::pulumi;
+use crate::cli::ui::CliUi;
 use crate::error::Result;
-use crate::ops::apply as op;
-use crate::ops::plan::short;
-use crate::ops::{Target, Ui};
+use crate::ops::plan::ToPlan;
+use crate::ops::plan_file::short;
+use crate::ops::{Scope, Ui};
 
 pub fn run(args: PlanArgs, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
@@ -20,22 +19,18 @@ pub fn run(args: PlanArgs, printer: &Printer) -> Result<ExitStatus> {
     let (stack, environment) = (target.stack, target.environment);
     let vars = var_args(args.vars)?;
     let (checked, files) = super::compile_one(printer, &repo, &stack, &environment, &vars)?;
-    let env = checked.environments[0].env.clone();
-    let pulumi = pulumi::find()?;
-    let backend = open_backend(printer, &repo)?;
-    super::check_account(&backend, &repo, &env, &environment)?;
-    printer.status(format!(
-        "Previewing {stack} / {environment}, changing nothing..."
-    ));
-    let target = Target {
+    let to_plan = ToPlan {
+        env: checked.environments[0].env.clone(),
+        files,
+        variables: checked.variables,
+        sensitive: checked.sensitive,
+    };
+    let scope = Scope {
         repo: &repo,
-        backend: &backend,
-        pulumi,
         stack: stack.clone(),
         environment: environment.clone(),
-        env,
     };
-    let (plan, preview) = op::plan(&target, files, &checked.variables, &checked.sensitive)?;
+    let (plan, preview) = crate::ops::plan::plan(scope, to_plan, &CliUi::new(printer))?;
     let base_release = plan.base_release;
     if let Some(out) = &args.out {
         plan.write(out)?;

@@ -5,11 +5,8 @@ use super::{check_with, open_repo, var_args};
 use crate::cli::ExitStatus;
 use crate::cli::args::{ProgramFormat, ShowArgs};
 use crate::cli::printer::Printer;
-use crate::emit::program::to_yaml;
 use crate::error::Result;
-use crate::expand::template::{REF_END, REF_START};
-use crate::expand::variables::Missing;
-use crate::resolve::ResolvedStack;
+use crate::pipeline::{self, Missing, Options, ResolvedStack, Undeclared, to_yaml};
 use serde_json::{Map, Value as Json, json};
 use std::collections::BTreeMap;
 
@@ -42,7 +39,14 @@ pub fn run(args: ShowArgs, printer: &Printer) -> Result<ExitStatus> {
     let deployed = if given {
         BTreeMap::new()
     } else {
-        deployed_variables(&repo, args.stack(), &environments)
+        let (found, unreadable) =
+            crate::ops::deployed::variables(&repo, args.stack(), &environments);
+        for problem in unreadable {
+            printer.warning(format!(
+                "{problem}; showing the environment without its deployed variables"
+            ));
+        }
+        found
     };
     let mut documents = Map::new();
     let mut notes = Vec::new();
@@ -67,16 +71,13 @@ pub fn run(args: ShowArgs, printer: &Printer) -> Result<ExitStatus> {
         } else {
             Missing::Placeholder
         };
-        let mut checked = check_with(
-            printer,
-            &repo,
-            args.stack(),
-            Some(environment.clone()),
-            &vars_here,
-            false,
+        let options = Options {
+            environment: Some(environment.clone()),
             missing,
-        )
-        .into_result(printer)?;
+            undeclared: Undeclared::Error,
+        };
+        let mut checked =
+            check_with(printer, &repo, args.stack(), &vars_here, &options).into_result(printer)?;
         let placeholders: Vec<&String> = checked
             .variables
             .iter()
@@ -164,35 +165,8 @@ fn resolved_view(stack: &ResolvedStack, variables: &BTreeMap<String, String>) ->
         "variables": variables,
         "components": components,
     });
-    show_references(&mut view);
+    pipeline::references_as_written(&mut view);
     view
-}
-
-/// Writes `ref()` markers the way the user wrote them, and sensitive
-/// variables as `{{ var.NAME }} (sensitive)`, never their value.
-fn show_references(value: &mut Json) {
-    match value {
-        Json::String(text) if text.contains(REF_START) => {
-            let sensitive = format!("{REF_START}{}", crate::expand::variables::SENSITIVE_PREFIX);
-            let mut out = String::new();
-            for (i, piece) in text.split(REF_START).enumerate() {
-                if i == 0 {
-                    out.push_str(piece);
-                    continue;
-                }
-                let (inner, rest) = piece.split_once(REF_END).unwrap_or((piece, ""));
-                match format!("{REF_START}{inner}").strip_prefix(&sensitive) {
-                    Some(name) => out.push_str(&format!("{{{{ var.{name} }}}} (sensitive)")),
-                    None => out.push_str(&format!("{{{{ ref(\"{inner}\") }}}}")),
-                }
-                out.push_str(rest);
-            }
-            *text = out;
-        }
-        Json::Array(items) => items.iter_mut().for_each(show_references),
-        Json::Object(map) => map.values_mut().for_each(show_references),
-        _ => {}
-    }
 }
 
 /// The program of the last successful release, as it was applied.
@@ -230,31 +204,4 @@ impl ShowArgs {
     fn stack(&self) -> &str {
         self.stack.as_deref().unwrap_or_default()
     }
-}
-
-/// Per environment, the number and variables of its last successful release,
-/// where the back-end can tell (it is not required for `show`).
-fn deployed_variables(
-    repo: &crate::load::Repo,
-    stack: &str,
-    environments: &[String],
-) -> BTreeMap<String, (u32, BTreeMap<String, String>)> {
-    let mut out = BTreeMap::new();
-    let Ok(settings) = crate::backend::config::resolve() else {
-        return out;
-    };
-    let Ok(backend) = crate::backend::Backend::open(&settings, &repo.root) else {
-        return out;
-    };
-    for environment in environments {
-        let releases =
-            crate::backend::releases::Releases::new(backend.store.as_ref(), stack, environment);
-        if let Ok(Some(release)) = releases.last_success() {
-            // A sensitive value was never recorded: it is shown as a placeholder.
-            let mut variables = release.start.variables;
-            variables.retain(|_, v| v != crate::expand::variables::SENSITIVE);
-            out.insert(environment.clone(), (release.start.number, variables));
-        }
-    }
-    out
 }

@@ -6,7 +6,7 @@ use super::Asker;
 use crate::cli::ExitStatus;
 use crate::cli::args::StackInitArgs;
 use crate::cli::printer::Printer;
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::model::names::{self, NameKind};
 use std::path::{Path, PathBuf};
 
@@ -16,8 +16,7 @@ const DEFAULT_SERVICE: &str = "web";
 const DEFAULT_IMAGE: &str = "public.ecr.aws/nginx/nginx";
 
 pub fn run(args: StackInitArgs, printer: &Printer) -> Result<ExitStatus> {
-    let dir = std::env::current_dir()
-        .map_err(|e| Error::failed(format!("cannot read the current folder: {e}")))?;
+    let dir = std::env::current_dir().context(|| "cannot read the current folder".to_string())?;
     let stack_file = dir.join("stack.yaml");
     if stack_file.exists() {
         return Err(
@@ -141,7 +140,7 @@ pub fn run(args: StackInitArgs, printer: &Printer) -> Result<ExitStatus> {
         let full = dir.join(path);
         if let Some(parent) = full.parent() {
             std::fs::create_dir_all(parent)
-                .map_err(|e| Error::failed(format!("cannot create {}: {e}", parent.display())))?;
+                .context(|| format!("cannot create {}", parent.display()))?;
         }
         write_new(&full, text)?;
         printer.success(format!("wrote {}", path.display()));
@@ -179,9 +178,9 @@ fn write_new(path: &Path, text: &str) -> Result<()> {
         .write(true)
         .create_new(true)
         .open(path)
-        .map_err(|e| Error::failed(format!("cannot create {}: {e}", path.display())))?;
+        .context(|| format!("cannot create {}", path.display()))?;
     file.write_all(text.as_bytes())
-        .map_err(|e| Error::failed(format!("cannot write {}: {e}", path.display())))
+        .context(|| format!("cannot write {}", path.display()))
 }
 
 /// A YAML double-quoted string (JSON's quoting is valid YAML).

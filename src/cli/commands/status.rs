@@ -1,16 +1,16 @@
 //! `deployer status`: one line per component of the latest successful release,
 //! from live AWS. Exit 1 when anything is unhealthy, so CI can gate on it.
 
-use super::{open_backend, open_repo, resolve_target, stack_file};
+use super::{open_repo, resolve_target, stack_file};
 use crate::backend::timestamp;
 use crate::cli::ExitStatus;
 use crate::cli::args::StackEnv;
 use crate::cli::args::{OutputFormat, StatusArgs};
 use crate::cli::printer::{BOLD, GREEN, Printer, RED, YELLOW};
+use crate::cli::ui::CliUi;
 use crate::error::Result;
-use crate::inspect::Cloud;
-use crate::inspect::status::{self, ComponentStatus, Health};
-use crate::ops::deployed;
+use crate::ops::Scope;
+use crate::ops::status::{ComponentStatus, Health};
 use serde_json::json;
 
 pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
@@ -25,13 +25,17 @@ pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
     )?;
     let stack = stack_file(printer, &repo, &target.stack)?;
     let (stack_name, environment) = (target.stack, target.environment);
-    let backend = open_backend(printer, &repo)?;
-    let deployed = deployed::required(&backend, &stack_name, &environment)?;
-    let kinds = deployed.kinds();
-    let release = deployed.release;
-    let cloud = Cloud::connect(&stack.environments[&environment], &backend.who(&repo.root))?;
-    let components = status::check(&cloud, &release, &kinds);
-    let reports = [(environment, release, components)];
+    let scope = Scope {
+        repo: &repo,
+        stack: stack_name.clone(),
+        environment: environment.clone(),
+    };
+    let report = crate::ops::status::status(
+        scope,
+        &stack.environments[&environment],
+        &CliUi::new(printer),
+    )?;
+    let reports = [(environment, report.release, report.components)];
     let unhealthy = reports
         .iter()
         .flat_map(|(_, _, c)| c)
@@ -53,17 +57,11 @@ pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
                 if i > 0 {
                     printer.out("");
                 }
-                let vars: Vec<String> = release
-                    .start
-                    .variables
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
                 printer.out(format!(
                     "{BOLD}{} / {env}{BOLD:#} — release #{} ({}), applied {} by {}",
                     stack_name,
                     release.start.number,
-                    vars.join(" "),
+                    release.start.variables_line(),
                     timestamp(release.start.started),
                     release.start.who
                 ));

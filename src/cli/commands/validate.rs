@@ -6,7 +6,7 @@ use crate::cli::args::{OutputFormat, ValidateArgs};
 use crate::cli::printer::Printer;
 use crate::diagnostic::{JsonDiagnostic, sort_and_dedup};
 use crate::error::Result;
-use crate::expand::variables::Missing;
+use crate::pipeline::Missing;
 use crate::pipeline::{self, GivenVars, Options};
 use crate::source::Sources;
 use serde::Serialize;
@@ -39,7 +39,11 @@ pub fn run(args: ValidateArgs, printer: &Printer) -> Result<ExitStatus> {
     let options = Options {
         environment,
         missing: Missing::Placeholder,
-        ignore_undeclared: args.selection.all,
+        undeclared: if args.selection.all {
+            pipeline::Undeclared::Ignored
+        } else {
+            pipeline::Undeclared::Error
+        },
     };
     let mut report = Report {
         valid: true,
@@ -55,7 +59,7 @@ pub fn run(args: ValidateArgs, printer: &Printer) -> Result<ExitStatus> {
     let results = pipeline::for_each_stack(&stacks, |stack| {
         let mut sources = Sources::default();
         let mut diagnostics = Vec::new();
-        let checked = pipeline::check_stack(
+        let checked = pipeline::compile_stack(
             &repo,
             stack,
             &vars,

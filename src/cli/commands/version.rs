@@ -3,8 +3,8 @@
 use crate::cli::ExitStatus;
 use crate::cli::args::{OutputFormat, VersionArgs};
 use crate::cli::printer::Printer;
-use crate::engine::pulumi;
 use crate::error::Result;
+use crate::ops::{PULUMI_INSTALL_HELP, PULUMI_MIN_VERSION};
 use serde_json::json;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -12,18 +12,17 @@ pub const COMMIT: &str = env!("DEPLOYER_GIT_COMMIT");
 pub const TARGET: &str = env!("DEPLOYER_TARGET");
 
 pub fn run(args: VersionArgs, printer: &Printer) -> Result<ExitStatus> {
-    let located = pulumi::locate();
-    let found = located.as_ref().map(|p| (p, pulumi::version_of(p)));
+    let found = crate::ops::pulumi_on_path();
     match args.output {
         OutputFormat::Json => {
             let pulumi = match &found {
                 Some((path, Ok(v))) => {
-                    json!({"path": path, "version": v.to_string(), "supported": *v >= pulumi::MIN_VERSION})
+                    json!({"path": path, "version": v.to_string(), "supported": *v >= PULUMI_MIN_VERSION})
                 }
                 Some((path, Err(e))) => json!({"path": path, "error": e.to_string()}),
                 None => json!(null),
             };
-            printer.json(&json!({"version": VERSION, "commit": COMMIT, "pulumi": pulumi, "pulumi_minimum": pulumi::MIN_VERSION.to_string(), "pulumi_aws": crate::provider::AWS_VERSION, "build_target": TARGET}));
+            printer.json(&json!({"version": VERSION, "commit": COMMIT, "pulumi": pulumi, "pulumi_minimum": PULUMI_MIN_VERSION.to_string(), "pulumi_aws": crate::provider::AWS_VERSION, "build_target": TARGET}));
         }
         OutputFormat::Text => {
             printer.out(format!("deployer {VERSION} (commit {COMMIT}, {TARGET})"));
@@ -32,16 +31,16 @@ pub fn run(args: VersionArgs, printer: &Printer) -> Result<ExitStatus> {
                 crate::provider::AWS_VERSION
             ));
             match &found {
-                Some((path, Ok(v))) if *v >= pulumi::MIN_VERSION => {
+                Some((path, Ok(v))) if *v >= PULUMI_MIN_VERSION => {
                     printer.out(format!("pulumi {v} ({})", path.display()))
                 }
                 Some((path, Ok(v))) => printer.out(format!(
                     "pulumi {v} ({}) — too old, deployer needs {} or newer",
                     path.display(),
-                    pulumi::MIN_VERSION
+                    PULUMI_MIN_VERSION
                 )),
                 Some((path, Err(e))) => printer.out(format!("pulumi at {}: {e}", path.display())),
-                None => printer.out(format!("pulumi: not found — {}", pulumi::INSTALL_HELP)),
+                None => printer.out(format!("pulumi: not found — {}", PULUMI_INSTALL_HELP)),
             }
         }
     }

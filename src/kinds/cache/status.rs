@@ -18,7 +18,7 @@ impl StatusKind for Cache {
         let resource = format!("ElastiCache replication group {id}");
         let described = cloud.block_on(
             cloud
-                .elasticache
+                .client::<aws_sdk_elasticache::Client>()
                 .describe_replication_groups()
                 .replication_group_id(id)
                 .send(),

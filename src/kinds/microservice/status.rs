@@ -20,7 +20,7 @@ impl StatusKind for MicroserviceSpec {
         let resource = format!("ECS service {name} in cluster {cluster}");
         let described = cloud.block_on(
             cloud
-                .ecs
+                .client::<aws_sdk_ecs::Client>()
                 .describe_services()
                 .cluster(cluster)
                 .services(name)
@@ -75,7 +75,7 @@ impl StatusKind for MicroserviceSpec {
         if let Some(group) = output(outputs, component, "target_group") {
             match cloud.block_on(
                 cloud
-                    .elb
+                    .client::<aws_sdk_elasticloadbalancingv2::Client>()
                     .describe_target_health()
                     .target_group_arn(group)
                     .send(),

@@ -16,7 +16,7 @@ impl StatusKind for Rds {
         let resource = format!("RDS instance {identifier}");
         let instance = match cloud.block_on(
             cloud
-                .rds
+                .client::<aws_sdk_rds::Client>()
                 .describe_db_instances()
                 .db_instance_identifier(identifier)
                 .send(),
@@ -62,7 +62,7 @@ impl StatusKind for Rds {
         if let Some(arn) = instance.db_instance_arn()
             && let Ok(out) = cloud.block_on(
                 cloud
-                    .rds
+                    .client::<aws_sdk_rds::Client>()
                     .describe_pending_maintenance_actions()
                     .resource_identifier(arn)
                     .send(),

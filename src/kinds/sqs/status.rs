@@ -16,7 +16,7 @@ impl StatusKind for Sqs {
         };
         let depth = |url: &str| -> Result<(u64, u64), String> {
             let request = cloud
-                .sqs
+                .client::<aws_sdk_sqs::Client>()
                 .get_queue_attributes()
                 .queue_url(url)
                 .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
