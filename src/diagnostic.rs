@@ -211,8 +211,15 @@ pub fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>, sources: &Sources) {
     });
 }
 
+/// Whether a rendered diagnostic carries terminal colours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Colour {
+    Plain,
+    Terminal,
+}
+
 /// Renders one diagnostic the way rustc does: title, location, snippet, notes, help.
-pub fn render(diagnostic: &Diagnostic, sources: &Sources, styled: bool) -> String {
+pub fn render(diagnostic: &Diagnostic, sources: &Sources, colour: Colour) -> String {
     let level = match diagnostic.severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
@@ -281,7 +288,7 @@ pub fn render(diagnostic: &Diagnostic, sources: &Sources, styled: bool) -> Strin
     if let Some(help) = &diagnostic.help {
         group = group.element(Level::HELP.message(help.as_str()));
     }
-    let renderer = if styled {
+    let renderer = if colour == Colour::Terminal {
         Renderer::styled()
     } else {
         Renderer::plain()

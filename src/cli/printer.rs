@@ -93,7 +93,12 @@ impl Printer {
 
     /// A diagnostic as text, to print later (from another thread's work).
     pub fn render(&self, d: &Diagnostic, sources: &Sources) -> String {
-        format!("{}\n", diagnostic::render(d, sources, self.styled_stderr))
+        let colour = if self.styled_stderr {
+            diagnostic::Colour::Terminal
+        } else {
+            diagnostic::Colour::Plain
+        };
+        format!("{}\n", diagnostic::render(d, sources, colour))
     }
 
     /// Remember what the command acts on, for [`Printer::json`].

@@ -38,7 +38,11 @@ pub fn apply(
     ui: &dyn Ui,
 ) -> Result<Summary> {
     let pulumi = crate::engine::pulumi::find()?;
-    require_approval_possible(env.approval_required(), apply.auto_approve, ui)?;
+    Approval {
+        required: env.approval_required(),
+        auto_approve: apply.auto_approve,
+    }
+    .check_possible(ui)?;
     let backend = open_backend(scope.repo, ui)?;
     check_account(&backend, scope.repo, &env, &scope.environment)?;
     let target = scope.target(&backend, pulumi, env);
@@ -56,19 +60,24 @@ pub fn apply(
     )
 }
 
-/// A prompt that cannot be asked is an error naming the flag, before anything happens.
-pub(super) fn require_approval_possible(
-    required: bool,
-    auto_approve: bool,
-    ui: &dyn Ui,
-) -> Result<()> {
-    if required && !auto_approve && !ui.can_prompt() {
-        return Err(Error::usage(
-            "this environment requires approval, and there is no terminal to ask on",
-        )
-        .with_help("pass --auto-approve (for CI) to approve"));
+/// Whether a deployment asks for approval, and whether `--auto-approve` gave it.
+pub(super) struct Approval {
+    pub required: bool,
+    pub auto_approve: bool,
+}
+
+impl Approval {
+    /// A prompt that cannot be asked is an error naming the flag, before
+    /// anything happens.
+    pub(super) fn check_possible(&self, ui: &dyn Ui) -> Result<()> {
+        if self.required && !self.auto_approve && !ui.can_prompt() {
+            return Err(Error::usage(
+                "this environment requires approval, and there is no terminal to ask on",
+            )
+            .with_help("pass --auto-approve (for CI) to approve"));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Before the lock, on a first apply (no record, no Pulumi state) of an

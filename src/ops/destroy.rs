@@ -62,16 +62,7 @@ pub fn destroy(
         "destroy",
         wait,
         ui,
-        |held| {
-            destroy_locked(
-                &target,
-                &latest,
-                confirmation.auto_approve,
-                confirmation.production_confirmed,
-                &held.info,
-                ui,
-            )
-        },
+        |held| destroy_locked(&target, &latest, &confirmation, &held.info, ui),
     )
     .map(Destroyed::Ran)
 }
@@ -92,8 +83,7 @@ fn last_release(target: &Target) -> Result<Release> {
 fn destroy_locked(
     target: &Target,
     latest: &Release,
-    auto_approve: bool,
-    production_confirmed: bool,
+    confirmation: &Confirmation,
     lock: &LockInfo,
     ui: &dyn Ui,
 ) -> Result<Summary> {
@@ -104,13 +94,13 @@ fn destroy_locked(
         variables: latest.start.variables.clone(),
         approval_required: true,
         production: target.recorded_class()?.production,
-        auto_approve,
+        auto_approve: confirmation.auto_approve,
         ..target.request(files, Operation::Apply, (&lock.who, &lock.lock_id))
     };
     deploy::destroy(
         request,
         Teardown {
-            production_confirmed,
+            production_confirmed: confirmation.production_confirmed,
         },
         ui,
     )

@@ -3,7 +3,7 @@
 //! been.
 
 use super::Target;
-use super::apply::require_approval_possible;
+use super::apply::Approval;
 use super::deploy::{self, Operation, Request, Summary};
 use super::lock::under_lock;
 use super::{LockWait, Scope, Ui, check_account, open_backend};
@@ -32,7 +32,11 @@ pub fn rollback(
     let target = scope.target(&backend, pulumi, env);
     let (stack, environment) = (&target.stack, &target.environment);
     let honoured = target.recorded_class()?;
-    require_approval_possible(honoured.approval_required, auto_approve, ui)?;
+    Approval {
+        required: honoured.approval_required,
+        auto_approve,
+    }
+    .check_possible(ui)?;
     check_account(&backend, target.repo, &target.env, environment)?;
     under_lock(
         &backend,

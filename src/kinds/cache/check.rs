@@ -13,7 +13,7 @@ pub fn check(
     doc: &Expanded,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> bool {
-    if production && cache.nodes(true) < 2 {
+    if production && cache.nodes(production) < 2 {
         diagnostics.push(
             Diagnostic::error(
                 Code::OutOfRange,
