@@ -40,6 +40,7 @@ pub mod load;
 pub(crate) mod markdown;
 pub(crate) mod model;
 pub(crate) mod ops;
+pub(crate) mod parallel;
 pub(crate) mod pipeline;
 pub(crate) mod provider;
 pub(crate) mod resolve;

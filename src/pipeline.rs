@@ -215,37 +215,8 @@ pub fn unknown_environment(stack_name: &str, env: &str, stack: &StackFile) -> Di
 /// the results in the order of `stacks`. Each thread holds one stack at a time, so
 /// memory follows the largest stacks, not the repository.
 pub fn for_each_stack<R: Send>(stacks: &[String], f: impl Fn(&str) -> R + Sync) -> Vec<R> {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(stacks.len())
-        .max(1);
-    if workers == 1 {
-        return stacks.iter().map(|s| f(s)).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..stacks.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(stack) = stacks.get(i) else { break };
-                    let result = f(stack);
-                    results
-                        .lock()
-                        .expect("no worker panics while holding the lock")[i] = Some(result);
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .expect("workers finished")
-        .into_iter()
-        .map(|r| r.expect("every stack ran"))
-        .collect()
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    crate::parallel::in_parallel(stacks, cores, |stack| f(stack), |_, _| {})
 }
 
 /// Every AWS name the program would use must fit its type's limit, or the

@@ -679,6 +679,85 @@ fn drift_present_and_absent() {
     );
 }
 
+/// `drift --all`: every environment of every stack, a line each as it
+/// finishes, a summary, exit codes combined; a target whose lock is held is
+/// skipped at once and said to be busy; JSON and markdown for an issue.
+#[test]
+fn drift_all_reports_every_target_and_skips_a_busy_one() {
+    if standin_only("knobs (fail, hang, drift, pause), pretended version or command log") {
+        return;
+    }
+    let repo = TestRepo::example();
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    let staging = apply(&repo, "staging", "v1.0.0", &["--auto-approve"], &[]);
+    assert_eq!(staging.code, 0, "{}", staging.all());
+    let clean = repo.run_with(&["drift", "--all"], &pulumi_env(&repo));
+    assert_eq!(clean.code, 0, "{}", clean.all());
+    assert_contains(
+        &clean.stdout,
+        &[
+            "✓ notification-platform / development: no drift (release #1)",
+            "✓ notification-platform / staging: no drift (release #1)",
+            "- notification-platform / production: nothing deployed",
+            "3 targets: 0 drifted, 2 without drift, 1 not deployed, 0 busy (skipped), 0 errors",
+        ],
+    );
+    let drifting = env_with(&repo, &[("STANDIN_DRIFT", "email-service-queue-queue")]);
+    let run = repo.run_with(&["drift", "--all", "--jobs", "2"], &drifting);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stdout,
+        &[
+            "~ notification-platform / development: drift in 1 component (release #1)",
+            "~ notification-platform / staging: drift in 1 component (release #1)",
+            "email-service/queue: email-service-queue-queue changed (tags)",
+            "3 targets: 2 drifted, 0 without drift, 1 not deployed, 0 busy (skipped), 0 errors",
+        ],
+    );
+    let json = repo
+        .run_with(&["drift", "--all", "--output", "json"], &drifting)
+        .json();
+    assert_documented_shape("drift", &json);
+    assert_eq!(json["summary"]["drift"], 2);
+    let markdown = repo.run_with(&["drift", "--all", "--output", "markdown"], &drifting);
+    assert_contains(
+        &markdown.stdout,
+        &[
+            "### Drift: 2 of 3 targets differ from their release",
+            "| notification-platform / staging | #1 | drift | email-service/queue (1) |",
+        ],
+    );
+    // A deploy (here a maintenance under `lock exec`) holds staging's lock:
+    // drift --all does not wait for it.
+    let mut holder = repo
+        .command(
+            &[
+                "lock", "exec", "-s", STACK, "-e", "staging", "--", "sleep", "20",
+            ],
+            &[("DEPLOYER_USER".to_string(), "bob@company.com".to_string())],
+        )
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&repo.file(&format!(
+        ".deployer/locks/{}.json",
+        deployer::backend::lock_key(STACK, "staging")
+    )));
+    let started = Instant::now();
+    let run = repo.run_with(&["drift", "--all"], &pulumi_env(&repo));
+    let _ = holder.kill();
+    holder.wait().unwrap();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(started.elapsed() < Duration::from_secs(15), "it waited");
+    assert_contains(
+        &run.stdout,
+        &[
+            "notification-platform / staging: skipped, locked by bob@company.com (lock exec sleep 20)",
+            "1 without drift, 1 not deployed, 1 busy (skipped), 0 errors",
+        ],
+    );
+}
+
 #[test]
 fn a_missing_or_old_pulumi_is_refused_before_anything_happens() {
     if standin_only("knobs (fail, hang, drift, pause), pretended version or command log") {

@@ -403,6 +403,21 @@ fn status_of_a_healthy_environment() {
     assert_eq!(api["details"]["running"], moto::ECS_SERVICE_RUNNING);
     assert_eq!(api["details"]["targets"]["healthy"], 1);
     assert_eq!(json["healthy"], true);
+
+    // Every environment at once: a line each, a summary, the same JSON per target.
+    let run = w.run(&["status", "--all", "--jobs", "3"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stdout,
+        &[
+            "✓ notification-platform / development: 5 components healthy (release #1)",
+            "- notification-platform / production: nothing deployed",
+            "3 targets: 1 healthy, 0 unhealthy, 2 not deployed, 0 errors",
+        ],
+    );
+    let json = w.run(&["status", "--all", "--output", "json"]).json();
+    assert_documented_shape("status", &json);
+    assert_eq!(json["summary"]["healthy"], 1);
 }
 
 #[test]
@@ -481,6 +496,16 @@ fn status_flags_dead_letters_as_a_warning_and_missing_or_stopped_as_unhealthy() 
         .run(&["status", "-s", STACK, "-e", DEV, "--output", "json"])
         .json();
     assert_eq!(json["healthy"], false);
+    let run = w.run(&["status", "--all", "--output", "markdown"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stdout,
+        &[
+            "### Status: 1 of 3 targets unhealthy",
+            "| notification-platform / development | #1 | unhealthy | ",
+            "email-service/database: instance is stopped",
+        ],
+    );
 }
 
 #[test]

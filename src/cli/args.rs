@@ -109,8 +109,8 @@ impl Command {
             Command::Diff(a) => a.output == ReportFormat::Json,
             Command::Affected(a) => a.output == OutputFormat::Json,
             Command::Plan(a) => a.output == ReportFormat::Json,
-            Command::Drift(a) => a.output == OutputFormat::Json,
-            Command::Status(a) => a.output == OutputFormat::Json,
+            Command::Drift(a) => a.output == ReportFormat::Json,
+            Command::Status(a) => a.output == ReportFormat::Json,
             Command::History(a) => a.output == OutputFormat::Json,
             Command::Lock(LockCommand::Status(a)) => a.output == OutputFormat::Json,
             Command::Version(a) => a.output == OutputFormat::Json,
@@ -410,13 +410,20 @@ pub struct DestroyArgs {
 pub struct DriftArgs {
     #[command(flatten)]
     pub target: StackEnv,
+    /// Every environment of every stack (with --stack, of that stack), one
+    /// line each as it finishes, then a summary
+    #[arg(long, conflicts_with = "environment")]
+    pub all: bool,
+    /// With --all: how many targets are read at once
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
     #[command(flatten)]
     pub lock: LockOptions,
     #[command(flatten)]
     pub repo: RepoArgs,
-    /// Output format
+    /// Output format (markdown: for an issue or a chat message)
     #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
+    pub output: ReportFormat,
 }
 
 #[derive(Debug, Args)]
@@ -429,11 +436,18 @@ pub struct StatusArgs {
     /// `default_environment:`, `development`/`dev`, or the only one; never production)
     #[arg(long, short = 'e', value_name = "ENV")]
     pub environment: Option<String>,
+    /// Every environment of every stack (with --stack, of that stack), one
+    /// line each as it finishes, then a summary
+    #[arg(long, conflicts_with = "environment")]
+    pub all: bool,
+    /// With --all: how many targets are read at once
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
     #[command(flatten)]
     pub repo: RepoArgs,
-    /// Output format
+    /// Output format (markdown: for an issue or a chat message)
     #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
+    pub output: ReportFormat,
 }
 
 #[derive(Debug, Args)]

@@ -308,3 +308,52 @@ impl Ui for CliUi<'_> {
         }
     }
 }
+
+/// What flows run side by side (`drift --all`, `status --all`) show: only
+/// warnings, each on its own line; the command prints one line per target
+/// when it is done. Nothing can be asked.
+pub struct QuietUi;
+
+impl Ui for QuietUi {
+    fn step(&self, _text: &str) {}
+
+    fn success(&self, _text: &str) {}
+
+    fn warn(&self, text: &str) {
+        Printer::new().warning(text);
+    }
+
+    fn note(&self, _text: &str) {}
+
+    fn accept_downgrade(&self, stack: &str, environment: &str, _what: &str) -> Result<bool> {
+        Err(Error::usage(format!(
+            "{stack} / {environment}: nothing can be asked while several targets run"
+        )))
+    }
+
+    fn plan(&self, _stack: &str, _environment: &str, _plan: &PlannedChanges) {}
+
+    fn approve(&self, stack: &str, environment: &str, _production: bool) -> Result<bool> {
+        self.accept_downgrade(stack, environment, "")
+    }
+
+    fn confirm_destroy(&self, stack: &str, environment: &str, _production: bool) -> Result<bool> {
+        self.accept_downgrade(stack, environment, "")
+    }
+
+    fn progress(&self, _update: &Update) {}
+
+    fn can_prompt(&self) -> bool {
+        false
+    }
+
+    fn confirm(&self, prompt: &str) -> Result<bool> {
+        Err(Error::usage(format!(
+            "cannot ask `{prompt}` while several targets run"
+        )))
+    }
+
+    fn lock_events(&self) -> &'static dyn LockEvents {
+        &WaitPrinter
+    }
+}

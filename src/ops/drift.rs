@@ -95,3 +95,136 @@ fn drift_locked(
         components,
     })
 }
+
+/// How one target of `drift --all` ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// AWS matches the last successful release.
+    NoDrift,
+    Drift,
+    /// No successful release: nothing to compare.
+    NotDeployed,
+    /// Someone holds the target's lock (a deploy runs): skipped, not waited for.
+    Busy,
+    Error,
+}
+
+/// One target of `drift --all`, as `--output json` prints it.
+#[derive(Serialize)]
+pub struct TargetDrift {
+    pub stack: String,
+    pub environment: String,
+    pub outcome: Outcome,
+    /// The release compared with, where there is one.
+    pub release: Option<u32>,
+    pub components: BTreeMap<String, Vec<Drifted>>,
+    /// Why it was skipped or failed.
+    pub detail: Option<String>,
+}
+
+/// `deployer drift --all`: every target refreshed, `jobs` at a time, each
+/// under its own lock only while it is refreshed; a target whose lock is held
+/// is skipped at once and said to be busy. `done` sees each as it finishes.
+pub fn drift_every(
+    repo: &crate::load::Repo,
+    targets: &[super::EveryTarget],
+    jobs: usize,
+    ttl: std::time::Duration,
+    ui: &(dyn Ui + Sync),
+    done: impl FnMut(&TargetDrift),
+) -> Result<Vec<TargetDrift>> {
+    let pulumi = crate::engine::pulumi::find()?;
+    let backend = open_backend(repo, ui)?;
+    let mut done = done;
+    Ok(crate::parallel::in_parallel(
+        targets,
+        jobs,
+        |target| {
+            let ended = |outcome, release, detail: Option<String>| TargetDrift {
+                stack: target.stack.clone(),
+                environment: target.environment.clone(),
+                outcome,
+                release,
+                components: BTreeMap::new(),
+                detail,
+            };
+            match drift_one(&backend, repo, &pulumi, target, ttl, ui) {
+                Ok(Some(report)) => TargetDrift {
+                    outcome: if report.drift {
+                        Outcome::Drift
+                    } else {
+                        Outcome::NoDrift
+                    },
+                    release: Some(report.release),
+                    components: report.components,
+                    ..ended(Outcome::NoDrift, None, None)
+                },
+                Ok(None) => ended(Outcome::NotDeployed, None, None),
+                Err(Skipped::Busy(holder)) => ended(Outcome::Busy, None, Some(holder)),
+                Err(Skipped::Failed(e)) => ended(Outcome::Error, None, Some(e.to_string())),
+            }
+        },
+        |_, result| done(result),
+    ))
+}
+
+enum Skipped {
+    Busy(String),
+    Failed(Error),
+}
+
+impl From<Error> for Skipped {
+    fn from(e: Error) -> Self {
+        Skipped::Failed(e)
+    }
+}
+
+fn drift_one(
+    backend: &crate::backend::Backend,
+    repo: &crate::load::Repo,
+    pulumi: &crate::engine::pulumi::Pulumi,
+    target: &super::EveryTarget,
+    ttl: std::time::Duration,
+    ui: &dyn Ui,
+) -> std::result::Result<Option<DriftReport>, Skipped> {
+    let (stack, environment) = (&target.stack, &target.environment);
+    let env = target.env.clone().map_err(Error::failed)?;
+    let Some(deployed) = deployed::last(backend, stack, environment)? else {
+        return Ok(None);
+    };
+    let key = crate::backend::lock_key(stack, environment);
+    if let Some(holder) = backend.lock.get(&key)?
+        && holder.expires > crate::backend::now()
+    {
+        return Err(Skipped::Busy(format!(
+            "locked by {} ({}) since {}",
+            holder.who,
+            holder.operation,
+            crate::backend::timestamp(holder.created)
+        )));
+    }
+    check_account(backend, repo, &env, environment)?;
+    let target = Target {
+        repo,
+        backend,
+        pulumi: pulumi.clone(),
+        stack: stack.clone(),
+        environment: environment.clone(),
+        env,
+    };
+    let wait = LockWait {
+        ttl,
+        timeout: Some(std::time::Duration::ZERO),
+    };
+    let report = under_lock(
+        backend,
+        repo,
+        (stack, environment),
+        "drift --all",
+        &wait,
+        ui,
+        |held| drift_locked(&target, &deployed, &held.info, ui),
+    )?;
+    Ok(Some(report))
+}

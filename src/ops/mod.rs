@@ -98,6 +98,14 @@ pub struct Scope<'a> {
     pub environment: String,
 }
 
+/// A target of `drift --all` or `status --all`: a stack's environment as
+/// stack.yaml says it now, or why stack.yaml cannot say.
+pub struct EveryTarget {
+    pub stack: String,
+    pub environment: String,
+    pub env: std::result::Result<EnvironmentSpec, String>,
+}
+
 /// How a flow takes the stack's lock (`--lock-ttl`, `--lock-timeout`).
 pub struct LockWait {
     pub ttl: std::time::Duration,

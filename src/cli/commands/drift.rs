@@ -4,7 +4,7 @@
 
 use super::{lock_wait, open_repo, resolve_target};
 use crate::cli::ExitStatus;
-use crate::cli::args::{DriftArgs, OutputFormat};
+use crate::cli::args::{DriftArgs, ReportFormat};
 use crate::cli::printer::{Printer, YELLOW};
 use crate::cli::ui::CliUi;
 use crate::error::Result;
@@ -12,6 +12,9 @@ use crate::ops::Scope;
 use crate::ops::changes::label;
 
 pub fn run(args: DriftArgs, printer: &Printer) -> Result<ExitStatus> {
+    if args.all {
+        return super::every::drift(args, printer);
+    }
     let repo = open_repo(&args.repo.repo)?;
     let target = resolve_target(printer, &repo, &args.target)?;
     let env =
@@ -26,11 +29,25 @@ pub fn run(args: DriftArgs, printer: &Printer) -> Result<ExitStatus> {
     let number = report.release;
     let (stack, environment) = (&report.stack, &report.environment);
     match args.output {
-        OutputFormat::Json => printer.json(&report),
-        OutputFormat::Text if !report.drift => printer.success(format!(
+        ReportFormat::Json => printer.json(&report),
+        ReportFormat::Markdown => printer.out_raw(&super::every::drift_markdown(&[
+            crate::ops::drift::TargetDrift {
+                stack: report.stack.clone(),
+                environment: report.environment.clone(),
+                outcome: if report.drift {
+                    crate::ops::drift::Outcome::Drift
+                } else {
+                    crate::ops::drift::Outcome::NoDrift
+                },
+                release: Some(number),
+                components: report.components.clone(),
+                detail: None,
+            },
+        ])),
+        ReportFormat::Text if !report.drift => printer.success(format!(
             "No drift: AWS matches release #{number} of {stack} / {environment}"
         )),
-        OutputFormat::Text => {
+        ReportFormat::Text => {
             printer.out(format!(
                 "{YELLOW}Drift{YELLOW:#} in {stack} / {environment} against release #{number}:"
             ));

@@ -6,6 +6,7 @@ pub mod compile;
 pub mod completions;
 pub mod diff;
 pub mod drift;
+pub mod every;
 pub mod history;
 pub mod init;
 pub mod lock;

@@ -5,7 +5,7 @@ use super::{open_repo, resolve_target, stack_file};
 use crate::backend::timestamp;
 use crate::cli::ExitStatus;
 use crate::cli::args::StackEnv;
-use crate::cli::args::{OutputFormat, StatusArgs};
+use crate::cli::args::{ReportFormat, StatusArgs};
 use crate::cli::printer::{BOLD, GREEN, Printer, RED, YELLOW};
 use crate::cli::ui::CliUi;
 use crate::error::Result;
@@ -14,6 +14,9 @@ use crate::ops::status::{ComponentStatus, Health};
 use serde_json::json;
 
 pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
+    if args.all {
+        return super::every::status(args, printer);
+    }
     let repo = open_repo(&args.repo.repo)?;
     let target = resolve_target(
         printer,
@@ -41,7 +44,25 @@ pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
         .flat_map(|(_, _, c)| c)
         .any(|c| c.health == Health::Unhealthy);
     match args.output {
-        OutputFormat::Json => {
+        ReportFormat::Markdown => {
+            let (env, release, components) = reports.into_iter().next().expect("one report");
+            let outcome = if unhealthy {
+                crate::ops::status::Outcome::Unhealthy
+            } else {
+                crate::ops::status::Outcome::Healthy
+            };
+            printer.out_raw(&super::every::status_markdown(&[
+                crate::ops::status::TargetStatus {
+                    stack: stack_name.clone(),
+                    environment: env,
+                    outcome,
+                    release: Some(release.start.number),
+                    components,
+                    detail: None,
+                },
+            ]));
+        }
+        ReportFormat::Json => {
             let (env, release, components) = &reports[0];
             printer.json(&json!({
                 "stack": stack_name,
@@ -52,7 +73,7 @@ pub fn run(args: StatusArgs, printer: &Printer) -> Result<ExitStatus> {
                 "components": components,
             }))
         }
-        OutputFormat::Text => {
+        ReportFormat::Text => {
             for (i, (env, release, components)) in reports.iter().enumerate() {
                 if i > 0 {
                     printer.out("");
