@@ -40,6 +40,37 @@ pub struct Affected {
     pub why: Vec<String>,
 }
 
+/// A CI job's share of the affected targets (`affected --max-jobs`).
+#[derive(Debug, Serialize)]
+pub struct Job {
+    /// What a matrix shows for the job: its first target, and how many more.
+    pub name: String,
+    pub targets: Vec<Affected>,
+}
+
+/// The targets in at most `max_jobs` jobs (GitHub Actions takes at most 256
+/// per matrix), in their order, each job the same size but for the last, so
+/// that a stack's environments, which follow each other, share a job where
+/// the sizes allow. Every target is in exactly one job; none is empty.
+pub fn into_jobs(targets: Vec<Affected>, max_jobs: usize) -> Vec<Job> {
+    let size = targets.len().div_ceil(max_jobs.max(1)).max(1);
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut targets = targets.into_iter().peekable();
+    while targets.peek().is_some() {
+        let chunk: Vec<Affected> = targets.by_ref().take(size).collect();
+        let first = format!("{} / {}", chunk[0].stack, chunk[0].environment);
+        let name = match chunk.len() {
+            1 => first,
+            n => format!("{first} and {} more", n - 1),
+        };
+        jobs.push(Job {
+            name,
+            targets: chunk,
+        });
+    }
+    jobs
+}
+
 /// Every stack and environment whose program differs between revision
 /// `base` and revision `head` (or the working tree when `None`).
 /// `vars.var_files` are relative to the repository: each side reads its own
@@ -627,5 +658,61 @@ impl Cache {
             let path = dir.join(format!("{key}.json"));
             let _ = crate::artifacts::write_atomic_unsynced(&path, &bytes);
         }
+    }
+}
+
+#[cfg(test)]
+mod jobs_tests {
+    use super::{Affected, into_jobs};
+
+    fn targets(stacks: usize, environments: usize) -> Vec<Affected> {
+        (0..stacks)
+            .flat_map(|s| {
+                (0..environments).map(move |e| Affected {
+                    stack: format!("stack-{s:03}"),
+                    environment: format!("env-{e}"),
+                    change: "changed",
+                    why: Vec::new(),
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn six_hundred_targets_fit_github_s_matrix_and_none_is_lost() {
+        let jobs = into_jobs(targets(200, 3), 256);
+        assert!(jobs.len() <= 256, "{} jobs", jobs.len());
+        let flat: Vec<(String, String)> = jobs
+            .iter()
+            .flat_map(|j| {
+                j.targets
+                    .iter()
+                    .map(|t| (t.stack.clone(), t.environment.clone()))
+            })
+            .collect();
+        let expected: Vec<(String, String)> = targets(200, 3)
+            .into_iter()
+            .map(|t| (t.stack, t.environment))
+            .collect();
+        assert_eq!(flat, expected, "every target once, in order");
+        assert!(
+            jobs.iter()
+                .all(|j| !j.targets.is_empty() && j.targets.len() <= 3)
+        );
+        // Three environments a stack, three targets a job: a stack's stay together.
+        assert!(
+            jobs.iter()
+                .all(|j| j.targets.iter().all(|t| t.stack == j.targets[0].stack))
+        );
+        assert_eq!(jobs[0].name, "stack-000 / env-0 and 2 more");
+    }
+
+    #[test]
+    fn fewer_targets_than_jobs_are_a_job_each() {
+        let jobs = into_jobs(targets(2, 2), 256);
+        assert_eq!(jobs.len(), 4);
+        assert_eq!(jobs[3].name, "stack-001 / env-1");
+        assert!(into_jobs(Vec::new(), 256).is_empty());
+        assert_eq!(into_jobs(targets(5, 3), 1).len(), 1);
     }
 }

@@ -304,6 +304,10 @@ pub struct AffectedArgs {
     /// Also list the changed files that reach each stack and environment
     #[arg(long)]
     pub why: bool,
+    /// Group the targets into at most N CI jobs (alone: 256, GitHub Actions'
+    /// matrix limit); with --output json, a list of jobs, each with its targets
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "256", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_jobs: Option<u16>,
     #[command(flatten)]
     pub vars: VarArgs,
     #[command(flatten)]

@@ -489,3 +489,58 @@ fn changes_through_links_inside_the_repository_are_found() {
         "{found:?}"
     );
 }
+
+/// `--max-jobs N` groups what is affected into at most N CI jobs (alone:
+/// 256, GitHub's matrix limit), every target in one job, a stack's
+/// environments together.
+#[test]
+fn affected_groups_targets_into_at_most_max_jobs() {
+    let repo = fixture();
+    repo.edit(
+        "shared/presets/worker.yaml",
+        "stop_timeout_seconds: 120",
+        "stop_timeout_seconds: 90",
+    );
+    let run = repo.run(&[
+        "affected",
+        "--base",
+        "main",
+        "--max-jobs",
+        "2",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let jobs = run.json();
+    assert_documented_shape("affected", &jobs);
+    let jobs = jobs.as_array().unwrap();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    let listed: Vec<(String, String)> = jobs
+        .iter()
+        .flat_map(|j| j["targets"].as_array().unwrap().iter())
+        .map(|t| {
+            (
+                t["stack"].as_str().unwrap().into(),
+                t["environment"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = expect(NP, &ALL, "changed")
+        .into_iter()
+        .map(|(s, e, _)| (s, e))
+        .collect();
+    assert_eq!(listed, expected);
+    assert_eq!(jobs[0]["name"], format!("{NP} / {} and 1 more", ALL[0]));
+    // Alone, the flag means GitHub's limit: three targets, three jobs.
+    let run = repo.run(&[
+        "affected",
+        "--base",
+        "main",
+        "--max-jobs",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(run.json().as_array().unwrap().len(), 3, "{}", run.all());
+    let run = repo.run(&["affected", "--base", "main", "--max-jobs", "0"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+}

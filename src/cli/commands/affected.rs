@@ -46,6 +46,28 @@ pub fn run(args: AffectedArgs, printer: &Printer) -> Result<ExitStatus> {
     }
     let affected = crate::affected::affected(&repo, &args.base, args.head.as_deref(), &vars)?;
     let head_name = args.head.as_deref().unwrap_or("the working tree");
+    if let Some(max_jobs) = args.max_jobs {
+        let jobs = crate::affected::into_jobs(affected, max_jobs.into());
+        match args.output {
+            OutputFormat::Json => printer.json(&jobs),
+            OutputFormat::Text => {
+                for (i, job) in jobs.iter().enumerate() {
+                    let targets: Vec<String> = job
+                        .targets
+                        .iter()
+                        .map(|a| format!("{} / {} ({})", a.stack, a.environment, a.change))
+                        .collect();
+                    printer.out(format!("job {}: {}", i + 1, targets.join(", ")));
+                }
+                printer.status(format!(
+                    "{} jobs between {} and {head_name}",
+                    jobs.len(),
+                    args.base
+                ));
+            }
+        }
+        return Ok(ExitStatus::Success);
+    }
     match args.output {
         OutputFormat::Json => printer.json(&affected),
         OutputFormat::Text if affected.is_empty() => printer.status(format!(
