@@ -1,12 +1,15 @@
 //! Benchmark of deployer on a synthetic repository (DESIGN.md §8).
 //!
-//!     cargo bench --bench compile                  # 1,000 services
+//!     cargo bench --bench compile                  # 1,000 services, 50 stacks
+//!     cargo bench --bench compile -- --services 10000 --stacks 200
 //!     cargo bench --bench compile -- --services 200 --runs 9
 //!     cargo bench --bench compile -- --generate /tmp/repo   # only write the repository
 //!
 //! Runs the release binary as a user would and reports the median wall time of
-//! several runs (after one warm-up) for each scenario, plus the ratio of a cache
-//! hit to a cold compile where that applies.
+//! several runs (after one warm-up) for each scenario, as a ratio to the floor
+//! measured in the same run (reading every file of the repository once, as
+//! `find … | xargs cat` does), and the peak memory of one run of each (GNU
+//! time's maximum resident set size).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a test program reports by printing
 
@@ -18,6 +21,8 @@ use std::time::{Duration, Instant};
 
 struct Args {
     services: usize,
+    /// How many stacks the services are spread over (default: 20 services a stack).
+    stacks: Option<usize>,
     runs: usize,
     /// Only write the repository into this folder (for profiling by hand).
     generate: Option<std::path::PathBuf>,
@@ -26,6 +31,7 @@ struct Args {
 fn args() -> Args {
     let mut args = Args {
         services: 1000,
+        stacks: None,
         runs: 5,
         generate: None,
     };
@@ -37,6 +43,9 @@ fn args() -> Args {
                     .next()
                     .and_then(|v| v.parse().ok())
                     .expect("--services N")
+            }
+            "--stacks" => {
+                args.stacks = Some(it.next().and_then(|v| v.parse().ok()).expect("--stacks N"))
             }
             "--runs" => args.runs = it.next().and_then(|v| v.parse().ok()).expect("--runs N"),
             "--generate" => args.generate = Some(it.next().expect("--generate DIR").into()),
@@ -79,10 +88,35 @@ fn run(bin: &Path, args: &[&str]) {
     );
 }
 
+/// Peak memory of one run, in MB, where GNU time is installed.
+fn peak_mb(bin: &Path, args: &[&str]) -> Option<f64> {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(bin)
+        .args(args)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    let kb: f64 = text.lines().last()?.trim().parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn report(what: &str, median: Duration, floor: Duration, peak: Option<f64>) {
+    let peak = peak.map_or(String::new(), |mb| format!("  peak {mb:>5.0} MB"));
+    println!(
+        "{what:<44} median {:>8.1} ms  {:>5.2}× floor{peak}",
+        ms(median),
+        median.as_secs_f64() / floor.as_secs_f64()
+    );
+}
+
 fn main() {
     let args = args();
+    let per_stack = args.stacks.map_or(generate::SERVICES_PER_STACK, |n| {
+        args.services.div_ceil(n.max(1))
+    });
     if let Some(dir) = &args.generate {
-        let files = generate::generate(dir, args.services);
+        let files = generate::generate_in_stacks_of(dir, args.services, per_stack);
         println!(
             "wrote {files} files for {} services into {}",
             args.services,
@@ -93,20 +127,37 @@ fn main() {
     let bin = deployer();
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
-    let files = generate::generate(&repo, args.services);
+    let files = generate::generate_in_stacks_of(&repo, args.services, per_stack);
     let repo_arg = repo.to_str().unwrap();
     println!(
         "repository: {} services, {files} files, {} stacks",
         args.services,
-        args.services.div_ceil(generate::SERVICES_PER_STACK)
+        args.services.div_ceil(per_stack)
     );
-
-    let validate = time(args.runs, || {
-        run(&bin, &["validate", "--all", "--repo", repo_arg])
+    // The floor: every file read once, by the fastest tools there are.
+    let floor = time(args.runs, || {
+        let ok = Command::new("sh")
+            .arg("-c")
+            .arg("find \"$1\" -type f -print0 | xargs -0 cat > /dev/null")
+            .arg("sh")
+            .arg(&repo)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "find | xargs cat failed");
     });
     println!(
-        "validate --all (3 environments each)     median {:>8.1} ms",
-        ms(validate)
+        "floor: find | xargs cat of every file      median {:>8.1} ms",
+        ms(floor)
+    );
+
+    let validate_all = ["validate", "--all", "--repo", repo_arg];
+    let validate = time(args.runs, || run(&bin, &validate_all));
+    report(
+        "validate --all (3 environments each)",
+        validate,
+        floor,
+        peak_mb(&bin, &validate_all),
     );
     let one = time(args.runs, || {
         run(
@@ -115,7 +166,7 @@ fn main() {
         )
     });
     println!(
-        "validate --stack (one stack of 20)       median {:>8.1} ms",
+        "validate --stack (one stack)             median {:>8.1} ms",
         ms(one)
     );
 
@@ -135,15 +186,14 @@ fn main() {
         let _ = std::fs::remove_dir_all(&out);
         run(&bin, &compile);
     });
-    println!(
-        "compile --all, cold                      median {:>8.1} ms",
-        ms(cold)
-    );
+    let _ = std::fs::remove_dir_all(&out);
+    report("compile --all, cold", cold, floor, peak_mb(&bin, &compile));
     let hit = time(args.runs, || run(&bin, &compile));
-    println!(
-        "compile --all, cache hit                 median {:>8.1} ms  ({:.0}% of cold)",
-        ms(hit),
-        100.0 * hit.as_secs_f64() / cold.as_secs_f64()
+    report(
+        "compile --all, cache hit",
+        hit,
+        floor,
+        peak_mb(&bin, &compile),
     );
     let one = [
         "compile",
@@ -161,15 +211,15 @@ fn main() {
         run(&bin, &one);
     });
     println!(
-        "compile --stack (one stack of 20), cold  median {:>8.1} ms",
+        "compile --stack (one stack), cold        median {:>8.1} ms",
         ms(one_cold)
     );
-    affected(&bin, &repo, args.runs);
+    affected(&bin, &repo, args.runs, cold);
 }
 
 /// `affected --base HEAD` against the working tree after three kinds of change:
 /// one that reaches nothing, one stack's file, and a preset every stack uses.
-fn affected(bin: &Path, repo: &Path, runs: usize) {
+fn affected(bin: &Path, repo: &Path, runs: usize, compile_cold: Duration) {
     let git = |args: &[&str]| {
         let ok = Command::new("git")
             .args(["-c", "user.email=b@example.com", "-c", "user.name=b"])
@@ -240,10 +290,15 @@ fn affected(bin: &Path, repo: &Path, runs: usize) {
         run(bin, &affected)
     });
     println!(
-        "affected, a shared preset ({} listed)    median {:>8.1} ms  (nothing kept)",
+        "affected, a shared preset ({} listed)    median {:>8.1} ms  (nothing kept; {:.2}× compile --all cold)",
         count(),
-        ms(cold)
+        ms(cold),
+        cold.as_secs_f64() / compile_cold.as_secs_f64()
     );
+    let _ = std::fs::remove_dir_all(&cache);
+    if let Some(mb) = peak_mb(bin, &affected) {
+        println!("affected, a shared preset, peak memory      {mb:>5.0} MB");
+    }
     let kept = time(runs, || run(bin, &affected));
     println!(
         "affected, a shared preset, base kept       median {:>8.1} ms",

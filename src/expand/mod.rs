@@ -516,6 +516,11 @@ impl Expander {
             return None;
         }
         let path = loader.repo.root.join(rel);
+        // Checked once: a preset every component uses is not looked up again
+        // for each (two `stat`s a use were a third of `validate`'s).
+        if self.presets.contains_key(&path) {
+            return Some(path);
+        }
         if let Ok(meta) = std::fs::metadata(&path)
             && !meta.is_file()
         {

@@ -444,14 +444,7 @@ impl<'a> Loader<'a> {
         let is_link = std::fs::symlink_metadata(path)?.file_type().is_symlink();
         let real = match (path.parent(), path.file_name()) {
             (Some(parent), Some(name)) if !is_link && !parent.as_os_str().is_empty() => {
-                let parent_real = match self.real_dirs.get(parent) {
-                    Some(real) => real.clone(),
-                    None => parent.canonicalize()?,
-                };
-                self.real_dirs
-                    .entry(parent.to_path_buf())
-                    .or_insert_with(|| parent_real.clone());
-                parent_real.join(name)
+                self.real_dir(parent)?.join(name)
             }
             _ => path.canonicalize()?,
         };
@@ -461,11 +454,37 @@ impl<'a> Loader<'a> {
         Ok(real)
     }
 
+    /// A folder's real place: its parent's and its name, unless it is a link
+    /// (one `stat`, where `canonicalize` asks `readlink` of every component
+    /// of the path, each time), remembered.
+    fn real_dir(&mut self, dir: &Path) -> std::io::Result<PathBuf> {
+        if let Some(real) = self.real_dirs.get(dir) {
+            return Ok(real.clone());
+        }
+        let real = if dir == self.repo.root.as_path() {
+            self.repo.real_root.clone()
+        } else {
+            match (dir.parent(), dir.file_name()) {
+                (Some(parent), Some(name))
+                    if !parent.as_os_str().is_empty()
+                        && dir.starts_with(&self.repo.root)
+                        && !std::fs::symlink_metadata(dir)?.file_type().is_symlink() =>
+                {
+                    self.real_dir(parent)?.join(name)
+                }
+                _ => dir.canonicalize()?,
+            }
+        };
+        self.real_dirs.insert(dir.to_path_buf(), real.clone());
+        Ok(real)
+    }
+
     /// Sub-folders of `dir`, sorted, skipping hidden ones. A missing `dir` has none.
     fn subdirs(&mut self, dir: &Path) -> Vec<PathBuf> {
         self.entries(dir)
             .into_iter()
-            .filter(|p| p.is_dir())
+            .filter(|(_, is_dir)| *is_dir)
+            .map(|(path, _)| path)
             .collect()
     }
 
@@ -473,11 +492,14 @@ impl<'a> Loader<'a> {
     fn files(&mut self, dir: &Path) -> Vec<PathBuf> {
         self.entries(dir)
             .into_iter()
-            .filter(|p| !p.is_dir())
+            .filter(|(_, is_dir)| !is_dir)
+            .map(|(path, _)| path)
             .collect()
     }
 
-    fn entries(&mut self, dir: &Path) -> Vec<PathBuf> {
+    /// The entries of `dir`, sorted, and whether each is a folder: from the
+    /// listing itself (no `stat` an entry), but for a link, which is followed.
+    fn entries(&mut self, dir: &Path) -> Vec<(PathBuf, bool)> {
         if !dir.exists() || !self.inside_repo(dir, true) {
             return Vec::new();
         }
@@ -492,10 +514,17 @@ impl<'a> Loader<'a> {
                 return Vec::new();
             }
         };
-        let mut paths: Vec<PathBuf> = read
+        let mut paths: Vec<(PathBuf, bool)> = read
             .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| !file_name(p).starts_with('.'))
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .map(|e| {
+                let path = e.path();
+                let is_dir = match e.file_type() {
+                    Ok(t) if !t.is_symlink() => t.is_dir(),
+                    _ => path.is_dir(),
+                };
+                (path, is_dir)
+            })
             .collect();
         paths.sort();
         paths
