@@ -7,13 +7,8 @@ use std::path::Path;
 
 pub const SERVICES_PER_STACK: usize = 20;
 
-/// Writes a repository with `services` services under `root`. Returns the number
-/// of files written.
-pub fn generate(root: &Path, services: usize) -> usize {
-    generate_in_stacks_of(root, services, SERVICES_PER_STACK)
-}
-
-/// [`generate`] with `per_stack` services in each stack.
+/// Writes a repository with `services` services under `root`, `per_stack` in
+/// each stack. Returns the number of files written.
 pub fn generate_in_stacks_of(root: &Path, services: usize, per_stack: usize) -> usize {
     let mut files = 0;
     let mut write = |rel: String, text: String| {

@@ -222,7 +222,15 @@ fn main() {
 fn affected(bin: &Path, repo: &Path, runs: usize, compile_cold: Duration) {
     let git = |args: &[&str]| {
         let ok = Command::new("git")
-            .args(["-c", "user.email=b@example.com", "-c", "user.name=b"])
+            // No automatic gc in the background: it would race the `gc` below.
+            .args([
+                "-c",
+                "user.email=b@example.com",
+                "-c",
+                "user.name=b",
+                "-c",
+                "gc.auto=0",
+            ])
             .args(args)
             .current_dir(repo)
             .output()
