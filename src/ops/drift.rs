@@ -132,11 +132,10 @@ pub fn drift_every(
     jobs: usize,
     ttl: std::time::Duration,
     ui: &(dyn Ui + Sync),
-    done: impl FnMut(&TargetDrift),
+    mut done: impl FnMut(&TargetDrift),
 ) -> Result<Vec<TargetDrift>> {
     let pulumi = crate::engine::pulumi::find()?;
     let backend = open_backend(repo, ui)?;
-    let mut done = done;
     Ok(crate::parallel::in_parallel(
         targets,
         jobs,

@@ -60,24 +60,21 @@ pub fn exec(
 ) -> Result<std::process::ExitStatus> {
     let backend = open_backend(scope.repo, ui)?;
     let operation = format!("lock exec {}", command.join(" "));
-    let held = take(
+    under_lock(
         &backend,
         scope.repo,
         (&scope.stack, &scope.environment),
         &operation,
         wait,
         ui,
-    )?;
-    let ran = run_child(command, &held.info.lock_id);
-    let lost = held.lost();
-    if let Err(e) = held.release() {
-        ui.warn(&e.to_string());
-    }
-    let status = ran?;
-    if lost {
-        return Err(Error::failed("the lock was lost while the command ran"));
-    }
-    Ok(status)
+        |held| {
+            let status = run_child(command, &held.info.lock_id)?;
+            if held.lost() {
+                return Err(Error::failed("the lock was lost while the command ran"));
+            }
+            Ok(status)
+        },
+    )
 }
 
 fn run_child(command: &[String], lock_id: &str) -> Result<std::process::ExitStatus> {

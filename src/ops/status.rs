@@ -21,9 +21,18 @@ pub struct StatusReport {
 pub fn status(scope: Scope, env: &EnvironmentSpec, ui: &dyn Ui) -> Result<StatusReport> {
     let backend = open_backend(scope.repo, ui)?;
     let deployed = deployed::required(&backend, &scope.stack, &scope.environment)?;
-    let kinds = deployed.kinds();
-    let cloud = Cloud::connect(env, &backend.who(&scope.repo.root))?;
-    let components = crate::inspect::status::check(&cloud, &deployed.release, &kinds);
+    live(&backend, scope.repo, deployed, env)
+}
+
+/// `deployed`'s components as AWS runs them now, in `env`.
+fn live(
+    backend: &crate::backend::Backend,
+    repo: &crate::load::Repo,
+    deployed: deployed::Deployed,
+    env: &EnvironmentSpec,
+) -> Result<StatusReport> {
+    let cloud = Cloud::connect(env, &backend.who(&repo.root))?;
+    let components = crate::inspect::status::check(&cloud, &deployed.release, &deployed.kinds());
     Ok(StatusReport {
         release: deployed.release,
         components,
@@ -75,19 +84,18 @@ pub fn status_every(
                 components: Vec::new(),
                 detail: None,
             };
-            let read = || -> Result<Option<(Release, Vec<ComponentStatus>)>> {
+            let read = || -> Result<Option<StatusReport>> {
                 let env = target.env.clone().map_err(crate::error::Error::failed)?;
-                let Some(deployed) = deployed::last(&backend, &target.stack, &target.environment)?
-                else {
-                    return Ok(None);
-                };
-                let cloud = Cloud::connect(&env, &backend.who(&repo.root))?;
-                let components =
-                    crate::inspect::status::check(&cloud, &deployed.release, &deployed.kinds());
-                Ok(Some((deployed.release, components)))
+                match deployed::last(&backend, &target.stack, &target.environment)? {
+                    Some(deployed) => live(&backend, repo, deployed, &env).map(Some),
+                    None => Ok(None),
+                }
             };
             match read() {
-                Ok(Some((release, components))) => {
+                Ok(Some(StatusReport {
+                    release,
+                    components,
+                })) => {
                     out.outcome = if components.iter().any(|c| c.health == Health::Unhealthy) {
                         Outcome::Unhealthy
                     } else {

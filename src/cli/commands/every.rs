@@ -141,34 +141,55 @@ pub fn drift_markdown(results: &[TargetDrift]) -> String {
         .iter()
         .filter(|t| t.outcome == DriftOutcome::Drift)
         .count();
-    let mut out = format!(
-        "### Drift: {drifted} of {} targets differ from their release\n\n| target | release | result | what differs |\n|---|---|---|---|\n",
-        results.len()
-    );
-    for t in results {
-        let what = match t.outcome {
-            DriftOutcome::Drift => t
-                .components
-                .iter()
-                .map(|(c, d)| format!("{} ({})", label(c), d.len()))
-                .collect::<Vec<_>>()
-                .join(", "),
-            _ => t.detail.clone().unwrap_or_default(),
-        };
+    targets_table(
+        format!(
+            "Drift: {drifted} of {} targets differ from their release",
+            results.len()
+        ),
+        "what differs",
+        results.iter().map(|t| {
+            let what = match t.outcome {
+                DriftOutcome::Drift => t
+                    .components
+                    .iter()
+                    .map(|(c, d)| format!("{} ({})", label(c), d.len()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                _ => t.detail.clone().unwrap_or_default(),
+            };
+            (
+                &t.stack,
+                &t.environment,
+                t.release,
+                outcome_word(t.outcome),
+                what,
+            )
+        }),
+    )
+}
+
+/// A markdown table of targets under a heading: each row the target, its
+/// release, how it ended and the `last` column.
+fn targets_table<'a>(
+    title: String,
+    last: &str,
+    rows: impl Iterator<Item = (&'a String, &'a String, Option<u32>, String, String)>,
+) -> String {
+    let mut out =
+        format!("### {title}\n\n| target | release | result | {last} |\n|---|---|---|---|\n");
+    for (stack, environment, release, outcome, what) in rows {
         out.push_str(&format!(
-            "| {} / {} | {} | {} | {} |\n",
-            t.stack,
-            t.environment,
-            t.release.map_or("-".to_string(), |n| format!("#{n}")),
-            outcome_word(serde_json::to_value(t.outcome)),
+            "| {stack} / {environment} | {} | {outcome} | {} |\n",
+            release.map_or("-".to_string(), |n| format!("#{n}")),
             what.replace('|', "\\|")
         ));
     }
     out
 }
 
-fn outcome_word(value: serde_json::Result<serde_json::Value>) -> String {
-    value
+/// `not_deployed` → `not deployed`: an outcome as its JSON names it, in words.
+fn outcome_word(outcome: impl serde::Serialize) -> String {
+    serde_json::to_value(outcome)
         .ok()
         .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
         .unwrap_or_default()
@@ -218,21 +239,19 @@ pub fn status_markdown(results: &[TargetStatus]) -> String {
         .iter()
         .filter(|t| t.outcome == StatusOutcome::Unhealthy)
         .count();
-    let mut out = format!(
-        "### Status: {unhealthy} of {} targets unhealthy\n\n| target | release | result | what is wrong |\n|---|---|---|---|\n",
-        results.len()
-    );
-    for t in results {
-        out.push_str(&format!(
-            "| {} / {} | {} | {} | {} |\n",
-            t.stack,
-            t.environment,
-            t.release.map_or("-".to_string(), |n| format!("#{n}")),
-            outcome_word(serde_json::to_value(t.outcome)),
-            problems(t).replace('|', "\\|")
-        ));
-    }
-    out
+    targets_table(
+        format!("Status: {unhealthy} of {} targets unhealthy", results.len()),
+        "what is wrong",
+        results.iter().map(|t| {
+            (
+                &t.stack,
+                &t.environment,
+                t.release,
+                outcome_word(t.outcome),
+                problems(t),
+            )
+        }),
+    )
 }
 
 /// What is wrong with a target: its unhealthy components, or why it could not be read.
