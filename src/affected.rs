@@ -137,9 +137,13 @@ pub fn affected(
     // A stack holding a link may read any file of the repository through it:
     // it is compiled whenever anything under stacks/ changed.
     let elsewhere = changed.iter().any(|f| f.starts_with("stacks/"));
+    let linking = match elsewhere {
+        true => crate::git::stacks_with_links(&repo.root)?,
+        false => BTreeSet::new(),
+    };
     let candidates: Vec<String> = stacks
         .iter()
-        .filter(|stack| reaches_all || in_folder(stack) || (elsewhere && holds_links(repo, stack)))
+        .filter(|stack| reaches_all || in_folder(stack) || linking.contains(*stack))
         .cloned()
         .collect();
     if candidates.is_empty() {
@@ -200,15 +204,6 @@ pub fn affected(
         }
     }
     Ok(out)
-}
-
-/// Whether a stack's folder holds a symbolic link (in the working tree).
-fn holds_links(repo: &Repo, stack: &str) -> bool {
-    crate::fs::files_under(&repo.root.join("stacks").join(stack)).is_ok_and(|files| {
-        files
-            .iter()
-            .any(|f| std::fs::symlink_metadata(f).is_ok_and(|m| m.file_type().is_symlink()))
-    })
 }
 
 /// One revision's side before compiling: its cache keys (a stack without

@@ -9,8 +9,8 @@
 //! cache keyed on it can skip compiling without parsing anything.
 
 use crate::emit::Compiled;
-use crate::emit::program::to_yaml;
-use crate::fs::{MAX_FILE_BYTES, files_under};
+use crate::emit::yaml::to_yaml;
+use crate::fs::MAX_FILE_BYTES;
 use crate::load::Repo;
 use crate::resolve::ResolvedStack;
 use serde::{Deserialize, Serialize};
@@ -71,7 +71,7 @@ impl Artifacts {
         variables: &BTreeMap<String, String>,
     ) -> Artifacts {
         let environments = stack.stack.environments.keys().cloned().collect();
-        let program = to_yaml(&compiled.program.to_json());
+        let program = compiled.program.to_yaml();
         let settings = to_yaml(&compiled.settings);
         let by_component = compiled.resources_by_component();
         let mut components = BTreeMap::new();
@@ -158,8 +158,8 @@ pub fn up_to_date(dir: &Path, input_hash: &str) -> Option<Manifest> {
     .ok()?;
     let manifest = serde_json::from_str::<Manifest>(&text).ok()?;
     let same_file = |name: &str, hash: &str| {
-        crate::fs::read_back(&dir.join(name), crate::fs::ReadBack::CompileOutput)
-            .is_ok_and(|bytes| sha256(&bytes) == hash)
+        crate::fs::hash_back(&dir.join(name), crate::fs::ReadBack::CompileOutput)
+            .is_ok_and(|found| found == hash)
     };
     let fresh = manifest.input_hash == input_hash
         && manifest.deployer_version == VERSION
@@ -197,12 +197,30 @@ pub fn cached_stack(
         .collect()
 }
 
+mod inputs;
+pub use inputs::{InputHash, input_hash_recorded};
+
 /// Hash of everything that can change a stack's programs.
 pub fn input_hash(
     repo: &Repo,
     stack: &str,
     variables: &[(String, String)],
     var_files: &[PathBuf],
+) -> std::io::Result<String> {
+    hash_files(
+        repo,
+        stack,
+        variables,
+        &inputs::files(repo, stack, var_files)?,
+    )
+}
+
+/// Hash of `files`, read, with the variables and deployer's version.
+fn hash_files(
+    repo: &Repo,
+    stack: &str,
+    variables: &[(String, String)],
+    files: &[PathBuf],
 ) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
     hasher.update(format!("deployer {VERSION}\0stack {stack}\0"));
@@ -211,17 +229,14 @@ pub fn input_hash(
     for (k, v) in vars {
         hasher.update(format!("var {k}={v}\0"));
     }
-    let mut files = files_under(&repo.root.join("stacks").join(stack))?;
-    files.extend(files_under(&repo.root.join("shared"))?);
-    files.extend(var_files.iter().cloned());
     for file in files {
-        let display = repo.display(&file);
+        let display = repo.display(file);
         hasher.update(format!("file {display}\0"));
-        let meta = std::fs::symlink_metadata(&file)?;
+        let meta = std::fs::symlink_metadata(file)?;
         if meta.file_type().is_symlink() {
             // A link counts by where it points; the loader decides whether it
             // may be read (inside the repository only), and reports it.
-            hasher.update(std::fs::read_link(&file)?.to_string_lossy().as_bytes());
+            hasher.update(std::fs::read_link(file)?.to_string_lossy().as_bytes());
         } else if meta.is_file() {
             if meta.len() > MAX_FILE_BYTES {
                 return Err(std::io::Error::other(format!(
@@ -229,7 +244,11 @@ pub fn input_hash(
                     meta.len()
                 )));
             }
-            hasher.update(std::fs::read(&file)?);
+            // Streamed into the hash: no buffer per file.
+            std::io::copy(
+                &mut std::io::Read::take(std::fs::File::open(file)?, MAX_FILE_BYTES),
+                &mut hasher,
+            )?;
         }
         hasher.update([0]);
     }

@@ -100,6 +100,8 @@ fn meta_is_link(path: &Path) -> bool {
 pub enum ReadBack {
     /// A saved plan (`deployer plan --out`).
     Plan,
+    /// A list of targets (`deployer plan --targets`).
+    TargetList,
     /// A release record, a stored program or its settings (local back-end).
     Record,
     /// A lock file: deployer's on the local back-end, or Pulumi's.
@@ -120,6 +122,7 @@ impl ReadBack {
     pub fn limit(self) -> u64 {
         match self {
             ReadBack::Plan => 16 * 1024 * 1024,
+            ReadBack::TargetList => 1024 * 1024,
             ReadBack::Record => 64 * 1024 * 1024,
             ReadBack::Lock => 64 * 1024,
             ReadBack::CompileOutput => 64 * 1024 * 1024,
@@ -136,6 +139,7 @@ impl ReadBack {
     fn what(self) -> &'static str {
         match self {
             ReadBack::Plan => "a plan file",
+            ReadBack::TargetList => "a list of targets",
             ReadBack::Record => "a release record",
             ReadBack::Lock => "a lock file",
             ReadBack::CompileOutput => "a compile output",
@@ -155,6 +159,38 @@ impl ReadBack {
 /// it grows meanwhile.
 pub fn read_back(path: &Path, kind: ReadBack) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
+    let (file, size) = open_back(path, kind)?;
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(kind.limit() + 1).read_to_end(&mut bytes)?;
+    check_not_grown(path, kind, bytes.len() as u64)?;
+    Ok(bytes)
+}
+
+/// The SHA-256 (`sha256:<hex>`) of a file [`read_back`] would read, taken
+/// as it is read, a block at a time: checking a compile's 800 KB programs
+/// against their manifest allocates nothing per file.
+pub fn hash_back(path: &Path, kind: ReadBack) -> std::io::Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let (file, _) = open_back(path, kind)?;
+    let mut file = file.take(kind.limit() + 1);
+    let mut hasher = sha2::Sha256::new();
+    let mut block = [0u8; 64 * 1024];
+    let mut read = 0u64;
+    loop {
+        let n = file.read(&mut block)?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+        hasher.update(&block[..n]);
+    }
+    check_not_grown(path, kind, read)?;
+    Ok(format!("sha256:{:x}", hasher.finalize()))
+}
+
+/// Opens a file to read back, checked on its descriptor: see [`read_back`].
+fn open_back(path: &Path, kind: ReadBack) -> std::io::Result<(std::fs::File, u64)> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
     if !kind.follows_links() {
@@ -193,16 +229,19 @@ pub fn read_back(path: &Path, kind: ReadBack) -> std::io::Result<Vec<u8>> {
             kind.what()
         )));
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
+    Ok((file, meta.len()))
+}
+
+fn check_not_grown(path: &Path, kind: ReadBack, read: u64) -> std::io::Result<()> {
+    let limit = kind.limit();
+    if read > limit {
         return Err(std::io::Error::other(format!(
             "{} grew past {limit} bytes while it was read; {} is at most that",
             path.display(),
             kind.what()
         )));
     }
-    Ok(bytes)
+    Ok(())
 }
 
 /// [`read_back`] as UTF-8 text.

@@ -251,25 +251,53 @@ pub fn changed_files(
         diff.push(head);
     }
     diff.push("--");
+    // Untracked files take a walk of the whole tree (0.65 s of 50,000
+    // files): it runs beside the diff, on the other core.
+    let untracked = [
+        "-c",
+        "core.quotePath=false",
+        "ls-files",
+        "--others",
+        "--exclude-standard",
+    ];
+    let (changed, untracked) = std::thread::scope(|scope| {
+        let untracked = head
+            .is_none()
+            .then(|| scope.spawn(|| run(repo_root, &untracked)));
+        let changed = run(repo_root, &diff);
+        let untracked = untracked.map(|t| t.join().expect("listing untracked files"));
+        (changed, untracked)
+    });
     let mut changed: std::collections::BTreeSet<String> =
-        run(repo_root, &diff)?.lines().map(str::to_string).collect();
-    if head.is_none() {
-        changed.extend(
-            run(
-                repo_root,
-                &[
-                    "-c",
-                    "core.quotePath=false",
-                    "ls-files",
-                    "--others",
-                    "--exclude-standard",
-                ],
-            )?
-            .lines()
-            .map(str::to_string),
-        );
+        changed?.lines().map(str::to_string).collect();
+    if let Some(untracked) = untracked {
+        changed.extend(untracked?.lines().map(str::to_string));
     }
     Ok(changed)
+}
+
+/// The stacks whose folder holds a symbolic link git tracks (mode 120000
+/// in the index): read from the index, not by walking every stack's files.
+/// An untracked link is a changed file of its own folder.
+pub fn stacks_with_links(repo_root: &Path) -> Result<std::collections::BTreeSet<String>> {
+    let listed = run(
+        repo_root,
+        &[
+            "-c",
+            "core.quotePath=false",
+            "ls-files",
+            "-s",
+            "--",
+            "stacks/",
+        ],
+    )?;
+    Ok(listed
+        .lines()
+        .filter(|line| line.starts_with("120000 "))
+        .filter_map(|line| line.split_once('\t').map(|(_, path)| path))
+        .filter_map(|path| path.strip_prefix("stacks/")?.split_once('/'))
+        .map(|(stack, _)| stack.to_string())
+        .collect())
 }
 
 /// The stacks (folders of `stacks/`) a revision has.

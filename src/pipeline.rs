@@ -17,7 +17,7 @@ use crate::validate;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-pub use crate::emit::program::to_yaml;
+pub use crate::emit::yaml::to_yaml;
 use crate::expand::template::{REF_END, REF_START};
 pub use crate::resolve::ResolvedStack;
 use serde_json::Value as Json;

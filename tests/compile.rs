@@ -261,6 +261,39 @@ fn compile_writes_programs_and_a_manifest_then_hits_the_cache() {
     );
 }
 
+/// A cache hit on files that have settled takes the input hash from the
+/// fingerprint of their times (`inputs.json`), without reading them; an
+/// edit that keeps a file's size and modification time still changes its
+/// change time, and the stack is compiled again.
+#[test]
+fn a_settled_repository_hits_the_cache_from_its_fingerprint() {
+    let repo = TestRepo::example();
+    let out = tempfile::tempdir().unwrap();
+    let out_arg = out.path().to_str().unwrap();
+    let compile = || repo.run(&["compile", "--all", "--out", out_arg, "--var", V]);
+    let record = out.path().join(STACK).join("inputs.json");
+    // Just written: too recent for their times to be trusted.
+    assert_contains(&compile().stderr, &["3 programs compiled"]);
+    assert!(!record.exists(), "a record of files younger than 2 s");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_contains(&compile().stderr, &["(cache hit)"]);
+    assert!(record.exists());
+    assert_contains(&compile().stderr, &["(cache hit)"]);
+    // Same size, modification time set back: only the change time tells.
+    let infra = repo.file(&format!("{API}/infra.yaml"));
+    let modified = std::fs::metadata(&infra).unwrap().modified().unwrap();
+    repo.edit(&format!("{API}/infra.yaml"), "max: 6", "max: 7");
+    std::fs::File::options()
+        .write(true)
+        .open(&infra)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_contains(&compile().stderr, &["3 programs compiled"]);
+    assert_contains(&compile().stderr, &["(cache hit)"]);
+}
+
 #[test]
 fn compile_one_environment() {
     let repo = TestRepo::example();

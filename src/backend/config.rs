@@ -146,7 +146,7 @@ pub fn save(section: BackendSection) -> Result<PathBuf> {
     .expect("config serialises");
     let text = format!(
         "# Written by `deployer init`. Environment variables override it:\n# DEPLOYER_STATE_BUCKET, DEPLOYER_LOCK_TABLE, AWS_REGION.\n{}",
-        crate::emit::program::to_yaml(&json)
+        crate::emit::yaml::to_yaml(&json)
     );
     crate::artifacts::write_atomic(&path, text.as_bytes())
         .context(|| format!("cannot write {}", path.display()))?;

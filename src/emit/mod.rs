@@ -9,6 +9,7 @@ pub mod emitter;
 pub mod names;
 pub mod network;
 pub mod program;
+pub mod yaml;
 
 use crate::resolve::ResolvedStack;
 use emitter::{Emitter, secret_config_key};

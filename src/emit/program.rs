@@ -7,6 +7,7 @@
 //! in, and builders sort what came from hash maps.
 
 use serde_json::{Map as JsonMap, Value as Json};
+use std::borrow::Cow;
 
 /// One piece of an interpolated string.
 #[derive(Clone, Debug, PartialEq, Hash)]
@@ -129,13 +130,13 @@ impl Value {
             Value::Bool(b) => Json::Bool(*b),
             Value::Int(i) => Json::from(*i),
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
-            Value::Str(text) => Json::String(escape(text)),
+            Value::Str(text) => Json::String(escape(text).into_owned()),
             Value::Interp(parts) => Json::String(
                 parts
                     .iter()
                     .map(|p| match p {
                         Part::Text(t) => escape(t),
-                        Part::Ref(e) => format!("${{{e}}}"),
+                        Part::Ref(e) => Cow::Owned(format!("${{{e}}}")),
                     })
                     .collect(),
             ),
@@ -156,17 +157,17 @@ fn map_to_json(entries: &[(String, Value)]) -> Json {
     Json::Object(
         entries
             .iter()
-            .map(|(k, v)| (escape(k), v.to_json()))
+            .map(|(k, v)| (escape(k).into_owned(), v.to_json()))
             .collect(),
     )
 }
 
 /// Pulumi YAML reads `${...}` in any string as an interpolation; `$$` is a literal `$`.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> Cow<'_, str> {
     if text.contains('$') {
-        text.replace('$', "$$")
+        Cow::Owned(text.replace('$', "$$"))
     } else {
-        text.to_string()
+        Cow::Borrowed(text)
     }
 }
 
@@ -222,6 +223,12 @@ impl Resource {
         if !self.properties.is_empty() {
             obj.insert("properties".into(), map_to_json(&self.properties));
         }
+        obj.insert("options".into(), self.options());
+        Json::Object(obj)
+    }
+
+    /// The resource options (`ResourceOptionsDecl`).
+    pub(super) fn options(&self) -> Json {
         let mut options = JsonMap::new();
         // Every resource pins the provider (`ResourceOptionsDecl.Version`).
         options.insert(
@@ -255,8 +262,7 @@ impl Resource {
         if self.protect {
             options.insert("protect".into(), Json::Bool(true));
         }
-        obj.insert("options".into(), Json::Object(options));
-        Json::Object(obj)
+        Json::Object(options)
     }
 }
 
@@ -311,25 +317,10 @@ impl Program {
         obj.insert("runtime".into(), Json::String("yaml".into()));
         obj.insert(
             "description".into(),
-            Json::String(escape(&self.description)),
+            Json::String(escape(&self.description).into_owned()),
         );
-        if !self.secret_config.is_empty() {
-            // Project config (`ProjectConfigType`, pulumi `sdk/go/common/workspace/project.go`):
-            // Pulumi refuses to run without a value, or with one that is not encrypted.
-            obj.insert(
-                "config".into(),
-                Json::Object(
-                    self.secret_config
-                        .iter()
-                        .map(|name| {
-                            (
-                                name.clone(),
-                                serde_json::json!({"type": "string", "secret": true}),
-                            )
-                        })
-                        .collect(),
-                ),
-            );
+        if let Some(config) = self.config() {
+            obj.insert("config".into(), config);
         }
         if !self.variables.is_empty() {
             obj.insert("variables".into(), map_to_json(&self.variables));
@@ -348,125 +339,25 @@ impl Program {
         }
         Json::Object(obj)
     }
-}
 
-/// Writes JSON-like data as block-style YAML. Strings are plain only when YAML
-/// cannot read them as anything else; otherwise double-quoted with JSON escapes
-/// (valid YAML), so no value can change the document's structure.
-pub fn to_yaml(value: &Json) -> String {
-    let mut out = String::new();
-    match value {
-        Json::Object(map) if !map.is_empty() => write_map(map, 0, &mut out),
-        Json::Array(items) if !items.is_empty() => write_list(items, 0, &mut out),
-        other => {
-            out.push_str(&scalar(other));
-            out.push('\n');
-        }
+    /// The program's `config:` block, when it reads secret config.
+    pub(super) fn config(&self) -> Option<Json> {
+        // Project config (`ProjectConfigType`, pulumi `sdk/go/common/workspace/project.go`):
+        // Pulumi refuses to run without a value, or with one that is not encrypted.
+        (!self.secret_config.is_empty()).then(|| {
+            Json::Object(
+                self.secret_config
+                    .iter()
+                    .map(|name| {
+                        (
+                            name.clone(),
+                            serde_json::json!({"type": "string", "secret": true}),
+                        )
+                    })
+                    .collect(),
+            )
+        })
     }
-    out
-}
-
-fn write_map(map: &JsonMap<String, Json>, indent: usize, out: &mut String) {
-    for (key, value) in map {
-        indent_to(out, indent);
-        out.push_str(&yaml_key(key));
-        out.push(':');
-        write_nested(value, indent, out);
-    }
-}
-
-fn write_list(items: &[Json], indent: usize, out: &mut String) {
-    for item in items {
-        indent_to(out, indent);
-        out.push('-');
-        match item {
-            Json::Object(map) if !map.is_empty() => {
-                // First entry on the dash line, the rest aligned under it.
-                let mut inner = String::new();
-                write_map(map, indent + 2, &mut inner);
-                out.push(' ');
-                out.push_str(&inner[indent + 2..]);
-            }
-            Json::Array(inner) if !inner.is_empty() => {
-                out.push('\n');
-                write_list(inner, indent + 2, out);
-            }
-            scalar_value => {
-                out.push(' ');
-                out.push_str(&scalar(scalar_value));
-                out.push('\n');
-            }
-        }
-    }
-}
-
-fn indent_to(out: &mut String, indent: usize) {
-    out.extend(std::iter::repeat_n(' ', indent));
-}
-
-fn write_nested(value: &Json, indent: usize, out: &mut String) {
-    match value {
-        Json::Object(map) if !map.is_empty() => {
-            out.push('\n');
-            write_map(map, indent + 2, out);
-        }
-        Json::Array(items) if !items.is_empty() => {
-            out.push('\n');
-            write_list(items, indent + 2, out);
-        }
-        other => {
-            out.push(' ');
-            out.push_str(&scalar(other));
-            out.push('\n');
-        }
-    }
-}
-
-fn scalar(value: &Json) -> String {
-    match value {
-        Json::String(text) if plain_ok(text) => text.clone(),
-        Json::Object(_) => "{}".into(),
-        Json::Array(_) => "[]".into(),
-        other => other.to_string(),
-    }
-}
-
-fn yaml_key(key: &str) -> String {
-    let simple = key
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if simple && !is_special_word(key) {
-        key.to_string()
-    } else {
-        Json::String(key.into()).to_string()
-    }
-}
-
-/// A string can be written plain when it starts with a letter, `_` or `/`, holds
-/// only letters, digits and `_ . / : -`, does not end with `:`, and is not a word
-/// some YAML reader takes for a boolean or null.
-fn plain_ok(text: &str) -> bool {
-    text.chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '/')
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | ':' | '-'))
-        && !text.ends_with(':')
-        && !text.contains("://")
-        && !is_special_word(text)
-}
-
-fn is_special_word(text: &str) -> bool {
-    [
-        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", "inf",
-    ]
-    .iter()
-    .any(|w| text.eq_ignore_ascii_case(w))
 }
 
 #[cfg(test)]
@@ -516,24 +407,5 @@ mod tests {
         assert_eq!(v.to_json(), json!("price: $$5 $${not.a.ref}${q.url}"));
         let keyed = map([("${x}", s("v")), ("plain", Value::Float(0.5))]);
         assert_eq!(keyed.to_json(), json!({"$${x}": "v", "plain": 0.5}));
-    }
-
-    #[test]
-    fn yaml_quotes_anything_ambiguous() {
-        let doc = json!({"a": "plain-text", "b": "yes", "c": "has: colon space", "d": "12", "e": "line\nbreak", "deployer:stack": "x", "f": "key: [inject]"});
-        let text = to_yaml(&doc);
-        assert_eq!(
-            text,
-            "a: plain-text\nb: \"yes\"\nc: \"has: colon space\"\nd: \"12\"\ne: \"line\\nbreak\"\n\"deployer:stack\": x\nf: \"key: [inject]\"\n"
-        );
-    }
-
-    #[test]
-    fn yaml_lists_of_maps() {
-        let doc = json!({"l": [{"a": 1, "b": [1, 2]}, "x", []], "m": {}});
-        assert_eq!(
-            to_yaml(&doc),
-            "l:\n  - a: 1\n    b:\n      - 1\n      - 2\n  - x\n  - []\nm: {}\n"
-        );
     }
 }

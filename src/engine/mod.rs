@@ -610,7 +610,7 @@ fn with_session(settings: &str, who: &str) -> String {
             role["sessionName"] = serde_json::Value::String(crate::backend::aws::session_name(who));
         }
     }
-    crate::emit::program::to_yaml(&json)
+    crate::emit::yaml::to_yaml(&json)
 }
 
 fn secrets_lines(config: &str) -> String {

@@ -51,7 +51,7 @@ pub(super) fn with_stored(settings: &str, stored: &Map<String, Value>) -> String
             config.entry(key.clone()).or_insert_with(|| value.clone());
         }
     }
-    crate::emit::program::to_yaml(&json)
+    crate::emit::yaml::to_yaml(&json)
 }
 
 /// Whether the values a run sets are kept for later runs.

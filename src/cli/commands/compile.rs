@@ -157,7 +157,8 @@ fn compile_stack(
     vars: &GivenVars,
     undeclared: Undeclared,
 ) -> Outcome {
-    let input_hash = match artifacts::input_hash(repo, stack, &vars.vars, &vars.var_files) {
+    let inputs = match artifacts::input_hash_recorded(repo, stack, &vars.vars, &vars.var_files, out)
+    {
         Ok(hash) => hash,
         Err(e) => {
             return Outcome::Failed(
@@ -167,9 +168,11 @@ fn compile_stack(
             );
         }
     };
-    if let Some(manifests) = artifacts::cached_stack(out, stack, environment, &input_hash) {
+    if let Some(manifests) = artifacts::cached_stack(out, stack, environment, &inputs.hash) {
+        inputs.record();
         return Outcome::Cached(manifests);
     }
+    let input_hash = inputs.hash.clone();
     let mut check = check_quietly(
         printer,
         repo,
@@ -200,6 +203,7 @@ fn compile_stack(
         }
         manifests.push(files.manifest);
     }
+    inputs.record();
     Outcome::Compiled {
         rendered: check.rendered,
         manifests,

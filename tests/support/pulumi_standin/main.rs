@@ -726,7 +726,7 @@ impl Workspace {
         config["config"][&key] = entry;
         std::fs::write(
             self.dir.join(format!("Pulumi.{}.yaml", self.stack)),
-            deployer::emit::program::to_yaml(&config),
+            deployer::emit::yaml::to_yaml(&config),
         )
         .unwrap();
     }
