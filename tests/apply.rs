@@ -1979,3 +1979,47 @@ fn release_numbers_sort_and_end_as_numbers() {
     let err = releases.begin(start(0), &files).unwrap_err().to_string();
     assert!(err.contains("the largest there can be"), "{err}");
 }
+
+/// `drift --all` at scale: 50 stacks of three environments are 150 targets;
+/// with eight at a time every one is reported, once, and the summary counts
+/// them all (the deployed ones refreshed through Pulumi, the others said to
+/// have nothing deployed).
+#[test]
+fn drift_all_reports_each_of_150_targets() {
+    if standin_only("knobs (drift) and a local back-end of 150 targets") {
+        return;
+    }
+    let repo = TestRepo::example();
+    let original = repo.file(&format!("stacks/{STACK}"));
+    for i in 1..50 {
+        copy_dir(&original, &repo.file(&format!("stacks/copy-{i:02}")));
+    }
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    let drifting = env_with(&repo, &[("STANDIN_DRIFT", "email-service-queue-queue")]);
+    let started = Instant::now();
+    let run = repo.run_with(
+        &["drift", "--all", "--jobs", "8", "--output", "json"],
+        &drifting,
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    let json = run.json();
+    let targets = json["targets"].as_array().unwrap();
+    let mut seen: Vec<String> = targets
+        .iter()
+        .map(|t| {
+            format!(
+                "{} / {}",
+                t["stack"].as_str().unwrap(),
+                t["environment"].as_str().unwrap()
+            )
+        })
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 150, "every target once: {seen:?}");
+    assert_eq!(json["summary"]["drift"], 1);
+    assert_eq!(json["summary"]["not_deployed"], 149);
+    assert_eq!(json["summary"]["error"], 0);
+    assert_eq!(json["summary"]["targets"], 150);
+    eprintln!("drift --all over 150 targets: {:?}", started.elapsed());
+}

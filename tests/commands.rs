@@ -262,3 +262,30 @@ fn completions_for_every_shell_and_man_pages() {
     assert_eq!(json["pulumi_aws"], "7.51.1");
     assert!(json["build_target"].as_str().unwrap().contains('-'));
 }
+
+/// `plan --targets` refuses what is not a list of targets before anything
+/// else, saying what it expects; and it is a group or a target, not both.
+#[test]
+fn plan_targets_must_be_a_list_of_targets() {
+    let repo = TestRepo::example();
+    let targets = repo.file("targets.json");
+    for (text, expected) in [
+        (r#"{"stack": "a"}"#, "is not a list of targets"),
+        ("[]", "lists no target"),
+        ("not json", "is not a list of targets"),
+    ] {
+        repo.write("targets.json", text);
+        let run = repo.run(&["plan", "--targets", targets.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{text}: {}", run.all());
+        assert_contains(&run.stderr, &[expected]);
+    }
+    let run = repo.run(&[
+        "plan",
+        "--targets",
+        targets.to_str().unwrap(),
+        "--stack",
+        STACK,
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_contains(&run.stderr, &["cannot be used with"]);
+}

@@ -157,7 +157,7 @@ pub struct RepoArgs {
     pub repo: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, Args)]
+#[derive(Clone, Debug, Default, Args)]
 pub struct VarArgs {
     /// Set a stack variable (repeatable)
     #[arg(long = "var", value_name = "NAME=VALUE")]
@@ -281,9 +281,14 @@ pub struct DiffArgs {
 pub struct PlanArgs {
     #[command(flatten)]
     pub target: StackEnv,
+    /// Plan each stack and environment this JSON file lists, in turn (a job
+    /// of `affected --max-jobs --output json`, or its `targets`)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["stack", "environment"])]
+    pub targets: Option<PathBuf>,
     #[command(flatten)]
     pub vars: VarArgs,
-    /// Write the plan to this file, for `deployer apply --plan FILE`
+    /// Write the plan to this file, for `deployer apply --plan FILE`; with
+    /// --targets, a folder: plan-STACK-ENV.json and its comment, plan-STACK-ENV.md
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
@@ -336,7 +341,7 @@ pub struct InitArgs {
     pub create: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct StackEnv {
     /// The stack, a folder under stacks/ (default: DEPLOYER_STACK, the stack
     /// folder you are in, or the only stack)
@@ -358,9 +363,10 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub auto_approve: bool,
     /// Deploy exactly this reviewed plan (`deployer plan --out`), or nothing:
-    /// refused when the program, the last release or the preview differs
+    /// refused when the program, the last release or the preview differs.
+    /// Repeatable: each in turn, stopping at the first that does not succeed
     #[arg(long, value_name = "FILE", conflicts_with = "var_files")]
-    pub plan: Option<std::path::PathBuf>,
+    pub plan: Vec<std::path::PathBuf>,
     /// When the deployment fails, leave it as it is instead of re-applying the last good release
     #[arg(long)]
     pub no_rollback: bool,

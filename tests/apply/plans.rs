@@ -205,3 +205,91 @@ fn twenty_plan_then_apply_cycles_never_refuse_falsely() {
     }
     assert_eq!(history(&repo, DEV).as_array().unwrap().len(), 10);
 }
+
+/// A CI job's share of `affected --max-jobs`: `plan --targets` plans each
+/// target in turn (one that fails does not stop the others) and saves each
+/// plan with its comment; `apply --plan A --plan B` applies them in turn and
+/// stops at the first refused, naming what it did not apply.
+#[test]
+fn a_group_is_planned_and_applied_in_turn() {
+    let repo = TestRepo::example();
+    repo.write(
+        "targets.json",
+        format!(
+            r#"{{"name": "job", "targets": [
+                {{"stack": "{STACK}", "environment": "staging", "change": "added", "why": []}},
+                {{"stack": "{STACK}", "environment": "nowhere", "change": "added", "why": []}},
+                {{"stack": "{STACK}", "environment": "production", "change": "added", "why": []}}
+            ]}}"#
+        ),
+    );
+    let plans = repo.file("plans");
+    let run = repo.run_with(
+        &[
+            "plan",
+            "--targets",
+            repo.file("targets.json").to_str().unwrap(),
+            "--var",
+            "VERSION=v1.0.0",
+            "--out",
+            plans.to_str().unwrap(),
+        ],
+        &pulumi_env(&repo),
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "[1/3] notification-platform / staging",
+            "[3/3] notification-platform / production",
+            "has no environment `nowhere`",
+            "Planned 2 of 3 targets: 2 with changes, 0 up to date; 1 failed: notification-platform / nowhere",
+        ],
+    );
+    for environment in ["staging", "production"] {
+        let comment = repo.read(&format!("plans/plan-{STACK}-{environment}.md"));
+        assert!(
+            comment.starts_with(&format!("<!-- deployer:plan {STACK}/{environment} -->\n")),
+            "{comment}"
+        );
+    }
+    assert!(
+        !repo
+            .file(&format!("plans/plan-{STACK}-nowhere.json"))
+            .exists()
+    );
+    let staging = plans.join(format!("plan-{STACK}-staging.json"));
+    let production = plans.join(format!("plan-{STACK}-production.json"));
+    let both = |first: &Path, second: &Path| {
+        repo.run_with(
+            &[
+                "apply",
+                "--plan",
+                first.to_str().unwrap(),
+                "--plan",
+                second.to_str().unwrap(),
+                "--auto-approve",
+            ],
+            &pulumi_env(&repo),
+        )
+    };
+    let run = both(&staging, &production);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(&run.stderr, &["[2/2]", "Applied 2 plans"]);
+    for environment in ["staging", "production"] {
+        assert_eq!(history(&repo, environment).as_array().unwrap().len(), 1);
+    }
+    // Planned against no release, the staging plan is refused now: nothing
+    // after it is applied.
+    let run = both(&staging, &production);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "Applied 0 of 2 plans; stopped at",
+            &format!("not applied: {}", production.display()),
+        ],
+    );
+    assert!(!run.stderr.contains("[2/2]"), "{}", run.all());
+    assert_eq!(history(&repo, "production").as_array().unwrap().len(), 1);
+}

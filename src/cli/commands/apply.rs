@@ -3,7 +3,7 @@
 //! `ops::rollback`, `ops::destroy`), and say how it ended. What the user sees
 //! during it is [`CliUi`].
 
-use super::{compile_one, lock_wait, open_repo, resolve_target, var_args};
+use super::{compile_one, lock_wait, open_repo, plural, resolve_target, var_args};
 use crate::backend::releases::Status;
 use crate::cli::ExitStatus;
 use crate::cli::args::{ApplyArgs, DestroyArgs, RollbackArgs};
@@ -17,22 +17,70 @@ use crate::ops::deploy::Summary;
 use crate::ops::destroy::{Confirmation, Destroyed};
 use crate::ops::plan_file::PlanFile;
 use crate::ops::rollback::Rollback;
+use std::path::{Path, PathBuf};
 
-pub fn run(mut args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
+pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
+    match args.plan.as_slice() {
+        [] => apply_one(&args, None, printer),
+        [plan] => apply_one(&args, Some(plan), printer),
+        plans => apply_plans(&args, plans, printer),
+    }
+}
+
+/// `apply --plan A --plan B ...`: each plan in turn, stopping at the first
+/// that does not succeed (what comes after it may depend on it), with one
+/// summary naming what was not applied.
+fn apply_plans(args: &ApplyArgs, plans: &[PathBuf], printer: &Printer) -> Result<ExitStatus> {
+    for (i, path) in plans.iter().enumerate() {
+        printer.status(format!("[{}/{}] {}", i + 1, plans.len(), path.display()));
+        let outcome = apply_one(args, Some(path), printer);
+        if matches!(outcome, Ok(ExitStatus::Success)) {
+            continue;
+        }
+        let rest: Vec<String> = plans[i + 1..]
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let stopped = format!(
+            "Applied {i} of {}; stopped at {}{}",
+            plural(plans.len(), "plan"),
+            path.display(),
+            match rest.is_empty() {
+                true => String::new(),
+                false => format!("; not applied: {}", rest.join(", ")),
+            }
+        );
+        // The plan's own error first, then where the group stopped.
+        let status = match outcome {
+            Err(e) => crate::cli::report(
+                printer,
+                &e,
+                crate::cli::Shown {
+                    json: false,
+                    causes: false,
+                },
+            ),
+            Ok(status) => status,
+        };
+        printer.failure(stopped);
+        return Ok(status);
+    }
+    printer.success(format!("Applied {}", plural(plans.len(), "plan")));
+    Ok(ExitStatus::Success)
+}
+
+fn apply_one(args: &ApplyArgs, plan: Option<&Path>, printer: &Printer) -> Result<ExitStatus> {
     let repo = open_repo(&args.repo.repo)?;
-    let planned = match &args.plan {
+    let planned = match plan {
         Some(path) => Some(PlanFile::read(path)?),
         None => None,
     };
+    let mut target = args.target.clone();
     if let Some(plan) = &planned {
         // The plan says what is deployed where, with which variables.
         for (given, planned, flag) in [
-            (&mut args.target.stack, &plan.stack, "--stack"),
-            (
-                &mut args.target.environment,
-                &plan.environment,
-                "--environment",
-            ),
+            (&mut target.stack, &plan.stack, "--stack"),
+            (&mut target.environment, &plan.environment, "--environment"),
         ] {
             if given.as_ref().is_some_and(|g| g != planned) {
                 return Err(Error::usage(format!(
@@ -45,11 +93,11 @@ pub fn run(mut args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
             *given = Some(planned.clone());
         }
     }
-    let mut vars = var_args(args.vars)?;
+    let mut vars = var_args(args.vars.clone())?;
     if let Some(plan) = &planned {
         vars.vars = plan.given_again(&vars.vars)?;
     }
-    let target = resolve_target(printer, &repo, &args.target)?;
+    let target = resolve_target(printer, &repo, &target)?;
     let (stack, environment) = (target.stack, target.environment);
     let (checked, files) = compile_one(printer, &repo, &stack, &environment, &vars)?;
     let env = checked.environments[0].env.clone();
