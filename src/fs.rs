@@ -16,7 +16,23 @@ pub const MAX_FILES: usize = 200_000;
 /// never end). Errors are returned, not skipped: a hash over a folder that could
 /// not be read would lie.
 pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    Ok(entries_under(dir)?
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect())
+}
+
+/// What an entry of [`entries_under`] is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Entry {
+    File,
+    Link,
+}
+
+/// [`files_under`], each entry with whether it is a symbolic link (from the
+/// listing: no `stat`).
+pub fn entries_under(dir: &Path) -> std::io::Result<Vec<(PathBuf, Entry)>> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, Entry)>) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
             let path = entry.path();
@@ -24,7 +40,12 @@ pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             if kind.is_dir() {
                 walk(&path, out)?;
             } else if kind.is_file() || kind.is_symlink() {
-                out.push(path);
+                let what = if kind.is_symlink() {
+                    Entry::Link
+                } else {
+                    Entry::File
+                };
+                out.push((path, what));
                 if out.len() > MAX_FILES {
                     return Err(std::io::Error::other(format!(
                         "more than {MAX_FILES} files under {}",
@@ -39,7 +60,7 @@ pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     if std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
         walk(dir, &mut out)?;
     }
-    out.sort();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
 

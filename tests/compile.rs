@@ -294,6 +294,32 @@ fn a_settled_repository_hits_the_cache_from_its_fingerprint() {
     assert_contains(&compile().stderr, &["(cache hit)"]);
 }
 
+/// A stack reads a file through a link from elsewhere in the repository:
+/// an edit to that file compiles the stack again, whether its files are
+/// read or known by their times.
+#[test]
+fn a_file_read_through_a_link_is_an_input_of_the_cache() {
+    let repo = TestRepo::example();
+    let out = tempfile::tempdir().unwrap();
+    let out_arg = out.path().to_str().unwrap();
+    let infra = format!("{API}/infra.yaml");
+    repo.write("common/infra.yaml", repo.read(&infra));
+    std::fs::remove_file(repo.file(&infra)).unwrap();
+    std::os::unix::fs::symlink(repo.file("common/infra.yaml"), repo.file(&infra)).unwrap();
+    let compile = || repo.run(&["compile", "--all", "--out", out_arg, "--var", V]);
+    assert_contains(&compile().stderr, &["3 programs compiled"]);
+    repo.edit("common/infra.yaml", "max: 6", "max: 7");
+    assert_contains(&compile().stderr, &["3 programs compiled"]);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_contains(&compile().stderr, &["(cache hit)"]);
+    repo.edit("common/infra.yaml", "max: 7", "max: 8");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_contains(&compile().stderr, &["3 programs compiled"]);
+    let program =
+        std::fs::read_to_string(out.path().join(STACK).join("staging/Pulumi.yaml")).unwrap();
+    assert_contains(&program, &["maxCapacity: 8"]);
+}
+
 #[test]
 fn compile_one_environment() {
     let repo = TestRepo::example();

@@ -12,10 +12,11 @@
 //! Reading 50,000 files for a cache hit was most of its 0.9 s at 10,000
 //! services (a profile of `compile --all`).
 
-use crate::fs::{ReadBack, files_under};
+use crate::fs::{Entry, MAX_FILES, ReadBack, entries_under};
 use crate::load::Repo;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -32,16 +33,52 @@ struct Record {
     input_hash: String,
 }
 
-/// The files a stack's programs may read, in a stable order.
+/// The files a stack's programs may read, in a stable order: its folder,
+/// `shared/`, the variable files, and what a link among them leads to inside
+/// the repository (a file, or a folder's files; the loader reads through
+/// links there and refuses the others), so an edit to a file a stack reads
+/// through a link is a change of its inputs.
 pub(super) fn files(
     repo: &Repo,
     stack: &str,
     var_files: &[PathBuf],
 ) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = files_under(&repo.root.join("stacks").join(stack))?;
-    files.extend(files_under(&repo.root.join("shared"))?);
-    files.extend(var_files.iter().cloned());
-    Ok(files)
+    let mut entries = entries_under(&repo.root.join("stacks").join(stack))?;
+    entries.extend(entries_under(&repo.root.join("shared"))?);
+    entries.extend(var_files.iter().map(|f| {
+        let what = match std::fs::symlink_metadata(f) {
+            Ok(m) if m.file_type().is_symlink() => Entry::Link,
+            _ => Entry::File,
+        };
+        (f.clone(), what)
+    }));
+    let mut followed = BTreeSet::new();
+    let mut next = 0;
+    while let Some((path, what)) = entries.get(next).cloned() {
+        next += 1;
+        if what != Entry::Link {
+            continue;
+        }
+        // A link that leads nowhere, or out of the repository, is the
+        // loader's to report; its text is hashed as it is.
+        let Ok(target) = std::fs::canonicalize(&path) else {
+            continue;
+        };
+        if !target.starts_with(&repo.real_root) || !followed.insert(target.clone()) {
+            continue;
+        }
+        if target.is_dir() {
+            entries.extend(entries_under(&target)?);
+        } else {
+            entries.push((target, Entry::File));
+        }
+        if entries.len() > MAX_FILES {
+            return Err(std::io::Error::other(format!(
+                "more than {MAX_FILES} files read by stack `{stack}` through its links"
+            )));
+        }
+    }
+    Ok(entries.into_iter().map(|(path, _)| path).collect())
 }
 
 /// The fingerprint of `files` with `variables`, or `None` when a file is
