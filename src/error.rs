@@ -73,6 +73,18 @@ impl Error {
         self
     }
 
+    /// The first error of type `T` in the chain of causes.
+    pub fn find_cause<T: StdError + 'static>(&self) -> Option<&T> {
+        let mut next = StdError::source(self);
+        while let Some(cause) = next {
+            if let Some(found) = cause.downcast_ref::<T>() {
+                return Some(found);
+            }
+            next = cause.source();
+        }
+        None
+    }
+
     /// The cause as it reads now, for a cause that cannot be kept (borrowed,
     /// or not `Send`): its message and its chain's, as text.
     pub fn with_cause_of(self, cause: &(dyn StdError + 'static)) -> Error {

@@ -44,6 +44,25 @@ pub struct Held {
     released: bool,
 }
 
+/// Why [`acquire`] gave up: who holds the lock (the error's source, for a
+/// caller that skips a busy target instead of failing).
+#[derive(Debug)]
+pub struct HeldBy(pub LockInfo);
+
+impl std::fmt::Display for HeldBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "locked by {} ({}) since {}",
+            self.0.who,
+            self.0.operation,
+            super::timestamp(self.0.created)
+        )
+    }
+}
+
+impl std::error::Error for HeldBy {}
+
 /// Takes the lock, waiting while someone else holds it.
 pub fn acquire(
     lock: Arc<dyn Lock>,
@@ -92,7 +111,8 @@ pub fn acquire(
                             "wait for it to finish, raise --lock-timeout, or if it is stale (the process is gone) remove it with `deployer unlock {} {}`",
                             unlock_args(&request.key),
                             holder.lock_id
-                        )));
+                        ))
+                        .with_source(HeldBy(holder)));
                 }
                 // Exponential backoff with jitter, so many waiters do not poll in step.
                 let jitter = 0.8 + f64::from(uuid::Uuid::new_v4().as_bytes()[0]) / 255.0 * 0.4;

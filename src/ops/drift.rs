@@ -192,17 +192,6 @@ fn drift_one(
     let Some(deployed) = deployed::last(backend, stack, environment)? else {
         return Ok(None);
     };
-    let key = crate::backend::lock_key(stack, environment);
-    if let Some(holder) = backend.lock.get(&key)?
-        && holder.expires > crate::backend::now()
-    {
-        return Err(Skipped::Busy(format!(
-            "locked by {} ({}) since {}",
-            holder.who,
-            holder.operation,
-            crate::backend::timestamp(holder.created)
-        )));
-    }
     check_account(backend, repo, &env, environment)?;
     let target = Target {
         repo,
@@ -216,6 +205,7 @@ fn drift_one(
         ttl,
         timeout: Some(std::time::Duration::ZERO),
     };
+    // Taken without waiting: a target being deployed is skipped, busy.
     let report = under_lock(
         backend,
         repo,
@@ -224,6 +214,10 @@ fn drift_one(
         &wait,
         ui,
         |held| drift_locked(&target, &deployed, &held.info, ui),
-    )?;
+    )
+    .map_err(|e| match e.find_cause::<crate::backend::lock::HeldBy>() {
+        Some(holder) => Skipped::Busy(holder.to_string()),
+        None => Skipped::Failed(e),
+    })?;
     Ok(Some(report))
 }
