@@ -228,13 +228,9 @@ pub fn input_hash(
     )
 }
 
-/// Hash of `files`, read, with the variables and deployer's version.
-fn hash_files(
-    repo: &Repo,
-    stack: &str,
-    variables: &[(String, String)],
-    files: &[PathBuf],
-) -> std::io::Result<String> {
+/// A SHA-256 begun with what every stack's input hash covers besides its
+/// files: deployer's version, the stack and the variables, sorted.
+fn hasher_for(stack: &str, variables: &[(String, String)]) -> Sha256 {
     let mut hasher = Sha256::new();
     hasher.update(format!("deployer {VERSION}\0stack {stack}\0"));
     let mut vars: Vec<&(String, String)> = variables.iter().collect();
@@ -242,6 +238,17 @@ fn hash_files(
     for (k, v) in vars {
         hasher.update(format!("var {k}={v}\0"));
     }
+    hasher
+}
+
+/// Hash of `files`, read, with the variables and deployer's version.
+fn hash_files(
+    repo: &Repo,
+    stack: &str,
+    variables: &[(String, String)],
+    files: &[PathBuf],
+) -> std::io::Result<String> {
+    let mut hasher = hasher_for(stack, variables);
     for file in files {
         let display = repo.display(file);
         hasher.update(format!("file {display}\0"));

@@ -15,7 +15,7 @@
 use crate::fs::{Entry, MAX_FILES, ReadBack, entries_under};
 use crate::load::Repo;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -90,13 +90,7 @@ fn fingerprint(
     files: &[PathBuf],
 ) -> std::io::Result<Option<String>> {
     let settled = SystemTime::now() - SETTLED;
-    let mut hasher = Sha256::new();
-    hasher.update(format!("deployer {}\0stack {stack}\0", super::VERSION));
-    let mut vars: Vec<&(String, String)> = variables.iter().collect();
-    vars.sort();
-    for (k, v) in vars {
-        hasher.update(format!("var {k}={v}\0"));
-    }
+    let mut hasher = super::hasher_for(stack, variables);
     for file in files {
         let meta = std::fs::symlink_metadata(file)?;
         let changed = UNIX_EPOCH + Duration::new(meta.ctime() as u64, meta.ctime_nsec() as u32);

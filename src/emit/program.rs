@@ -131,15 +131,7 @@ impl Value {
             Value::Int(i) => Json::from(*i),
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
             Value::Str(text) => Json::String(escape(text).into_owned()),
-            Value::Interp(parts) => Json::String(
-                parts
-                    .iter()
-                    .map(|p| match p {
-                        Part::Text(t) => escape(t),
-                        Part::Ref(e) => Cow::Owned(format!("${{{e}}}")),
-                    })
-                    .collect(),
-            ),
+            Value::Interp(parts) => Json::String(interpolated(parts)),
             Value::List(items) => Json::Array(items.iter().map(Value::to_json).collect()),
             Value::Map(entries) => map_to_json(entries),
             Value::Fn(name, arg) => {
@@ -160,6 +152,17 @@ fn map_to_json(entries: &[(String, Value)]) -> Json {
             .map(|(k, v)| (escape(k).into_owned(), v.to_json()))
             .collect(),
     )
+}
+
+/// An interpolated string as Pulumi reads it: text escaped, references as `${...}`.
+pub(super) fn interpolated(parts: &[Part]) -> String {
+    parts
+        .iter()
+        .map(|p| match p {
+            Part::Text(t) => escape(t),
+            Part::Ref(e) => Cow::Owned(format!("${{{e}}}")),
+        })
+        .collect()
 }
 
 /// Pulumi YAML reads `${...}` in any string as an interpolation; `$$` is a literal `$`.

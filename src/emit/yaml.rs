@@ -7,7 +7,7 @@
 //! program of 1,200 resources is 800 KB of text, and building it as a JSON
 //! tree first was a third of `compile --all` (a profile at 10,000 services).
 
-use super::program::{Part, Program, Value, escape};
+use super::program::{Program, Value, escape, interpolated};
 use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -17,7 +17,7 @@ pub fn to_yaml(value: &Json) -> String {
     let mut out = String::new();
     match value.shape() {
         Shape::Map(entries) if !entries.is_empty() => {
-            write_map(&entries, 0, FirstEntry::Indented, &mut out)
+            write_map(&entries, 0, Start::NewLine, &mut out)
         }
         Shape::List(items) if !items.is_empty() => write_list(items, 0, &mut out),
         _ => {
@@ -42,12 +42,7 @@ impl Program {
         }
         if !self.variables.is_empty() {
             out.push_str("variables:\n");
-            write_map(
-                &value_entries(&self.variables),
-                2,
-                FirstEntry::Indented,
-                &mut out,
-            );
+            write_map(&value_entries(&self.variables), 2, Start::NewLine, &mut out);
         }
         if self.resources.is_empty() {
             out.push_str("resources: {}\n");
@@ -62,18 +57,13 @@ impl Program {
             if !resource.properties.is_empty() {
                 out.push_str("    properties:\n");
                 let properties = value_entries(&resource.properties);
-                write_map(&properties, 6, FirstEntry::Indented, &mut out);
+                write_map(&properties, 6, Start::NewLine, &mut out);
             }
             entry("options", &resource.options(), 4, &mut out);
         }
         if !self.outputs.is_empty() {
             out.push_str("outputs:\n");
-            write_map(
-                &value_entries(&self.outputs),
-                2,
-                FirstEntry::Indented,
-                &mut out,
-            );
+            write_map(&value_entries(&self.outputs), 2, Start::NewLine, &mut out);
         }
         out
     }
@@ -126,16 +116,7 @@ impl Tree for Value {
     fn write_scalar(&self, out: &mut String) {
         match self {
             Value::Str(text) => write_str(&escape(text), out),
-            Value::Interp(parts) => {
-                let text: String = parts
-                    .iter()
-                    .map(|p| match p {
-                        Part::Text(t) => escape(t),
-                        Part::Ref(e) => Cow::Owned(format!("${{{e}}}")),
-                    })
-                    .collect();
-                write_str(&text, out)
-            }
+            Value::Interp(parts) => write_str(&interpolated(parts), out),
             Value::List(_) => out.push_str("[]"),
             Value::Map(_) => out.push_str("{}"),
             other => other.to_json().write_scalar(out),
@@ -149,33 +130,36 @@ fn value_entries(entries: &[(String, Value)]) -> Vec<(Cow<'_, str>, &Value)> {
 
 /// Where a map's first entry goes.
 #[derive(Clone, Copy, PartialEq)]
-enum FirstEntry {
+enum Start {
     /// On a line of its own, indented like the others.
-    Indented,
-    /// On the line of the list item's dash, already written.
+    NewLine,
+    /// On the line of a list item's dash, already written.
     AfterDash,
 }
 
 fn entry<T: Tree>(key: &str, value: &T, indent: usize, out: &mut String) {
     indent_to(out, indent);
+    write_entry(key, value, indent, out);
+}
+
+/// `key: value`, the value on the same line or nested under the key.
+fn write_entry<T: Tree>(key: &str, value: &T, indent: usize, out: &mut String) {
     write_key(key, out);
     out.push(':');
-    write_nested(value, indent, out);
+    write_nested(value, indent, Start::NewLine, out);
 }
 
 fn write_map<T: Tree>(
     entries: &[(Cow<'_, str>, &T)],
     indent: usize,
-    first: FirstEntry,
+    start: Start,
     out: &mut String,
 ) {
     for (i, (key, value)) in entries.iter().enumerate() {
-        if i > 0 || first == FirstEntry::Indented {
+        if i > 0 || start == Start::NewLine {
             indent_to(out, indent);
         }
-        write_key(key, out);
-        out.push(':');
-        write_nested(*value, indent, out);
+        write_entry(key, *value, indent, out);
     }
 }
 
@@ -183,30 +167,21 @@ fn write_list<T: Tree>(items: &[T], indent: usize, out: &mut String) {
     for item in items {
         indent_to(out, indent);
         out.push('-');
-        match item.shape() {
-            Shape::Map(entries) if !entries.is_empty() => {
-                // First entry on the dash line, the rest aligned under it.
-                out.push(' ');
-                write_map(&entries, indent + 2, FirstEntry::AfterDash, out);
-            }
-            Shape::List(inner) if !inner.is_empty() => {
-                out.push('\n');
-                write_list(inner, indent + 2, out);
-            }
-            _ => {
-                out.push(' ');
-                item.write_scalar(out);
-                out.push('\n');
-            }
-        }
+        write_nested(item, indent, Start::AfterDash, out);
     }
 }
 
-fn write_nested<T: Tree>(value: &T, indent: usize, out: &mut String) {
+/// A value after its key or its dash: a map (under it, or its first entry
+/// on the dash line, the rest aligned under it), a list under it, or a
+/// scalar on the same line.
+fn write_nested<T: Tree>(value: &T, indent: usize, start: Start, out: &mut String) {
     match value.shape() {
         Shape::Map(entries) if !entries.is_empty() => {
-            out.push('\n');
-            write_map(&entries, indent + 2, FirstEntry::Indented, out);
+            out.push(match start {
+                Start::NewLine => '\n',
+                Start::AfterDash => ' ',
+            });
+            write_map(&entries, indent + 2, start, out);
         }
         Shape::List(items) if !items.is_empty() => {
             out.push('\n');
@@ -273,7 +248,7 @@ fn is_special_word(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emit::program::{Resource, map, r, s};
+    use crate::emit::program::{Part, Resource, map, r, s};
     use serde_json::json;
 
     #[test]

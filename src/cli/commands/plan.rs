@@ -12,7 +12,7 @@ use crate::cli::ExitStatus;
 use crate::cli::args::{PlanArgs, ReportFormat};
 use crate::cli::printer::Printer;
 use crate::cli::ui::CliUi;
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::load::Repo;
 use crate::ops::plan::ToPlan;
 use crate::ops::plan_file::{PlanFile, short};
@@ -170,9 +170,7 @@ fn plan_group(
     output: ReportFormat,
 ) -> Result<ExitStatus> {
     if let Some(dir) = out {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::failed(format!("cannot create {}: {e}", dir.display())).with_source(e)
-        })?;
+        std::fs::create_dir_all(dir).context(|| format!("cannot create {}", dir.display()))?;
     }
     let mut planned = Vec::new();
     let mut failed = Vec::new();
@@ -187,9 +185,8 @@ fn plan_group(
             if let Some(dir) = out {
                 p.plan.write(&saved_as(dir, stack, environment, "json"))?;
                 let comment = saved_as(dir, stack, environment, "md");
-                std::fs::write(&comment, p.plan.markdown()).map_err(|e| {
-                    Error::failed(format!("cannot write {}: {e}", comment.display())).with_source(e)
-                })?;
+                std::fs::write(&comment, p.plan.markdown())
+                    .context(|| format!("cannot write {}", comment.display()))?;
             }
             Ok(p)
         });
