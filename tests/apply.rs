@@ -875,8 +875,7 @@ fn apply_against_the_shared_aws_backend() {
         "    aliases: [dev]\n",
         "    aliases: [dev]\n    role_arn: arn:aws:iam::111111111111:role/deployer\n",
     );
-    let mut env = backend.env();
-    env.extend(pulumi_env(&repo));
+    let env = backend.deploy_env(&repo);
     let run = repo.run_with(
         &["apply", "-s", STACK, "-e", DEV, "--var", "VERSION=v1.0.0"],
         &env,
@@ -1992,17 +1991,12 @@ fn drift_all_reports_each_of_150_targets() {
     }
     let backend = AwsBackend::new();
     let repo = TestRepo::example();
-    repo.edit(
-        STACK_FILE,
-        "    account: \"111111111111\"\n",
-        "    account: \"123456789012\"\n",
-    );
+    repo.development_in_motos_account();
     let original = repo.file(&format!("stacks/{STACK}"));
     for i in 1..50 {
         copy_dir(&original, &repo.file(&format!("stacks/copy-{i:02}")));
     }
-    let mut env = backend.env();
-    env.extend(pulumi_env(&repo));
+    let mut env = backend.deploy_env(&repo);
     let applied = repo.run_with(
         &["apply", "-s", STACK, "-e", DEV, "--var", "VERSION=v1.0.0"],
         &env,

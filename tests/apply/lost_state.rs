@@ -53,8 +53,7 @@ fn a_first_apply_where_the_environment_already_runs_says_so() {
         "    account: \"111111111111\"\n    region: us-east-1\n",
         "    account: \"123456789012\"\n    region: eu-west-3\n",
     );
-    let mut env = backend.env();
-    env.extend(pulumi_env(&repo));
+    let env = backend.deploy_env(&repo);
     // What an earlier back-end deployed still runs: the stack's cluster.
     cluster_still_runs(&backend, "eu-west-3");
     let vars = ["apply", "-s", STACK, "-e", DEV, "--var", "VERSION=v1.0.0"];

@@ -76,11 +76,7 @@ fn through_proxy() -> (TestRepo, AwsBackend, Outage, Vec<(String, String)>) {
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, text.replace(&backend.endpoint, &outage.endpoint())).unwrap();
     let repo = TestRepo::example();
-    repo.edit(
-        "stacks/notification-platform/stack.yaml",
-        "    account: \"111111111111\"\n",
-        "    account: \"123456789012\"\n",
-    );
+    repo.development_in_motos_account();
     let mut env = backend.env();
     env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
     env.push(("AWS_ENDPOINT_URL".into(), outage.endpoint()));

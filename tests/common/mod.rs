@@ -104,6 +104,16 @@ impl TestRepo {
         self.write(rel, text.replacen(from, to, 1));
     }
 
+    /// Puts the example's development environment in moto's own account
+    /// (123456789012), so deploying it needs no role to assume.
+    pub fn development_in_motos_account(&self) {
+        self.edit(
+            &format!("stacks/{STACK}/stack.yaml"),
+            "    account: \"111111111111\"\n",
+            "    account: \"123456789012\"\n",
+        );
+    }
+
     pub fn remove(&self, rel: &str) {
         let path = self.file(rel);
         if path.is_dir() {
@@ -314,6 +324,13 @@ impl AwsBackend {
             self.home.path(),
             &env,
         )
+    }
+
+    /// [`AwsBackend::env`] with the Pulumi the deploy tests run (`pulumi_env`).
+    pub fn deploy_env(&self, repo: &TestRepo) -> Vec<(String, String)> {
+        let mut env = self.env();
+        env.extend(pulumi_env(repo));
+        env
     }
 
     pub fn env(&self) -> Vec<(String, String)> {
