@@ -78,6 +78,7 @@ codes! {
     Conflict => "conflict": "Two components claim the same thing (route, environment variable, name).",
     InvalidConfig => "invalid-config": "A config file is not a mapping, or too large to deliver.",
     PlainSecret => "plain-secret": "A value whose name looks like a secret (password, token, API key) is written in plain text instead of coming from Secrets Manager.",
+    InvalidRollout => "invalid-rollout": "A `rollout:` that ECS would refuse: a traffic shift or a load balancer alarm on a service without a load balancer, or an option of another strategy.",
     NameTooLong => "name-too-long": "An AWS name derived from the stack, environment, service and component would be longer than its resource type allows.",
 }
 

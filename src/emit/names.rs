@@ -39,7 +39,7 @@ pub const NAMINGS: &[Naming] = &[
         token: "aws:lb/targetGroup:TargetGroup",
         property: "name",
         max: 32,
-        how: "autonamed from `<service>-<component>-tg`, shortened to 24 characters with a hash",
+        how: "autonamed from `<service>-<component>-tg` (and `-tg-alt`, a rollout's alternate group), shortened with a hash",
     },
     Naming {
         token: "aws:ec2/securityGroup:SecurityGroup",
@@ -57,13 +57,13 @@ pub const NAMINGS: &[Naming] = &[
         token: "aws:iam/role:Role",
         property: "name",
         max: 64,
-        how: "`<stack>-<environment>-<service>-<component>-exec` / `-task`, shortened with a hash",
+        how: "`<stack>-<environment>-<service>-<component>-exec` / `-task` / `-rollout`, shortened with a hash",
     },
     Naming {
         token: "aws:iam/rolePolicy:RolePolicy",
         property: "name",
         max: 128,
-        how: "autonamed from `<service>-<component>-execution-policy` / `-task-policy`",
+        how: "autonamed from `<service>-<component>-execution-policy` / `-task-policy` / `-rollout-policy`",
     },
     Naming {
         token: "aws:ecs/taskDefinition:TaskDefinition",
@@ -76,6 +76,12 @@ pub const NAMINGS: &[Naming] = &[
         property: "name",
         max: 255,
         how: "`<service>-<component>`",
+    },
+    Naming {
+        token: "aws:cloudwatch/metricAlarm:MetricAlarm",
+        property: "name",
+        max: 255,
+        how: "`<stack>-<environment>-<service>-<component>-5xx-rate` / `-p99-latency`, shortened with a hash",
     },
     Naming {
         token: "aws:appautoscaling/policy:Policy",

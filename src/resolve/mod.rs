@@ -57,6 +57,10 @@ pub struct Component {
     pub after: BTreeSet<usize>,
     /// Listener rule priority, for exposed services.
     pub route_priority: Option<u32>,
+    /// Priority of the test listener rule of a rollout that shifts traffic:
+    /// the nearest free one before `route_priority`, so test requests (with
+    /// the test header) match before production ones.
+    pub test_route_priority: Option<u32>,
 }
 
 /// One resolved `uses` entry.
@@ -139,6 +143,7 @@ pub fn resolve(
                 uses: Vec::new(),
                 after: BTreeSet::new(),
                 route_priority: None,
+                test_route_priority: None,
             };
             entries.push((component, (c.doc.root, configs)));
         }
@@ -539,8 +544,34 @@ fn assign_priorities(
             };
             assigned.push((i, priority));
         }
-        for (i, p) in assigned {
+        for &(i, p) in &assigned {
             stack.components[i].route_priority = Some(p);
+        }
+        for (i, p) in assigned {
+            let shifts = matches!(&stack.components[i].spec, Spec::Microservice(m) if m.infra.rollout.shifts_traffic());
+            if !shifts {
+                continue;
+            }
+            match (1..p).rev().find(|q| !taken.contains_key(q)) {
+                Some(q) => {
+                    taken.insert(q, i);
+                    stack.components[i].test_route_priority = Some(q);
+                }
+                None => {
+                    let span = docs[i].0.locate("/expose/priority").0;
+                    diagnostics.push(
+                        Diagnostic::error(
+                            Code::Conflict,
+                            format!(
+                                "`{}` rolls out with a test listener rule, which needs a free priority before its own ({p}), and none is left",
+                                stack.components[i].id
+                            ),
+                        )
+                        .at(span)
+                        .help("give `expose.priority` a higher number, with room below it"),
+                    );
+                }
+            }
         }
     }
 }

@@ -113,12 +113,20 @@ pub fn diagnose(err: &ValidationError, root: &Node, schema: &Json, out: &mut Vec
         Violation::Minimum { limit } | Violation::ExclusiveMinimum { limit } => {
             let strict = matches!(err.kind(), Violation::ExclusiveMinimum { .. });
             let bound = if strict { "more than" } else { "at least" };
-            range(&field, span, node, format!("{bound} {limit}"))
+            with_description(
+                range(&field, span, node, format!("{bound} {limit}")),
+                schema_path,
+                schema,
+            )
         }
         Violation::Maximum { limit } | Violation::ExclusiveMaximum { limit } => {
             let strict = matches!(err.kind(), Violation::ExclusiveMaximum { .. });
             let bound = if strict { "less than" } else { "at most" };
-            range(&field, span, node, format!("{bound} {limit}"))
+            with_description(
+                range(&field, span, node, format!("{bound} {limit}")),
+                schema_path,
+                schema,
+            )
         }
         Violation::MinLength { limit } => range(
             &field,
@@ -328,6 +336,18 @@ pub fn field_name(pointer: &str) -> String {
         }
     }
     format!("`{out}`")
+}
+
+/// A range is explained by the field's description (where the limits come
+/// from: a rollout's say which AWS page sets them).
+fn with_description(d: Diagnostic, schema_path: &str, schema: &Json) -> Diagnostic {
+    match schema
+        .pointer(parent(schema_path))
+        .and_then(|s| description(s, schema))
+    {
+        Some(description) => d.help(description),
+        None => d,
+    }
 }
 
 fn parent(pointer: &str) -> &str {

@@ -126,10 +126,100 @@ pub fn check(
             );
         }
     }
+    check_rollout(&infra.rollout, service.expose.is_some(), &infra_span, diagnostics);
     for d in &mut diagnostics[before..] {
         d.note_origin(doc.file, sources);
     }
     !diagnostics[before..].iter().any(Diagnostic::is_error)
+}
+
+/// Where ECS documents what a rollout needs.
+const TRAFFIC_SHIFT_DOCS: &str =
+    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html";
+const ALARM_DOCS: &str =
+    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html";
+const STRATEGY_DOCS: &str =
+    "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html";
+
+/// What ECS refuses of a `rollout:` that the schema cannot say: a traffic
+/// shift, or an alarm on load balancer metrics, for a service without a load
+/// balancer; options that belong to another strategy (ECS ignores them, which
+/// would leave the reader believing they apply).
+fn check_rollout(
+    rollout: &Rollout,
+    exposed: bool,
+    at: &dyn Fn(&str) -> Span,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let strategy = rollout.strategy;
+    let invalid = |message: String, pointer: &str, help: String| {
+        Diagnostic::error(Code::InvalidRollout, message)
+            .at(at(pointer))
+            .help(help)
+    };
+    if rollout.shifts_traffic() && !exposed {
+        let help = if strategy == Strategy::BlueGreen {
+            format!("expose the service, or write `shift_traffic: false` to run it blue/green without traffic to move (see {TRAFFIC_SHIFT_DOCS})")
+        } else {
+            format!("expose the service, or use `strategy: rolling` (see {TRAFFIC_SHIFT_DOCS})")
+        };
+        diagnostics.push(invalid(
+            format!(
+                "`strategy: {}` moves traffic through the load balancer, but this service is not exposed",
+                strategy.name()
+            ),
+            "/rollout/strategy",
+            help,
+        ));
+    }
+    if !rollout.shift_traffic && strategy != Strategy::BlueGreen {
+        diagnostics.push(invalid(
+            format!("`shift_traffic: false` is for `strategy: blue-green`; `{}` has no such choice", strategy.name()),
+            "/rollout/shift_traffic",
+            format!("remove `shift_traffic`, or use `strategy: blue-green` (see {STRATEGY_DOCS})"),
+        ));
+    }
+    let belongs: [(&str, bool, &str); 5] = [
+        ("canary_percent", rollout.canary_percent.is_some() && strategy != Strategy::Canary, "canary"),
+        ("step_percent", rollout.step_percent.is_some() && strategy != Strategy::Linear, "linear"),
+        (
+            "step_minutes",
+            rollout.step_minutes.is_some() && !matches!(strategy, Strategy::Canary | Strategy::Linear),
+            "canary or linear",
+        ),
+        ("bake_minutes", rollout.bake_minutes.is_some() && strategy == Strategy::Rolling, "blue-green, canary or linear"),
+        ("test_path", rollout.test_path.is_some() && !rollout.shifts_traffic(), "blue-green, canary or linear behind the load balancer"),
+    ];
+    for (key, misplaced, owner) in belongs {
+        if misplaced {
+            diagnostics.push(invalid(
+                format!("`{key}` applies to a {owner} rollout, and this one is `{}`", strategy.name()),
+                &format!("/rollout/{key}"),
+                format!("set `strategy:` to the one you mean, or remove `{key}` (see {STRATEGY_DOCS})"),
+            ));
+        }
+    }
+    if !rollout.hooks.is_empty() && strategy == Strategy::Rolling {
+        diagnostics.push(invalid(
+            "lifecycle hooks run in blue-green, canary and linear deployments, and this one is `rolling`".into(),
+            "/rollout/hooks",
+            "choose one of those strategies, or remove `hooks` (see https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-lifecycle-hooks.html)".into(),
+        ));
+    }
+    if !exposed {
+        for (key, set) in [
+            ("error_rate_percent", rollout.alarms.error_rate_percent.is_some()),
+            ("p99_latency_ms", rollout.alarms.p99_latency_ms.is_some()),
+        ] {
+            if set {
+                diagnostics.push(invalid(
+                    format!("`alarms.{key}` is measured by the load balancer, but this service is not exposed"),
+                    &format!("/rollout/alarms/{key}"),
+                    format!("watch an alarm of your own with `alarms.names`, or expose the service (see {ALARM_DOCS})"),
+                ));
+            }
+        }
+    }
 }
 
 fn is_secret_arn(arn: &str) -> bool {

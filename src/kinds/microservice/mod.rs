@@ -253,6 +253,11 @@ pub struct Infra {
     /// CPU architecture of the image.
     #[serde(default)]
     pub architecture: Architecture,
+    /// How a new revision replaces the running one: `rolling` (the default),
+    /// or a `blue-green`, `canary` or `linear` deployment that ECS runs and
+    /// rolls back itself when an alarm fires (docs/guide.md, "Rollouts").
+    #[serde(default)]
+    pub rollout: Rollout,
 }
 
 impl Default for Infra {
@@ -263,6 +268,7 @@ impl Default for Infra {
             replicas: default_replicas(),
             autoscaling: None,
             architecture: Architecture::default(),
+            rollout: Rollout::default(),
         }
     }
 }
@@ -296,6 +302,221 @@ pub struct Autoscaling {
     /// Load balancer requests per task per minute to hold (exposed services only).
     #[schemars(range(min = 1, max = 1000000))]
     pub requests_per_target: Option<u32>,
+}
+
+/// How ECS replaces the running revision with a new one. The ranges are ECS's
+/// (Amazon ECS API Reference, `DeploymentConfiguration`, `CanaryConfiguration`,
+/// `LinearConfiguration`, `DeploymentLifecycleHook`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rollout {
+    /// `rolling` replaces tasks a few at a time; `blue-green` starts the new
+    /// revision beside the old one and moves all traffic at once; `canary`
+    /// moves `canary_percent` first, then the rest; `linear` moves
+    /// `step_percent` at each step.
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// canary: the share of production traffic the new revision gets first,
+    /// in percent, 1–99 (API_CanaryConfiguration: canaryPercent; 100 would be
+    /// no canary). Default 10.
+    #[schemars(range(min = 1, max = 99))]
+    pub canary_percent: Option<u32>,
+    /// linear: the share of production traffic added at each step, in
+    /// percent, 3–100 (API_LinearConfiguration: stepPercent). Default 10.
+    #[schemars(range(min = 3, max = 100))]
+    pub step_percent: Option<u32>,
+    /// canary: minutes at the canary share; linear: minutes between steps;
+    /// 0–1440 (API_CanaryConfiguration: canaryBakeTimeInMinutes,
+    /// API_LinearConfiguration: stepBakeTimeInMinutes). Default 5.
+    #[schemars(range(min = 0, max = 1440))]
+    pub step_minutes: Option<u32>,
+    /// blue-green, canary, linear: minutes both revisions are kept once all
+    /// traffic is on the new one, so a rollback is instant; then the old one
+    /// stops; 0–1440 (API_DeploymentConfiguration: bakeTimeInMinutes).
+    /// Default 10.
+    #[schemars(range(min = 0, max = 1440))]
+    pub bake_minutes: Option<u32>,
+    /// blue-green: `false` runs a service without a load balancer (a worker)
+    /// blue/green with no traffic to shift. Every other strategy shifts
+    /// traffic through the load balancer and needs `expose`.
+    #[serde(default = "shifts_traffic")]
+    pub shift_traffic: bool,
+    /// Alarms that roll the deployment back when one is in ALARM during it
+    /// (ECS deployment alarms, "How CloudWatch alarms detect Amazon ECS
+    /// deployment failures"). Any strategy, rolling too.
+    #[serde(default)]
+    pub alarms: RolloutAlarms,
+    /// The path of the test traffic: requests with the header
+    /// `X-Deployer-Test: true` on this path reach the new revision before any
+    /// production traffic does (the test listener rule). Default: the
+    /// service's own paths.
+    #[schemars(regex(pattern = r"^/[A-Za-z0-9_.~*?/-]*$"), length(max = 128))]
+    pub test_path: Option<String>,
+    /// Lambda functions ECS runs at a stage of the deployment; one that
+    /// returns FAILED rolls it back ("Lifecycle hooks for Amazon ECS service
+    /// deployments").
+    #[serde(default)]
+    pub hooks: Vec<RolloutHook>,
+}
+
+fn shifts_traffic() -> bool {
+    true
+}
+
+impl Default for Rollout {
+    fn default() -> Self {
+        Rollout {
+            strategy: Strategy::default(),
+            canary_percent: None,
+            step_percent: None,
+            step_minutes: None,
+            bake_minutes: None,
+            shift_traffic: shifts_traffic(),
+            alarms: RolloutAlarms::default(),
+            test_path: None,
+            hooks: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Replace tasks a few at a time; the circuit breaker rolls back a
+    /// deployment whose tasks do not start.
+    #[default]
+    Rolling,
+    /// All traffic to the new revision at once, the old one kept for the bake.
+    BlueGreen,
+    /// A share first, then the rest.
+    Canary,
+    /// Equal steps.
+    Linear,
+}
+
+impl Strategy {
+    /// The name ECS gives it (`DeploymentConfiguration.strategy`).
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            Strategy::Rolling => "ROLLING",
+            Strategy::BlueGreen => "BLUE_GREEN",
+            Strategy::Canary => "CANARY",
+            Strategy::Linear => "LINEAR",
+        }
+    }
+
+    /// The name written in infra.yaml.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Rolling => "rolling",
+            Strategy::BlueGreen => "blue-green",
+            Strategy::Canary => "canary",
+            Strategy::Linear => "linear",
+        }
+    }
+}
+
+impl Rollout {
+    /// Whether ECS moves traffic between two target groups (every strategy
+    /// but rolling, unless a blue-green one says `shift_traffic: false`).
+    pub fn shifts_traffic(&self) -> bool {
+        self.strategy != Strategy::Rolling && self.shift_traffic
+    }
+
+    pub fn canary_percent(&self) -> u32 {
+        self.canary_percent.unwrap_or(10)
+    }
+
+    pub fn step_percent(&self) -> u32 {
+        self.step_percent.unwrap_or(10)
+    }
+
+    pub fn step_minutes(&self) -> u32 {
+        self.step_minutes.unwrap_or(5)
+    }
+
+    pub fn bake_minutes(&self) -> u32 {
+        self.bake_minutes.unwrap_or(10)
+    }
+}
+
+/// Alarms watched during a deployment.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutAlarms {
+    /// An alarm deployer creates: target 5xx responses over requests, in
+    /// percent over one minute, from the load balancer (exposed services).
+    #[schemars(range(min = 1, max = 100))]
+    pub error_rate_percent: Option<u32>,
+    /// An alarm deployer creates: the 99th percentile of the target response
+    /// time over one minute, in milliseconds (exposed services).
+    #[schemars(range(min = 1, max = 600000))]
+    pub p99_latency_ms: Option<u32>,
+    /// Existing CloudWatch alarms, by name, in the environment's account and
+    /// region.
+    #[serde(default)]
+    #[schemars(inner(length(min = 1, max = 255)))]
+    pub names: Vec<String>,
+}
+
+impl RolloutAlarms {
+    pub fn any(&self) -> bool {
+        self.error_rate_percent.is_some() || self.p99_latency_ms.is_some() || !self.names.is_empty()
+    }
+}
+
+/// A Lambda function ECS invokes at a lifecycle stage.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutHook {
+    /// The lifecycle stage (API_DeploymentLifecycleHook: lifecycleStages).
+    pub stage: HookStage,
+    /// The Lambda function's ARN.
+    #[schemars(regex(
+        pattern = r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$"
+    ))]
+    pub function: String,
+}
+
+/// The stages ECS names (API_DeploymentLifecycleHook).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[allow(clippy::enum_variant_names)]
+pub enum HookStage {
+    /// Only when a deployment starts with more than one active revision.
+    #[serde(rename = "RECONCILE_SERVICE")]
+    ReconcileService,
+    /// The new revision has not started.
+    #[serde(rename = "PRE_SCALE_UP")]
+    PreScaleUp,
+    /// The new revision runs; no traffic reaches it.
+    #[serde(rename = "POST_SCALE_UP")]
+    PostScaleUp,
+    /// Test traffic moves to the new revision.
+    #[serde(rename = "TEST_TRAFFIC_SHIFT")]
+    TestTrafficShift,
+    /// All test traffic reaches the new revision.
+    #[serde(rename = "POST_TEST_TRAFFIC_SHIFT")]
+    PostTestTrafficShift,
+    /// Production traffic moves to the new revision.
+    #[serde(rename = "PRODUCTION_TRAFFIC_SHIFT")]
+    ProductionTrafficShift,
+    /// All production traffic reaches the new revision.
+    #[serde(rename = "POST_PRODUCTION_TRAFFIC_SHIFT")]
+    PostProductionTrafficShift,
+}
+
+impl HookStage {
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            HookStage::ReconcileService => "RECONCILE_SERVICE",
+            HookStage::PreScaleUp => "PRE_SCALE_UP",
+            HookStage::PostScaleUp => "POST_SCALE_UP",
+            HookStage::TestTrafficShift => "TEST_TRAFFIC_SHIFT",
+            HookStage::PostTestTrafficShift => "POST_TEST_TRAFFIC_SHIFT",
+            HookStage::ProductionTrafficShift => "PRODUCTION_TRAFFIC_SHIFT",
+            HookStage::PostProductionTrafficShift => "POST_PRODUCTION_TRAFFIC_SHIFT",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -113,6 +113,7 @@ const NAMES: &[(&str, &str, usize)] = &[
     ("aws:ecs/service:Service", "name", 255),
     ("aws:cloudwatch/logGroup:LogGroup", "name", 512),
     ("aws:appautoscaling/policy:Policy", "name", 255),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "name", 255),
     ("aws:elasticache/subnetGroup:SubnetGroup", "name", 255),
     (
         "aws:elasticache/replicationGroup:ReplicationGroup",
@@ -173,6 +174,7 @@ const REPLACING: &[(&str, &[&str])] = &[
     ),
     ("aws:ecs/cluster:Cluster", &["name"]),
     ("aws:cloudwatch/logGroup:LogGroup", &["name", "namePrefix"]),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", &["name"]),
     ("aws:iam/role:Role", &["name", "namePrefix", "path"]),
     ("aws:iam/rolePolicy:RolePolicy", &["name", "role"]),
     (

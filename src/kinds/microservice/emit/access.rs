@@ -329,7 +329,7 @@ fn dedup(values: Vec<Value>) -> Vec<Value> {
     out
 }
 
-fn policy(statements: Vec<Value>) -> Value {
+pub(super) fn policy(statements: Vec<Value>) -> Value {
     to_json(map([
         ("Version", s("2012-10-17")),
         ("Statement", Value::List(statements)),
@@ -338,7 +338,7 @@ fn policy(statements: Vec<Value>) -> Value {
 
 /// IAM role names are explicit and deterministic: unique in the account
 /// (stack, environment, service, component) and within AWS's 64 characters.
-fn role_name(e: &Emitter, index: usize, role: &str) -> String {
+pub(super) fn role_name(e: &Emitter, index: usize, role: &str) -> String {
     e.physical_name(&[&e.qualified(index), role], 64)
 }
 

@@ -5,6 +5,7 @@
 //! listener rule on the environment's load balancer, plus autoscaling.
 
 mod access;
+mod rollout;
 
 use super::{Architecture, Microservice, MicroserviceSpec};
 use crate::emit::emitter::{EmitKind, Emitter, Grant};
@@ -83,7 +84,7 @@ fn emit(e: &mut Emitter, index: usize, spec: &MicroserviceSpec) {
         net: e.stack.env.network.clone(),
     };
     let (logs, sg) = logs_and_security_group(e, &cx);
-    let (target_group, route) = load_balancing(e, &cx, &sg);
+    let balancing = load_balancing(e, &cx, &sg);
     let wiring = access::wiring(e, &cx, &sg);
     let (execution_role, task_role) = access::roles(
         e,
@@ -101,8 +102,22 @@ fn emit(e: &mut Emitter, index: usize, spec: &MicroserviceSpec) {
         &execution_role,
         &task_role,
     );
-    let service_name = ecs_service(e, &cx, &task, &sg, &target_group, route);
-    autoscaling(e, &cx, &service_name, &target_group);
+    let service_name = ecs_service(e, &cx, &task, &sg, &balancing);
+    autoscaling(e, &cx, &service_name, &balancing.target_group);
+}
+
+/// What the load balancer has for a service: its target group (named even
+/// when not exposed, for outputs), the listener rule, and — when the rollout
+/// moves traffic — the alternate target group and the test rule.
+struct Balancing {
+    target_group: String,
+    route: Option<String>,
+    shift: Option<Shift>,
+}
+
+struct Shift {
+    alternate: String,
+    test_route: String,
 }
 
 /// The log group, and the tasks' security group with its outbound rule.
@@ -161,111 +176,124 @@ fn logs_and_security_group(e: &mut Emitter, cx: &Context) -> (String, String) {
 }
 
 /// When exposed: the target group, the listener rule, and the two security
-/// group rules between load balancer and tasks. Returns the target group's
-/// name and the rule's, if any.
-fn load_balancing(e: &mut Emitter, cx: &Context, sg: &str) -> (String, Option<String>) {
+/// group rules between load balancer and tasks; with a rollout that moves
+/// traffic, the alternate target group and the test rule too.
+fn load_balancing(e: &mut Emitter, cx: &Context, sg: &str) -> Balancing {
     let Context {
         index,
         id,
         tags,
-        net,
         service,
+        infra,
         ..
     } = cx;
     let index = *index;
     let target_group = target_group_name(e, index);
-    let mut route = None;
-    if let (Some(expose), Some(port)) = (&service.expose, service.port) {
-        let hc = &service.health_check;
-        e.add(
-            index,
-            Resource::new(&target_group, "aws:lb/targetGroup:TargetGroup")
-                .set("port", Value::Int(i64::from(port)))
-                .set("protocol", s("HTTP"))
-                .set("targetType", s("ip"))
-                .set("vpcId", s(&net.vpc))
-                .set("deregistrationDelay", Value::Int(30))
-                .set(
-                    "healthCheck",
-                    map([
-                        ("path", s(&hc.path)),
-                        ("matcher", s(&hc.matcher)),
-                        ("protocol", s("HTTP")),
-                        ("port", s("traffic-port")),
-                        ("interval", Value::Int(i64::from(hc.interval_seconds))),
-                        ("timeout", Value::Int(i64::from(hc.timeout_seconds))),
-                        (
-                            "healthyThreshold",
-                            Value::Int(i64::from(hc.healthy_threshold)),
-                        ),
-                        (
-                            "unhealthyThreshold",
-                            Value::Int(i64::from(hc.unhealthy_threshold)),
-                        ),
-                    ]),
-                )
-                .set("tags", tags.clone()),
-        );
-        let alb_sg = network::alb_security_group(expose.visibility);
-        let from_alb = network::tcp_between(
-            e.name(index, "from-alb"),
-            Direction::Ingress,
-            sg,
-            &alb_sg,
-            port,
-            "from the load balancer".into(),
-            tags.clone(),
-        );
-        e.add(index, from_alb);
-        let to_tasks = network::tcp_between(
-            e.name(index, "alb-to-tasks"),
-            Direction::Egress,
-            &alb_sg,
-            sg,
-            port,
-            format!("to the tasks of {id}"),
-            tags.clone(),
-        );
-        e.add(index, to_tasks);
-        let mut conditions = Vec::new();
-        let paths = route_paths(expose);
-        if !paths.is_empty() {
-            conditions.push(map([("pathPattern", map([("values", strings(&paths))]))]));
-        }
-        if !expose.hosts.is_empty() {
-            conditions.push(map([(
-                "hostHeader",
-                map([("values", strings(&expose.hosts))]),
-            )]));
-        }
-        let name = e.name(index, "route");
-        e.add(
-            index,
-            Resource::new(&name, "aws:lb/listenerRule:ListenerRule")
-                .set(
-                    "listenerArn",
-                    r(format!("{}.arn", network::listener(e, expose.visibility))),
-                )
-                .set(
-                    "priority",
-                    Value::Int(i64::from(
-                        e.stack.components[index].route_priority.unwrap_or(50000),
-                    )),
-                )
-                .set(
-                    "actions",
-                    list([map([
-                        ("type", s("forward")),
-                        ("targetGroupArn", r(format!("{target_group}.arn"))),
-                    ])]),
-                )
-                .set("conditions", Value::List(conditions))
-                .set("tags", tags.clone()),
-        );
-        route = Some(name);
+    let mut balancing = Balancing {
+        target_group: target_group.clone(),
+        route: None,
+        shift: None,
+    };
+    let (Some(expose), Some(port)) = (&service.expose, service.port) else {
+        return balancing;
+    };
+    e.add(index, target_group_resource(&target_group, cx, port));
+    let alternate = infra.rollout.shifts_traffic().then(|| {
+        let alternate = e.autonamed(index, "tg-alt", 32);
+        e.add(index, target_group_resource(&alternate, cx, port));
+        alternate
+    });
+    let alb_sg = network::alb_security_group(expose.visibility);
+    let from_alb = network::tcp_between(
+        e.name(index, "from-alb"),
+        Direction::Ingress,
+        sg,
+        &alb_sg,
+        port,
+        "from the load balancer".into(),
+        tags.clone(),
+    );
+    e.add(index, from_alb);
+    let to_tasks = network::tcp_between(
+        e.name(index, "alb-to-tasks"),
+        Direction::Egress,
+        &alb_sg,
+        sg,
+        port,
+        format!("to the tasks of {id}"),
+        tags.clone(),
+    );
+    e.add(index, to_tasks);
+    let mut conditions = Vec::new();
+    let paths = route_paths(expose);
+    if !paths.is_empty() {
+        conditions.push(map([("pathPattern", map([("values", strings(&paths))]))]));
     }
+    if !expose.hosts.is_empty() {
+        conditions.push(map([(
+            "hostHeader",
+            map([("values", strings(&expose.hosts))]),
+        )]));
+    }
+    let name = e.name(index, "route");
+    let rule = Resource::new(&name, "aws:lb/listenerRule:ListenerRule")
+        .set(
+            "listenerArn",
+            r(format!("{}.arn", network::listener(e, expose.visibility))),
+        )
+        .set(
+            "priority",
+            Value::Int(i64::from(
+                e.stack.components[index].route_priority.unwrap_or(50000),
+            )),
+        )
+        .set("actions", rollout::forward(&target_group, alternate.as_deref()))
+        .set("conditions", Value::List(conditions.clone()))
+        .set("tags", tags.clone());
+    match alternate {
+        Some(alternate) => {
+            e.add(index, rollout::ignores_shifted_weights(rule));
+            let test_route = rollout::test_route(e, cx, conditions, &target_group, &alternate);
+            balancing.shift = Some(Shift {
+                alternate,
+                test_route,
+            });
+        }
+        None => e.add(index, rule),
+    }
+    balancing.route = Some(name);
+    balancing
+}
 
-    (target_group, route)
+/// A target group for the service's tasks, with its health check.
+fn target_group_resource(name: &str, cx: &Context, port: u16) -> Resource {
+    let hc = &cx.service.health_check;
+    Resource::new(name, "aws:lb/targetGroup:TargetGroup")
+        .set("port", Value::Int(i64::from(port)))
+        .set("protocol", s("HTTP"))
+        .set("targetType", s("ip"))
+        .set("vpcId", s(&cx.net.vpc))
+        .set("deregistrationDelay", Value::Int(30))
+        .set(
+            "healthCheck",
+            map([
+                ("path", s(&hc.path)),
+                ("matcher", s(&hc.matcher)),
+                ("protocol", s("HTTP")),
+                ("port", s("traffic-port")),
+                ("interval", Value::Int(i64::from(hc.interval_seconds))),
+                ("timeout", Value::Int(i64::from(hc.timeout_seconds))),
+                (
+                    "healthyThreshold",
+                    Value::Int(i64::from(hc.healthy_threshold)),
+                ),
+                (
+                    "unhealthyThreshold",
+                    Value::Int(i64::from(hc.unhealthy_threshold)),
+                ),
+            ]),
+        )
+        .set("tags", cx.tags.clone())
 }
 
 /// The Fargate task definition with its one container.
@@ -383,15 +411,15 @@ fn task_definition(
     task
 }
 
-/// The ECS service: rolling updates, circuit breaker with rollback, behind its
-/// target group when exposed. Returns its resource name.
+/// The ECS service: rolling updates with the circuit breaker's rollback, or the
+/// rollout ECS runs itself; behind its target group when exposed. Returns its
+/// resource name.
 fn ecs_service(
     e: &mut Emitter,
     cx: &Context,
     task: &str,
     sg: &str,
-    target_group: &str,
-    route: Option<String>,
+    balancing: &Balancing,
 ) -> String {
     let Context {
         index,
@@ -418,14 +446,30 @@ fn ecs_service(
         .set("launchType", s("FARGATE"))
         .set("platformVersion", s("LATEST"))
         .set("deploymentMinimumHealthyPercent", Value::Int(100))
-        .set("deploymentMaximumPercent", Value::Int(200))
-        .set(
+        .set("deploymentMaximumPercent", Value::Int(200));
+    let rollout = &infra.rollout;
+    let role = rollout::role(e, cx);
+    ecs = match rollout::deployment_configuration(rollout, role.as_deref()) {
+        Some(configuration) => ecs.set("deploymentConfiguration", configuration),
+        // The circuit breaker is for rolling updates only (AWS::ECS::Service
+        // DeploymentCircuitBreaker).
+        None => ecs.set(
             "deploymentCircuitBreaker",
             map([
                 ("enable", Value::Bool(true)),
                 ("rollback", Value::Bool(true)),
             ]),
-        )
+        ),
+    };
+    // The target groups the load balancer measures, when there is one.
+    let target_groups: Vec<String> = match &balancing.route {
+        Some(_) => std::iter::once(balancing.target_group.clone())
+            .chain(balancing.shift.as_ref().map(|shift| shift.alternate.clone()))
+            .collect(),
+        None => Vec::new(),
+    };
+    ecs = ecs.set_opt("alarms", rollout::alarms(e, cx, &target_groups));
+    ecs = ecs
         .set(
             "networkConfiguration",
             map([
@@ -434,16 +478,23 @@ fn ecs_service(
                 ("assignPublicIp", Value::Bool(false)),
             ]),
         );
-    if let (Some(_), Some(port)) = (&route, service.port) {
+    if let (Some(route), Some(port)) = (&balancing.route, service.port) {
+        let mut load_balancer = vec![
+            (
+                "targetGroupArn".to_string(),
+                r(format!("{}.arn", balancing.target_group)),
+            ),
+            ("containerName".into(), s(&id.component)),
+            ("containerPort".into(), Value::Int(i64::from(port))),
+        ];
+        if let (Some(shift), Some(role)) = (&balancing.shift, &role) {
+            load_balancer.push((
+                "advancedConfiguration".into(),
+                rollout::advanced_configuration(&shift.alternate, route, &shift.test_route, role),
+            ));
+        }
         ecs = ecs
-            .set(
-                "loadBalancers",
-                list([map([
-                    ("targetGroupArn", r(format!("{target_group}.arn"))),
-                    ("containerName", s(&id.component)),
-                    ("containerPort", Value::Int(i64::from(port))),
-                ])]),
-            )
+            .set("loadBalancers", list([Value::Map(load_balancer)]))
             .set(
                 "healthCheckGracePeriodSeconds",
                 Value::Int(i64::from(service.health_check.grace_period_seconds)),
@@ -457,8 +508,13 @@ fn ecs_service(
     // Traffic reaches the target group only once its rule exists; used components
     // come first so the service starts against them.
     let after: Vec<usize> = e.stack.components[index].after.iter().copied().collect();
+    let rules = balancing
+        .route
+        .iter()
+        .chain(balancing.shift.as_ref().map(|shift| &shift.test_route))
+        .cloned();
     ecs = ecs
-        .depends_on(route.clone())
+        .depends_on(rules)
         .depends_on(after.into_iter().map(|t| e.main_resource(t)));
     if infra.autoscaling.is_some() {
         ecs.ignore_changes.push("desiredCount".into());
