@@ -16,6 +16,8 @@ mod plans;
 mod pulumi_contract;
 #[path = "apply/read_back.rs"]
 mod read_back;
+#[path = "apply/rollouts.rs"]
+mod rollouts;
 #[path = "apply/sensitive.rs"]
 mod sensitive;
 

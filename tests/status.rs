@@ -15,6 +15,7 @@ struct World {
     repo: TestRepo,
     cloud: Cloud,
     cluster: String,
+    api_service: String,
     worker_service: String,
     database: String,
     queue: String,
@@ -266,6 +267,7 @@ fn world() -> World {
         repo,
         cloud,
         cluster,
+        api_service,
         worker_service,
         database,
         queue,
@@ -505,6 +507,82 @@ fn status_flags_dead_letters_as_a_warning_and_missing_or_stopped_as_unhealthy() 
             "| notification-platform / development | #1 | unhealthy | ",
             "email-service/database: instance is stopped",
         ],
+    );
+}
+
+/// moto has no ECS service deployments: the fault proxy in front of it serves
+/// them (tests/support/fault_proxy.py), with the fields of the Amazon ECS API
+/// Reference's `ServiceDeployment` (and `ServiceRevisionSummary`,
+/// `ServiceDeploymentAlarms`, `Rollback`, `DeploymentConfiguration`).
+#[test]
+fn status_shows_a_rollout_in_progress_and_a_deployment_ecs_rolled_back() {
+    let w = world();
+    let proxy = FaultProxy::start();
+    let mut env = w.backend.env();
+    env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL".into(), proxy.endpoint()));
+    let now = deployer::backend::now() as f64;
+    let deployment = |status: &str, stage: &str, traffic: f64| {
+        serde_json::json!({
+            "serviceDeploymentArn": format!("arn:aws:ecs:us-east-1:123456789012:service-deployment/{}/{}/d1", w.cluster, w.api_service),
+            "serviceArn": format!("arn:aws:ecs:us-east-1:123456789012:service/{}/{}", w.cluster, w.api_service),
+            "status": status,
+            "lifecycleStage": stage,
+            "startedAt": now - 900.0,
+            "updatedAt": now - 180.0,
+            "targetServiceRevision": {"arn": "r2", "requestedTaskCount": 2, "runningTaskCount": 2, "pendingTaskCount": 0, "requestedProductionTrafficWeight": traffic},
+            "deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 10},
+        })
+    };
+    proxy.ecs_deployments(serde_json::json!({"deployments": [
+        {"service": w.api_service, "snapshots": [deployment("IN_PROGRESS", "BAKE_TIME", 100.0)]},
+    ]}));
+    let run = w.repo.run_with(&["status", "-s", STACK, "-e", DEV], &env);
+    assert_eq!(
+        run.code,
+        0,
+        "a rollout in progress is no failure: {}",
+        run.all()
+    );
+    assert_contains(
+        &run.stdout,
+        &[
+            "blue/green, baking 10m: BAKE_TIME, 100% of traffic on the new revision, 7m of the bake left",
+        ],
+    );
+    let api = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("email-service/api"))
+        .unwrap();
+    assert!(api.starts_with("⚠"), "{api}");
+    let json = w
+        .repo
+        .run_with(
+            &["status", "-s", STACK, "-e", DEV, "--output", "json"],
+            &env,
+        )
+        .json();
+    assert_documented_shape("status", &json);
+    let details = &json["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["component"] == "email-service/api")
+        .unwrap()["details"]["deployment"];
+    assert_eq!(details["stage"], "BAKE_TIME");
+    assert_eq!(details["strategy"], "BLUE_GREEN");
+
+    let mut rolled_back = deployment("ROLLBACK_SUCCESSFUL", "CLEAN_UP", 0.0);
+    rolled_back["alarms"] = serde_json::json!({"status": "TRIGGERED", "alarmNames": ["api-5xx"], "triggeredAlarmNames": ["api-5xx"]});
+    rolled_back["finishedAt"] = serde_json::json!(now);
+    proxy.ecs_deployments(serde_json::json!({"deployments": [
+        {"service": w.api_service, "snapshots": [rolled_back]},
+    ]}));
+    let run = w.repo.run_with(&["status", "-s", STACK, "-e", DEV], &env);
+    assert_contains(
+        &run.stdout,
+        &["ECS rolled back the last deployment (blue/green, baking 10m): alarm api-5xx in ALARM"],
     );
 }
 

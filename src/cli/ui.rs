@@ -6,6 +6,7 @@ use crate::cli::printer::duration;
 use crate::cli::printer::{BOLD, GREEN, Printer, RED, YELLOW};
 use crate::error::{Error, Result};
 use crate::ops::changes::{PlannedChanges, Update, label};
+use crate::ops::rollouts::RolloutEvent;
 use crate::ops::{LockEvents, Ui};
 
 /// Shows waiting the way the walkthrough does:
@@ -127,6 +128,72 @@ impl Ui for CliUi<'_> {
 
     fn lock_events(&self) -> &'static dyn LockEvents {
         &WaitPrinter
+    }
+
+    fn rollout(&self, event: &RolloutEvent) {
+        match event {
+            RolloutEvent::Started {
+                component,
+                deployment,
+            } => self.step(&format!(
+                "{}: {}… ({})",
+                label(component),
+                deployment.shape(),
+                deployment.progress()
+            )),
+            RolloutEvent::Moved {
+                component,
+                deployment,
+            } => {
+                let left = deployment
+                    .bake_left(now())
+                    .map(|m| format!(", {m}m of the bake left"))
+                    .unwrap_or_default();
+                self.note(&format!(
+                    "  {}: {}{left}",
+                    label(component),
+                    deployment.progress()
+                ))
+            }
+            RolloutEvent::Finished {
+                component,
+                deployment,
+            } if deployment.rolled_back() => self.line(format!(
+                "{RED}✗{RED:#} {}: ECS rolled back the {}: {}",
+                label(component),
+                deployment.shape(),
+                deployment.why()
+            )),
+            RolloutEvent::Finished {
+                component,
+                deployment,
+            } => {
+                let took = match (deployment.started_at, deployment.finished_at) {
+                    (Some(start), Some(end)) if end >= start => {
+                        format!(" ({})", duration((end - start) as u64 * 1000))
+                    }
+                    _ => String::new(),
+                };
+                self.line(format!(
+                    "{}: {}… {GREEN}✓{GREEN:#}{took}",
+                    label(component),
+                    deployment.shape()
+                ))
+            }
+            RolloutEvent::Unread { component, why } => self.warn(&format!(
+                "could not ask ECS how {} rolled out ({why}); `deployer status` shows it",
+                label(component)
+            )),
+            RolloutEvent::LeftToEcs {
+                component,
+                deployment,
+            } => self.warn(&format!(
+                "{}: ECS goes on with the {} ({}): it finishes, or rolls back on its own if an alarm fires; `deployer status` shows how it ends, `deployer rollback` stops it and rolls back",
+                label(component),
+                deployment.shape(),
+                deployment.progress()
+            )),
+        }
     }
 
     fn warn(&self, text: &str) {
@@ -355,5 +422,13 @@ impl Ui for QuietUi {
 
     fn lock_events(&self) -> &'static dyn LockEvents {
         &WaitPrinter
+    }
+
+    fn rollout(&self, event: &RolloutEvent) {
+        if let RolloutEvent::Unread { component, why } = event {
+            self.warn(&format!(
+                "could not ask ECS how {component} rolled out ({why})"
+            ));
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod logs;
 pub mod lookup;
+pub mod rollout;
 pub mod status;
 
 use crate::error::{Error, Result};

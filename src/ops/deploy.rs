@@ -60,6 +60,9 @@ pub struct Request<'a> {
     pub recreate_lost_state: bool,
     /// `apply --plan`: the reviewed plan; the preview must match it.
     pub planned: Option<super::plan_file::PlanFile>,
+    /// Follow the deployments ECS runs after `pulumi up` to their end
+    /// (`ops::rollouts`), which needs AWS.
+    pub follow_rollouts: bool,
 }
 
 /// One run of `pulumi up`, as it is recorded.
@@ -81,6 +84,9 @@ pub struct Summary {
     pub error: Option<String>,
     /// The rollback after a failure: its number and how it ended.
     pub rollback: Option<(u32, Status, i64)>,
+    /// ECS rolled a service back itself: the previous revision runs, and
+    /// deployer did not roll back on top of it.
+    pub rolled_back_by_ecs: bool,
     pub first_deployment: bool,
 }
 
@@ -126,6 +132,7 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
             seconds: 0,
             error: None,
             rollback: None,
+            rolled_back_by_ecs: false,
             first_deployment: false,
         });
     }
@@ -170,26 +177,107 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
         Operation::Apply | Operation::Plan => None,
         Operation::Rollback { source } => Some(source),
     };
-    let first_deployment = releases.last_success()?.is_none();
+    let live_before = releases.last_success()?.map(|r| r.start.number);
     engine.verify_program(&request.files.manifest.program_hash)?;
+    let began = crate::backend::now();
     let number = releases.begin(start_record(&request, approved_by, source), &request.files)?;
-    let run = run_engine(&engine, owner, plan, ui, PulumiRun::Up)?;
+    let mut run = run_engine(&engine, owner, plan, ui, PulumiRun::Up)?;
+    let outputs = outputs(&run, &engine)?;
+    let rolled_back_by_ecs = run.status == Status::Succeeded
+        && request.follow_rollouts
+        && follow_rollouts(&request, &mut run, &outputs, began, live_before, ui);
     let mut summary = Summary {
         number: Some(number),
         status: run.status,
         seconds: run.seconds,
         error: run.error.clone(),
         rollback: None,
-        first_deployment,
+        rolled_back_by_ecs,
+        first_deployment: live_before.is_none(),
     };
-    if run.status == Status::Failed && request.rollback_on_failure && source.is_none() {
+    if run.status == Status::Failed
+        && request.rollback_on_failure
+        && source.is_none()
+        && !rolled_back_by_ecs
+    {
         summary.rollback = roll_back_after_failure(&request, &releases, number, run, ui)?;
     } else {
         let status = run.status;
-        finish(&releases, number, &run, None, outputs(&run, &engine)?)
+        finish(&releases, number, &run, None, outputs)
             .map_err(|e| unrecorded(e, number, status))?;
     }
     Ok(summary)
+}
+
+/// After a `pulumi up` that succeeded: follows the deployments ECS runs for
+/// the container services the release changed (`ops::rollouts`). One that ECS
+/// rolled back makes the release failed, with ECS's reason — deployer does
+/// not roll back on top, since ECS already runs the previous revision; Ctrl+C
+/// while one runs makes it cancelled, and ECS carries on. Returns whether ECS
+/// rolled one back.
+fn follow_rollouts(
+    request: &Request,
+    run: &mut Run,
+    outputs: &BTreeMap<String, serde_json::Value>,
+    began: i64,
+    live_before: Option<u32>,
+    ui: &dyn Ui,
+) -> bool {
+    let components: Vec<String> = run
+        .components
+        .iter()
+        .filter(|(_, result)| !matches!(result.operation.as_str(), "same" | "delete"))
+        .map(|(component, _)| component.clone())
+        .filter(|component| {
+            request
+                .files
+                .manifest
+                .components
+                .get(component)
+                .and_then(|entry| crate::kinds::Kind::from_name(&entry.kind))
+                .is_some_and(crate::kinds::Kind::runs_containers)
+        })
+        .collect();
+    if components.is_empty() {
+        return false;
+    }
+    let cloud = match crate::inspect::Cloud::connect(&request.env, &request.who) {
+        Ok(cloud) => cloud,
+        Err(e) => {
+            ui.warn(&format!(
+                "cannot ask ECS how the services rolled out ({e}); `deployer status` shows it"
+            ));
+            return false;
+        }
+    };
+    // A minute of leeway for a clock behind AWS's; the last release's
+    // deployments were created before its lock was released, and this one's
+    // preview ran after.
+    let rollouts = super::rollouts::follow(&cloud, outputs, &components, began - 60, ui);
+    if !rollouts.rolled_back.is_empty() {
+        let what: Vec<String> = rollouts
+            .rolled_back
+            .iter()
+            .map(|(component, d)| {
+                format!("ECS rolled back {component} ({}): {}", d.shape(), d.why())
+            })
+            .collect();
+        let live = match live_before {
+            Some(n) => format!("the service runs the revision of release #{n} again"),
+            None => "the service runs no earlier revision".to_string(),
+        };
+        run.status = Status::Failed;
+        run.error = Some(format!("{}; {live}", what.join("; ")));
+        return true;
+    }
+    if !rollouts.left_to_ecs.is_empty() {
+        run.status = Status::Cancelled;
+        run.error = Some(format!(
+            "interrupted while ECS rolled out {}; ECS finishes or rolls back on its own: `deployer status` shows how it ended",
+            rollouts.left_to_ecs.join(", ")
+        ));
+    }
+    false
 }
 
 /// `deployer plan`: the preview of a request, changing nothing but Pulumi's
@@ -755,6 +843,7 @@ pub fn destroy(request: Request, teardown: Teardown, ui: &dyn Ui) -> Result<Summ
             seconds: 0,
             error: None,
             rollback: None,
+            rolled_back_by_ecs: false,
             first_deployment: false,
         });
     }
@@ -782,6 +871,7 @@ pub fn destroy(request: Request, teardown: Teardown, ui: &dyn Ui) -> Result<Summ
         seconds: run.seconds,
         error: run.error,
         rollback: None,
+        rolled_back_by_ecs: false,
         first_deployment: false,
     })
 }

@@ -35,6 +35,7 @@ pub mod logs;
 pub mod plan;
 pub mod plan_file;
 pub mod rollback;
+pub mod rollouts;
 pub mod status;
 
 use crate::artifacts::Artifacts;
@@ -88,6 +89,8 @@ pub trait Ui {
     fn confirm(&self, prompt: &str) -> Result<bool>;
     /// What is shown while waiting for a stack's lock and while it is held.
     fn lock_events(&self) -> &'static dyn LockEvents;
+    /// What ECS does with a service's deployment after `pulumi up`.
+    fn rollout(&self, event: &rollouts::RolloutEvent);
 }
 
 /// The stack and environment a flow works on, in a repository, as the command
@@ -136,10 +139,18 @@ fn check_account(
     env: &EnvironmentSpec,
     environment: &str,
 ) -> Result<()> {
-    if matches!(backend.kind, crate::backend::BackendKind::Aws(_)) || env.role_arn.is_some() {
+    if contacts_aws(backend, env) {
         crate::inspect::check_account(env, environment, &backend.who(&repo.root))?;
     }
     Ok(())
+}
+
+/// Whether deployer itself asks AWS about an environment (its account, the
+/// rollouts ECS runs): on the shared back-end, or where the environment names
+/// a role. The local back-end alone contacts no AWS, so the example deploys
+/// without any.
+pub(crate) fn contacts_aws(backend: &Backend, env: &EnvironmentSpec) -> bool {
+    matches!(backend.kind, crate::backend::BackendKind::Aws(_)) || env.role_arn.is_some()
 }
 
 /// The Pulumi CLI deployer would run, with its version or why it has none
@@ -205,6 +216,7 @@ impl Target<'_> {
             sensitive: BTreeMap::new(),
             recreate_lost_state: false,
             planned: None,
+            follow_rollouts: contacts_aws(self.backend, &self.env),
         }
     }
 

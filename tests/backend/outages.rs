@@ -5,84 +5,6 @@
 //! "nothing deployed" when records exist; the next apply recovers by itself.
 
 use super::*;
-use std::process::{Child, Command, Stdio};
-
-/// The proxy, its rules and its log of every request.
-struct Outage {
-    port: u16,
-    rules: tempfile::NamedTempFile,
-    log: tempfile::NamedTempFile,
-    child: Child,
-}
-
-impl Drop for Outage {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Outage {
-    fn start() -> Outage {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let rules = tempfile::NamedTempFile::new().unwrap();
-        let log = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(rules.path(), "[]").unwrap();
-        let child = Command::new("python3")
-            .arg(crate_dir().join("tests/support/fault_proxy.py"))
-            .arg(port.to_string())
-            .arg(moto::moto().port.to_string())
-            .arg(rules.path())
-            .arg(log.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the fault proxy did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Outage {
-            port,
-            rules,
-            log,
-            child,
-        }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn faults(&self, rules: serde_json::Value) {
-        std::fs::write(self.rules.path(), rules.to_string()).unwrap();
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log.path()).unwrap()
-    }
-}
-
-/// The example (development in moto's own account) on the shared back-end,
-/// with deployer, Pulumi and the AWS SDK all going through the proxy.
-fn through_proxy() -> (TestRepo, AwsBackend, Outage, Vec<(String, String)>) {
-    let backend = AwsBackend::new();
-    let outage = Outage::start();
-    let config = backend.home.path().join("config.yaml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace(&backend.endpoint, &outage.endpoint())).unwrap();
-    let repo = TestRepo::example();
-    repo.development_in_motos_account();
-    let mut env = backend.env();
-    env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
-    env.push(("AWS_ENDPOINT_URL".into(), outage.endpoint()));
-    env.extend(pulumi_env(&repo));
-    (repo, backend, outage, env)
-}
 
 fn apply(repo: &TestRepo, env: &[(String, String)], version: &str, extra: &[&str]) -> Run {
     let var = format!("VERSION={version}");
@@ -107,7 +29,7 @@ fn statuses(repo: &TestRepo, env: &[(String, String)]) -> Vec<String> {
 
 #[test]
 fn transient_faults_are_retried() {
-    let (repo, _backend, outage, env) = through_proxy();
+    let (repo, _backend, outage, env) = example_through_proxy();
     outage.faults(serde_json::json!([
         {"method": "PUT", "path": "releases/000001/release.json", "fault": "503", "times": 1},
         {"target": "DynamoDB_20120810.PutItem", "fault": "throttle", "times": 2},
@@ -139,7 +61,7 @@ fn transient_faults_are_retried() {
 
 #[test]
 fn a_lasting_outage_while_recording_the_outcome_is_explained_and_recovered() {
-    let (repo, _backend, outage, env) = through_proxy();
+    let (repo, _backend, outage, env) = example_through_proxy();
     outage.faults(serde_json::json!([
         {"method": "PUT", "path": "releases/000001/result.json", "fault": "500"},
     ]));
@@ -166,7 +88,7 @@ fn a_lasting_outage_while_recording_the_outcome_is_explained_and_recovered() {
 
 #[test]
 fn records_that_cannot_be_read_are_an_error_never_nothing_deployed() {
-    let (repo, _backend, outage, env) = through_proxy();
+    let (repo, _backend, outage, env) = example_through_proxy();
     assert_eq!(apply(&repo, &env, "v1.0.0", &[]).code, 0);
     outage.faults(serde_json::json!([
         {"method": "GET", "path": "stacks/notification-platform/development/", "fault": "500"},
@@ -187,7 +109,7 @@ fn records_that_cannot_be_read_are_an_error_never_nothing_deployed() {
 
 #[test]
 fn a_lock_that_cannot_be_released_expires_and_is_said() {
-    let (repo, _backend, outage, env) = through_proxy();
+    let (repo, _backend, outage, env) = example_through_proxy();
     outage.faults(serde_json::json!([
         {"target": "DynamoDB_20120810.DeleteItem", "fault": "reset"},
     ]));
@@ -209,7 +131,7 @@ fn a_lock_that_cannot_be_released_expires_and_is_said() {
 
 #[test]
 fn a_lasting_outage_before_the_release_is_recorded_changes_nothing() {
-    let (repo, _backend, outage, env) = through_proxy();
+    let (repo, _backend, outage, env) = example_through_proxy();
     outage.faults(serde_json::json!([
         {"method": "PUT", "path": "releases/000001/", "fault": "503"},
     ]));
@@ -244,7 +166,7 @@ fn an_outage_during_the_heartbeat_is_said_and_outlived() {
     if standin_only("knobs (fail, hang, drift, pause), pretended version or command log") {
         return;
     }
-    let (repo, _backend, outage, mut env) = through_proxy();
+    let (repo, _backend, outage, mut env) = example_through_proxy();
     env.push(("STANDIN_PAUSE".into(), "email-service-api-task=5000".into()));
     env.push(("DEPLOYER_AWS_MAX_ATTEMPTS".into(), "1".into()));
     let renewals_fail = serde_json::json!([

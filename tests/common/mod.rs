@@ -2,7 +2,10 @@
 //! way to run the `deployer` binary in it the way a user would.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
 pub mod moto;
+
+pub use fault_proxy::FaultProxy;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -670,4 +673,21 @@ fn target_problems(actual: &serde_json::Value, path: &str, out: &mut Vec<String>
             "{path}: {actual} is none of the documented targets"
         ));
     }
+}
+
+/// The example (development in moto's own account) on the shared back-end,
+/// with deployer, Pulumi and the AWS SDK all going through the fault proxy.
+pub fn example_through_proxy() -> (TestRepo, AwsBackend, FaultProxy, Vec<(String, String)>) {
+    let backend = AwsBackend::new();
+    let proxy = FaultProxy::start();
+    let config = backend.home.path().join("config.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace(&backend.endpoint, &proxy.endpoint())).unwrap();
+    let repo = TestRepo::example();
+    repo.development_in_motos_account();
+    let mut env = backend.env();
+    env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL".into(), proxy.endpoint()));
+    env.extend(pulumi_env(&repo));
+    (repo, backend, proxy, env)
 }

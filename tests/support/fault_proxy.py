@@ -14,10 +14,42 @@ InternalError XML, DynamoDB's 400 ThrottlingException JSON; `reset` closes the
 connection without an answer; `hang` answers nothing for 60 s.
 
 Every request is logged as `METHOD PATH TARGET -> STATUS|FAULT`.
+
+With a fifth argument, a DEPLOYMENTS file (JSON, re-read on every request),
+the proxy also answers the ECS service-deployment API that moto lacks, as the
+Amazon ECS API Reference describes it, and passes every other request on:
+
+- ListServiceDeployments (API_ListServiceDeployments): `service` is required
+  (InvalidParameterException otherwise); `cluster` and `status` filter;
+  `createdAt` {after, before} filters on the deployment's creation time;
+  answers {"serviceDeployments": [ServiceDeploymentBrief]} with the fields of
+  API_ServiceDeploymentBrief (serviceDeploymentArn, serviceArn, clusterArn,
+  createdAt, startedAt, finishedAt, targetServiceRevisionArn, status,
+  statusReason). A service the file does not know is ServiceNotFoundException.
+- DescribeServiceDeployments (API_DescribeServiceDeployments):
+  `serviceDeploymentArns` is required, 1 to 20 of them; answers
+  {"serviceDeployments": [ServiceDeployment], "failures": [{arn, reason:
+  "MISSING"}]}.
+- StopServiceDeployment (API_StopServiceDeployment): `serviceDeploymentArn`
+  is required and `stopType` is ABORT or ROLLBACK; an unknown ARN is
+  ServiceDeploymentNotFoundException; a deployment that is not PENDING,
+  IN_PROGRESS, STOP_REQUESTED, ROLLBACK_REQUESTED or ROLLBACK_IN_PROGRESS
+  cannot be stopped (ConflictException; "Stopping Amazon ECS service
+  deployments" lists the states that can). A stop with ROLLBACK makes the
+  deployment ROLLBACK_REQUESTED, then ROLLBACK_SUCCESSFUL on the next
+  describe, with `rollback.reason` saying a stop was requested (words of this
+  responder, not ECS's).
+
+The file: {"deployments": [{"service": NAME, "snapshots": [ServiceDeployment,
+...]}]}. Each DescribeServiceDeployments of a deployment shows its next
+snapshot (the last one stays), so a test plays a rollout forward one poll at a
+time; `createdAt`, when a snapshot leaves it out, is when the file was written.
+Timestamps are epoch seconds, as the JSON protocol carries them.
 """
 
 import http.client
 import json
+import os
 import re
 import socket
 import struct
@@ -27,8 +59,119 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT, UPSTREAM, RULES, LOG = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+DEPLOYMENTS = sys.argv[5] if len(sys.argv) > 5 else None
 LOCK = threading.Lock()
 SEEN = {}  # rule index -> matching requests so far
+SHOWN = {}  # deployment ARN -> snapshots described so far
+STOPPED = {}  # deployment ARN -> stop type
+ECS = "AmazonEC2ContainerServiceV20141113."
+STOPPABLE = {"PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"}
+
+
+class EcsError(Exception):
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
+def scenario():
+    try:
+        with open(DEPLOYMENTS) as f:
+            data = json.load(f)
+        written = os.path.getmtime(DEPLOYMENTS)
+    except (OSError, ValueError):
+        return []
+    out = []
+    for entry in data.get("deployments", []):
+        snapshots = [dict(s) for s in entry["snapshots"]]
+        for s in snapshots:
+            s.setdefault("createdAt", written)
+        out.append((entry["service"], snapshots))
+    return out
+
+
+def current(snapshots, advance):
+    """The snapshot a describe shows now (moving on when `advance`), after a stop."""
+    arn = snapshots[0]["serviceDeploymentArn"]
+    shown = SHOWN.get(arn, 0)
+    if advance:
+        SHOWN[arn] = shown + 1
+    snapshot = dict(snapshots[min(shown, len(snapshots) - 1)])
+    stop = STOPPED.get(arn)
+    if stop is not None:
+        requested, times = stop
+        if times == 0:
+            snapshot["status"] = "ROLLBACK_REQUESTED" if requested == "ROLLBACK" else "STOP_REQUESTED"
+        else:
+            snapshot["status"] = "ROLLBACK_SUCCESSFUL" if requested == "ROLLBACK" else "STOPPED"
+            snapshot["finishedAt"] = time.time()
+            snapshot["rollback"] = {"reason": "a stop with rollback was requested (StopServiceDeployment)", "startedAt": time.time()}
+        if advance:
+            STOPPED[arn] = (requested, times + 1)
+    return snapshot
+
+
+def brief(snapshot):
+    fields = ["serviceDeploymentArn", "serviceArn", "clusterArn", "createdAt", "startedAt", "finishedAt", "status", "statusReason"]
+    out = {k: snapshot[k] for k in fields if k in snapshot}
+    target = snapshot.get("targetServiceRevision", {}).get("arn")
+    if target:
+        out["targetServiceRevisionArn"] = target
+    return out
+
+
+def ecs_answer(operation, request):
+    with LOCK:
+        deployments = scenario()
+        if operation == "ListServiceDeployments":
+            service = request.get("service")
+            if not service:
+                raise EcsError("InvalidParameterException", "service is required")
+            name = service.rsplit("/", 1)[-1]
+            known = [snaps for svc, snaps in deployments if svc == name]
+            if not known:
+                raise EcsError("ServiceNotFoundException", f"Service not found: {service}")
+            window = request.get("createdAt") or {}
+            statuses = request.get("status")
+            found = []
+            for snaps in known:
+                s = current(snaps, advance=False)
+                if "after" in window and s["createdAt"] < window["after"]:
+                    continue
+                if "before" in window and s["createdAt"] > window["before"]:
+                    continue
+                if statuses and s["status"] not in statuses:
+                    continue
+                found.append(brief(s))
+            return {"serviceDeployments": found}
+        if operation == "DescribeServiceDeployments":
+            arns = request.get("serviceDeploymentArns")
+            if not arns or len(arns) > 20:
+                raise EcsError("InvalidParameterException", "serviceDeploymentArns must hold 1 to 20 ARNs")
+            by_arn = {snaps[0]["serviceDeploymentArn"]: snaps for _, snaps in deployments}
+            described, failures = [], []
+            for arn in arns:
+                if arn in by_arn:
+                    described.append(current(by_arn[arn], advance=True))
+                else:
+                    failures.append({"arn": arn, "reason": "MISSING"})
+            return {"serviceDeployments": described, "failures": failures}
+        if operation == "StopServiceDeployment":
+            arn = request.get("serviceDeploymentArn")
+            stop = request.get("stopType", "ROLLBACK")
+            if not arn:
+                raise EcsError("InvalidParameterException", "serviceDeploymentArn is required")
+            if stop not in ("ABORT", "ROLLBACK"):
+                raise EcsError("InvalidParameterException", f"stopType {stop} is not ABORT or ROLLBACK")
+            by_arn = {snaps[0]["serviceDeploymentArn"]: snaps for _, snaps in deployments}
+            if arn not in by_arn:
+                raise EcsError("ServiceDeploymentNotFoundException", f"{arn} not found")
+            status = current(by_arn[arn], advance=False)["status"]
+            if status not in STOPPABLE:
+                raise EcsError("ConflictException", f"the service deployment is {status} and cannot be stopped")
+            STOPPED.setdefault(arn, (stop, 0))
+            return {"serviceDeploymentArn": arn}
+    return None
 
 
 def rules():
@@ -93,6 +236,15 @@ class Proxy(BaseHTTPRequestHandler):
         body = self.body()
         fault = fault_for(self.command, self.path, target)
         line = f"{self.command} {self.path} {target}".rstrip()
+        operation = target[len(ECS):] if target.startswith(ECS) else ""
+        if DEPLOYMENTS and fault is None and operation in ("ListServiceDeployments", "DescribeServiceDeployments", "StopServiceDeployment"):
+            try:
+                answer, status = ecs_answer(operation, json.loads(body or b"{}")), 200
+            except EcsError as e:
+                answer, status = {"__type": e.kind, "message": e.message}, 400
+            log(f"{line} {body.decode(errors='replace')} -> {status}")
+            self.answer(status, json.dumps(answer).encode(), "application/x-amz-json-1.1")
+            return
         if fault == "reset":
             log(f"{line} -> reset")
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -16,7 +16,7 @@ use crate::ops::apply::Apply;
 use crate::ops::deploy::Summary;
 use crate::ops::destroy::{Confirmation, Destroyed};
 use crate::ops::plan_file::PlanFile;
-use crate::ops::rollback::Rollback;
+use crate::ops::rollback::{Rollback, RolledBack};
 use std::path::{Path, PathBuf};
 
 pub fn run(args: ApplyArgs, printer: &Printer) -> Result<ExitStatus> {
@@ -137,7 +137,7 @@ pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
         stack: stack.clone(),
         environment: environment.clone(),
     };
-    let summary = crate::ops::rollback::rollback(
+    let done = crate::ops::rollback::rollback(
         scope,
         env,
         Rollback {
@@ -147,7 +147,20 @@ pub fn rollback(args: RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
         &lock_wait(&args.lock),
         &CliUi::new(printer),
     )?;
-    report(printer, &stack, &environment, summary)
+    match done {
+        RolledBack::Redeployed(summary) => report(printer, &stack, &environment, summary),
+        RolledBack::StoppedRollouts(stopped) => {
+            for (component, _) in &stopped {
+                printer.success(format!(
+                    "ECS stops the rollout of {component} and brings back the revision that ran before"
+                ));
+            }
+            printer.status(format!(
+                "  `deployer status --stack {stack} --environment {environment}` shows the rollback as ECS runs it"
+            ));
+            Ok(ExitStatus::Success)
+        }
+    }
 }
 
 pub fn destroy(args: DestroyArgs, printer: &Printer) -> Result<ExitStatus> {
@@ -223,7 +236,10 @@ fn report(
             return Ok(ExitStatus::Success);
         }
         Status::Cancelled => {
-            printer.warning(format!("Deployment cancelled; Pulumi stopped cleanly and release #{number} is recorded as cancelled."));
+            match summary.error.as_deref() {
+                Some(why) if why != "cancelled" => printer.warning(format!("Deployment cancelled: {why}. Release #{number} is recorded as cancelled.")),
+                _ => printer.warning(format!("Deployment cancelled; Pulumi stopped cleanly and release #{number} is recorded as cancelled.")),
+            }
             printer.status(format!("  apply again to finish, or see `deployer history --stack {stack} --environment {environment}`"));
         }
         Status::Destroyed => {}
@@ -240,6 +256,9 @@ fn report(
                     printer.failure(format!("The automatic rollback (release #{rollback}) also did not succeed ({status:?}); the environment may be partly changed"));
                     printer.status(format!("  see `deployer history --stack {stack} --environment {environment}` and `deployer rollback --to N`"));
                 }
+                None if summary.rolled_back_by_ecs => printer.status(
+                    "  ECS rolled back on its own and runs the previous revision, so deployer did not roll back on top of it",
+                ),
                 None if summary.first_deployment => {}
                 None => printer.status("  not rolled back (--no-rollback); `deployer rollback` re-applies the last good release"),
             }

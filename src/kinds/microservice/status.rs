@@ -71,6 +71,7 @@ impl StatusKind for MicroserviceSpec {
         if desired == 0 {
             status.flag(Health::Warning, "scaled to zero tasks");
         }
+        let deployment = deployment(cloud, cluster, name, &mut status);
         let mut targets = json!(null);
         if let Some(group) = output(outputs, component, "target_group") {
             match cloud.block_on(
@@ -117,7 +118,52 @@ impl StatusKind for MicroserviceSpec {
                 ),
             }
         }
-        status.details = json!({"cluster": cluster, "service": name, "running": running, "desired": desired, "pending": service.pending_count(), "rollout": rollout, "rollout_reason": reason, "targets": targets});
+        status.details = json!({"cluster": cluster, "service": name, "running": running, "desired": desired, "pending": service.pending_count(), "rollout": rollout, "rollout_reason": reason, "targets": targets, "deployment": deployment});
         status
+    }
+}
+
+/// The service's newest deployment as ECS reports it (`ListServiceDeployments`):
+/// a rollout in progress — its strategy, stage, share of traffic and the bake
+/// left — or the last one's outcome when ECS rolled it back. Where ECS cannot
+/// say (an endpoint without service deployments), the rest of the status
+/// stands; a missing permission is said.
+fn deployment(
+    cloud: &Cloud,
+    cluster: &str,
+    name: &str,
+    status: &mut ComponentStatus,
+) -> serde_json::Value {
+    match crate::inspect::rollout::latest(cloud, cluster, name, None) {
+        Ok(Some(d)) => {
+            if !d.finished() {
+                let left = d
+                    .bake_left(crate::backend::now())
+                    .map(|m| format!(", {m}m of the bake left"))
+                    .unwrap_or_default();
+                status.flag(
+                    Health::Warning,
+                    format!("{}: {}{left}", d.shape(), d.progress()),
+                );
+            } else if d.status == "ROLLBACK_FAILED" {
+                status.flag(
+                    Health::Unhealthy,
+                    format!("ECS could not roll back the last deployment: {}", d.why()),
+                );
+            } else if d.rolled_back() {
+                status.flag(
+                    Health::Warning,
+                    format!("ECS rolled back the last deployment ({}): {}", d.shape(), d.why()),
+                );
+            }
+            json!(d)
+        }
+        Ok(None) => json!(null),
+        Err(why) => {
+            if why.starts_with("not allowed") {
+                status.flag(Health::Warning, why.clone());
+            }
+            json!({"unread": why})
+        }
     }
 }

@@ -1665,7 +1665,10 @@ fn unseal(sealed: &str) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// Program outputs with every `${res.prop}` replaced by a recognisable value.
+/// Program outputs with every `${res.prop}` replaced: by the input itself
+/// when `prop` is a literal input of `res` (a provider's outputs include its
+/// inputs: an ECS service's `name` is the name it was given), else by a
+/// recognisable value.
 fn outputs(program: &Value) -> Value {
     let re = regex::Regex::new(r"\$\{([^}]*)\}").unwrap();
     let mut out = Map::new();
@@ -1677,7 +1680,15 @@ fn outputs(program: &Value) -> Value {
                 .unwrap_or_else(|| v.to_string());
             let resolved = re
                 .replace_all(&text, |c: &regex::Captures| {
-                    format!("standin-{}", c[1].replace('.', "-"))
+                    let literal = c[1].split_once('.').and_then(|(resource, property)| {
+                        program["resources"][resource]["properties"][property]
+                            .as_str()
+                            .filter(|v| !v.contains("${"))
+                    });
+                    match literal {
+                        Some(input) => input.to_string(),
+                        None => format!("standin-{}", c[1].replace('.', "-")),
+                    }
                 })
                 .replace("$$", "$");
             out.insert(k.clone(), Value::String(resolved));
