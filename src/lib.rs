@@ -26,6 +26,7 @@ pub(crate) mod affected;
 pub mod artifacts;
 pub mod backend;
 pub mod cli;
+pub mod cost;
 pub mod emit;
 pub(crate) mod engine;
 pub mod error;

@@ -7,6 +7,8 @@ use crate::common::*;
 mod affected;
 #[path = "compile/at_scale.rs"]
 mod at_scale;
+#[path = "compile/cost.rs"]
+mod cost;
 #[path = "compile/rollouts.rs"]
 mod rollouts;
 // The benchmarks' repository generator, for tests at their scale.

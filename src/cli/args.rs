@@ -35,6 +35,8 @@ pub enum Command {
     Affected(AffectedArgs),
     /// Preview a deployment and save it as a plan for review (`apply --plan` deploys exactly it)
     Plan(PlanArgs),
+    /// Estimated monthly cost of a stack's environments, per component (on-demand list prices; no AWS needed)
+    Cost(CostArgs),
     /// Deploy a stack to an environment: lock, compile, preview, approve, pulumi up, record, unlock
     Apply(ApplyArgs),
     /// Re-apply an earlier release's program as a new release
@@ -86,6 +88,7 @@ impl Command {
             | Command::Logs(_)
             | Command::Init(_) => FinishCleanly,
             Command::Validate(_)
+            | Command::Cost(_)
             | Command::Show(_)
             | Command::Compile(_)
             | Command::Diff(_)
@@ -105,6 +108,7 @@ impl Command {
         match self {
             Command::Validate(a) => a.output == OutputFormat::Json,
             Command::Show(a) => a.output == ProgramFormat::Json,
+            Command::Cost(a) => a.output == ReportFormat::Json,
             Command::Compile(a) => a.output == OutputFormat::Json,
             Command::Diff(a) => a.output == ReportFormat::Json,
             Command::Affected(a) => a.output == OutputFormat::Json,
@@ -236,6 +240,24 @@ pub struct ShowArgs {
     /// Output format (`--format` is the same flag)
     #[arg(long, visible_alias = "format", value_enum, default_value_t)]
     pub output: ProgramFormat,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// The stack, a folder under stacks/ (default: DEPLOYER_STACK, the stack
+    /// folder you are in, or the only stack)
+    #[arg(long, short = 's', value_name = "STACK")]
+    pub stack: Option<String>,
+    /// Only this environment (default: every environment in turn)
+    #[arg(long, short = 'e', value_name = "ENV")]
+    pub environment: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub output: ReportFormat,
     #[command(flatten)]
     pub vars: VarArgs,
     #[command(flatten)]

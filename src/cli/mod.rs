@@ -59,6 +59,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args, &printer),
         Command::Show(args) => commands::show::run(args, &printer),
+        Command::Cost(args) => commands::cost::run(args, &printer),
         Command::Compile(args) => commands::compile::run(args, &printer),
         Command::Diff(args) => any_error_is_2(commands::diff::run(args, &printer), &printer, shown),
         Command::Affected(args) => commands::affected::run(args, &printer),

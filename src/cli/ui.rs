@@ -221,6 +221,20 @@ impl Ui for CliUi<'_> {
         Ok(answer.trim() == format!("downgrade {environment}"))
     }
 
+    fn cost(&self, change: &crate::cost::CostChange) {
+        self.line(format!("Estimated monthly cost: {}", change.summary()));
+        for (component, delta) in &change.components {
+            self.line(format!(
+                "  {}  {}",
+                label(component),
+                crate::cost::signed(*delta)
+            ));
+        }
+        if !change.unknown.is_empty() {
+            self.line(format!("  not estimated: {}", change.unknown.join("; ")));
+        }
+    }
+
     fn plan(&self, stack: &str, environment: &str, plan: &PlannedChanges) {
         if plan.is_empty() {
             return;
@@ -399,6 +413,8 @@ impl Ui for QuietUi {
     }
 
     fn plan(&self, _stack: &str, _environment: &str, _plan: &PlannedChanges) {}
+
+    fn cost(&self, _change: &crate::cost::CostChange) {}
 
     fn approve(&self, stack: &str, environment: &str, _production: bool) -> Result<bool> {
         self.accept_downgrade(stack, environment, "")

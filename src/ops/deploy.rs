@@ -125,6 +125,17 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
         }
     }
     ui.plan(&request.stack, &request.environment, &plan);
+    if !plan.is_empty() {
+        match cost_change(
+            &releases,
+            &request.files,
+            &request.env,
+            &request.environment,
+        ) {
+            Ok(change) => ui.cost(&change),
+            Err(e) => ui.warn(&format!("cannot estimate what this changes in cost: {e}")),
+        }
+    }
     if plan.is_empty() {
         return Ok(Summary {
             number: None,
@@ -278,6 +289,27 @@ fn follow_rollouts(
         ));
     }
     false
+}
+
+/// What deploying `files` does to the estimated monthly cost, against the
+/// program of the last successful release (nothing before a first one).
+pub fn cost_change(
+    releases: &Releases,
+    files: &Artifacts,
+    env: &crate::model::stack::EnvironmentSpec,
+    environment: &str,
+) -> Result<crate::cost::CostChange> {
+    let prices = crate::cost::Prices::built_in();
+    let before = match releases.last_success()? {
+        Some(release) => Some(crate::cost::estimate(
+            &releases.artifacts(release.start.number, environment)?,
+            &env.region,
+            &prices,
+        )),
+        None => None,
+    };
+    let after = crate::cost::estimate(files, &env.region, &prices);
+    Ok(crate::cost::change(before.as_ref(), &after))
 }
 
 /// `deployer plan`: the preview of a request, changing nothing but Pulumi's

@@ -77,6 +77,8 @@ pub trait Ui {
     fn accept_downgrade(&self, stack: &str, environment: &str, what: &str) -> Result<bool>;
     /// The planned changes, per component.
     fn plan(&self, stack: &str, environment: &str, plan: &PlannedChanges);
+    /// What the planned changes do to the estimated monthly cost.
+    fn cost(&self, change: &crate::cost::CostChange);
     /// Asks for approval; `Ok(false)` when refused.
     fn approve(&self, stack: &str, environment: &str, production: bool) -> Result<bool>;
     /// Asks before everything is destroyed (in production: the environment's

@@ -55,7 +55,7 @@ fn preview(
         ..target.request(files, Operation::Plan, (&who, ""))
     };
     let preview = deploy::preview(&request)?;
-    let plan = PlanFile::new(
+    let mut plan = PlanFile::new(
         &request.files,
         &target.stack,
         &target.environment,
@@ -65,5 +65,11 @@ fn preview(
         &who,
         &preview,
     );
+    plan.cost = Some(deploy::cost_change(
+        &target.releases(),
+        &request.files,
+        &target.env,
+        &target.environment,
+    )?);
     Ok((plan, preview))
 }

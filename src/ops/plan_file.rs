@@ -14,7 +14,7 @@ use std::path::Path;
 /// The version of the plan file format.
 const FORMAT: u32 = 1;
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct PlanFile {
     pub format: u32,
     pub deployer_version: String,
@@ -34,6 +34,10 @@ pub struct PlanFile {
     pub planned_at: i64,
     /// component → resource → `create`, `update`, `replace` or `delete`.
     pub components: BTreeMap<String, BTreeMap<String, String>>,
+    /// What the change does to the estimated monthly cost (`crate::cost`),
+    /// for the reviewer: not part of what the plan fixes.
+    #[serde(default)]
+    pub cost: Option<crate::cost::CostChange>,
 }
 
 /// A preview's changes as a plan file writes them.
@@ -85,6 +89,7 @@ impl PlanFile {
             planned_by: planned_by.into(),
             planned_at: crate::backend::now(),
             components: operations(preview),
+            cost: None,
         }
     }
 
@@ -238,6 +243,31 @@ impl PlanFile {
             short(&self.id()),
             short(&self.program_hash)
         ));
+        if let Some(cost) = self.cost.as_ref().filter(|_| !self.components.is_empty()) {
+            summary.push_str(&format!(
+                "\n\n**Estimated monthly cost:** {} (on-demand list prices, {}; usage-based costs not included: {}).",
+                cost.summary(),
+                cost.region,
+                cost.usage_based.join(", ")
+            ));
+            if !cost.components.is_empty() {
+                summary.push_str("\n\n| component | monthly change |\n|---|---|\n");
+                for (component, delta) in &cost.components {
+                    summary.push_str(&format!(
+                        "| {} | {} |\n",
+                        escape(component_name(component)),
+                        crate::cost::signed(*delta)
+                    ));
+                }
+                summary.truncate(summary.trim_end().len());
+            }
+            if !cost.unknown.is_empty() {
+                summary.push_str(&format!(
+                    "\n\nNot estimated: {}.",
+                    escape(&cost.unknown.join("; "))
+                ));
+            }
+        }
         if self.components.is_empty() {
             summary = format!(
                 "### deployer plan: {} / {} \u{2014} no changes",

@@ -293,3 +293,91 @@ fn a_group_is_planned_and_applied_in_turn() {
     assert!(!run.stderr.contains("[2/2]"), "{}", run.all());
     assert_eq!(history(&repo, "production").as_array().unwrap().len(), 1);
 }
+
+/// Every plan carries what it does to the estimated monthly cost, against the
+/// deployed release's program: in its text, its pull-request comment, its
+/// JSON, and in `apply`'s preview.
+#[test]
+fn a_plan_says_what_the_change_costs_a_month() {
+    let repo = TestRepo::example();
+    let file = repo.file("plan.json");
+    let run = plan(&repo, DEV, "v1.0.0", &file);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let saved: serde_json::Value = serde_json::from_str(&repo.read("plan.json")).unwrap();
+    // Nothing deployed yet: the whole estimate is new.
+    assert_eq!(saved["cost"]["before"]["low"], 0.0);
+    assert_eq!(saved["cost"]["delta"], saved["cost"]["after"]);
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+
+    // The API goes from one 0.25 vCPU / 0.5 GB task to two of 0.5 vCPU / 1 GB:
+    // (2 × (0.5 × $0.04048 + 1 × $0.004445) − (0.25 × $0.04048 + 0.5 × $0.004445)) × 730.
+    repo.edit(
+        "stacks/notification-platform/services/email-service/components/api/infra.yaml",
+        "    cpu: 256\n    memory: 512\n    replicas: 1\n",
+        "    cpu: 512\n    memory: 1024\n    replicas: 2\n",
+    );
+    let expected = (2.0 * (0.5 * 0.04048 + 0.004445) - (0.25 * 0.04048 + 0.5 * 0.004445)) * 730.0;
+    let run = plan(&repo, DEV, "v1.0.0", &file);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let saved: serde_json::Value = serde_json::from_str(&repo.read("plan.json")).unwrap();
+    let delta = saved["cost"]["components"]["email-service/api"]["low"]
+        .as_f64()
+        .unwrap();
+    assert!((delta - expected).abs() < 0.01, "{delta} is not {expected}");
+    assert_eq!(
+        saved["cost"]["components"].as_object().unwrap().len(),
+        1,
+        "only the API's cost moves: {}",
+        saved["cost"]
+    );
+    assert_contains(
+        &run.stderr,
+        &[
+            "Estimated monthly cost: $57.77 – $84.80 → $84.80 – $111.83 a month",
+            "  email-service/api  +$27.03",
+        ],
+    );
+    let json = repo
+        .run_with(
+            &[
+                "plan",
+                "-s",
+                STACK,
+                "-e",
+                DEV,
+                "--var",
+                "VERSION=v1.0.0",
+                "--output",
+                "json",
+            ],
+            &pulumi_env(&repo),
+        )
+        .json();
+    assert_documented_shape("plan", &json);
+    let markdown = repo.run_with(
+        &[
+            "plan",
+            "-s",
+            STACK,
+            "-e",
+            DEV,
+            "--var",
+            "VERSION=v1.0.0",
+            "--output",
+            "markdown",
+        ],
+        &pulumi_env(&repo),
+    );
+    assert_contains(
+        &markdown.stdout,
+        &[
+            "**Estimated monthly cost:** $57.77 – $84.80 → $84.80 – $111.83 a month (+$27.03)",
+            "| email-service/api | +$27.03 |",
+        ],
+    );
+    let applied = apply(&repo, DEV, "v1.0.0", &[], &[]);
+    assert_contains(
+        &applied.stderr,
+        &["Estimated monthly cost: $57.77 – $84.80 → $84.80 – $111.83 a month (+$27.03)"],
+    );
+}

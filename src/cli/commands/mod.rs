@@ -4,6 +4,7 @@ pub mod affected;
 pub mod apply;
 pub mod compile;
 pub mod completions;
+pub mod cost;
 pub mod diff;
 pub mod drift;
 pub mod every;

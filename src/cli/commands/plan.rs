@@ -76,7 +76,11 @@ impl Planned {
                 self.stack, self.environment
             ));
         } else {
-            CliUi::new(printer).plan(&self.stack, &self.environment, &self.preview);
+            let ui = CliUi::new(printer);
+            ui.plan(&self.stack, &self.environment, &self.preview);
+            if let Some(cost) = &self.plan.cost {
+                ui.cost(cost);
+            }
         }
     }
 
