@@ -79,6 +79,7 @@ codes! {
     InvalidConfig => "invalid-config": "A config file is not a mapping, or too large to deliver.",
     PlainSecret => "plain-secret": "A value whose name looks like a secret (password, token, API key) is written in plain text instead of coming from Secrets Manager.",
     InvalidRollout => "invalid-rollout": "A `rollout:` that ECS would refuse: a traffic shift or a load balancer alarm on a service without a load balancer, or an option of another strategy.",
+    InvalidPolicy => "invalid-policy": "A rule of policies.yaml whose `when` does not parse as CEL, names a field the plan's model does not have, or does not give true or false.",
     NameTooLong => "name-too-long": "An AWS name derived from the stack, environment, service and component would be longer than its resource type allows.",
 }
 

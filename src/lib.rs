@@ -43,6 +43,7 @@ pub(crate) mod model;
 pub(crate) mod ops;
 pub(crate) mod parallel;
 pub(crate) mod pipeline;
+pub mod policy;
 pub(crate) mod provider;
 pub(crate) mod resolve;
 pub(crate) mod schema;

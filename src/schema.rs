@@ -16,6 +16,8 @@ pub enum FileKind {
     Service,
     Infra,
     Component(Kind),
+    /// `policies.yaml` at the repository's root.
+    Policies,
 }
 
 impl FileKind {
@@ -30,6 +32,7 @@ impl FileKind {
                 all.push(FileKind::Infra);
             }
         }
+        all.push(FileKind::Policies);
         all
     }
 
@@ -40,6 +43,7 @@ impl FileKind {
             FileKind::Service => "service.yaml",
             FileKind::Infra => "infra.yaml",
             FileKind::Component(kind) => kind.file_name(),
+            FileKind::Policies => "policies.yaml",
         }
     }
 
@@ -60,9 +64,13 @@ impl FileKind {
             FileKind::Component(kind) => {
                 on_kind!(kind, K => generator.into_root_schema_for::<<K as Component>::File>())
             }
+            FileKind::Policies => {
+                generator.into_root_schema_for::<crate::model::policy::PolicyFile>()
+            }
         }
         .to_value();
-        if self != FileKind::Stack {
+        // Neither stack.yaml nor policies.yaml is templated or extends a preset.
+        if !matches!(self, FileKind::Stack | FileKind::Policies) {
             add_presets_and_overlays(&mut schema);
         }
         schema
@@ -79,7 +87,7 @@ impl FileKind {
     /// templated and has no `extends`: its schema is the strict one.
     pub fn editor_schema(self) -> Value {
         let mut schema = self.schema();
-        if self != FileKind::Stack {
+        if !matches!(self, FileKind::Stack | FileKind::Policies) {
             accept_templates(&mut schema);
         }
         describe_for_editors(&mut schema);

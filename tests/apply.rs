@@ -12,6 +12,8 @@ mod kill_points;
 mod lost_state;
 #[path = "apply/plans.rs"]
 mod plans;
+#[path = "apply/policies.rs"]
+mod policies;
 #[path = "apply/pulumi_contract.rs"]
 mod pulumi_contract;
 #[path = "apply/read_back.rs"]

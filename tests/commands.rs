@@ -15,7 +15,7 @@ fn checked_in_schemas_are_up_to_date() {
         .map(|e| e.unwrap().file_name())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 7);
+    assert_eq!(names.len(), 8);
     for name in names {
         let fresh = std::fs::read_to_string(dir.path().join(&name)).unwrap();
         let checked_in = std::fs::read_to_string(crate_dir().join("schemas").join(&name))

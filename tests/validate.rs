@@ -14,7 +14,7 @@ fn validate(repo: &TestRepo) -> Run {
 fn the_example_is_valid() {
     let run = validate(&TestRepo::example());
     assert_eq!(run.code, 0, "{}", run.all());
-    assert_contains(&run.stderr, &["✓ notification-platform: 14 files valid"]);
+    assert_contains(&run.stderr, &["✓ notification-platform: 15 files valid"]);
 }
 
 #[test]
@@ -913,4 +913,42 @@ fn messages_say_what_happened_and_echo_no_value() {
         &["vars.yaml is outside the repository; deployer reads files inside it only"],
     );
     assert!(!run.stderr.contains("is a link to"), "{}", run.stderr);
+}
+
+/// policies.yaml is checked like every other file: its schema, and each
+/// rule's CEL expression — one that does not parse, names a field the plan's
+/// model lacks, or cannot give true or false — at its line.
+#[test]
+fn policy_rules_are_checked_at_their_line() {
+    let repo = TestRepo::example();
+    for (from, to, expected) in [
+        (
+            "change.op in",
+            "change.operation in",
+            "error[invalid-policy]: rule `no-database-replacement-in-production` names `change.operation`, which the plan's model does not have",
+        ),
+        (
+            "plan.monthly_cost_delta > 500.0",
+            "plan.monthly_cost_delta >",
+            "error[invalid-policy]: rule `big-cost-increase`: `when` is not a CEL expression",
+        ),
+        (
+            "plan.monthly_cost_delta > 500.0",
+            "plan.monthly_cost_delta + 500.0",
+            "error[invalid-policy]: rule `big-cost-increase`: `when` gives Float(500.0), not true or false",
+        ),
+        (
+            "effect: require-approval",
+            "effect: ask",
+            "error[invalid-value]",
+        ),
+    ] {
+        let original = repo.read("policies.yaml");
+        repo.write("policies.yaml", original.replace(from, to));
+        let run = validate(&repo);
+        assert_eq!(run.code, 1, "{to}: {}", run.all());
+        assert_contains(&run.stderr, &[expected, "policies.yaml:"]);
+        repo.write("policies.yaml", original);
+    }
+    assert_eq!(validate(&repo).code, 0);
 }

@@ -400,6 +400,13 @@ pub struct ApplyArgs {
     /// records or AWS say resources exist: everything is created again
     #[arg(long)]
     pub recreate_lost_state: bool,
+    /// Let a change a `deny` rule of policies.yaml stops go ahead (on a
+    /// terminal only, never with --auto-approve alone; recorded in the release)
+    #[arg(long, value_name = "POLICY", requires = "reason")]
+    pub override_policy: Vec<String>,
+    /// Why the policy is overridden, recorded in the release
+    #[arg(long, value_name = "TEXT", requires = "override_policy")]
+    pub reason: Option<String>,
     #[command(flatten)]
     pub lock: LockOptions,
     #[command(flatten)]

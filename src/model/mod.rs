@@ -6,6 +6,7 @@
 //! schema validation. Component kinds live in [`crate::kinds`], one module each.
 
 pub mod names;
+pub mod policy;
 pub mod service;
 pub mod stack;
 

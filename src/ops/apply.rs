@@ -26,6 +26,8 @@ pub struct Apply {
     pub rollback_on_failure: bool,
     pub accept_protection_downgrade: bool,
     pub recreate_lost_state: bool,
+    /// `--override-policy NAME --reason TEXT`: policy → reason.
+    pub overrides: BTreeMap<String, String>,
 }
 
 /// `deployer apply`: deploys `apply.files` (compiled for `env`) to the
@@ -43,6 +45,17 @@ pub fn apply(
         auto_approve: apply.auto_approve,
     }
     .check_possible(ui)?;
+    let policies = crate::policy::required(scope.repo)?;
+    for name in apply.overrides.keys() {
+        let known = policies
+            .as_ref()
+            .is_some_and(|p| p.rules.iter().any(|r| &r.rule.name == name));
+        if !known {
+            return Err(Error::usage(format!(
+                "--override-policy {name}: policies.yaml has no rule of that name"
+            )));
+        }
+    }
     let backend = open_backend(scope.repo, ui)?;
     check_account(&backend, scope.repo, &env, &scope.environment)?;
     let target = scope.target(&backend, pulumi, env);
@@ -56,7 +69,7 @@ pub fn apply(
         "apply",
         wait,
         ui,
-        |held| apply_locked(&target, apply, &held.info, ui),
+        |held| apply_locked(&target, apply, policies, &held.info, ui),
     )
 }
 
@@ -125,7 +138,13 @@ fn nothing_deployed_elsewhere(target: &Target, ui: &dyn Ui) -> Result<()> {
 
 /// Under the lock: checks the plan, holds the recorded protection, deploys,
 /// and records the protection this apply established.
-fn apply_locked(target: &Target, apply: Apply, lock: &LockInfo, ui: &dyn Ui) -> Result<Summary> {
+fn apply_locked(
+    target: &Target,
+    apply: Apply,
+    policies: Option<crate::policy::Policies>,
+    lock: &LockInfo,
+    ui: &dyn Ui,
+) -> Result<Summary> {
     if let Some(plan) = &apply.planned {
         matches_plan(target, plan, &apply.files)?;
     }
@@ -164,6 +183,8 @@ fn apply_locked(target: &Target, apply: Apply, lock: &LockInfo, ui: &dyn Ui) -> 
         sensitive: apply.sensitive,
         recreate_lost_state: apply.recreate_lost_state,
         planned: apply.planned,
+        policies: policies.map(std::rc::Rc::new),
+        overrides: apply.overrides,
         ..target.request(apply.files, Operation::Apply, (&lock.who, &lock.lock_id))
     };
     let summary = deploy::deploy(request, ui)?;

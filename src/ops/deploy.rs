@@ -63,6 +63,11 @@ pub struct Request<'a> {
     /// Follow the deployments ECS runs after `pulumi up` to their end
     /// (`ops::rollouts`), which needs AWS.
     pub follow_rollouts: bool,
+    /// The repository's policies (`policies.yaml`), asked after the preview.
+    pub policies: Option<std::rc::Rc<crate::policy::Policies>>,
+    /// `--override-policy NAME --reason TEXT`: denying rules let through, on
+    /// a terminal only, and recorded with the approval.
+    pub overrides: BTreeMap<String, String>,
 }
 
 /// One run of `pulumi up`, as it is recorded.
@@ -125,6 +130,7 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
         }
     }
     ui.plan(&request.stack, &request.environment, &plan);
+    let mut cost = None;
     if !plan.is_empty() {
         match cost_change(
             &releases,
@@ -132,10 +138,14 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
             &request.env,
             &request.environment,
         ) {
-            Ok(change) => ui.cost(&change),
+            Ok(change) => {
+                ui.cost(&change);
+                cost = Some(change);
+            }
             Err(e) => ui.warn(&format!("cannot estimate what this changes in cost: {e}")),
         }
     }
+    let verdict = judge(&request, &plan, cost.as_ref(), ui)?;
     if plan.is_empty() {
         return Ok(Summary {
             number: None,
@@ -170,7 +180,7 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
             "{} (reviewed plan, planned by {} as the plan file claims; applied with --auto-approve)",
             request.who, planned.planned_by
         ))
-    } else if request.approval_required || !data_loss.is_empty() {
+    } else if request.approval_required || !data_loss.is_empty() || verdict.needs_approval {
         if request.auto_approve {
             Some(format!("{} (--auto-approve)", request.who))
         } else {
@@ -183,6 +193,15 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
         }
     } else {
         None
+    };
+    let approved_by = if verdict.overridden.is_empty() {
+        approved_by
+    } else {
+        Some(format!(
+            "{}; overrode {}",
+            approved_by.unwrap_or_else(|| request.who.clone()),
+            verdict.overridden.join("; ")
+        ))
     };
     let source = match request.operation {
         Operation::Apply | Operation::Plan => None,
@@ -289,6 +308,154 @@ fn follow_rollouts(
         ));
     }
     false
+}
+
+/// What the policies said of a plan that may go ahead.
+pub struct Verdict {
+    /// A `require-approval` rule matched (or a denying one was overridden):
+    /// ask even where the environment needs no approval.
+    pub needs_approval: bool,
+    /// `policy NAME (reason)` of each denying rule overridden.
+    pub overridden: Vec<String>,
+    pub results: Vec<crate::policy::RuleResult>,
+}
+
+/// Asks the policies about a preview: a matched `deny` stops here, before
+/// anything changes, unless overridden on a terminal (`--override-policy`,
+/// never `--auto-approve`); `warn` is said; `require-approval` asks.
+pub fn judge(
+    request: &Request,
+    plan: &PlannedChanges,
+    cost: Option<&crate::cost::CostChange>,
+    ui: &dyn Ui,
+) -> Result<Verdict> {
+    use crate::model::policy::Effect;
+    let mut verdict = Verdict {
+        needs_approval: false,
+        overridden: Vec::new(),
+        results: Vec::new(),
+    };
+    let Some(policies) = &request.policies else {
+        return Ok(verdict);
+    };
+    verdict.results = policies
+        .evaluate(&plan_model(request, plan, cost))
+        .map_err(|e| Error::failed(format!("{e}; nothing was changed")))?;
+    for result in verdict.results.iter().filter(|r| r.matched) {
+        match (result.effect, request.overrides.get(&result.name)) {
+            (Effect::Warn, _) => ui.warn(&format!("policy {}", result.describe())),
+            (Effect::RequireApproval, _) => {
+                ui.warn(&format!("policy {} requires approval", result.describe()));
+                verdict.needs_approval = true;
+            }
+            (Effect::Deny, Some(reason)) if ui.can_prompt() => {
+                ui.warn(&format!(
+                    "policy {} denies this change; overridden: {reason}",
+                    result.describe()
+                ));
+                verdict
+                    .overridden
+                    .push(format!("policy {} ({reason})", result.name));
+                verdict.needs_approval = true;
+            }
+            (Effect::Deny, Some(_)) => {
+                return Err(Error::usage(format!(
+                    "policy `{}` can be overridden on a terminal only; nothing was changed",
+                    result.name
+                )));
+            }
+            (Effect::Deny, None) => {
+                return Err(Error::failed(format!(
+                    "denied by policy {}; nothing was changed",
+                    result.describe()
+                ))
+                .with_help(format!(
+                    "change what is planned, or override on a terminal with `--override-policy {} --reason TEXT` (recorded in the release)",
+                    result.name
+                )));
+            }
+        }
+    }
+    Ok(verdict)
+}
+
+/// What a rule sees of a preview (`policy::PlanModel`).
+fn plan_model(
+    request: &Request,
+    plan: &PlannedChanges,
+    cost: Option<&crate::cost::CostChange>,
+) -> crate::policy::PlanModel {
+    use crate::engine::changes::Change;
+    use crate::policy::{
+        ChangeFacts, EnvironmentFacts, PlanFacts, PlanModel, ResourceFacts, StackFacts,
+    };
+    let word = |c: Change| match c {
+        Change::Create => "create",
+        Change::Update => "update",
+        Change::Replace => "replace",
+        Change::Delete => "delete",
+    };
+    let strength = |c: Change| match c {
+        Change::Delete => 3,
+        Change::Replace => 2,
+        Change::Update => 1,
+        Change::Create => 0,
+    };
+    let mut facts = PlanFacts::default();
+    let mut changes = Vec::new();
+    for (component, resources) in &plan.components {
+        for change in resources.values() {
+            match change {
+                Change::Create => facts.creates += 1,
+                Change::Update => facts.updates += 1,
+                Change::Replace => facts.replaces += 1,
+                Change::Delete => facts.deletes += 1,
+            }
+        }
+        let Some(strongest) = resources.values().copied().max_by_key(|c| strength(*c)) else {
+            continue;
+        };
+        let kind = request
+            .files
+            .manifest
+            .components
+            .get(component)
+            .map_or("stack", |entry| entry.kind.as_str());
+        changes.push(ChangeFacts {
+            component: component.clone(),
+            kind: kind.to_string(),
+            op: word(strongest).to_string(),
+            resources: resources
+                .iter()
+                .map(|(name, change)| ResourceFacts {
+                    name: name.clone(),
+                    op: word(*change).to_string(),
+                })
+                .collect(),
+            monthly_cost_delta: cost
+                .and_then(|c| c.components.get(component))
+                .map_or(0.0, |m| m.high),
+        });
+    }
+    if let Some(cost) = cost {
+        facts.monthly_cost_delta = cost.delta.high;
+        facts.monthly_cost_before = cost.before.high;
+        facts.monthly_cost_after = cost.after.high;
+    }
+    PlanModel {
+        plan: facts,
+        stack: StackFacts {
+            name: request.stack.clone(),
+        },
+        environment: EnvironmentFacts {
+            name: request.environment.clone(),
+            production: request.production,
+            approval_required: request.approval_required,
+            account: request.env.account.clone(),
+            region: request.env.region.clone(),
+        },
+        changes,
+    }
 }
 
 /// What deploying `files` does to the estimated monthly cost, against the

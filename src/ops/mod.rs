@@ -219,6 +219,8 @@ impl Target<'_> {
             recreate_lost_state: false,
             planned: None,
             follow_rollouts: contacts_aws(self.backend, &self.env),
+            policies: None,
+            overrides: BTreeMap::new(),
         }
     }
 

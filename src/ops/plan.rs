@@ -28,13 +28,9 @@ pub fn plan(scope: Scope, to_plan: ToPlan, ui: &dyn Ui) -> Result<(PlanFile, Pla
         "Previewing {} / {}, changing nothing...",
         scope.stack, scope.environment
     ));
-    let target = scope.target(&backend, pulumi, to_plan.env);
-    preview(
-        &target,
-        to_plan.files,
-        &to_plan.variables,
-        &to_plan.sensitive,
-    )
+    let policies = crate::policy::required(scope.repo)?;
+    let target = scope.target(&backend, pulumi, to_plan.env.clone());
+    preview(&target, to_plan, policies, ui)
 }
 
 /// `plan`: previews `files` against what is deployed, taking no deployer lock
@@ -43,15 +39,21 @@ pub fn plan(scope: Scope, to_plan: ToPlan, ui: &dyn Ui) -> Result<(PlanFile, Pla
 /// and returns the plan to save with the preview it fixes.
 fn preview(
     target: &Target,
-    files: Artifacts,
-    variables: &BTreeMap<String, String>,
-    sensitive: &BTreeMap<String, String>,
+    ToPlan {
+        files,
+        variables,
+        sensitive,
+        ..
+    }: ToPlan,
+    policies: Option<crate::policy::Policies>,
+    ui: &dyn Ui,
 ) -> Result<(PlanFile, PlannedChanges)> {
     let base_release = target.releases().latest()?.map(|r| r.start.number);
     let who = target.backend.who(&target.repo.root);
     let request = Request {
         variables: variables.clone(),
-        sensitive: sensitive.clone(),
+        sensitive,
+        policies: policies.map(std::rc::Rc::new),
         ..target.request(files, Operation::Plan, (&who, ""))
     };
     let preview = deploy::preview(&request)?;
@@ -59,17 +61,19 @@ fn preview(
         &request.files,
         &target.stack,
         &target.environment,
-        variables,
+        &variables,
         request.git_commit.clone(),
         base_release,
         &who,
         &preview,
     );
-    plan.cost = Some(deploy::cost_change(
+    let cost = deploy::cost_change(
         &target.releases(),
         &request.files,
         &target.env,
         &target.environment,
-    )?);
+    )?;
+    plan.policies = deploy::judge(&request, &preview, Some(&cost), ui)?.results;
+    plan.cost = Some(cost);
     Ok((plan, preview))
 }

@@ -38,6 +38,10 @@ pub struct PlanFile {
     /// for the reviewer: not part of what the plan fixes.
     #[serde(default)]
     pub cost: Option<crate::cost::CostChange>,
+    /// Every rule of `policies.yaml` and how it came out (a denying one that
+    /// matched stops the plan instead).
+    #[serde(default)]
+    pub policies: Vec<crate::policy::RuleResult>,
 }
 
 /// A preview's changes as a plan file writes them.
@@ -90,6 +94,7 @@ impl PlanFile {
             planned_at: crate::backend::now(),
             components: operations(preview),
             cost: None,
+            policies: Vec::new(),
         }
     }
 

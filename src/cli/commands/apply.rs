@@ -110,6 +110,11 @@ fn apply_one(args: &ApplyArgs, plan: Option<&Path>, printer: &Printer) -> Result
         rollback_on_failure: !args.no_rollback,
         accept_protection_downgrade: args.accept_protection_downgrade,
         recreate_lost_state: args.recreate_lost_state,
+        overrides: args
+            .override_policy
+            .iter()
+            .map(|name| (name.clone(), args.reason.clone().unwrap_or_default()))
+            .collect(),
     };
     let scope = Scope {
         repo: &repo,

@@ -112,6 +112,24 @@ pub fn run(args: ValidateArgs, printer: &Printer) -> Result<ExitStatus> {
             }
         }
     }
+    // The repository's policies.yaml, whichever stacks are checked.
+    let policies = crate::policy::load(&repo);
+    report.files += policies.sources.len();
+    for d in &policies.diagnostics {
+        if d.is_error() {
+            report.errors += 1;
+            files_with_errors.insert(d.file_display(&policies.sources).unwrap_or_default());
+        } else {
+            report.warnings += 1;
+        }
+        match args.output {
+            OutputFormat::Text => printer.status(printer.render(d, &policies.sources)),
+            OutputFormat::Json => report.diagnostics.extend(Printer::json_diagnostics(
+                std::slice::from_ref(d),
+                &policies.sources,
+            )),
+        }
+    }
     report.valid = report.errors == 0;
     match args.output {
         OutputFormat::Json => printer.json(&report),
