@@ -46,7 +46,14 @@ const FIELDS: &[(&str, &[&str])] = &[
     ),
     (
         "change",
-        &["component", "kind", "op", "resources", "monthly_cost_delta"],
+        &[
+            "component",
+            "kind",
+            "op",
+            "impact",
+            "resources",
+            "monthly_cost_delta",
+        ],
     ),
 ];
 
@@ -96,6 +103,9 @@ pub struct ChangeFacts {
     /// The strongest operation on its resources: `delete`, `replace`,
     /// `update` or `create`.
     pub op: String,
+    /// What it goes through while it deploys (`ops::impact`): `data-loss`,
+    /// `downtime`, `disruption` or `none`.
+    pub impact: String,
     pub resources: Vec<ResourceFacts>,
     pub monthly_cost_delta: f64,
 }
@@ -386,6 +396,7 @@ impl ChangeFacts {
             component: "service/component".into(),
             kind: "rds".into(),
             op: "replace".into(),
+            impact: "data-loss".into(),
             resources: vec![ResourceFacts {
                 name: "resource".into(),
                 op: "replace".into(),

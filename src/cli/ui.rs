@@ -221,6 +221,28 @@ impl Ui for CliUi<'_> {
         Ok(answer.trim() == format!("downgrade {environment}"))
     }
 
+    fn impacts(&self, impacts: &[crate::ops::impact::Impact]) {
+        if impacts.is_empty() {
+            return;
+        }
+        self.line("While it deploys:".to_string());
+        for impact in impacts {
+            let mark = match impact.severity {
+                crate::ops::impact::Severity::DataLoss | crate::ops::impact::Severity::Downtime => {
+                    format!("{RED}!{RED:#}")
+                }
+                crate::ops::impact::Severity::Disruption => format!("{YELLOW}~{YELLOW:#}"),
+                crate::ops::impact::Severity::None => " ".to_string(),
+            };
+            self.line(format!(
+                "  {mark} {}: {} ({})",
+                label(&impact.component),
+                impact.text,
+                impact.severity.word()
+            ));
+        }
+    }
+
     fn cost(&self, change: &crate::cost::CostChange) {
         self.line(format!("Estimated monthly cost: {}", change.summary()));
         for (component, delta) in &change.components {
@@ -415,6 +437,8 @@ impl Ui for QuietUi {
     fn plan(&self, _stack: &str, _environment: &str, _plan: &PlannedChanges) {}
 
     fn cost(&self, _change: &crate::cost::CostChange) {}
+
+    fn impacts(&self, _impacts: &[crate::ops::impact::Impact]) {}
 
     fn approve(&self, stack: &str, environment: &str, _production: bool) -> Result<bool> {
         self.accept_downgrade(stack, environment, "")

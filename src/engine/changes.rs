@@ -67,6 +67,11 @@ pub struct PlannedChanges {
     pub components: BTreeMap<String, BTreeMap<String, Change>>,
     /// resource → type token, for the resources that change.
     pub types: BTreeMap<String, String>,
+    /// resource → the inputs whose values change (top-level keys, compared
+    /// between the step's old and new inputs), for an update or replace.
+    pub changed_inputs: BTreeMap<String, Vec<String>>,
+    /// resource → its inputs as they will be (as they were, for a delete).
+    pub inputs: BTreeMap<String, serde_json::Value>,
 }
 
 impl PlannedChanges {
@@ -121,6 +126,31 @@ pub fn planned_changes(events: &[EngineEvent], owner: &BTreeMap<String, String>)
             if let Some(change) = Change::of(&m.op) {
                 let component = component_of(owner, m);
                 plan.types.insert(m.name().to_string(), m.kind.clone());
+                let inputs = |state: &Option<serde_json::Value>| {
+                    state.as_ref().and_then(|s| s.get("inputs")).cloned()
+                };
+                let (old, new) = (inputs(&m.old), inputs(&m.new));
+                if let (
+                    Some(serde_json::Value::Object(old)),
+                    Some(serde_json::Value::Object(new)),
+                ) = (&old, &new)
+                {
+                    let changed: Vec<String> = old
+                        .keys()
+                        .chain(new.keys())
+                        .filter(|k| old.get(*k) != new.get(*k))
+                        .cloned()
+                        .collect::<BTreeSet<String>>()
+                        .into_iter()
+                        .collect();
+                    plan.changed_inputs
+                        .entry(m.name().to_string())
+                        .or_default()
+                        .extend(changed);
+                }
+                if let Some(inputs) = new.or(old) {
+                    plan.inputs.insert(m.name().to_string(), inputs);
+                }
                 plan.components
                     .entry(component)
                     .or_default()

@@ -145,6 +145,8 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
             Err(e) => ui.warn(&format!("cannot estimate what this changes in cost: {e}")),
         }
     }
+    let impacts = super::impact::impacts(&plan);
+    ui.impacts(&impacts);
     let verdict = judge(&request, &plan, cost.as_ref(), ui)?;
     if plan.is_empty() {
         return Ok(Summary {
@@ -421,10 +423,18 @@ fn plan_model(
             .components
             .get(component)
             .map_or("stack", |entry| entry.kind.as_str());
+        let impact = super::impact::impacts(plan)
+            .into_iter()
+            .find(|i| &i.component == component)
+            .map_or(super::impact::Severity::None, |i| i.severity);
         changes.push(ChangeFacts {
             component: component.clone(),
             kind: kind.to_string(),
             op: word(strongest).to_string(),
+            impact: serde_json::to_value(impact)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
             resources: resources
                 .iter()
                 .map(|(name, change)| ResourceFacts {

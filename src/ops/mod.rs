@@ -30,6 +30,7 @@ pub mod deploy;
 pub mod deployed;
 pub mod destroy;
 pub mod drift;
+pub mod impact;
 pub mod lock;
 pub mod logs;
 pub mod plan;
@@ -79,6 +80,8 @@ pub trait Ui {
     fn plan(&self, stack: &str, environment: &str, plan: &PlannedChanges);
     /// What the planned changes do to the estimated monthly cost.
     fn cost(&self, change: &crate::cost::CostChange);
+    /// What each changed component goes through while it deploys.
+    fn impacts(&self, impacts: &[impact::Impact]);
     /// Asks for approval; `Ok(false)` when refused.
     fn approve(&self, stack: &str, environment: &str, production: bool) -> Result<bool>;
     /// Asks before everything is destroyed (in production: the environment's

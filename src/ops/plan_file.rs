@@ -42,6 +42,10 @@ pub struct PlanFile {
     /// matched stops the plan instead).
     #[serde(default)]
     pub policies: Vec<crate::policy::RuleResult>,
+    /// What each changed component goes through while it deploys, data loss
+    /// and downtime first.
+    #[serde(default)]
+    pub impacts: Vec<super::impact::Impact>,
 }
 
 /// A preview's changes as a plan file writes them.
@@ -95,6 +99,7 @@ impl PlanFile {
             components: operations(preview),
             cost: None,
             policies: Vec::new(),
+            impacts: super::impact::impacts(preview),
         }
     }
 
@@ -248,6 +253,18 @@ impl PlanFile {
             short(&self.id()),
             short(&self.program_hash)
         ));
+        if !self.impacts.is_empty() {
+            summary.push_str("\n\n**While it deploys:**\n");
+            for impact in &self.impacts {
+                summary.push_str(&format!(
+                    "\n- **{}** ({}): {} ([AWS]({}))",
+                    escape(component_name(&impact.component)),
+                    impact.severity.word(),
+                    escape(&impact.text),
+                    impact.source
+                ));
+            }
+        }
         if let Some(cost) = self.cost.as_ref().filter(|_| !self.components.is_empty()) {
             summary.push_str(&format!(
                 "\n\n**Estimated monthly cost:** {} (on-demand list prices, {}; usage-based costs not included: {}).",

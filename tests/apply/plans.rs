@@ -381,3 +381,62 @@ fn a_plan_says_what_the_change_costs_a_month() {
         &["Estimated monthly cost: $57.77 – $84.80 → $84.80 – $111.83 a month (+$27.03)"],
     );
 }
+
+/// Every plan says what each changed component goes through while it
+/// deploys, data loss and downtime first, from the preview's operations and
+/// the inputs that change.
+#[test]
+fn a_plan_says_what_each_change_does_while_it_deploys() {
+    let repo = TestRepo::example();
+    assert_eq!(apply(&repo, DEV, "v1.0.0", &[], &[]).code, 0);
+    repo.edit(
+        "stacks/notification-platform/services/email-service/components/database/rds.yaml",
+        "backup_retention_days: 7\n",
+        "backup_retention_days: 7\ninstance_class: db.t4g.small\n",
+    );
+    let file = repo.file("plan.json");
+    let run = plan(&repo, DEV, "v1.0.1", &file);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "While it deploys:",
+            "! email-service/database: the instance class changes now: single-AZ, the database is unavailable for the change, usually minutes (downtime)",
+            "email-service/api: a rolling replacement of 1 task: minimum healthy 100 %, no capacity lost (no interruption)",
+        ],
+    );
+    let database = run
+        .stderr
+        .find("email-service/database: the instance")
+        .unwrap();
+    let api = run.stderr.find("email-service/api: a rolling").unwrap();
+    assert!(database < api, "downtime first:\n{}", run.stderr);
+    let saved: serde_json::Value = serde_json::from_str(&repo.read("plan.json")).unwrap();
+    assert_eq!(saved["impacts"][0]["component"], "email-service/database");
+    assert_eq!(saved["impacts"][0]["severity"], "downtime");
+    assert_eq!(
+        saved["impacts"][0]["source"],
+        "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ModifyInstance.Settings.html"
+    );
+    let markdown = repo.run_with(
+        &[
+            "plan",
+            "-s",
+            STACK,
+            "-e",
+            DEV,
+            "--var",
+            "VERSION=v1.0.1",
+            "--output",
+            "markdown",
+        ],
+        &pulumi_env(&repo),
+    );
+    assert_contains(
+        &markdown.stdout,
+        &[
+            "**While it deploys:**",
+            "- **email-service/database** (downtime): the instance class changes now",
+        ],
+    );
+}

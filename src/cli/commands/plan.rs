@@ -78,6 +78,7 @@ impl Planned {
         } else {
             let ui = CliUi::new(printer);
             ui.plan(&self.stack, &self.environment, &self.preview);
+            ui.impacts(&self.plan.impacts);
             if let Some(cost) = &self.plan.cost {
                 ui.cost(cost);
             }
