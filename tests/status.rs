@@ -768,3 +768,72 @@ fn logs_errors_say_what_to_do() {
         &["does not exist yet: the service has not started since it was deployed"],
     );
 }
+
+/// `cost --actual` reads Cost Explorer (moto serves the results queued to it,
+/// as `GetCostAndUsage` returns them: `ResultsByTime`, each with `Groups` of
+/// tag keys written `KEY$VALUE` and `Metrics`), grouped by deployer's tags.
+#[test]
+fn cost_actual_reads_what_aws_billed_by_deployers_tags() {
+    let repo = TestRepo::example();
+    let server = moto::moto();
+    let group = |service: &str, component: &str, amount: &str| {
+        serde_json::json!({
+            "Keys": [format!("deployer:service${service}"), format!("deployer:component${component}")],
+            "Metrics": {"UnblendedCost": {"Amount": amount, "Unit": "USD"}},
+        })
+    };
+    let results = serde_json::json!({"results": [{
+        "ResultsByTime": [
+            {
+                "TimePeriod": {"Start": "2026-11-02", "End": "2026-12-01"},
+                "Total": {},
+                "Groups": [
+                    group("email-service", "api", "8.25"),
+                    group("email-service", "database", "12.40"),
+                    group("_stack", "_alb", "15.10"),
+                ],
+                "Estimated": false,
+            },
+            {
+                "TimePeriod": {"Start": "2026-12-01", "End": "2026-12-02"},
+                "Total": {},
+                "Groups": [group("email-service", "api", "0.30"), group("", "", "1.00")],
+                "Estimated": true,
+            },
+        ],
+        "DimensionValueAttributes": [],
+    }]});
+    let posted = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), headers={'Content-Type': 'application/json'}))")
+        .arg(format!("{}/moto-api/static/ce/cost-and-usage-results", server.endpoint()))
+        .arg(results.to_string())
+        .status()
+        .unwrap();
+    assert!(posted.success());
+    let env = moto::aws_env(&server.endpoint());
+    let run = repo.run_with(
+        &[
+            "cost", "-s", STACK, "-e", DEV, "--actual", "--since", "30d", "--output", "json",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let actual = &run.json()["environments"][0]["actual"];
+    let amount = |c: &str| actual["components"][c].as_f64().unwrap();
+    assert!(
+        (amount("email-service/api") - 8.55).abs() < 1e-9,
+        "{actual}"
+    );
+    assert!((amount("email-service/database") - 12.40).abs() < 1e-9);
+    assert!((amount("_stack") - 15.10).abs() < 1e-9);
+    assert!((amount("untagged") - 1.00).abs() < 1e-9);
+    assert!((actual["total"].as_f64().unwrap() - 37.05).abs() < 1e-9);
+    assert_eq!(actual["estimated"], true);
+    let days = |date: &str| date.parse::<jiff::civil::Date>().unwrap();
+    assert_eq!(
+        (days(actual["end"].as_str().unwrap()) - days(actual["start"].as_str().unwrap()))
+            .get_days(),
+        30
+    );
+}

@@ -255,6 +255,13 @@ pub struct CostArgs {
     /// Only this environment (default: every environment in turn)
     #[arg(long, short = 'e', value_name = "ENV")]
     pub environment: Option<String>,
+    /// Also read what AWS billed, per component, from Cost Explorer (by
+    /// deployer's tags, which must be activated as cost allocation tags)
+    #[arg(long)]
+    pub actual: bool,
+    /// How far back `--actual` reads, up to today (days: 30d)
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = parse_duration, requires = "actual")]
+    pub since: std::time::Duration,
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     pub output: ReportFormat,

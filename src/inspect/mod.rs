@@ -4,6 +4,7 @@
 pub mod logs;
 pub mod lookup;
 pub mod rollout;
+pub mod spend;
 pub mod status;
 
 use crate::error::{Error, Result};
@@ -42,6 +43,7 @@ services!(
     aws_sdk_cloudwatchlogs::Client,
     aws_sdk_elasticloadbalancingv2::Client,
     aws_sdk_elasticache::Client,
+    aws_sdk_costexplorer::Client,
 );
 
 impl Cloud {

@@ -37,6 +37,7 @@ pub mod plan;
 pub mod plan_file;
 pub mod rollback;
 pub mod rollouts;
+pub mod spend;
 pub mod status;
 
 use crate::artifacts::Artifacts;

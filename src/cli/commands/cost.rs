@@ -7,6 +7,10 @@ use crate::cli::ExitStatus;
 use crate::cli::args::{CostArgs, ReportFormat};
 use crate::cli::printer::Printer;
 use crate::cost::{Estimate, Price, Prices, range};
+use crate::ops::spend::Spend;
+
+/// An environment, its estimate, and (with `--actual`) what AWS billed.
+type Estimated = (String, Estimate, Option<Spend>);
 use crate::error::Result;
 use crate::pipeline::{Missing, Options, Undeclared};
 use serde_json::json;
@@ -50,17 +54,35 @@ pub fn run(args: CostArgs, printer: &Printer) -> Result<ExitStatus> {
             String::new(),
             &checked.variables,
         );
+        let spend = if args.actual {
+            let scope = crate::ops::Scope {
+                repo: &repo,
+                stack: stack.clone(),
+                environment: environment.clone(),
+            };
+            let days = (args.since.as_secs() / 86_400).max(1);
+            Some(crate::ops::spend::actual(
+                &scope,
+                &resolved.env,
+                days,
+                &crate::cli::ui::CliUi::new(printer),
+            )?)
+        } else {
+            None
+        };
         estimates.push((
             environment,
             crate::cost::estimate(&files, &resolved.env.region, &prices),
+            spend,
         ));
     }
     match args.output {
         ReportFormat::Json => printer.json(&json!({
             "stack": stack,
-            "environments": estimates.iter().map(|(environment, estimate)| {
+            "environments": estimates.iter().map(|(environment, estimate, spend)| {
                 let mut value = json!(estimate);
                 value["environment"] = json!(environment);
+                value["actual"] = json!(spend);
                 value
             }).collect::<Vec<_>>(),
             "prices": {
@@ -72,8 +94,11 @@ pub fn run(args: CostArgs, printer: &Printer) -> Result<ExitStatus> {
         })),
         ReportFormat::Markdown => printer.out_raw(&markdown(&stack, &estimates, &prices)),
         ReportFormat::Text => {
-            for (environment, estimate) in &estimates {
+            for (environment, estimate, spend) in &estimates {
                 text(printer, &stack, environment, estimate);
+                if let Some(spend) = spend {
+                    actual_text(printer, estimate, spend);
+                }
             }
             printer.status(format!(
                 "prices: on-demand list prices of pricing/aws.json as of {}, {} hours a month; {}",
@@ -154,9 +179,38 @@ fn text(printer: &Printer, stack: &str, environment: &str, estimate: &Estimate) 
     ));
 }
 
-fn markdown(stack: &str, estimates: &[(String, Estimate)], prices: &Prices) -> String {
+/// What AWS billed, per component, beside each estimate.
+fn actual_text(printer: &Printer, estimate: &Estimate, spend: &Spend) {
+    printer.out(format!(
+        "  billed {} to {} (Cost Explorer, by deployer's tags{}): {} {}",
+        spend.start,
+        spend.end,
+        if spend.estimated {
+            ", still estimated"
+        } else {
+            ""
+        },
+        crate::cost::dollars(spend.total),
+        spend.currency
+    ));
+    for (component, amount) in &spend.components {
+        let estimated = estimate
+            .components
+            .iter()
+            .find(|c| &c.component == component)
+            .map(|c| format!(" (estimate {} a month)", range(c.monthly)))
+            .unwrap_or_default();
+        printer.out(format!(
+            "    {}  {}{estimated}",
+            component_label(component),
+            crate::cost::dollars(*amount)
+        ));
+    }
+}
+
+fn markdown(stack: &str, estimates: &[Estimated], prices: &Prices) -> String {
     let mut out = format!("### Estimated monthly cost of {stack}\n\n");
-    for (environment, estimate) in estimates {
+    for (environment, estimate, spend) in estimates {
         out.push_str(&format!(
             "**{environment}** ({}): **{}** a month\n\n| component | monthly | what |\n|---|---|---|\n",
             estimate.region,
@@ -179,6 +233,14 @@ fn markdown(stack: &str, estimates: &[(String, Estimate)], prices: &Prices) -> S
             "\nPlus usage-based: {}.\n\n",
             estimate.usage_based.join(", ")
         ));
+        if let Some(spend) = spend {
+            out.push_str(&format!(
+                "Billed {} to {} (Cost Explorer): **{}**\n\n",
+                spend.start,
+                spend.end,
+                crate::cost::dollars(spend.total)
+            ));
+        }
     }
     out.push_str(&format!(
         "_On-demand list prices as of {}, {} hours a month (deployer's pricing/aws.json says where each comes from)._\n",
