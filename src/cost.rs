@@ -181,6 +181,36 @@ pub fn signed(delta: Monthly) -> String {
 }
 
 impl CostChange {
+    /// The change for a pull-request comment's summary: the total, then a
+    /// row per component whose estimate moves (`name` says a component in
+    /// words).
+    pub fn markdown(&self, name: fn(&str) -> &str) -> String {
+        use crate::markdown::escape;
+        let mut out = format!(
+            "\n\n**Estimated monthly cost:** {} (on-demand list prices, {}; usage-based costs not included: {}).",
+            self.summary(),
+            self.region,
+            self.usage_based.join(", ")
+        );
+        if !self.components.is_empty() {
+            out.push_str("\n\n| component | monthly change |\n|---|---|");
+            for (component, delta) in &self.components {
+                out.push_str(&format!(
+                    "\n| {} | {} |",
+                    escape(name(component)),
+                    signed(*delta)
+                ));
+            }
+        }
+        if !self.unknown.is_empty() {
+            out.push_str(&format!(
+                "\n\nNot estimated: {}.",
+                escape(&self.unknown.join("; "))
+            ));
+        }
+        out
+    }
+
     /// `$57.77 – $84.80 → $66.78 – $120.84 a month (+$9.01 – +$36.04)`.
     pub fn summary(&self) -> String {
         format!(
@@ -300,25 +330,56 @@ pub fn change(before: Option<&Estimate>, after: &Estimate) -> CostChange {
     }
 }
 
-/// The estimate of a compiled (or stored) program in `region`.
+/// The estimate of a compiled (or stored) program in `region`, each resource
+/// owned by its component as the manifest says.
 pub fn estimate(files: &Artifacts, region: &str, prices: &Prices) -> Estimate {
     let program = crate::load::yaml::to_json(&files.program).unwrap_or(Json::Null);
-    let empty = serde_json::Map::new();
-    let resources = program["resources"].as_object().unwrap_or(&empty);
     let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
     for (component, entry) in &files.manifest.components {
         for resource in &entry.resources {
             owner.insert(resource.as_str(), component.as_str());
         }
     }
+    estimate_program(
+        &program,
+        &|name, _| owner.get(name).map(|c| c.to_string()),
+        region,
+        prices,
+    )
+}
+
+/// The component a resource belongs to, from the `deployer:service` and
+/// `deployer:component` tags every resource carries (for a program without
+/// its manifest).
+pub fn tagged_owner(_name: &str, resource: &Json) -> Option<String> {
+    let tags = &resource["properties"]["tags"];
+    let service = tags["deployer:service"].as_str()?;
+    let component = tags["deployer:component"].as_str()?;
+    Some(if service == "_stack" {
+        "_stack".into()
+    } else {
+        format!("{service}/{component}")
+    })
+}
+
+/// The estimate of `program` (its JSON) in `region`; `owner` names each
+/// resource's component (`None`: the environment's own, `_stack`).
+pub fn estimate_program(
+    program: &Json,
+    owner: &dyn Fn(&str, &Json) -> Option<String>,
+    region: &str,
+    prices: &Prices,
+) -> Estimate {
+    let empty = serde_json::Map::new();
+    let resources = program["resources"].as_object().unwrap_or(&empty);
     let mut lines: BTreeMap<String, Vec<Line>> = BTreeMap::new();
     let region_prices = prices.regions.get(region);
     for (name, resource) in resources {
-        let component = owner.get(name.as_str()).copied().unwrap_or("_stack");
+        let component = owner(name, resource).unwrap_or_else(|| "_stack".into());
         let Some(line) = price(name, resource, resources, region, region_prices, prices) else {
             continue;
         };
-        let component_lines = lines.entry(component.to_string()).or_default();
+        let component_lines = lines.entry(component).or_default();
         // A queue and its dead-letter queue are one usage-based line.
         if !component_lines.contains(&line) {
             component_lines.push(line);

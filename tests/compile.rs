@@ -853,12 +853,26 @@ fn diff_shows_resources_then_text_and_exits_1() {
             "+      cpu: \"512\"",
         ],
     );
+    // What it costs: the API's one task from 0.25 vCPU / 0.5 GB to 0.5 vCPU /
+    // 1 GB at $0.04048 per vCPU-hour and $0.004445 per GB-hour, 730 hours; the
+    // new queue is usage-based.
+    assert_contains(
+        &run.stdout,
+        &[
+            "  estimated monthly cost: $57.77 – $84.80 → $66.78 – $93.81 a month (+$9.01)",
+            "    email-service/api  +$9.01",
+        ],
+    );
     let json = diff_against_main(&repo, &["--output", "json"]).json();
     assert_eq!(json["changed"], true);
     assert_eq!(
         json["updated"][0]["properties"],
         serde_json::json!(["cpu", "memory"])
     );
+    let delta = json["cost"]["delta"]["low"].as_f64().unwrap();
+    let expected = (0.5 * 0.04048 + 0.004445 - (0.25 * 0.04048 + 0.5 * 0.004445)) * 730.0;
+    assert!((delta - expected).abs() < 0.01, "{delta}");
+    assert_eq!(json["cost"]["components"].as_object().unwrap().len(), 1);
 }
 
 /// `diff --output markdown` is a pull-request comment: its marker line first,
@@ -887,6 +901,8 @@ fn diff_as_markdown_for_a_pull_request_comment() {
             "<details><summary>email-service/api",
             "| ~ change | `email-service-api-task` | `aws:ecs/taskDefinition:TaskDefinition` |",
             "<details><summary>email-service/cache",
+            "**Estimated monthly cost:** $57.77 – $84.80 → $57.44 – $84.47 a month (-$0.33)",
+            "| email-service/cache | -$9.34 |",
         ],
     );
     assert!(!text.contains('\u{1b}'), "no colour codes");

@@ -266,29 +266,7 @@ impl PlanFile {
             }
         }
         if let Some(cost) = self.cost.as_ref().filter(|_| !self.components.is_empty()) {
-            summary.push_str(&format!(
-                "\n\n**Estimated monthly cost:** {} (on-demand list prices, {}; usage-based costs not included: {}).",
-                cost.summary(),
-                cost.region,
-                cost.usage_based.join(", ")
-            ));
-            if !cost.components.is_empty() {
-                summary.push_str("\n\n| component | monthly change |\n|---|---|\n");
-                for (component, delta) in &cost.components {
-                    summary.push_str(&format!(
-                        "| {} | {} |\n",
-                        escape(component_name(component)),
-                        crate::cost::signed(*delta)
-                    ));
-                }
-                summary.truncate(summary.trim_end().len());
-            }
-            if !cost.unknown.is_empty() {
-                summary.push_str(&format!(
-                    "\n\nNot estimated: {}.",
-                    escape(&cost.unknown.join("; "))
-                ));
-            }
+            summary.push_str(&cost.markdown(component_name));
         }
         if self.components.is_empty() {
             summary = format!(

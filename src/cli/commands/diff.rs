@@ -33,6 +33,9 @@ struct Report {
     removed: Vec<Change>,
     updated: Vec<Change>,
     diff: String,
+    /// What the change does to the estimated monthly cost (`deployer cost`),
+    /// when anything changes.
+    cost: Option<crate::cost::CostChange>,
 }
 
 pub fn run(mut args: DiffArgs, printer: &Printer) -> Result<ExitStatus> {
@@ -57,7 +60,19 @@ pub fn run(mut args: DiffArgs, printer: &Printer) -> Result<ExitStatus> {
     };
     let (old_text, old_json) = old.unwrap_or_default();
     let (new_text, new_json) = new;
-    let report = compare(&args, &old_json, &new_json, &old_text, &new_text);
+    let mut report = compare(&args, &old_json, &new_json, &old_text, &new_text);
+    if report.changed {
+        let region = super::stack_file(printer, &repo, args.stack())?.environments
+            [args.environment()]
+        .region
+        .clone();
+        let prices = crate::cost::Prices::built_in();
+        let estimate = |program: &Json| {
+            crate::cost::estimate_program(program, &crate::cost::tagged_owner, &region, &prices)
+        };
+        let before = (!old_text.is_empty()).then(|| estimate(&old_json));
+        report.cost = Some(crate::cost::change(before.as_ref(), &estimate(&new_json)));
+    }
     match args.output {
         ReportFormat::Json => printer.json(&report),
         ReportFormat::Text => print(printer, &report),
@@ -163,6 +178,7 @@ fn compare(args: &DiffArgs, old: &Json, new: &Json, old_text: &str, new_text: &s
         removed: Vec::new(),
         updated: Vec::new(),
         diff: String::new(),
+        cost: None,
     };
     for (name, resource) in new_resources {
         match old_resources.get(name) {
@@ -231,6 +247,15 @@ fn compare(args: &DiffArgs, old: &Json, new: &Json, old_text: &str, new_text: &s
     report
 }
 
+/// `_stack` in words.
+fn stack_words(component: &str) -> &str {
+    if component == "_stack" {
+        "stack resources (cluster, load balancers)"
+    } else {
+        component
+    }
+}
+
 /// The component a resource of a program belongs to, from its tags.
 fn component_of(program: &Json, resource: &str) -> Option<String> {
     let tags = program
@@ -260,7 +285,11 @@ fn markdown(r: &Report, old: &Json, new: &Json) -> String {
             r.added.len(),
             r.updated.len(),
             r.removed.len()
-        )
+        ) + &r
+            .cost
+            .as_ref()
+            .map(|c| c.markdown(stack_words))
+            .unwrap_or_default()
     } else {
         format!(
             "### deployer diff: {} / {} against `{}` \u{2014} no changes",
@@ -349,6 +378,16 @@ fn print(printer: &Printer, r: &Report) {
         r.updated.len(),
         r.removed.len()
     ));
+    if let Some(cost) = &r.cost {
+        printer.out(format!("  estimated monthly cost: {}", cost.summary()));
+        for (component, delta) in &cost.components {
+            printer.out(format!(
+                "    {}  {}",
+                stack_words(component),
+                crate::cost::signed(*delta)
+            ));
+        }
+    }
     for c in &r.added {
         printer.out(format!("  {GREEN}+{GREEN:#} {} ({})", c.name, c.token));
     }
