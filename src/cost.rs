@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 /// `pricing/aws.json`, built into the binary.
 const TABLE: &str = include_str!("../pricing/aws.json");
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Prices {
     pub currency: String,
@@ -27,10 +27,13 @@ pub struct Prices {
     pub regions: BTreeMap<String, RegionPrices>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegionPrices {
+    /// The Price List's `location` attribute for the region.
     pub location: String,
+    /// The region's prefix of usage types (`USE1-Fargate-GB-Hours`).
+    pub usage_prefix: String,
     pub fargate: FargatePrices,
     pub load_balancer: LoadBalancerPrices,
     pub rds: RdsPrices,
@@ -38,7 +41,7 @@ pub struct RegionPrices {
     pub cloudwatch: AlarmPrices,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FargatePrices {
     pub query: String,
@@ -46,21 +49,21 @@ pub struct FargatePrices {
     pub arm64: TaskPrices,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskPrices {
     pub vcpu_hour: f64,
     pub gb_hour: f64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoadBalancerPrices {
     pub query: String,
     pub application_hour: f64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RdsPrices {
     pub query: String,
@@ -73,7 +76,7 @@ pub struct RdsPrices {
     pub gp3_included_iops: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CachePrices {
     pub query: String,
@@ -81,7 +84,7 @@ pub struct CachePrices {
     pub node_hour: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlarmPrices {
     pub query: String,
@@ -102,6 +105,30 @@ impl Prices {
     /// The table built into this deployer.
     pub fn built_in() -> Prices {
         serde_json::from_str(TABLE).expect("pricing/aws.json is checked by a test")
+    }
+
+    /// The table deployer prices with: `DEPLOYER_PRICES` names one (made by
+    /// `deployer cost --refresh-prices`), read as a file handed over by a
+    /// user is (bounded, a regular file, no link); else the built-in one.
+    pub fn load() -> crate::error::Result<Prices> {
+        let Some(path) = std::env::var_os("DEPLOYER_PRICES") else {
+            return Ok(Prices::built_in());
+        };
+        let path = std::path::PathBuf::from(path);
+        let text =
+            crate::fs::read_back_text(&path, crate::fs::ReadBack::PriceTable).map_err(|e| {
+                crate::error::Error::usage(format!(
+                    "DEPLOYER_PRICES: cannot read {}: {e}",
+                    path.display()
+                ))
+            })?;
+        serde_json::from_str(&text).map_err(|e| {
+            crate::error::Error::usage(format!(
+                "DEPLOYER_PRICES: {} is not a price table: {e}",
+                path.display()
+            ))
+            .with_help("make one with `deployer cost --refresh-prices --out FILE`")
+        })
     }
 }
 

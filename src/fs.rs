@@ -136,6 +136,8 @@ pub enum ReadBack {
     /// A file of the repository (YAML, a template); links are the loader's
     /// to check.
     Repository,
+    /// A price table (`DEPLOYER_PRICES`).
+    PriceTable,
 }
 
 impl ReadBack {
@@ -148,6 +150,7 @@ impl ReadBack {
             ReadBack::Lock => 64 * 1024,
             ReadBack::CompileOutput => 64 * 1024 * 1024,
             ReadBack::CacheEntry => 16 * 1024 * 1024,
+            ReadBack::PriceTable => 4 * 1024 * 1024,
             ReadBack::VarFile | ReadBack::Repository => MAX_FILE_BYTES,
         }
     }
@@ -167,6 +170,7 @@ impl ReadBack {
             ReadBack::CacheEntry => "a cache entry",
             ReadBack::VarFile => "a variable file",
             ReadBack::Repository => "a repository file",
+            ReadBack::PriceTable => "a price table",
         }
     }
 }

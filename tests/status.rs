@@ -837,3 +837,78 @@ fn cost_actual_reads_what_aws_billed_by_deployers_tags() {
         30
     );
 }
+
+/// `cost --refresh-prices` asks the AWS Price List Query API for every number
+/// of the table (moto has no Price List: the fault proxy answers
+/// `GetProducts` with price list items shaped as the API's), keeps and names
+/// what no product matches, and the table it writes is what `DEPLOYER_PRICES`
+/// prices with.
+#[test]
+fn refresh_prices_asks_the_price_list_and_prices_with_the_new_table() {
+    let repo = TestRepo::example();
+    let proxy = FaultProxy::start();
+    let virginia = "US East (N. Virginia)";
+    proxy.price_list(serde_json::json!([
+        {"serviceCode": "AmazonECS", "productFamily": "Compute", "attributes": {"location": virginia, "usagetype": "USE1-Fargate-vCPU-Hours:perCPU", "operatingSystem": "Linux"}, "usd": "0.0500000000"},
+        {"serviceCode": "AWSELB", "productFamily": "Load Balancer-Application", "attributes": {"location": virginia, "usagetype": "USE1-LoadBalancerUsage"}, "usd": "0.0300000000"},
+        {"serviceCode": "AmazonECS", "productFamily": "Compute", "attributes": {"location": "EU (Frankfurt)", "usagetype": "EUC1-Fargate-vCPU-Hours:perCPU"}, "usd": "0.9000000000"},
+    ]));
+    let env = moto::aws_env(&proxy.endpoint());
+    let out = repo.file("prices.json");
+    let run = repo.run_with(
+        &["cost", "--refresh-prices", "--out", out.to_str().unwrap()],
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "us-east-1: Fargate arm64 vCPU-hour: no product matched; kept 0.03238",
+            "Wrote the price table to",
+            "use it with DEPLOYER_PRICES=",
+        ],
+    );
+    let table: serde_json::Value = serde_json::from_str(&repo.read("prices.json")).unwrap();
+    let region = &table["regions"]["us-east-1"];
+    assert_eq!(region["fargate"]["x86_64"]["vcpu_hour"], 0.05);
+    assert_eq!(region["load_balancer"]["application_hour"], 0.03);
+    assert_eq!(region["fargate"]["arm64"]["vcpu_hour"], 0.03238, "kept");
+    assert_eq!(
+        table["as_of"].as_str().unwrap(),
+        &deployer::backend::timestamp(deployer::backend::now())[..10]
+    );
+    let log = proxy.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("AWSPriceListService.GetProducts")
+                && l.contains("\"Type\":\"TERM_MATCH\"")
+                && l.contains("USE1-Fargate-vCPU-Hours:perCPU")),
+        "{log}"
+    );
+
+    let mut priced = env.clone();
+    priced.push(("DEPLOYER_PRICES".into(), out.display().to_string()));
+    let run = repo.run_with(
+        &["cost", "-s", STACK, "-e", DEV, "--output", "json"],
+        &priced,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let api = run.json()["environments"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["component"] == "email-service/api")
+        .unwrap()
+        .clone();
+    let expected = (0.25 * 0.05 + 0.5 * 0.004445) * 730.0;
+    assert!(
+        (api["monthly"]["low"].as_f64().unwrap() - expected).abs() < 0.01,
+        "{api}"
+    );
+
+    // A table that is not one is an error naming it, never a silent fallback.
+    repo.write("prices.json", "{\"currency\": \"USD\"}");
+    let run = repo.run_with(&["cost", "-s", STACK, "-e", DEV], &priced);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_contains(&run.stderr, &["DEPLOYER_PRICES:", "is not a price table"]);
+}

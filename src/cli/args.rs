@@ -262,6 +262,14 @@ pub struct CostArgs {
     /// How far back `--actual` reads, up to today (days: 30d)
     #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = parse_duration, requires = "actual")]
     pub since: std::time::Duration,
+    /// Ask every price of the table again of the AWS Price List Query API
+    /// (pricing:GetProducts) and write the new table to --out; use it with
+    /// DEPLOYER_PRICES=FILE
+    #[arg(long, requires = "out", conflicts_with_all = ["actual", "environment"])]
+    pub refresh_prices: bool,
+    /// Where --refresh-prices writes the table
+    #[arg(long, value_name = "FILE", requires = "refresh_prices")]
+    pub out: Option<std::path::PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     pub output: ReportFormat,

@@ -3,6 +3,7 @@
 
 pub mod logs;
 pub mod lookup;
+pub mod pricing;
 pub mod rollout;
 pub mod spend;
 pub mod status;
@@ -44,6 +45,7 @@ services!(
     aws_sdk_elasticloadbalancingv2::Client,
     aws_sdk_elasticache::Client,
     aws_sdk_costexplorer::Client,
+    aws_sdk_pricing::Client,
 );
 
 impl Cloud {

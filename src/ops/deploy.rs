@@ -476,7 +476,7 @@ pub fn cost_change(
     env: &crate::model::stack::EnvironmentSpec,
     environment: &str,
 ) -> Result<crate::cost::CostChange> {
-    let prices = crate::cost::Prices::built_in();
+    let prices = crate::cost::Prices::load()?;
     let before = match releases.last_success()? {
         Some(release) => Some(crate::cost::estimate(
             &releases.artifacts(release.start.number, environment)?,

@@ -22,3 +22,19 @@ pub fn actual(scope: &Scope, env: &EnvironmentSpec, days: u64, ui: &dyn Ui) -> R
             )
         })
 }
+
+/// `cost --refresh-prices --out FILE`: the price table deployer uses, every
+/// number asked again of the AWS Price List Query API (`inspect::pricing`,
+/// in us-east-1, where the API answers), written to `out`. Returns what no
+/// product matched (kept as it was).
+pub fn refresh_prices(out: &std::path::Path) -> Result<Vec<String>> {
+    let cloud = Cloud::in_region("us-east-1")?;
+    let table = crate::cost::Prices::load()?;
+    let today = crate::backend::timestamp(crate::backend::now())[..10].to_string();
+    let (fresh, kept) = crate::inspect::pricing::refresh(&cloud, &table, &today)
+        .map_err(|why| Error::failed(format!("cannot refresh the prices: {why}")))?;
+    let text = serde_json::to_string_pretty(&fresh).expect("a price table serialises") + "\n";
+    crate::artifacts::write_atomic(out, text.as_bytes())
+        .map_err(|e| Error::failed(format!("cannot write {}: {e}", out.display())))?;
+    Ok(kept)
+}

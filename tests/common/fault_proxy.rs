@@ -71,7 +71,22 @@ impl FaultProxy {
     /// Replaces the ECS service deployments the proxy serves: `{"deployments":
     /// [{"service": NAME, "snapshots": [ServiceDeployment, ...]}]}`.
     pub fn ecs_deployments(&self, deployments: serde_json::Value) {
-        std::fs::write(self.deployments.path(), deployments.to_string()).unwrap();
+        self.serve("deployments", deployments["deployments"].clone());
+    }
+
+    /// Replaces the Price List products the proxy serves: `[{serviceCode,
+    /// productFamily, attributes, usd}]`.
+    pub fn price_list(&self, products: serde_json::Value) {
+        self.serve("products", products);
+    }
+
+    /// Sets one key of the file of what the proxy answers itself.
+    fn serve(&self, key: &str, value: serde_json::Value) {
+        let mut served: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(self.deployments.path()).unwrap())
+                .unwrap_or_else(|_| serde_json::json!({}));
+        served[key] = value;
+        std::fs::write(self.deployments.path(), served.to_string()).unwrap();
     }
 
     pub fn log(&self) -> String {

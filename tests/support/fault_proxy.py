@@ -40,6 +40,16 @@ Amazon ECS API Reference describes it, and passes every other request on:
   describe, with `rollback.reason` saying a stop was requested (words of this
   responder, not ECS's).
 
+- GetProducts (AWS Price List Query API, API_pricing_GetProducts):
+  `FormatVersion` must be `aws_v1`, each filter's `Type` one the API names
+  (only TERM_MATCH is evaluated: field and value equal), `MaxResults` 1 to
+  100 (InvalidParameterException otherwise); answers {"FormatVersion",
+  "PriceList": [JSON text of a price list item: product {sku,
+  productFamily, attributes}, serviceCode, terms.OnDemand.<sku>.<term>
+  {priceDimensions.<dimension> {unit, pricePerUnit {USD}}}], "NextToken"},
+  from the file's "products": [{serviceCode, productFamily, attributes,
+  usd}].
+
 The file: {"deployments": [{"service": NAME, "snapshots": [ServiceDeployment,
 ...]}]}. Each DescribeServiceDeployments of a deployment shows its next
 snapshot (the last one stays), so a test plays a rollout forward one poll at a
@@ -65,6 +75,8 @@ SEEN = {}  # rule index -> matching requests so far
 SHOWN = {}  # deployment ARN -> snapshots described so far
 STOPPED = {}  # deployment ARN -> stop type
 ECS = "AmazonEC2ContainerServiceV20141113."
+PRICING = "AWSPriceListService."
+FILTER_TYPES = {"TERM_MATCH", "EQUALS", "CONTAINS", "ANY_OF", "NONE_OF"}
 STOPPABLE = {"PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"}
 
 
@@ -72,6 +84,57 @@ class EcsError(Exception):
     def __init__(self, kind, message):
         super().__init__(message)
         self.kind, self.message = kind, message
+
+
+def served():
+    try:
+        with open(DEPLOYMENTS) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def price_list_item(product, index):
+    sku = f"SKU{index:04d}"
+    term = f"{sku}.JRTCKXETXF"
+    return json.dumps({
+        "product": {"sku": sku, "productFamily": product.get("productFamily", ""), "attributes": product.get("attributes", {})},
+        "serviceCode": product["serviceCode"],
+        "terms": {"OnDemand": {term: {
+            "priceDimensions": {f"{term}.6YS6EN2CT7": {
+                "unit": "Hrs", "beginRange": "0", "endRange": "Inf", "appliesTo": [],
+                "description": "responder price", "rateCode": f"{term}.6YS6EN2CT7",
+                "pricePerUnit": {"USD": product["usd"]},
+            }},
+            "sku": sku, "effectiveDate": "2026-11-01T00:00:00Z", "offerTermCode": "JRTCKXETXF", "termAttributes": {},
+        }}},
+        "version": "20261101000000", "publicationDate": "2026-11-01T00:00:00Z",
+    })
+
+
+def pricing_answer(request):
+    if request.get("FormatVersion", "aws_v1") != "aws_v1":
+        raise EcsError("InvalidParameterException", "FormatVersion must be aws_v1")
+    limit = request.get("MaxResults", 100)
+    if not 1 <= limit <= 100:
+        raise EcsError("InvalidParameterException", "MaxResults must be 1 to 100")
+    filters = request.get("Filters", [])
+    for f in filters:
+        if f.get("Type") not in FILTER_TYPES or not f.get("Field") or "Value" not in f:
+            raise EcsError("InvalidParameterException", f"invalid filter {f}")
+    found = []
+    for index, product in enumerate(served().get("products", [])):
+        if request.get("ServiceCode") and product["serviceCode"] != request["ServiceCode"]:
+            continue
+        fields = dict(product.get("attributes", {}), productFamily=product.get("productFamily", ""))
+        if all(fields.get(f["Field"]) == f["Value"] for f in filters if f["Type"] == "TERM_MATCH"):
+            found.append(price_list_item(product, index))
+    start = int(request.get("NextToken") or 0)
+    page = found[start:start + limit]
+    answer = {"FormatVersion": "aws_v1", "PriceList": page}
+    if start + limit < len(found):
+        answer["NextToken"] = str(start + limit)
+    return answer
 
 
 def scenario():
@@ -236,6 +299,14 @@ class Proxy(BaseHTTPRequestHandler):
         body = self.body()
         fault = fault_for(self.command, self.path, target)
         line = f"{self.command} {self.path} {target}".rstrip()
+        if DEPLOYMENTS and fault is None and target == PRICING + "GetProducts":
+            try:
+                answer, status = pricing_answer(json.loads(body or b"{}")), 200
+            except EcsError as e:
+                answer, status = {"__type": e.kind, "message": e.message}, 400
+            log(f"{line} {body.decode(errors='replace')} -> {status}")
+            self.answer(status, json.dumps(answer).encode(), "application/x-amz-json-1.1")
+            return
         operation = target[len(ECS):] if target.startswith(ECS) else ""
         if DEPLOYMENTS and fault is None and operation in ("ListServiceDeployments", "DescribeServiceDeployments", "StopServiceDeployment"):
             try:

@@ -16,6 +16,19 @@ use crate::pipeline::{Missing, Options, Undeclared};
 use serde_json::json;
 
 pub fn run(args: CostArgs, printer: &Printer) -> Result<ExitStatus> {
+    if let (true, Some(out)) = (args.refresh_prices, &args.out) {
+        let kept = crate::ops::spend::refresh_prices(out)?;
+        for what in &kept {
+            printer.warning(what);
+        }
+        printer.success(format!(
+            "Wrote the price table to {} ({} kept as they were); use it with DEPLOYER_PRICES={}",
+            out.display(),
+            kept.len(),
+            out.display()
+        ));
+        return Ok(ExitStatus::Success);
+    }
     let repo = open_repo(&args.repo.repo)?;
     let (stack, environment) = super::resolve_stack_and_environment(
         printer,
@@ -30,7 +43,7 @@ pub fn run(args: CostArgs, printer: &Printer) -> Result<ExitStatus> {
     };
     let given = !args.vars.vars.is_empty() || !args.vars.var_files.is_empty();
     let vars = var_args(args.vars)?;
-    let prices = Prices::built_in();
+    let prices = Prices::load()?;
     let mut estimates = Vec::new();
     for environment in environments {
         // What a program costs does not depend on an image tag: a variable

@@ -66,7 +66,7 @@ pub fn run(mut args: DiffArgs, printer: &Printer) -> Result<ExitStatus> {
             [args.environment()]
         .region
         .clone();
-        let prices = crate::cost::Prices::built_in();
+        let prices = crate::cost::Prices::load()?;
         let estimate = |program: &Json| {
             crate::cost::estimate_program(program, &crate::cost::tagged_owner, &region, &prices)
         };
