@@ -233,9 +233,11 @@ fn approval_is_required_in_production_and_never_guessed() {
         &[("DEPLOYER_USER", "ci@company.com")],
     );
     assert_eq!(run.code, 0, "{}", run.all());
+    // The example's first production release adds more than $500 a month,
+    // which its policies.yaml asks approval for: recorded with the approval.
     assert_eq!(
         history(&repo, "production")[0]["approved_by"],
-        "ci@company.com (--auto-approve)"
+        "ci@company.com (--auto-approve); approval required by policy big-cost-increase"
     );
 }
 
@@ -268,7 +270,7 @@ fn approval_on_a_terminal() {
     );
     assert_eq!(
         history(&repo, "production")[0]["approved_by"],
-        "alice@company.com"
+        "alice@company.com; approval required by policy big-cost-increase"
     );
     // Anything but "yes" changes nothing.
     let (code, text) = run_on_terminal(

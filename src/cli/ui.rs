@@ -245,9 +245,15 @@ impl Ui for CliUi<'_> {
 
     fn cost(&self, change: &crate::cost::CostChange) {
         self.line(format!("Estimated monthly cost: {}", change.summary()));
+        let width = change
+            .components
+            .keys()
+            .map(|c| label(c).chars().count())
+            .max()
+            .unwrap_or(0);
         for (component, delta) in &change.components {
             self.line(format!(
-                "  {}  {}",
+                "  {:width$}  {}",
                 label(component),
                 crate::cost::signed(*delta)
             ));

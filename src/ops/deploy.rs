@@ -196,15 +196,21 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
     } else {
         None
     };
-    let approved_by = if verdict.overridden.is_empty() {
-        approved_by
-    } else {
-        Some(format!(
+    // What the policies asked of this approval is recorded with it.
+    let mut approved_by = approved_by;
+    if let (Some(who), false) = (&mut approved_by, verdict.approval_by.is_empty()) {
+        who.push_str(&format!(
+            "; approval required by policy {}",
+            verdict.approval_by.join(", ")
+        ));
+    }
+    if !verdict.overridden.is_empty() {
+        approved_by = Some(format!(
             "{}; overrode {}",
             approved_by.unwrap_or_else(|| request.who.clone()),
             verdict.overridden.join("; ")
-        ))
-    };
+        ));
+    }
     let source = match request.operation {
         Operation::Apply | Operation::Plan => None,
         Operation::Rollback { source } => Some(source),
@@ -319,6 +325,8 @@ pub struct Verdict {
     pub needs_approval: bool,
     /// `policy NAME (reason)` of each denying rule overridden.
     pub overridden: Vec<String>,
+    /// The `require-approval` rules that matched.
+    pub approval_by: Vec<String>,
     pub results: Vec<crate::policy::RuleResult>,
 }
 
@@ -335,6 +343,7 @@ pub fn judge(
     let mut verdict = Verdict {
         needs_approval: false,
         overridden: Vec::new(),
+        approval_by: Vec::new(),
         results: Vec::new(),
     };
     let Some(policies) = &request.policies else {
@@ -349,6 +358,7 @@ pub fn judge(
             (Effect::RequireApproval, _) => {
                 ui.warn(&format!("policy {} requires approval", result.describe()));
                 verdict.needs_approval = true;
+                verdict.approval_by.push(result.name.clone());
             }
             (Effect::Deny, Some(reason)) if ui.can_prompt() => {
                 ui.warn(&format!(

@@ -236,3 +236,36 @@ fn an_invalid_policy_file_stops_every_plan_and_apply() {
     );
     assert_eq!(history(&repo, DEV).as_array().unwrap().len(), 0);
 }
+
+/// A `require-approval` rule makes an environment that needs none ask, and
+/// the approval records which rule asked.
+#[test]
+fn a_require_approval_rule_asks_where_the_environment_would_not() {
+    let repo = TestRepo::example();
+    repo.edit(
+        "policies.yaml",
+        "plan.monthly_cost_delta > 500.0",
+        "plan.monthly_cost_delta > 50.0",
+    );
+    let run = apply(&repo, DEV, "v1.0.0", &[], &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "policy `big-cost-increase`: This change adds more than $500 a month to the estimate. requires approval",
+        ],
+    );
+    assert_eq!(history(&repo, DEV).as_array().unwrap().len(), 0);
+    let run = apply(
+        &repo,
+        DEV,
+        "v1.0.0",
+        &["--auto-approve"],
+        &[("DEPLOYER_USER", "ci@company.com")],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        history(&repo, DEV)[0]["approved_by"],
+        "ci@company.com (--auto-approve); approval required by policy big-cost-increase"
+    );
+}
