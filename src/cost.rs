@@ -220,12 +220,22 @@ impl CostChange {
             self.usage_based.join(", ")
         );
         if !self.components.is_empty() {
+            // The largest changes, up to a limit: the summary stays short.
+            const LISTED: usize = 25;
+            let mut rows: Vec<(&String, &Monthly)> = self.components.iter().collect();
+            rows.sort_by(|a, b| b.1.high.abs().total_cmp(&a.1.high.abs()).then(a.0.cmp(b.0)));
             out.push_str("\n\n| component | monthly change |\n|---|---|");
-            for (component, delta) in &self.components {
+            for (component, delta) in rows.iter().take(LISTED) {
                 out.push_str(&format!(
                     "\n| {} | {} |",
                     escape(name(component)),
-                    signed(*delta)
+                    signed(**delta)
+                ));
+            }
+            if rows.len() > LISTED {
+                out.push_str(&format!(
+                    "\n| and {} more | `--output json` lists every one |",
+                    rows.len() - LISTED
                 ));
             }
         }

@@ -875,6 +875,43 @@ fn diff_shows_resources_then_text_and_exits_1() {
     assert_eq!(json["cost"]["components"].as_object().unwrap().len(), 1);
 }
 
+/// Without a preview, `diff` tells a replacement from an update by the inputs
+/// that force one (ForceNew in the provider), and says what each component
+/// goes through while it deploys, data loss first.
+#[test]
+fn diff_says_what_each_change_does_while_it_deploys() {
+    let repo = git_repo();
+    repo.edit(
+        "stacks/notification-platform/services/email-service/components/database/rds.yaml",
+        "database: email\n",
+        "database: email_v2\n",
+    );
+    repo.edit(
+        &format!("{API}/infra.yaml"),
+        "cpu: 256\n    memory: 512",
+        "cpu: 512\n    memory: 1024",
+    );
+    let run = diff_against_main(&repo, &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stdout,
+        &[
+            "  while it deploys, email-service/database: the database is replaced: a new one starts empty, and what it holds is lost unless restored from a snapshot (data loss)",
+        ],
+    );
+    let json = diff_against_main(&repo, &["--output", "json"]).json();
+    assert_eq!(json["impacts"][0]["component"], "email-service/database");
+    assert_eq!(json["impacts"][0]["severity"], "data-loss");
+    let markdown = diff_against_main(&repo, &["--output", "markdown"]);
+    assert_contains(
+        &markdown.stdout,
+        &[
+            "**While it deploys:**",
+            "- **email-service/database** (data loss)",
+        ],
+    );
+}
+
 /// `diff --output markdown` is a pull-request comment: its marker line first,
 /// removals called out above the sections, one section per component, no
 /// colour codes, the same bytes on a re-run.

@@ -54,6 +54,140 @@ const SQS_DELETE: &str =
 const ALB_RULES: &str =
     "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html";
 
+/// The inputs whose change replaces a resource instead of updating it, for
+/// the types whose impact depends on it: pulumi-aws passes on the bridged
+/// Terraform provider's `ForceNew` (hashicorp/terraform-provider-aws,
+/// `internal/service/rds/instance.go`, `elasticache/replication_group.go`,
+/// `sqs/queue.go`, `elbv2/target_group.go`, `ecs/service.go`). Pulumi's
+/// preview says what replaces; `diff`, which has no preview, asks this.
+const REPLACED_BY: &[(&str, &[&str])] = &[
+    (
+        "aws:rds/instance:Instance",
+        &[
+            "identifier",
+            "engine",
+            "dbName",
+            "username",
+            "storageEncrypted",
+            "kmsKeyId",
+            "availabilityZone",
+            "characterSetName",
+        ],
+    ),
+    (
+        "aws:elasticache/replicationGroup:ReplicationGroup",
+        &[
+            "replicationGroupId",
+            "port",
+            "subnetGroupName",
+            "atRestEncryptionEnabled",
+        ],
+    ),
+    ("aws:sqs/queue:Queue", &["name", "namePrefix", "fifoQueue"]),
+    (
+        "aws:lb/targetGroup:TargetGroup",
+        &[
+            "name",
+            "namePrefix",
+            "port",
+            "protocol",
+            "vpcId",
+            "targetType",
+        ],
+    ),
+    (
+        "aws:ecs/service:Service",
+        &["name", "cluster", "launchType"],
+    ),
+];
+
+/// What a change of `properties` does to a resource of `kind`: replaces
+/// it, or updates it in place.
+pub fn change_of(kind: &str, properties: &[String]) -> Change {
+    let replaced = REPLACED_BY
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .is_some_and(|(_, inputs)| properties.iter().any(|p| inputs.contains(&p.as_str())));
+    if replaced {
+        Change::Replace
+    } else {
+        Change::Update
+    }
+}
+
+/// The impacts of changes known without a preview (`diff`): per component,
+/// each resource's type, change, inputs as they will be, and the inputs that
+/// change; the worst per component, data loss and downtime first.
+pub fn impacts_of(
+    changes: &[(String, String, Change, serde_json::Value, Vec<String>)],
+) -> Vec<Impact> {
+    let mut worst: BTreeMap<&str, Impact> = BTreeMap::new();
+    for (component, kind, change, inputs, changed) in changes {
+        let changed: BTreeSet<&str> = changed.iter().map(String::as_str).collect();
+        let Some((severity, text, source)) = resource_impact(kind, *change, inputs, &changed)
+        else {
+            continue;
+        };
+        let impact = Impact {
+            component: component.clone(),
+            severity,
+            text,
+            source: source.to_string(),
+        };
+        if worst
+            .get(component.as_str())
+            .is_none_or(|w| impact.severity < w.severity)
+        {
+            worst.insert(component, impact);
+        }
+    }
+    let mut out: Vec<Impact> = worst.into_values().collect();
+    out.sort_by(|a, b| {
+        a.severity
+            .cmp(&b.severity)
+            .then(a.component.cmp(&b.component))
+    });
+    out
+}
+
+/// The impacts for a pull-request comment's summary (`name` says a
+/// component in words).
+pub fn markdown(impacts: &[Impact], name: fn(&str) -> &str) -> String {
+    use crate::markdown::escape;
+    if impacts.is_empty() {
+        return String::new();
+    }
+    // The summary stays short whatever the change: what interrupts anything
+    // is listed (the worst first, up to a limit); what does not is counted.
+    const LISTED: usize = 25;
+    let (notable, quiet): (Vec<&Impact>, Vec<&Impact>) =
+        impacts.iter().partition(|i| i.severity != Severity::None);
+    let shown: Vec<&Impact> = if notable.is_empty() {
+        quiet.iter().take(LISTED).copied().collect()
+    } else {
+        notable.iter().take(LISTED).copied().collect()
+    };
+    let mut out = "\n\n**While it deploys:**\n".to_string();
+    for impact in &shown {
+        out.push_str(&format!(
+            "\n- **{}** ({}): {} ([AWS]({}))",
+            escape(name(&impact.component)),
+            impact.severity.word(),
+            escape(&impact.text),
+            impact.source
+        ));
+    }
+    let unlisted = impacts.len() - shown.len();
+    if unlisted > 0 {
+        out.push_str(&format!(
+            "\n- and {unlisted} more component{} ({} of them without interruption); `--output json` lists every one",
+            if unlisted == 1 { "" } else { "s" },
+            quiet.len().min(unlisted)
+        ));
+    }
+    out
+}
+
 /// Every changed component's impact, data loss and downtime first.
 pub fn impacts(plan: &PlannedChanges) -> Vec<Impact> {
     let mut out: Vec<Impact> = plan

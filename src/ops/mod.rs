@@ -57,7 +57,7 @@ pub use crate::backend::lock::Observer as LockEvents;
 
 /// What a preview plans and a deployment reports, as the command line shows it.
 pub mod changes {
-    pub use crate::engine::changes::PlannedChanges;
+    pub use crate::engine::changes::{Change, PlannedChanges};
     pub use crate::engine::progress::{Update, label};
 }
 pub use crate::engine::pulumi::{

@@ -253,18 +253,7 @@ impl PlanFile {
             short(&self.id()),
             short(&self.program_hash)
         ));
-        if !self.impacts.is_empty() {
-            summary.push_str("\n\n**While it deploys:**\n");
-            for impact in &self.impacts {
-                summary.push_str(&format!(
-                    "\n- **{}** ({}): {} ([AWS]({}))",
-                    escape(component_name(&impact.component)),
-                    impact.severity.word(),
-                    escape(&impact.text),
-                    impact.source
-                ));
-            }
-        }
+        summary.push_str(&super::impact::markdown(&self.impacts, component_name));
         if let Some(cost) = self.cost.as_ref().filter(|_| !self.components.is_empty()) {
             summary.push_str(&cost.markdown(component_name));
         }

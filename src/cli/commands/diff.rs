@@ -36,6 +36,9 @@ struct Report {
     /// What the change does to the estimated monthly cost (`deployer cost`),
     /// when anything changes.
     cost: Option<crate::cost::CostChange>,
+    /// What each changed component goes through while it deploys, worst
+    /// first, with replacements told from the inputs that force one.
+    impacts: Vec<crate::ops::impact::Impact>,
 }
 
 pub fn run(mut args: DiffArgs, printer: &Printer) -> Result<ExitStatus> {
@@ -72,6 +75,7 @@ pub fn run(mut args: DiffArgs, printer: &Printer) -> Result<ExitStatus> {
         };
         let before = (!old_text.is_empty()).then(|| estimate(&old_json));
         report.cost = Some(crate::cost::change(before.as_ref(), &estimate(&new_json)));
+        report.impacts = impacts(&report, &old_json, &new_json);
     }
     match args.output {
         ReportFormat::Json => printer.json(&report),
@@ -179,6 +183,7 @@ fn compare(args: &DiffArgs, old: &Json, new: &Json, old_text: &str, new_text: &s
         updated: Vec::new(),
         diff: String::new(),
         cost: None,
+        impacts: Vec::new(),
     };
     for (name, resource) in new_resources {
         match old_resources.get(name) {
@@ -247,6 +252,38 @@ fn compare(args: &DiffArgs, old: &Json, new: &Json, old_text: &str, new_text: &s
     report
 }
 
+/// What each changed resource goes through, from the properties that
+/// change (`ops::impact`).
+fn impacts(r: &Report, old: &Json, new: &Json) -> Vec<crate::ops::impact::Impact> {
+    use crate::ops::changes::Change as Op;
+    use crate::ops::impact::{change_of, impacts_of};
+    let owner = |program: &Json, name: &str| {
+        crate::cost::tagged_owner(name, &program["resources"][name])
+            .unwrap_or_else(|| "_stack".into())
+    };
+    let inputs = |program: &Json, name: &str| program["resources"][name]["properties"].clone();
+    let mut changes = Vec::new();
+    for c in &r.updated {
+        changes.push((
+            owner(new, &c.name),
+            c.token.clone(),
+            change_of(&c.token, &c.properties),
+            inputs(new, &c.name),
+            c.properties.clone(),
+        ));
+    }
+    for c in &r.removed {
+        changes.push((
+            owner(old, &c.name),
+            c.token.clone(),
+            Op::Delete,
+            inputs(old, &c.name),
+            Vec::new(),
+        ));
+    }
+    impacts_of(&changes)
+}
+
 /// `_stack` in words.
 fn stack_words(component: &str) -> &str {
     if component == "_stack" {
@@ -285,11 +322,11 @@ fn markdown(r: &Report, old: &Json, new: &Json) -> String {
             r.added.len(),
             r.updated.len(),
             r.removed.len()
-        ) + &r
-            .cost
-            .as_ref()
-            .map(|c| c.markdown(stack_words))
-            .unwrap_or_default()
+        ) + &crate::ops::impact::markdown(&r.impacts, stack_words)
+            + &r.cost
+                .as_ref()
+                .map(|c| c.markdown(stack_words))
+                .unwrap_or_default()
     } else {
         format!(
             "### deployer diff: {} / {} against `{}` \u{2014} no changes",
@@ -378,6 +415,14 @@ fn print(printer: &Printer, r: &Report) {
         r.updated.len(),
         r.removed.len()
     ));
+    for impact in &r.impacts {
+        printer.out(format!(
+            "  while it deploys, {}: {} ({})",
+            stack_words(&impact.component),
+            impact.text,
+            impact.severity.word()
+        ));
+    }
     if let Some(cost) = &r.cost {
         printer.out(format!("  estimated monthly cost: {}", cost.summary()));
         for (component, delta) in &cost.components {
