@@ -70,6 +70,37 @@ fn apply(
     repo.run_with(&args, &env_with(repo, extra_env))
 }
 
+/// `apply` to production on a terminal with `--accept-protection-downgrade`,
+/// typing the answer it asks for. Returns the exit code and what was shown.
+fn accept_protection_downgrade(
+    repo: &TestRepo,
+    version: &str,
+    env: &[(String, String)],
+) -> (i32, String) {
+    let repo_arg = repo.path().to_str().unwrap().to_string();
+    let var = format!("VERSION={version}");
+    run_on_terminal(
+        &[
+            "apply",
+            "-s",
+            STACK,
+            "-e",
+            "production",
+            "--var",
+            &var,
+            "--accept-protection-downgrade",
+            "--repo",
+            &repo_arg,
+        ],
+        repo.path(),
+        env,
+        &[(
+            "Type `downgrade production` to accept",
+            "downgrade production",
+        )],
+    )
+}
+
 fn history(repo: &TestRepo, environment: &str) -> serde_json::Value {
     let run = repo.run_with(
         &[
@@ -1697,27 +1728,7 @@ fn destroying_production_needs_its_word_and_stops_at_protected_resources() {
         apply(&repo, "production", "v1.0.0", &["--auto-approve"], &[]).code,
         1
     );
-    let repo_arg = repo.path().to_str().unwrap().to_string();
-    let (code, text) = run_on_terminal(
-        &[
-            "apply",
-            "-s",
-            STACK,
-            "-e",
-            "production",
-            "--var",
-            "VERSION=v1.0.0",
-            "--accept-protection-downgrade",
-            "--repo",
-            &repo_arg,
-        ],
-        repo.path(),
-        &pulumi_env(&repo),
-        &[(
-            "Type `downgrade production` to accept",
-            "downgrade production",
-        )],
-    );
+    let (code, text) = accept_protection_downgrade(&repo, "v1.0.0", &pulumi_env(&repo));
     assert_eq!(code, 0, "{text}");
     let run = repo.run_with(
         &[
@@ -1829,28 +1840,8 @@ fn an_edited_stack_yaml_cannot_lower_production_protection() {
     assert_eq!(run.code, 2, "{}", run.all());
     assert_contains(&run.stderr, &["--yes-destroy-production"]);
     // On a terminal, with the flag and the typed answer, it goes, and is recorded.
-    let repo_arg = repo.path().to_str().unwrap().to_string();
     let env = env_with(&repo, &[("DEPLOYER_USER", "alice@company.com")]);
-    let (code, text) = run_on_terminal(
-        &[
-            "apply",
-            "-s",
-            STACK,
-            "-e",
-            "production",
-            "--var",
-            "VERSION=v1.0.1",
-            "--accept-protection-downgrade",
-            "--repo",
-            &repo_arg,
-        ],
-        repo.path(),
-        &env,
-        &[(
-            "Type `downgrade production` to accept",
-            "downgrade production",
-        )],
-    );
+    let (code, text) = accept_protection_downgrade(&repo, "v1.0.1", &env);
     assert_eq!(code, 0, "{text}");
     let approved = history(&repo, "production")[0]["approved_by"]
         .as_str()

@@ -3,7 +3,7 @@
 
 use super::*;
 
-fn plan(repo: &TestRepo, environment: &str, version: &str, out: &Path) -> Run {
+pub(super) fn plan(repo: &TestRepo, environment: &str, version: &str, out: &Path) -> Run {
     let var = format!("VERSION={version}");
     repo.run_with(
         &[
@@ -21,7 +21,7 @@ fn plan(repo: &TestRepo, environment: &str, version: &str, out: &Path) -> Run {
     )
 }
 
-fn apply_plan(repo: &TestRepo, plan: &Path, extra: &[&str]) -> Run {
+pub(super) fn apply_plan(repo: &TestRepo, plan: &Path, extra: &[&str]) -> Run {
     let mut args = vec!["apply", "--plan", plan.to_str().unwrap()];
     args.extend_from_slice(extra);
     repo.run_with(&args, &pulumi_env(repo))

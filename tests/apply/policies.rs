@@ -18,27 +18,7 @@ fn lift_protection(repo: &TestRepo) {
         "    backup_retention_days: 30\n",
         "    backup_retention_days: 30\n    deletion_protection: false\n",
     );
-    let repo_arg = repo.path().to_str().unwrap().to_string();
-    let (code, text) = run_on_terminal(
-        &[
-            "apply",
-            "-s",
-            STACK,
-            "-e",
-            "production",
-            "--var",
-            "VERSION=v1.0.0",
-            "--accept-protection-downgrade",
-            "--repo",
-            &repo_arg,
-        ],
-        repo.path(),
-        &pulumi_env(repo),
-        &[(
-            "Type `downgrade production` to accept",
-            "downgrade production",
-        )],
-    );
+    let (code, text) = accept_protection_downgrade(repo, "v1.0.0", &pulumi_env(repo));
     assert_eq!(code, 0, "{text}");
 }
 
@@ -152,20 +132,7 @@ fn replacing_the_production_database_is_denied_before_anything_changes() {
 fn a_reviewed_plan_carries_every_rule_and_a_denied_one_stops_apply_plan() {
     let repo = TestRepo::example();
     let file = repo.file("plan.json");
-    let run = repo.run_with(
-        &[
-            "plan",
-            "-s",
-            STACK,
-            "-e",
-            "production",
-            "--var",
-            "VERSION=v1.0.0",
-            "--out",
-            file.to_str().unwrap(),
-        ],
-        &pulumi_env(&repo),
-    );
+    let run = super::plans::plan(&repo, "production", "v1.0.0", &file);
     assert_eq!(run.code, 0, "{}", run.all());
     // A first production deployment adds more than $500 a month.
     assert_contains(
@@ -183,11 +150,7 @@ fn a_reviewed_plan_carries_every_rule_and_a_denied_one_stops_apply_plan() {
         ])
     );
     assert_eq!(
-        repo.run_with(
-            &["apply", "--plan", file.to_str().unwrap(), "--auto-approve"],
-            &pulumi_env(&repo)
-        )
-        .code,
+        super::plans::apply_plan(&repo, &file, &["--auto-approve"]).code,
         0
     );
 
@@ -196,26 +159,10 @@ fn a_reviewed_plan_carries_every_rule_and_a_denied_one_stops_apply_plan() {
     repo.edit(DATABASE, "database: email\n", "database: email_v2\n");
     let policies = repo.read("policies.yaml");
     repo.remove("policies.yaml");
-    let run = repo.run_with(
-        &[
-            "plan",
-            "-s",
-            STACK,
-            "-e",
-            "production",
-            "--var",
-            "VERSION=v1.0.0",
-            "--out",
-            file.to_str().unwrap(),
-        ],
-        &pulumi_env(&repo),
-    );
+    let run = super::plans::plan(&repo, "production", "v1.0.0", &file);
     assert_eq!(run.code, 0, "{}", run.all());
     repo.write("policies.yaml", policies);
-    let run = repo.run_with(
-        &["apply", "--plan", file.to_str().unwrap(), "--auto-approve"],
-        &pulumi_env(&repo),
-    );
+    let run = super::plans::apply_plan(&repo, &file, &["--auto-approve"]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert_contains(&run.stderr, &[&format!("denied by policy `{RULE}`")]);
     assert_eq!(history(&repo, "production").as_array().unwrap().len(), 2);

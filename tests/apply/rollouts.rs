@@ -119,6 +119,30 @@ fn following(proxy: &FaultProxy, id: &str) {
     }
 }
 
+/// Starts `apply VERSION=v1.0.1` in the background while ECS bakes its canary
+/// (a deployment that stays in BAKE_TIME), and returns once it follows it.
+fn apply_while_baking(
+    repo: &TestRepo,
+    proxy: &FaultProxy,
+    env: &[(String, String)],
+) -> std::process::Child {
+    serve(
+        proxy,
+        vec![canary("second", "IN_PROGRESS", "BAKE_TIME", 100.0)],
+        "second",
+    );
+    let apply = repo
+        .command(
+            &["apply", "-s", STACK, "-e", DEV, "--var", "VERSION=v1.0.1"],
+            env,
+        )
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    following(proxy, "second");
+    apply
+}
+
 /// A first release whose deployments ECS finished at once.
 fn first_release(repo: &TestRepo, proxy: &FaultProxy, env: &[(String, String)]) {
     let mut done = canary("first", "SUCCESSFUL", "CLEAN_UP", 100.0);
@@ -228,20 +252,7 @@ fn a_canary_ecs_rolls_back_is_a_failed_release_with_the_alarm_and_no_second_roll
 fn rollback_during_the_bake_stops_the_deployment_and_the_following_apply_records_it() {
     let (repo, _backend, proxy, env) = canary_in_development();
     first_release(&repo, &proxy, &env);
-    serve(
-        &proxy,
-        vec![canary("second", "IN_PROGRESS", "BAKE_TIME", 100.0)],
-        "second",
-    );
-    let apply = repo
-        .command(
-            &["apply", "-s", STACK, "-e", DEV, "--var", "VERSION=v1.0.1"],
-            &env,
-        )
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    following(&proxy, "second");
+    let apply = apply_while_baking(&repo, &proxy, &env);
     let rollback = repo.run_with(
         &["rollback", "-s", STACK, "-e", DEV, "--auto-approve"],
         &env,
@@ -284,20 +295,7 @@ fn rollback_during_the_bake_stops_the_deployment_and_the_following_apply_records
 fn ctrl_c_while_ecs_bakes_leaves_the_rollout_to_ecs_and_says_so() {
     let (repo, _backend, proxy, env) = canary_in_development();
     first_release(&repo, &proxy, &env);
-    serve(
-        &proxy,
-        vec![canary("second", "IN_PROGRESS", "BAKE_TIME", 100.0)],
-        "second",
-    );
-    let apply = repo
-        .command(
-            &["apply", "-s", STACK, "-e", DEV, "--var", "VERSION=v1.0.1"],
-            &env,
-        )
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    following(&proxy, "second");
+    let apply = apply_while_baking(&repo, &proxy, &env);
     // SAFETY: kill(2) with the pid of a child this test spawned.
     unsafe { libc::kill(apply.id() as i32, libc::SIGINT) };
     let out = apply.wait_with_output().unwrap();

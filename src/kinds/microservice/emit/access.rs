@@ -190,20 +190,7 @@ pub(super) fn roles(
         index, id, tags, ..
     } = cx;
     let index = *index;
-    let assume = to_json(map([
-        ("Version", s("2012-10-17")),
-        (
-            "Statement",
-            list([map([
-                ("Effect", s("Allow")),
-                (
-                    "Principal",
-                    map([("Service", s("ecs-tasks.amazonaws.com"))]),
-                ),
-                ("Action", s("sts:AssumeRole")),
-            ])]),
-        ),
-    ]));
+    let assume = assumed_by("ecs-tasks.amazonaws.com");
     let execution_role = e.name(index, "execution-role");
     e.add(
         index,
@@ -327,6 +314,21 @@ fn dedup(values: Vec<Value>) -> Vec<Value> {
         }
     }
     out
+}
+
+/// The trust policy of a role that the AWS service `principal` assumes.
+pub(super) fn assumed_by(principal: &str) -> Value {
+    to_json(map([
+        ("Version", s("2012-10-17")),
+        (
+            "Statement",
+            list([map([
+                ("Effect", s("Allow")),
+                ("Principal", map([("Service", s(principal))])),
+                ("Action", s("sts:AssumeRole")),
+            ])]),
+        ),
+    ]))
 }
 
 pub(super) fn policy(statements: Vec<Value>) -> Value {

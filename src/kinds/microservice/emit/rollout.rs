@@ -12,10 +12,10 @@
 //! alarms detect Amazon ECS deployment failures", and "Lifecycle hooks for
 //! Amazon ECS service deployments" (a role ECS assumes to invoke the function).
 
-use super::access::{Context, policy, role_name};
+use super::access::{Context, assumed_by, policy, role_name};
 use crate::emit::emitter::Emitter;
 use crate::emit::network;
-use crate::emit::program::{Resource, Value, iam_statement, list, map, r, s, strings, to_json};
+use crate::emit::program::{Resource, Value, iam_statement, list, map, r, s, strings};
 use crate::kinds::microservice::{Rollout, Strategy};
 
 const LOAD_BALANCER_POLICY: &str = "policy/AmazonECSInfrastructureRolePolicyForLoadBalancers";
@@ -115,17 +115,7 @@ pub(super) fn role(e: &mut Emitter, cx: &Context) -> Option<String> {
     if !rollout.shifts_traffic() && rollout.hooks.is_empty() {
         return None;
     }
-    let assume = to_json(map([
-        ("Version", s("2012-10-17")),
-        (
-            "Statement",
-            list([map([
-                ("Effect", s("Allow")),
-                ("Principal", map([("Service", s("ecs.amazonaws.com"))])),
-                ("Action", s("sts:AssumeRole")),
-            ])]),
-        ),
-    ]));
+    let assume = assumed_by("ecs.amazonaws.com");
     let role = e.name(index, "rollout-role");
     e.add(
         index,
