@@ -34,6 +34,7 @@ pub(crate) mod expand;
 pub(crate) mod failpoint;
 pub mod fs;
 pub(crate) mod git;
+pub mod import;
 pub mod inspect;
 pub(crate) mod interrupt;
 pub(crate) mod kinds;

@@ -289,3 +289,155 @@ fn plan_targets_must_be_a_list_of_targets() {
     assert_eq!(run.code, 2, "{}", run.all());
     assert_contains(&run.stderr, &["cannot be used with"]);
 }
+
+/// `import copilot` on a Copilot workspace the team wrote from Copilot's
+/// manifest reference (tests/support/copilot: a web, a backend and a worker
+/// service, two environments, overrides, an addon): the repository it writes
+/// validates and compiles, and the report accounts for every key — mapped,
+/// not supported with what to do, or unknown at its line.
+#[test]
+fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accounted_for() {
+    let out = tempfile::tempdir().unwrap();
+    let repo_dir = out.path().join("repo");
+    let workspace = crate_dir().join("tests/support/copilot");
+    let args = [
+        "import",
+        "copilot",
+        workspace.to_str().unwrap(),
+        "--stack",
+        "shop",
+        "--out",
+        repo_dir.to_str().unwrap(),
+        "--env-account",
+        "test=111111111111",
+        "--env-account",
+        "prod=210987654321",
+        "--output",
+        "json",
+    ];
+    let run = deployer(&args, out.path());
+    assert_eq!(run.code, 0, "{}", run.all());
+    let report = run.json();
+    assert_eq!(report["application"], "shop");
+    let entries = report["entries"].as_array().unwrap();
+    let entry = |file: &str, key: &str| {
+        entries
+            .iter()
+            .find(|e| e["file"].as_str().unwrap().ends_with(file) && e["key"] == key)
+            .unwrap_or_else(|| panic!("no entry for {file} {key}: {report:#}"))
+    };
+    let typo = entry("frontend/manifest.yml", "healthchek");
+    assert_eq!(typo["outcome"], "unknown");
+    assert_eq!(typo["line"], 40);
+    assert_eq!(
+        entry("frontend/manifest.yml", "sidecars")["outcome"],
+        "unsupported"
+    );
+    assert_eq!(
+        entry("frontend/manifest.yml", "secrets.GITHUB_TOKEN")["outcome"],
+        "unsupported"
+    );
+    assert_eq!(
+        entry("frontend/manifest.yml", "environments.prod.count.range")["detail"],
+        "services/frontend/components/app/infra.yaml: autoscaling.min, autoscaling.max"
+    );
+    assert_eq!(
+        entry("frontend/manifest.yml", "http.healthcheck.grace_period")["detail"],
+        "services/frontend/components/app/microservice.yaml: health_check.grace_period_seconds"
+    );
+    assert_eq!(
+        entry("worker/manifest.yml", "subscribe")["outcome"],
+        "unsupported"
+    );
+    assert_eq!(
+        entry("frontend/addons/db.yml", "(addon)")["outcome"],
+        "unsupported"
+    );
+    assert_eq!(
+        entry("environments/prod/manifest.yml", "http.public.certificates")["detail"],
+        "stack.yaml: environments.prod.network.certificate"
+    );
+    // Every top-level key of every manifest has an entry.
+    for manifest in [
+        "frontend",
+        "api",
+        "worker",
+        "environments/test",
+        "environments/prod",
+    ] {
+        let path = workspace
+            .join("copilot")
+            .join(manifest)
+            .join("manifest.yml");
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            let Some((key, _)) = line.split_once(':') else {
+                continue;
+            };
+            if line.starts_with(' ') || line.starts_with('#') || key.is_empty() {
+                continue;
+            }
+            assert!(
+                entries.iter().any(|e| e["file"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("{manifest}/manifest.yml"))
+                    && (e["key"] == key
+                        || e["key"].as_str().unwrap().starts_with(&format!("{key}.")))),
+                "{manifest}: `{key}` is not accounted for"
+            );
+        }
+    }
+
+    let infra = std::fs::read_to_string(
+        repo_dir.join("stacks/shop/services/frontend/components/app/infra.yaml"),
+    )
+    .unwrap();
+    assert_contains(
+        &infra,
+        &[
+            "architecture: arm64",
+            "cpu_target: 70",
+            "requests_per_target: 500",
+        ],
+    );
+    let api = std::fs::read_to_string(
+        repo_dir.join("stacks/shop/services/api/components/app/microservice.yaml"),
+    )
+    .unwrap();
+    assert_contains(&api, &["visibility: internal", "/api/*", "- /bin/sh"]);
+    let frontend = std::fs::read_to_string(
+        repo_dir.join("stacks/shop/services/frontend/components/app/microservice.yaml"),
+    )
+    .unwrap();
+    assert_contains(
+        &frontend,
+        &[
+            "grace_period_seconds: 120",
+            "matcher: \"200,301\"",
+            "secret: shop/db",
+            "key: password",
+        ],
+    );
+    assert!(repo_dir.join("schemas/microservice.schema.json").exists());
+
+    let validate = deployer(
+        &["validate", "--all", "--repo", repo_dir.to_str().unwrap()],
+        out.path(),
+    );
+    assert_eq!(validate.code, 0, "{}", validate.all());
+    assert_contains(&validate.stderr, &["✓ shop: 10 files valid"]);
+    let compiled = deployer(
+        &[
+            "compile",
+            "--all",
+            "--out",
+            out.path().join("programs").to_str().unwrap(),
+            "--var",
+            "VERSION=v1.0.0",
+            "--repo",
+            repo_dir.to_str().unwrap(),
+        ],
+        out.path(),
+    );
+    assert_eq!(compiled.code, 0, "{}", compiled.all());
+}

@@ -63,6 +63,9 @@ pub enum Command {
     /// Scaffold stacks
     #[command(subcommand)]
     Stack(StackCommand),
+    /// Bring another tool's application over (an AWS Copilot workspace)
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Show deployer's version and the Pulumi CLI it finds
     Version(VersionArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell)
@@ -98,6 +101,7 @@ impl Command {
             | Command::Unlock(_)
             | Command::Schema(_)
             | Command::Stack(_)
+            | Command::Import(_)
             | Command::Version(_)
             | Command::Completions(_)
             | Command::Man(_) => StopAtOnce,
@@ -118,6 +122,7 @@ impl Command {
             Command::History(a) => a.output == OutputFormat::Json,
             Command::Lock(LockCommand::Status(a)) => a.output == OutputFormat::Json,
             Command::Version(a) => a.output == OutputFormat::Json,
+            Command::Import(ImportCommand::Copilot(a)) => a.output == OutputFormat::Json,
             Command::Apply(_)
             | Command::Rollback(_)
             | Command::Destroy(_)
@@ -151,6 +156,42 @@ pub struct ManArgs {
 pub enum StackCommand {
     /// Write a stack.yaml and a first service in the current folder
     Init(StackInitArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// An AWS Copilot workspace: its services and environments become a stack,
+    /// with a report of what became of every manifest key
+    Copilot(ImportCopilotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportCopilotArgs {
+    /// The folder holding `copilot/` (default: the current folder)
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub workspace: PathBuf,
+    /// The stack the application becomes
+    #[arg(long, value_name = "NAME")]
+    pub stack: String,
+    /// The deployment repository to write (created when missing)
+    #[arg(long, value_name = "REPO")]
+    pub out: PathBuf,
+    /// An environment's AWS account, which Copilot keeps outside its manifests
+    /// (repeatable: `--env-account prod=123456789012`)
+    #[arg(long, value_name = "NAME=ID", value_parser = parse_pair)]
+    pub env_account: Vec<(String, String)>,
+    /// The region of every environment
+    #[arg(long, value_name = "REGION", default_value = "us-east-1")]
+    pub region: String,
+    /// Output format of the report
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("`{text}` is not NAME=ID"))
 }
 
 /// Options every command that reads a repository takes.

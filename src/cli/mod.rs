@@ -79,6 +79,9 @@ pub fn main() -> ExitCode {
         Command::Unlock(args) => commands::lock::unlock(args, &printer),
         Command::Schema(args) => commands::schema::run(args, &printer),
         Command::Stack(args::StackCommand::Init(args)) => commands::stack_init::run(args, &printer),
+        Command::Import(args::ImportCommand::Copilot(args)) => {
+            commands::import::copilot(args, &printer)
+        }
         Command::Version(args) => commands::version::run(args, &printer),
         Command::Completions(args) => commands::completions::run(args, &printer),
         Command::Man(args) => commands::completions::man(args, &printer),

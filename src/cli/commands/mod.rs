@@ -9,6 +9,7 @@ pub mod diff;
 pub mod drift;
 pub mod every;
 pub mod history;
+pub mod import;
 pub mod init;
 pub mod lock;
 pub mod logs;

@@ -1,0 +1,952 @@
+//! An AWS Copilot workspace (aws.github.io/copilot-cli/docs/manifest/) read
+//! into a deployment repository: `copilot/.workspace` (the application),
+//! `copilot/<service>/manifest.yml` for Load Balanced Web, Backend and Worker
+//! Services, `copilot/environments/<env>/manifest.yml`. Every key of every
+//! manifest is accounted for in the report: mapped (to which file and key),
+//! not supported (with what to do), or unknown (at its file:line) — nothing
+//! is dropped silently.
+
+use crate::node::{Node, Value as Yaml};
+use crate::source::Sources;
+use serde::Serialize;
+use serde_json::{Map, Value as Json, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What became of one key of a manifest.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Entry {
+    /// The manifest, relative to the workspace.
+    pub file: String,
+    pub line: usize,
+    /// `http.healthcheck.path`, `environments.prod.count`.
+    pub key: String,
+    /// `mapped`, `unsupported` or `unknown`.
+    pub outcome: &'static str,
+    /// Where it went (`services/api/components/app/infra.yaml: cpu`), or
+    /// what to do.
+    pub detail: String,
+}
+
+/// The whole migration: the files written and every key's fate.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub application: String,
+    pub stack: String,
+    pub written: Vec<String>,
+    pub entries: Vec<Entry>,
+}
+
+/// How the import is asked for.
+pub struct Import<'a> {
+    /// The folder holding `copilot/`.
+    pub workspace: &'a Path,
+    pub stack: &'a str,
+    /// The deployment repository to write (created when missing).
+    pub out: &'a Path,
+    /// Environment → AWS account, where the manifests do not say.
+    pub accounts: BTreeMap<String, String>,
+    pub region: String,
+}
+
+/// A problem that stops the import before anything is written.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+/// The service types read, and what each becomes.
+const WEB: &str = "Load Balanced Web Service";
+const BACKEND: &str = "Backend Service";
+const WORKER: &str = "Worker Service";
+
+/// Keys Copilot documents that deployer does not take over, with what to do.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    (
+        "sidecars",
+        "deployer runs one container per service: run the sidecar as a service of its own, or keep it in the image",
+    ),
+    (
+        "taskdef_overrides",
+        "deployer writes the task definition itself: say what the override was for in the component's files",
+    ),
+    (
+        "logging",
+        "logs go to CloudWatch Logs (`deployer logs`); a FireLens destination is not supported",
+    ),
+    (
+        "storage",
+        "volumes (EFS, ephemeral) are not supported by deployer yet",
+    ),
+    (
+        "network",
+        "deployer runs tasks in the environment's private subnets; Service Connect and placement are not supported",
+    ),
+    (
+        "observability",
+        "X-Ray tracing is not supported by deployer yet",
+    ),
+    (
+        "publish",
+        "SNS topics are not a deployer component: create them outside, and give their ARNs as variables",
+    ),
+    (
+        "deployment",
+        "deployer rolls services out with `rollout:` in infra.yaml (rolling, blue-green, canary, linear)",
+    ),
+    (
+        "env_file",
+        "put the variables under `env:` in microservice.yaml (or `secrets:`)",
+    ),
+    (
+        "nlb",
+        "a Network Load Balancer is not supported: deployer exposes HTTP through the environment's application load balancer",
+    ),
+    ("exec", "ECS Exec is not enabled by deployer"),
+    (
+        "subscribe",
+        "SNS subscriptions are not imported yet: add an sqs.yaml queue and `uses:` it from the worker",
+    ),
+    (
+        "image.healthcheck",
+        "a container health check is not supported: the load balancer's `health_check` decides",
+    ),
+    (
+        "image.depends_on",
+        "deployer runs one container per service",
+    ),
+    ("image.labels", "Docker labels are not supported"),
+    (
+        "http.allowed_source_ips",
+        "deployer's load balancer takes traffic from its visibility (public or internal), not per source",
+    ),
+    ("http.stickiness", "sticky sessions are not supported"),
+    (
+        "http.deregistration_delay",
+        "deployer's target groups wait 30 s",
+    ),
+    (
+        "http.target_container",
+        "deployer routes to the service's one container",
+    ),
+    ("http.target_port", "deployer routes to `port`"),
+    (
+        "http.redirect_to_https",
+        "deployer redirects HTTP to HTTPS where the environment has a certificate",
+    ),
+    ("http.version", "deployer's target groups speak HTTP/1.1"),
+    (
+        "count.response_time",
+        "scale on `cpu_target`, `memory_target` or `requests_per_target`",
+    ),
+    (
+        "count.queue_delay",
+        "scaling on queue backlog is not supported: scale on `cpu_target`",
+    ),
+    ("count.spot", "deployer runs Fargate on demand"),
+];
+
+/// Reads the workspace and writes the repository; the report says what
+/// became of every key.
+pub fn import(request: &Import) -> Result<Report, Refused> {
+    let copilot = request.workspace.join("copilot");
+    let mut sources = Sources::default();
+    // Each manifest is read as a file handed over by a user is (bounded, a
+    // regular file), and parsed with the spans every report line needs.
+    let read = |sources: &mut Sources, path: &Path| -> Result<Node, Refused> {
+        let text = crate::fs::read_back_text(path, crate::fs::ReadBack::Repository)
+            .map_err(|e| Refused(format!("cannot read {}: {e}", path.display())))?;
+        let display = path
+            .strip_prefix(request.workspace)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        let id = sources.add(crate::source::SourceFile::new(
+            display,
+            path.to_path_buf(),
+            text,
+        ));
+        let parsed = crate::load::yaml::parse(id, sources.get(id));
+        match (
+            parsed.root,
+            parsed.diagnostics.iter().find(|d| d.is_error()),
+        ) {
+            (Some(root), None) => Ok(root),
+            (_, Some(d)) => Err(Refused(format!(
+                "{} is not valid YAML: {}",
+                path.display(),
+                d.message
+            ))),
+            (None, None) => Err(Refused(format!("{} is empty", path.display()))),
+        }
+    };
+    let workspace = read(&mut sources, &copilot.join(".workspace")).map_err(|_| {
+        Refused(format!(
+            "{} has no copilot/.workspace: is it a Copilot workspace?",
+            request.workspace.display()
+        ))
+    })?;
+    let application = text(&workspace, "application")
+        .ok_or_else(|| Refused("copilot/.workspace names no `application`".into()))?;
+    let mut report = Report {
+        application: application.clone(),
+        stack: request.stack.to_string(),
+        ..Report::default()
+    };
+    let mut environments = Vec::new();
+    for dir in folders(&copilot.join("environments")) {
+        let path = dir.join("manifest.yml");
+        if path.exists() {
+            let name = dir
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            environments.push((name, read(&mut sources, &path)?, path));
+        }
+    }
+    let mut services = Vec::new();
+    for dir in folders(&copilot) {
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let path = dir.join("manifest.yml");
+        if name == "environments" || !path.exists() {
+            continue;
+        }
+        services.push((name, read(&mut sources, &path)?, path));
+    }
+    let relative = |path: &Path| {
+        path.strip_prefix(request.workspace)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    };
+    let line = |node: &Node| {
+        sources
+            .get(node.span.file)
+            .line_col(node.span.start as usize)
+            .0
+    };
+
+    // stack.yaml
+    let mut stack_envs = Map::new();
+    for (name, manifest, path) in &environments {
+        let file = relative(path);
+        let mut notes = Notes::new(&file, &line, &mut report.entries);
+        let env = environment(name, manifest, request, &mut notes);
+        stack_envs.insert(name.clone(), env);
+    }
+    let stack_dir = request.out.join("stacks").join(request.stack);
+    let mut written = Vec::new();
+    let mut variables = Map::new();
+    let mut service_files: Vec<(PathBuf, String)> = Vec::new();
+    for (name, manifest, path) in &services {
+        let file = relative(path);
+        let mut notes = Notes::new(&file, &line, &mut report.entries);
+        let kind = text(manifest, "type").unwrap_or_default();
+        if ![WEB, BACKEND, WORKER].contains(&kind.as_str()) {
+            notes.unsupported(
+                manifest,
+                "type",
+                &format!("a {kind} is not imported: only {WEB}, {BACKEND} and {WORKER} are"),
+            );
+            continue;
+        }
+        let dir = stack_dir.join("services").join(name);
+        let component = format!("services/{name}/components/app");
+        let (settings, infra) = service(
+            name,
+            &kind,
+            manifest,
+            &application,
+            &component,
+            &mut notes,
+            &mut variables,
+        );
+        service_files.push((
+            dir.join("service.yaml"),
+            header("../../../../schemas/service.schema.json", &json!({"description": format!("Imported from the AWS Copilot {kind} `{name}` of application `{application}`.")})),
+        ));
+        service_files.push((
+            dir.join("components/app/microservice.yaml"),
+            header(
+                "../../../../../../schemas/microservice.schema.json",
+                &settings,
+            ),
+        ));
+        if infra.as_object().is_some_and(|m| !m.is_empty()) {
+            service_files.push((
+                dir.join("components/app/infra.yaml"),
+                header("../../../../../../schemas/infra.schema.json", &infra),
+            ));
+        }
+    }
+    if let Some(dir) = copilot_addons(&copilot) {
+        for addon in dir {
+            report.entries.push(Entry {
+                file: relative(&addon),
+                line: 1,
+                key: "(addon)".into(),
+                outcome: "unsupported",
+                detail: "addons are not imported yet: an RDS or Aurora addon becomes an rds.yaml component by hand; anything else stays outside deployer".into(),
+            });
+        }
+    }
+    let mut stack = Map::new();
+    stack.insert(
+        "description".into(),
+        json!(format!(
+            "Imported from the AWS Copilot application `{application}`."
+        )),
+    );
+    if !variables.is_empty() {
+        stack.insert("variables".into(), Json::Object(variables));
+    }
+    stack.insert("environments".into(), Json::Object(stack_envs));
+    service_files.insert(
+        0,
+        (
+            stack_dir.join("stack.yaml"),
+            header("../../schemas/stack.schema.json", &Json::Object(stack)),
+        ),
+    );
+    for (path, text) in service_files {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Refused(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        crate::artifacts::write_atomic(&path, text.as_bytes())
+            .map_err(|e| Refused(format!("cannot write {}: {e}", path.display())))?;
+        written.push(
+            path.strip_prefix(request.out)
+                .unwrap_or(&path)
+                .display()
+                .to_string(),
+        );
+    }
+    // The schemas the files' modelines name, for editors.
+    let schemas = request.out.join("schemas");
+    for name in crate::schema::write_all(&schemas)
+        .map_err(|e| Refused(format!("cannot write {}: {e}", schemas.display())))?
+    {
+        written.push(format!("schemas/{name}"));
+    }
+    report.written = written;
+    Ok(report)
+}
+
+/// What a manifest's keys became, as they are looked at.
+struct Notes<'a> {
+    file: &'a str,
+    line: &'a dyn Fn(&Node) -> usize,
+    entries: &'a mut Vec<Entry>,
+}
+
+impl<'a> Notes<'a> {
+    fn new(file: &'a str, line: &'a dyn Fn(&Node) -> usize, entries: &'a mut Vec<Entry>) -> Self {
+        Notes {
+            file,
+            line,
+            entries,
+        }
+    }
+
+    fn push(&mut self, node: &Node, key: &str, outcome: &'static str, detail: String) {
+        self.entries.push(Entry {
+            file: self.file.to_string(),
+            line: (self.line)(node),
+            key: key.to_string(),
+            outcome,
+            detail,
+        });
+    }
+
+    fn mapped(&mut self, node: &Node, key: &str, to: &str) {
+        self.push(node, key, "mapped", to.to_string());
+    }
+
+    fn unsupported(&mut self, node: &Node, key: &str, what: &str) {
+        self.push(node, key, "unsupported", what.to_string());
+    }
+
+    /// A key deployer does not know: unsupported with what to do when Copilot
+    /// documents it, else unknown.
+    fn other(&mut self, node: &Node, key: &str) {
+        let general = key
+            .rsplit_once("environments.")
+            .map_or(key, |(_, k)| k.split_once('.').map_or(k, |(_, rest)| rest));
+        match UNSUPPORTED
+            .iter()
+            .find(|(k, _)| *k == general || key.ends_with(&format!(".{k}")))
+        {
+            Some((_, what)) => self.unsupported(node, key, what),
+            None => self.push(
+                node,
+                key,
+                "unknown",
+                "not a key of the Copilot manifest this importer knows; nothing was done with it"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// One service's microservice.yaml and infra.yaml (with `environments:`
+/// overlays from Copilot's `environments:`).
+fn service(
+    name: &str,
+    kind: &str,
+    manifest: &Node,
+    application: &str,
+    component: &str,
+    notes: &mut Notes,
+    variables: &mut Map<String, Json>,
+) -> (Json, Json) {
+    let micro = format!("{component}/microservice.yaml");
+    let infra_file = format!("{component}/infra.yaml");
+    let mut settings = Map::new();
+    let mut infra = Map::new();
+    let mut overlays_settings = Map::new();
+    let mut overlays_infra = Map::new();
+    let Some(map) = manifest.as_map() else {
+        return (Json::Object(settings), Json::Object(infra));
+    };
+    for (key, value) in &map.entries {
+        let k = key.name.as_str();
+        match k {
+            "name" | "type" => notes.mapped(
+                value,
+                k,
+                &format!("the service `{name}` (folder), a microservice"),
+            ),
+            "environments" => {
+                for (env, overrides) in value
+                    .as_map()
+                    .map(|m| m.entries.as_slice())
+                    .unwrap_or_default()
+                {
+                    let mut s = Map::new();
+                    let mut i = Map::new();
+                    for (okey, ovalue) in overrides
+                        .as_map()
+                        .map(|m| m.entries.as_slice())
+                        .unwrap_or_default()
+                    {
+                        let path = format!("environments.{}.{}", env.name, okey.name);
+                        fields(
+                            &okey.name,
+                            ovalue,
+                            &path,
+                            kind,
+                            application,
+                            name,
+                            notes,
+                            &micro,
+                            &infra_file,
+                            &mut s,
+                            &mut i,
+                            variables,
+                        );
+                    }
+                    if !s.is_empty() {
+                        overlays_settings.insert(env.name.clone(), Json::Object(s));
+                    }
+                    if !i.is_empty() {
+                        overlays_infra.insert(env.name.clone(), Json::Object(i));
+                    }
+                }
+            }
+            _ => fields(
+                k,
+                value,
+                k,
+                kind,
+                application,
+                name,
+                notes,
+                &micro,
+                &infra_file,
+                &mut settings,
+                &mut infra,
+                variables,
+            ),
+        }
+    }
+    if kind == BACKEND && settings.get("expose").is_some() {
+        // A Backend Service is reached inside the VPC only.
+        settings["expose"]["visibility"] = json!("internal");
+    }
+    if !overlays_settings.is_empty() {
+        settings.insert("environments".into(), Json::Object(overlays_settings));
+    }
+    if !overlays_infra.is_empty() {
+        infra.insert("environments".into(), Json::Object(overlays_infra));
+    }
+    (Json::Object(settings), Json::Object(infra))
+}
+
+/// One key of a service manifest (or of one environment's overrides).
+#[allow(clippy::too_many_arguments)]
+fn fields(
+    key: &str,
+    value: &Node,
+    path: &str,
+    kind: &str,
+    application: &str,
+    name: &str,
+    notes: &mut Notes,
+    micro: &str,
+    infra_file: &str,
+    settings: &mut Map<String, Json>,
+    infra: &mut Map<String, Json>,
+    variables: &mut Map<String, Json>,
+) {
+    let to = |file: &str, k: &str| format!("{file}: {k}");
+    match key {
+        "image" => {
+            for (sub, v) in value
+                .as_map()
+                .map(|m| m.entries.as_slice())
+                .unwrap_or_default()
+            {
+                let p = format!("{path}.{}", sub.name);
+                match sub.name.as_str() {
+                    "location" => {
+                        settings.insert("image".into(), json!(v.as_str().unwrap_or_default()));
+                        notes.mapped(v, &p, &to(micro, "image"));
+                    }
+                    "build" => {
+                        variables.insert("VERSION".into(), json!({"description": "The tag of every image built by CI and pushed to ECR.", "required": true}));
+                        settings.insert(
+                            "image".into(),
+                            json!(format!("<account>.dkr.ecr.<region>.amazonaws.com/{application}/{name}:{{{{ var.VERSION }}}}")),
+                        );
+                        notes.mapped(v, &p, &format!("{}; deployer deploys images and does not build them: build and push in CI, and replace <account> and <region>", to(micro, "image")));
+                    }
+                    "port" => {
+                        settings.insert("port".into(), yaml_json(v));
+                        notes.mapped(v, &p, &to(micro, "port"));
+                    }
+                    _ => notes.other(v, &p),
+                }
+            }
+        }
+        "http" if kind != WORKER => {
+            if matches!(value.value, Yaml::Bool(false)) {
+                notes.mapped(
+                    value,
+                    path,
+                    "no `expose`: not reached through a load balancer",
+                );
+                return;
+            }
+            let mut expose = Map::new();
+            expose.insert("visibility".into(), json!("public"));
+            for (sub, v) in value
+                .as_map()
+                .map(|m| m.entries.as_slice())
+                .unwrap_or_default()
+            {
+                let p = format!("{path}.{}", sub.name);
+                match sub.name.as_str() {
+                    "path" => {
+                        let route = v.as_str().unwrap_or("/").trim_end_matches('/').to_string();
+                        expose.insert(
+                            "paths".into(),
+                            json!([if route.is_empty() {
+                                "/*".to_string()
+                            } else {
+                                format!("{route}/*")
+                            }]),
+                        );
+                        notes.mapped(v, &p, &to(micro, "expose.paths"));
+                    }
+                    "alias" => {
+                        let hosts: Vec<Json> = match &v.value {
+                            Yaml::Str(s) => vec![json!(s)],
+                            Yaml::Seq(items) => items
+                                .iter()
+                                .filter_map(|i| {
+                                    i.as_str().map(|s| json!(s)).or_else(|| {
+                                        i.as_map()?.get("name")?.as_str().map(|s| json!(s))
+                                    })
+                                })
+                                .collect(),
+                            _ => Vec::new(),
+                        };
+                        expose.insert("hosts".into(), Json::Array(hosts));
+                        notes.mapped(
+                            v,
+                            &p,
+                            &to(
+                                micro,
+                                "expose.hosts (DNS records are not managed by deployer)",
+                            ),
+                        );
+                    }
+                    "healthcheck" => {
+                        let mut check = Map::new();
+                        match &v.value {
+                            Yaml::Str(s) => {
+                                check.insert("path".into(), json!(s));
+                                notes.mapped(v, &p, &to(micro, "health_check.path"));
+                            }
+                            Yaml::Map(m) => {
+                                for (hk, hv) in &m.entries {
+                                    let hp = format!("{p}.{}", hk.name);
+                                    let target = match hk.name.as_str() {
+                                        "path" => Some(("path", yaml_json(hv))),
+                                        "success_codes" => Some(("matcher", yaml_json(hv))),
+                                        "healthy_threshold" => {
+                                            Some(("healthy_threshold", yaml_json(hv)))
+                                        }
+                                        "unhealthy_threshold" => {
+                                            Some(("unhealthy_threshold", yaml_json(hv)))
+                                        }
+                                        "interval" => {
+                                            seconds(hv).map(|s| ("interval_seconds", json!(s)))
+                                        }
+                                        "timeout" => {
+                                            seconds(hv).map(|s| ("timeout_seconds", json!(s)))
+                                        }
+                                        "grace_period" => {
+                                            seconds(hv).map(|s| ("grace_period_seconds", json!(s)))
+                                        }
+                                        _ => None,
+                                    };
+                                    match target {
+                                        Some((field, value)) => {
+                                            check.insert(field.into(), value);
+                                            notes.mapped(
+                                                hv,
+                                                &hp,
+                                                &to(micro, &format!("health_check.{field}")),
+                                            );
+                                        }
+                                        None => notes.other(hv, &hp),
+                                    }
+                                }
+                            }
+                            _ => notes.other(v, &p),
+                        }
+                        settings.insert("health_check".into(), Json::Object(check));
+                    }
+                    _ => notes.other(v, &p),
+                }
+            }
+            settings.insert("expose".into(), Json::Object(expose));
+        }
+        "variables" => {
+            let mut env = Map::new();
+            for (var, v) in value
+                .as_map()
+                .map(|m| m.entries.as_slice())
+                .unwrap_or_default()
+            {
+                env.insert(var.name.clone(), yaml_json(v));
+                notes.mapped(
+                    v,
+                    &format!("{path}.{}", var.name),
+                    &to(micro, &format!("env.{}", var.name)),
+                );
+            }
+            settings.insert("env".into(), Json::Object(env));
+        }
+        "secrets" => {
+            let mut secrets = Map::new();
+            for (var, v) in value
+                .as_map()
+                .map(|m| m.entries.as_slice())
+                .unwrap_or_default()
+            {
+                let p = format!("{path}.{}", var.name);
+                let manager = v
+                    .as_map()
+                    .and_then(|m| m.get("secretsmanager"))
+                    .and_then(Node::as_str);
+                match (v.as_str(), manager) {
+                    (Some(arn), _) if arn.starts_with("arn:aws:secretsmanager:") => {
+                        secrets.insert(var.name.clone(), json!(arn));
+                        notes.mapped(v, &p, &to(micro, &format!("secrets.{}", var.name)));
+                    }
+                    (_, Some(secret)) => {
+                        // `name:json-key::` picks a key of a JSON secret.
+                        let mut parts = secret.splitn(3, ':');
+                        let (id, json_key) = (parts.next().unwrap_or(secret), parts.next().filter(|k| !k.is_empty()));
+                        let value = match json_key {
+                            Some(key) => json!({"secret": id, "key": key}),
+                            None => json!(id),
+                        };
+                        secrets.insert(var.name.clone(), value);
+                        notes.mapped(v, &p, &to(micro, &format!("secrets.{}", var.name)));
+                    }
+                    _ => notes.unsupported(v, &p, "an SSM parameter secret: deployer injects secrets from Secrets Manager; move it there and name it under `secrets:`"),
+                }
+            }
+            settings.insert("secrets".into(), Json::Object(secrets));
+        }
+        "command" | "entrypoint" => {
+            let list = match &value.value {
+                Yaml::Str(s) => s.split_whitespace().map(|w| json!(w)).collect(),
+                Yaml::Seq(items) => items.iter().map(yaml_json).collect(),
+                _ => Vec::new(),
+            };
+            settings.insert(key.into(), Json::Array(list));
+            notes.mapped(value, path, &to(micro, key));
+        }
+        "platform" => {
+            let text = match &value.value {
+                Yaml::Str(s) => s.clone(),
+                Yaml::Map(m) => m
+                    .get("architecture")
+                    .and_then(Node::as_str)
+                    .unwrap_or("x86_64")
+                    .to_string(),
+                _ => String::new(),
+            };
+            let arm = text.contains("arm");
+            infra.insert(
+                "architecture".into(),
+                json!(if arm { "arm64" } else { "x86_64" }),
+            );
+            notes.mapped(value, path, &to(infra_file, "architecture"));
+        }
+        "cpu" | "memory" => {
+            infra.insert(key.into(), yaml_json(value));
+            notes.mapped(value, path, &to(infra_file, key));
+        }
+        "count" => match &value.value {
+            Yaml::Int(n) => {
+                infra.insert("replicas".into(), json!(n));
+                notes.mapped(value, path, &to(infra_file, "replicas"));
+            }
+            Yaml::Map(m) => {
+                let mut scaling = Map::new();
+                for (ck, cv) in &m.entries {
+                    let p = format!("{path}.{}", ck.name);
+                    match ck.name.as_str() {
+                        "range" => {
+                            let range = match &cv.value {
+                                Yaml::Str(s) => s.split_once('-').map(|(a, b)| {
+                                    (a.trim().parse::<u64>().ok(), b.trim().parse::<u64>().ok())
+                                }),
+                                Yaml::Map(r) => Some((
+                                    r.get("min").and_then(|n| yaml_json(n).as_u64()),
+                                    r.get("max").and_then(|n| yaml_json(n).as_u64()),
+                                )),
+                                _ => None,
+                            };
+                            if let Some((Some(min), Some(max))) = range {
+                                scaling.insert("min".into(), json!(min));
+                                scaling.insert("max".into(), json!(max));
+                                notes.mapped(
+                                    cv,
+                                    &p,
+                                    &to(infra_file, "autoscaling.min, autoscaling.max"),
+                                );
+                            } else {
+                                notes.other(cv, &p);
+                            }
+                        }
+                        "cpu_percentage" => {
+                            scaling.insert("cpu_target".into(), yaml_json(cv));
+                            notes.mapped(cv, &p, &to(infra_file, "autoscaling.cpu_target"));
+                        }
+                        "memory_percentage" => {
+                            scaling.insert("memory_target".into(), yaml_json(cv));
+                            notes.mapped(cv, &p, &to(infra_file, "autoscaling.memory_target"));
+                        }
+                        "requests" => {
+                            // Copilot counts requests per task per minute too.
+                            scaling.insert("requests_per_target".into(), yaml_json(cv));
+                            notes.mapped(
+                                cv,
+                                &p,
+                                &to(infra_file, "autoscaling.requests_per_target"),
+                            );
+                        }
+                        _ => notes.other(cv, &p),
+                    }
+                }
+                if let (Some(min), true) =
+                    (scaling.get("min").cloned(), scaling.contains_key("max"))
+                {
+                    infra.insert("replicas".into(), min);
+                    infra.insert("autoscaling".into(), Json::Object(scaling));
+                }
+            }
+            _ => notes.other(value, path),
+        },
+        "tags" => notes.unsupported(
+            value,
+            path,
+            "put the tags in service.yaml's `tags:` (they apply to every resource of the service)",
+        ),
+        _ => notes.other(value, path),
+    }
+}
+
+/// One environment of stack.yaml.
+fn environment(name: &str, manifest: &Node, request: &Import, notes: &mut Notes) -> Json {
+    let mut network = Map::new();
+    let file = "stack.yaml";
+    for (key, value) in manifest
+        .as_map()
+        .map(|m| m.entries.as_slice())
+        .unwrap_or_default()
+    {
+        match key.name.as_str() {
+            "name" | "type" => {
+                notes.mapped(value, &key.name, &format!("{file}: environments.{name}"))
+            }
+            "network" => {
+                let vpc = value.as_map().and_then(|m| m.get("vpc"));
+                for (vk, vv) in vpc
+                    .and_then(Node::as_map)
+                    .map(|m| m.entries.as_slice())
+                    .unwrap_or_default()
+                {
+                    let p = format!("network.vpc.{}", vk.name);
+                    match vk.name.as_str() {
+                        "id" => {
+                            network.insert("vpc".into(), yaml_json(vv));
+                            notes.mapped(vv, &p, &format!("{file}: environments.{name}.network.vpc"));
+                        }
+                        "subnets" => {
+                            for (placement, field) in [("public", "public_subnets"), ("private", "private_subnets")] {
+                                let Some(list) = vv.as_map().and_then(|m| m.get(placement)) else {
+                                    continue;
+                                };
+                                let ids: Vec<Json> = match &list.value {
+                                    Yaml::Seq(items) => items
+                                        .iter()
+                                        .filter_map(|i| i.as_map()?.get("id").map(yaml_json))
+                                        .collect(),
+                                    _ => Vec::new(),
+                                };
+                                network.insert(field.into(), Json::Array(ids));
+                                notes.mapped(list, &format!("{p}.{placement}"), &format!("{file}: environments.{name}.network.{field}"));
+                            }
+                        }
+                        _ => notes.unsupported(vv, &p, "a VPC Copilot creates (cidr, flow logs) is not created by deployer: give the ids of an existing VPC and its subnets"),
+                    }
+                }
+            }
+            "http" => {
+                let certificate = value
+                    .as_map()
+                    .and_then(|m| m.get("public"))
+                    .and_then(Node::as_map)
+                    .and_then(|m| m.get("certificates"))
+                    .and_then(|c| match &c.value {
+                        Yaml::Seq(items) => {
+                            items.first().and_then(Node::as_str).map(str::to_string)
+                        }
+                        _ => None,
+                    });
+                match certificate {
+                    Some(arn) => {
+                        network.insert("certificate".into(), json!(arn));
+                        notes.mapped(
+                            value,
+                            "http.public.certificates",
+                            &format!("{file}: environments.{name}.network.certificate"),
+                        );
+                    }
+                    None => notes.other(value, "http"),
+                }
+            }
+            _ => notes.other(value, &key.name),
+        }
+    }
+    for (field, placeholder) in [("vpc", "vpc-REPLACE-ME"), ("private_subnets", "")] {
+        if !network.contains_key(field) {
+            network.insert(
+                field.into(),
+                if placeholder.is_empty() {
+                    json!([])
+                } else {
+                    json!(placeholder)
+                },
+            );
+            notes.unsupported(manifest, &format!("network.{field}"), &format!("the manifest gives no {field} (Copilot created the VPC): write the ids into stack.yaml"));
+        }
+    }
+    let account = request.accounts.get(name).cloned().unwrap_or_else(|| {
+        notes.unsupported(manifest, "account", &format!("Copilot keeps an environment's account outside its manifest: pass --env-account {name}=ID"));
+        "000000000000".into()
+    });
+    json!({"account": account, "region": request.region, "network": network})
+}
+
+/// A YAML leaf as JSON.
+fn yaml_json(node: &Node) -> Json {
+    node.to_json()
+}
+
+/// `30s`, `2m`, `1m30s` as seconds.
+fn seconds(node: &Node) -> Option<u64> {
+    match &node.value {
+        Yaml::Int(n) => u64::try_from(*n).ok(),
+        // Copilot writes Go durations (`15s`, `2m`, `1m30s`), which jiff's
+        // friendly format reads.
+        Yaml::Str(s) => s
+            .parse::<jiff::SignedDuration>()
+            .ok()
+            .and_then(|d| u64::try_from(d.as_secs()).ok()),
+        _ => None,
+    }
+}
+
+fn text(node: &Node, key: &str) -> Option<String> {
+    node.as_map()?.get(key)?.as_str().map(str::to_string)
+}
+
+/// Sub-folders of `dir`, sorted.
+fn folders(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// Every `copilot/<service>/addons/*.yml`, when there are any.
+fn copilot_addons(copilot: &Path) -> Option<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for dir in folders(copilot) {
+        for file in folders_files(&dir.join("addons")) {
+            out.push(file);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+fn folders_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// A file as written: the editor modeline, then the YAML.
+fn header(schema: &str, value: &Json) -> String {
+    format!(
+        "# yaml-language-server: $schema={schema}\n{}",
+        crate::pipeline::to_yaml(value)
+    )
+}

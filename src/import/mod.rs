@@ -1,0 +1,3 @@
+//! Other tools' files read into a deployment repository (`deployer import`).
+
+pub mod copilot;
