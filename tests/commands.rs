@@ -346,7 +346,15 @@ fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accoun
         "services/frontend/components/app/microservice.yaml: health_check.grace_period_seconds"
     );
     assert_eq!(
-        entry("worker/manifest.yml", "subscribe")["outcome"],
+        entry("worker/manifest.yml", "subscribe.queue.dead_letter")["detail"],
+        "services/worker/components/queue/sqs.yaml: dead_letter.max_receives"
+    );
+    assert_eq!(
+        entry("worker/manifest.yml", "subscribe.topics.orders")["outcome"],
+        "unsupported"
+    );
+    assert_eq!(
+        entry("nightly/manifest.yml", "type")["outcome"],
         "unsupported"
     );
     assert_eq!(
@@ -425,7 +433,31 @@ fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accoun
         out.path(),
     );
     assert_eq!(validate.code, 0, "{}", validate.all());
-    assert_contains(&validate.stderr, &["✓ shop: 10 files valid"]);
+    assert_contains(&validate.stderr, &["✓ shop: 11 files valid"]);
+    let worker = std::fs::read_to_string(
+        repo_dir.join("stacks/shop/services/worker/components/app/microservice.yaml"),
+    )
+    .unwrap();
+    assert_contains(
+        &worker,
+        &[
+            "component: queue",
+            "access: read",
+            "COPILOT_QUEUE_URI: \"{{ ref('worker/queue.url') }}\"",
+        ],
+    );
+    let queue = std::fs::read_to_string(
+        repo_dir.join("stacks/shop/services/worker/components/queue/sqs.yaml"),
+    )
+    .unwrap();
+    assert_contains(
+        &queue,
+        &[
+            "retention_days: 4",
+            "visibility_timeout_seconds: 30",
+            "max_receives: 5",
+        ],
+    );
     let compiled = deployer(
         &[
             "compile",

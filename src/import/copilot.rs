@@ -102,10 +102,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ),
     ("exec", "ECS Exec is not enabled by deployer"),
     (
-        "subscribe",
-        "SNS subscriptions are not imported yet: add an sqs.yaml queue and `uses:` it from the worker",
-    ),
-    (
         "image.healthcheck",
         "a container health check is not supported: the load balancer's `health_check` decides",
     ),
@@ -255,7 +251,7 @@ pub fn import(request: &Import) -> Result<Report, Refused> {
         }
         let dir = stack_dir.join("services").join(name);
         let component = format!("services/{name}/components/app");
-        let (settings, infra) = service(
+        let (settings, infra, queue) = service(
             name,
             &kind,
             manifest,
@@ -264,6 +260,12 @@ pub fn import(request: &Import) -> Result<Report, Refused> {
             &mut notes,
             &mut variables,
         );
+        if let Some(queue) = queue {
+            service_files.push((
+                dir.join("components/queue/sqs.yaml"),
+                header("../../../../../../schemas/sqs.schema.json", &queue),
+            ));
+        }
         service_files.push((
             dir.join("service.yaml"),
             header("../../../../schemas/service.schema.json", &json!({"description": format!("Imported from the AWS Copilot {kind} `{name}` of application `{application}`.")})),
@@ -402,15 +404,16 @@ fn service(
     component: &str,
     notes: &mut Notes,
     variables: &mut Map<String, Json>,
-) -> (Json, Json) {
+) -> (Json, Json, Option<Json>) {
     let micro = format!("{component}/microservice.yaml");
     let infra_file = format!("{component}/infra.yaml");
     let mut settings = Map::new();
     let mut infra = Map::new();
     let mut overlays_settings = Map::new();
     let mut overlays_infra = Map::new();
+    let mut queue = None;
     let Some(map) = manifest.as_map() else {
-        return (Json::Object(settings), Json::Object(infra));
+        return (Json::Object(settings), Json::Object(infra), None);
     };
     for (key, value) in &map.entries {
         let k = key.name.as_str();
@@ -420,6 +423,9 @@ fn service(
                 k,
                 &format!("the service `{name}` (folder), a microservice"),
             ),
+            "subscribe" if kind == WORKER => {
+                queue = Some(subscribe(name, value, notes, &mut settings));
+            }
             "environments" => {
                 for (env, overrides) in value
                     .as_map()
@@ -483,7 +489,96 @@ fn service(
     if !overlays_infra.is_empty() {
         infra.insert("environments".into(), Json::Object(overlays_infra));
     }
-    (Json::Object(settings), Json::Object(infra))
+    (Json::Object(settings), Json::Object(infra), queue)
+}
+
+/// A Worker Service's `subscribe`: its queue becomes an sqs.yaml component
+/// `queue` of the same service, which the worker reads (`uses`), with its URL
+/// where Copilot put it (`COPILOT_QUEUE_URI`); each SNS topic it subscribes
+/// to is not deployer's, and is said.
+fn subscribe(
+    name: &str,
+    value: &Node,
+    notes: &mut Notes,
+    settings: &mut Map<String, Json>,
+) -> Json {
+    let file = format!("services/{name}/components/queue/sqs.yaml");
+    let mut sqs = Map::new();
+    for (key, v) in value
+        .as_map()
+        .map(|m| m.entries.as_slice())
+        .unwrap_or_default()
+    {
+        let path = format!("subscribe.{}", key.name);
+        match key.name.as_str() {
+            "topics" => {
+                let topics = match &v.value {
+                    Yaml::Seq(items) => items.as_slice(),
+                    _ => &[],
+                };
+                for topic in topics {
+                    let field = |k: &str| {
+                        topic
+                            .as_map()
+                            .and_then(|m| m.get(k))
+                            .and_then(Node::as_str)
+                            .unwrap_or("?")
+                            .to_string()
+                    };
+                    let (topic_name, service) = (field("name"), field("service"));
+                    notes.unsupported(
+                        topic,
+                        &format!("{path}.{topic_name}"),
+                        &format!("the SNS topic `{topic_name}` of `{service}` is not a deployer component: subscribe the queue ({file}) to it outside deployer, or have `{service}` send to the queue (`uses: {name}/queue` with `access: write`)"),
+                    );
+                }
+            }
+            "queue" => {
+                for (qk, qv) in v.as_map().map(|m| m.entries.as_slice()).unwrap_or_default() {
+                    let qpath = format!("{path}.{}", qk.name);
+                    let target = match qk.name.as_str() {
+                        "retention" => {
+                            seconds(qv).map(|s| ("retention_days", json!((s / 86_400).max(1))))
+                        }
+                        "timeout" => seconds(qv).map(|s| ("visibility_timeout_seconds", json!(s))),
+                        "delay" => seconds(qv).map(|s| ("delay_seconds", json!(s))),
+                        "fifo" => Some(("fifo", json!(!matches!(qv.value, Yaml::Bool(false))))),
+                        "dead_letter" => qv.as_map().and_then(|m| m.get("tries")).map(|tries| {
+                            (
+                                "dead_letter.max_receives",
+                                json!({"enabled": true, "max_receives": yaml_json(tries)}),
+                            )
+                        }),
+                        _ => None,
+                    };
+                    match target {
+                        Some((field, value)) => {
+                            let key = field.split('.').next().unwrap_or(field);
+                            sqs.insert(key.into(), value);
+                            notes.mapped(qv, &qpath, &format!("{file}: {field}"));
+                        }
+                        None => notes.other(qv, &qpath),
+                    }
+                }
+            }
+            _ => notes.other(v, &path),
+        }
+    }
+    settings.insert(
+        "uses".into(),
+        json!([{"component": "queue", "access": "read"}]),
+    );
+    if let Some(env) = settings
+        .entry("env")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+    {
+        env.insert(
+            "COPILOT_QUEUE_URI".into(),
+            json!(format!("{{{{ ref('{name}/queue.url') }}}}")),
+        );
+    }
+    Json::Object(sqs)
 }
 
 /// One key of a service manifest (or of one environment's overrides).
