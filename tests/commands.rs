@@ -357,8 +357,18 @@ fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accoun
         entry("nightly/manifest.yml", "type")["outcome"],
         "unsupported"
     );
+    assert_contains(
+        entry("frontend/addons/db.yml", "Resources.frontenddb")["detail"]
+            .as_str()
+            .unwrap(),
+        &["services/frontend/components/db/rds.yaml", "DB_RDS_HOST"],
+    );
     assert_eq!(
-        entry("frontend/addons/db.yml", "(addon)")["outcome"],
+        entry("frontend/addons/db.yml", "Resources.frontenddbSecret")["outcome"],
+        "unsupported"
+    );
+    assert_eq!(
+        entry("api/addons/aurora.yml", "Resources.apiclusterDBCluster")["outcome"],
         "unsupported"
     );
     assert_eq!(
@@ -433,7 +443,7 @@ fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accoun
         out.path(),
     );
     assert_eq!(validate.code, 0, "{}", validate.all());
-    assert_contains(&validate.stderr, &["✓ shop: 11 files valid"]);
+    assert_contains(&validate.stderr, &["✓ shop: 12 files valid"]);
     let worker = std::fs::read_to_string(
         repo_dir.join("stacks/shop/services/worker/components/app/microservice.yaml"),
     )

@@ -210,7 +210,26 @@ pub fn import(request: &Import) -> Result<Report, Refused> {
         if name == "environments" || !path.exists() {
             continue;
         }
-        services.push((name, read(&mut sources, &path)?, path));
+        let manifest = read(&mut sources, &path)?;
+        // Addons are CloudFormation, whose tags (`!Ref`, `!Sub`) deployer's
+        // own files refuse: here a tagged value is read as its text.
+        let addons: Vec<(PathBuf, Option<Node>)> = folders_files(&dir.join("addons"))
+            .into_iter()
+            .map(|addon| {
+                let root = crate::fs::read_back_text(&addon, crate::fs::ReadBack::Repository)
+                    .ok()
+                    .and_then(|text| {
+                        let id = sources.add(crate::source::SourceFile::new(
+                            addon.display().to_string(),
+                            addon.clone(),
+                            text,
+                        ));
+                        crate::load::yaml::parse(id, sources.get(id)).root
+                    });
+                (addon, root)
+            })
+            .collect();
+        services.push((name, manifest, path, addons));
     }
     let relative = |path: &Path| {
         path.strip_prefix(request.workspace)
@@ -237,7 +256,7 @@ pub fn import(request: &Import) -> Result<Report, Refused> {
     let mut written = Vec::new();
     let mut variables = Map::new();
     let mut service_files: Vec<(PathBuf, String)> = Vec::new();
-    for (name, manifest, path) in &services {
+    for (name, manifest, path, addons) in &services {
         let file = relative(path);
         let mut notes = Notes::new(&file, &line, &mut report.entries);
         let kind = text(manifest, "type").unwrap_or_default();
@@ -266,6 +285,34 @@ pub fn import(request: &Import) -> Result<Report, Refused> {
                 header("../../../../../../schemas/sqs.schema.json", &queue),
             ));
         }
+        let mut settings = settings;
+        for (path, root) in addons {
+            let file = relative(path);
+            let Some(root) = root else {
+                report.entries.push(Entry {
+                    file,
+                    line: 1,
+                    key: "(addon)".into(),
+                    outcome: "unsupported",
+                    detail: "could not be read as YAML: nothing was taken from it".into(),
+                });
+                continue;
+            };
+            let mut notes = Notes::new(&file, &line, &mut report.entries);
+            for (component, rds, uses_entry) in addon(name, path, root, &settings, &mut notes) {
+                service_files.push((
+                    dir.join(format!("components/{component}/rds.yaml")),
+                    header("../../../../../../schemas/rds.schema.json", &rds),
+                ));
+                if let Some(uses) = settings
+                    .as_object_mut()
+                    .map(|s| s.entry("uses").or_insert_with(|| json!([])))
+                    .and_then(Json::as_array_mut)
+                {
+                    uses.push(uses_entry.clone());
+                }
+            }
+        }
         service_files.push((
             dir.join("service.yaml"),
             header("../../../../schemas/service.schema.json", &json!({"description": format!("Imported from the AWS Copilot {kind} `{name}` of application `{application}`.")})),
@@ -282,17 +329,6 @@ pub fn import(request: &Import) -> Result<Report, Refused> {
                 dir.join("components/app/infra.yaml"),
                 header("../../../../../../schemas/infra.schema.json", &infra),
             ));
-        }
-    }
-    if let Some(dir) = copilot_addons(&copilot) {
-        for addon in dir {
-            report.entries.push(Entry {
-                file: relative(&addon),
-                line: 1,
-                key: "(addon)".into(),
-                outcome: "unsupported",
-                detail: "addons are not imported yet: an RDS or Aurora addon becomes an rds.yaml component by hand; anything else stays outside deployer".into(),
-            });
         }
     }
     let mut stack = Map::new();
@@ -490,6 +526,130 @@ fn service(
         infra.insert("environments".into(), Json::Object(overlays_infra));
     }
     (Json::Object(settings), Json::Object(infra), queue)
+}
+
+/// A service's addons (`copilot/<service>/addons/*.yml`, CloudFormation): an
+/// `AWS::RDS::DBInstance` of PostgreSQL or MySQL with a plain class becomes
+/// an rds.yaml component of the service, which the service `uses`; an Aurora
+/// cluster (what `copilot storage init` writes) and every other resource are
+/// reported with what to do. CloudFormation's tags (`!Ref`, `!Sub`) are read
+/// as the text they carry: a value that is one is not taken over.
+fn addon(
+    service: &str,
+    path: &Path,
+    root: &Node,
+    settings: &Json,
+    notes: &mut Notes,
+) -> Vec<(String, Json, Json)> {
+    let mut components = Vec::new();
+    let resources = root
+        .as_map()
+        .and_then(|m| m.get("Resources"))
+        .and_then(Node::as_map)
+        .map(|m| m.entries.as_slice())
+        .unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_lowercase()
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+    for (name, resource) in resources {
+        let key = format!("Resources.{}", name.name);
+        let field = |k: &str| {
+            resource
+                .as_map()
+                .and_then(|m| m.get("Properties"))
+                .and_then(Node::as_map)
+                .and_then(|m| m.get(k))
+        };
+        let kind = resource
+            .as_map()
+            .and_then(|m| m.get("Type"))
+            .and_then(Node::as_str)
+            .unwrap_or_default();
+        match kind {
+            "AWS::RDS::DBInstance" => {
+                let engine = field("Engine").and_then(Node::as_str).unwrap_or_default();
+                let class = field("DBInstanceClass")
+                    .and_then(Node::as_str)
+                    .unwrap_or_default();
+                let engine = match engine {
+                    "postgres" => "postgres",
+                    "mysql" => "mysql",
+                    _ => "",
+                };
+                if engine.is_empty() || !class.starts_with("db.") || class == "db.serverless" {
+                    notes.unsupported(
+                        resource,
+                        &key,
+                        "an RDS instance whose engine or class does not map (Aurora, serverless, or computed): write an rds.yaml component by hand",
+                    );
+                    continue;
+                }
+                let version = field("EngineVersion")
+                    .and_then(Node::as_str)
+                    .and_then(|v| v.split('.').next())
+                    .filter(|v| v.chars().all(|c| c.is_ascii_digit()))
+                    .unwrap_or(if engine == "postgres" { "16" } else { "8" })
+                    .to_string();
+                let version = if engine == "mysql" && !version.contains('.') {
+                    format!("{version}.0")
+                } else {
+                    version
+                };
+                let mut rds = Map::new();
+                rds.insert("engine".into(), json!(engine));
+                rds.insert("version".into(), json!(version));
+                rds.insert("instance_class".into(), json!(class));
+                if let Some(size) = field("AllocatedStorage").and_then(|n| {
+                    n.as_str()
+                        .and_then(|s| s.parse::<u64>().ok())
+                        .or_else(|| yaml_json(n).as_u64())
+                }) {
+                    rds.insert("storage".into(), json!({"size_gb": size}));
+                }
+                if let Some(database) = field("DBName").and_then(Node::as_str) {
+                    rds.insert("database".into(), json!(database));
+                }
+                let component = stem.clone();
+                // The variables `uses` sets must not be ones the service
+                // already sets itself (a Copilot secret named DB_PASSWORD).
+                let taken = |name: &str| {
+                    ["env", "secrets"]
+                        .iter()
+                        .any(|k| settings[*k].get(name).is_some())
+                };
+                let mut prefix = component.to_uppercase().replace('-', "_");
+                if ["HOST", "PORT", "NAME", "USERNAME", "PASSWORD"]
+                    .iter()
+                    .any(|v| taken(&format!("{prefix}_{v}")))
+                {
+                    prefix.push_str("_RDS");
+                }
+                notes.mapped(
+                    resource,
+                    &key,
+                    &format!(
+                        "services/{service}/components/{component}/rds.yaml (engine, version, instance_class, storage, database), used by the service; its connection comes as {prefix}_HOST, _PORT, _NAME, _USERNAME, _PASSWORD"
+                    ),
+                );
+                let uses = json!({"component": component, "env_prefix": prefix});
+                components.push((component, Json::Object(rds), uses));
+            }
+            "AWS::RDS::DBCluster" => notes.unsupported(
+                resource,
+                &key,
+                "an Aurora cluster is not a deployer kind: use an rds.yaml component (engine postgres or mysql, an instance class) and migrate the data",
+            ),
+            _ => notes.unsupported(
+                resource,
+                &key,
+                &format!("a {kind} stays outside deployer: keep it in CloudFormation, and give what the service needs from it as variables"),
+            ),
+        }
+    }
+    components
 }
 
 /// A Worker Service's `subscribe`: its queue becomes an sqs.yaml component
@@ -1011,17 +1171,6 @@ fn folders(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default();
     out.sort();
     out
-}
-
-/// Every `copilot/<service>/addons/*.yml`, when there are any.
-fn copilot_addons(copilot: &Path) -> Option<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for dir in folders(copilot) {
-        for file in folders_files(&dir.join("addons")) {
-            out.push(file);
-        }
-    }
-    (!out.is_empty()).then_some(out)
 }
 
 fn folders_files(dir: &Path) -> Vec<PathBuf> {
