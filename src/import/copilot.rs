@@ -1160,26 +1160,22 @@ fn text(node: &Node, key: &str) -> Option<String> {
 
 /// Sub-folders of `dir`, sorted.
 fn folders(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
+    entries(dir, Path::is_dir)
 }
 
+/// Files of `dir`, sorted.
 fn folders_files(dir: &Path) -> Vec<PathBuf> {
+    entries(dir, Path::is_file)
+}
+
+/// The entries of `dir` that `keep` keeps, sorted; none when it cannot be read.
+fn entries(dir: &Path, keep: fn(&Path) -> bool) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok())
                 .map(|e| e.path())
-                .filter(|p| p.is_file())
+                .filter(|p| keep(p))
                 .collect()
         })
         .unwrap_or_default();

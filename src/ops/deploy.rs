@@ -147,7 +147,7 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
     }
     let impacts = super::impact::impacts(&plan);
     ui.impacts(&impacts);
-    let verdict = judge(&request, &plan, cost.as_ref(), ui)?;
+    let verdict = judge(&request, &plan, &impacts, cost.as_ref(), ui)?;
     if plan.is_empty() {
         return Ok(Summary {
             number: None,
@@ -336,6 +336,7 @@ pub struct Verdict {
 pub fn judge(
     request: &Request,
     plan: &PlannedChanges,
+    impacts: &[super::impact::Impact],
     cost: Option<&crate::cost::CostChange>,
     ui: &dyn Ui,
 ) -> Result<Verdict> {
@@ -350,7 +351,7 @@ pub fn judge(
         return Ok(verdict);
     };
     verdict.results = policies
-        .evaluate(&plan_model(request, plan, cost))
+        .evaluate(&plan_model(request, plan, impacts, cost))
         .map_err(|e| Error::failed(format!("{e}; nothing was changed")))?;
     for result in verdict.results.iter().filter(|r| r.matched) {
         match (result.effect, request.overrides.get(&result.name)) {
@@ -395,6 +396,7 @@ pub fn judge(
 fn plan_model(
     request: &Request,
     plan: &PlannedChanges,
+    impacts: &[super::impact::Impact],
     cost: Option<&crate::cost::CostChange>,
 ) -> crate::policy::PlanModel {
     use crate::engine::changes::Change;
@@ -433,8 +435,8 @@ fn plan_model(
             .components
             .get(component)
             .map_or("stack", |entry| entry.kind.as_str());
-        let impact = super::impact::impacts(plan)
-            .into_iter()
+        let impact = impacts
+            .iter()
             .find(|i| &i.component == component)
             .map_or(super::impact::Severity::None, |i| i.severity);
         changes.push(ChangeFacts {

@@ -73,7 +73,7 @@ fn preview(
         &target.env,
         &target.environment,
     )?;
-    plan.policies = deploy::judge(&request, &preview, Some(&cost), ui)?.results;
+    plan.policies = deploy::judge(&request, &preview, &plan.impacts, Some(&cost), ui)?.results;
     plan.cost = Some(cost);
     Ok((plan, preview))
 }

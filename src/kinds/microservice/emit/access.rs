@@ -200,21 +200,7 @@ pub(super) fn roles(
             .set("assumeRolePolicy", assume.clone())
             .set("tags", tags.clone()),
     );
-    e.add(
-        index,
-        Resource::new(
-            e.name(index, "execution-managed"),
-            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-        )
-        .set("role", r(format!("{execution_role}.name")))
-        .set(
-            "policyArn",
-            s(format!(
-                "arn:{}:iam::aws:{TASK_EXECUTION_POLICY}",
-                e.partition()
-            )),
-        ),
-    );
+    attach_managed_policy(e, index, "execution-managed", &execution_role, TASK_EXECUTION_POLICY);
     let mut execution_statements = Vec::new();
     if !execution_secrets.is_empty() {
         execution_statements.push(iam_statement(
@@ -314,6 +300,27 @@ fn dedup(values: Vec<Value>) -> Vec<Value> {
         }
     }
     out
+}
+
+/// Attaches the AWS managed policy at `path` (`policy/...`) to `role`, as
+/// resource `<component>-<name>`.
+pub(super) fn attach_managed_policy(
+    e: &mut Emitter,
+    index: usize,
+    name: &str,
+    role: &str,
+    path: &str,
+) {
+    let attachment = Resource::new(
+        e.name(index, name),
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    )
+    .set("role", r(format!("{role}.name")))
+    .set(
+        "policyArn",
+        s(format!("arn:{}:iam::aws:{path}", e.partition())),
+    );
+    e.add(index, attachment);
 }
 
 /// The trust policy of a role that the AWS service `principal` assumes.

@@ -12,7 +12,7 @@
 //! alarms detect Amazon ECS deployment failures", and "Lifecycle hooks for
 //! Amazon ECS service deployments" (a role ECS assumes to invoke the function).
 
-use super::access::{Context, assumed_by, policy, role_name};
+use super::access::{Context, assumed_by, attach_managed_policy, policy, role_name};
 use crate::emit::emitter::Emitter;
 use crate::emit::network;
 use crate::emit::program::{Resource, Value, iam_statement, list, map, r, s, strings};
@@ -129,18 +129,7 @@ pub(super) fn role(e: &mut Emitter, cx: &Context) -> Option<String> {
             .set("tags", tags.clone()),
     );
     if rollout.shifts_traffic() {
-        e.add(
-            index,
-            Resource::new(
-                e.name(index, "rollout-managed"),
-                "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-            )
-            .set("role", r(format!("{role}.name")))
-            .set(
-                "policyArn",
-                s(format!("arn:{}:iam::aws:{LOAD_BALANCER_POLICY}", e.partition())),
-            ),
-        );
+        attach_managed_policy(e, index, "rollout-managed", &role, LOAD_BALANCER_POLICY);
     }
     if !rollout.hooks.is_empty() {
         let mut functions: Vec<Value> = Vec::new();
