@@ -68,6 +68,11 @@ mod editor {
             })
             .collect();
         files.sort();
+        // The repository's policies.yaml, at its root, is one of its files too.
+        let policies = root.join("policies.yaml");
+        if policies.exists() {
+            files.push(policies);
+        }
         files
     }
 
