@@ -80,6 +80,7 @@ codes! {
     PlainSecret => "plain-secret": "A value whose name looks like a secret (password, token, API key) is written in plain text instead of coming from Secrets Manager.",
     InvalidRollout => "invalid-rollout": "A `rollout:` that ECS would refuse: a traffic shift or a load balancer alarm on a service without a load balancer, or an option of another strategy.",
     InvalidPolicy => "invalid-policy": "A rule of policies.yaml whose `when` does not parse as CEL, names a field the plan's model does not have, or does not give true or false.",
+    InvalidAdoption => "invalid-adoption": "An environment's `adopt:` in stack.yaml names a resource its compiled program does not declare, so the live resource would never be imported.",
     NameTooLong => "name-too-long": "An AWS name derived from the stack, environment, service and component would be longer than its resource type allows.",
 }
 

@@ -180,6 +180,13 @@ pub fn compile_stack(
             let emitted = (!loader.diagnostics.iter().any(Diagnostic::is_error)).then(|| {
                 let compiled = crate::emit::emit(&resolved);
                 check_names(&checked.loaded, &compiled, &mut loader.diagnostics);
+                check_adopted(
+                    &checked.loaded,
+                    &environment,
+                    &resolved,
+                    &compiled,
+                    &mut loader.diagnostics,
+                );
                 compiled
             });
             checked.environments.push(resolved);
@@ -248,6 +255,44 @@ fn check_names(loaded: &LoadedStack, compiled: &Compiled, diagnostics: &mut Vec<
             d = d.at(crate::source::Span::file_start(file));
         }
         diagnostics.push(d);
+    }
+}
+
+/// Every resource an environment adopts (stack.yaml's `adopt:`) must be one
+/// the program declares, or its import would silently never happen.
+fn check_adopted(
+    loaded: &LoadedStack,
+    environment: &str,
+    resolved: &ResolvedStack,
+    compiled: &Compiled,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let Some(doc) = &loaded.stack_file else {
+        return;
+    };
+    let names: Vec<&str> = compiled
+        .program
+        .resources
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    for name in resolved.env.adopt.keys() {
+        if names.contains(&name.as_str()) {
+            continue;
+        }
+        let (span, _) = doc
+            .root
+            .locate(&format!("/environments/{environment}/adopt/{name}"));
+        let d = Diagnostic::error(
+            Code::InvalidAdoption,
+            format!("`{environment}` adopts `{name}`, which its program does not declare"),
+        )
+        .at(span)
+        .note("a resource is adopted by the name deployer gives it in the compiled program (`deployer compile` writes it)");
+        diagnostics.push(match did_you_mean(name, names.iter().copied()) {
+            Some(help) => d.help(help),
+            None => d.help("remove the line, or name the resource as the program does"),
+        });
     }
 }
 

@@ -73,6 +73,8 @@ pub struct PlanFacts {
     pub monthly_cost_delta: f64,
     pub monthly_cost_before: f64,
     pub monthly_cost_after: f64,
+    /// Live resources taken over as they are (an environment's `adopt:`).
+    pub imports: u64,
     pub creates: u64,
     pub updates: u64,
     pub replaces: u64,

@@ -3,7 +3,7 @@
 
 use crate::backend::{LockInfo, now, relative, timestamp};
 use crate::cli::printer::duration;
-use crate::cli::printer::{BOLD, GREEN, Printer, RED, YELLOW};
+use crate::cli::printer::{BOLD, CYAN, GREEN, Printer, RED, YELLOW};
 use crate::error::{Error, Result};
 use crate::ops::changes::{PlannedChanges, Update, label};
 use crate::ops::rollouts::RolloutEvent;
@@ -271,22 +271,38 @@ impl Ui for CliUi<'_> {
         for (component, resources) in &plan.components {
             let change = plan.change_of(component).map_or("update", |c| c.name());
             let (mark, style) = match change {
+                "import" => ("=", CYAN),
                 "create" => ("+", GREEN),
                 "delete" => ("-", RED),
                 "replace" => ("±", YELLOW),
                 _ => ("~", YELLOW),
             };
             let n = resources.len();
+            let imported = resources
+                .keys()
+                .filter(|r| plan.imported.contains_key(*r))
+                .count();
+            let adopted = if imported > 0 && change != "import" {
+                format!(", {imported} adopted first")
+            } else {
+                String::new()
+            };
             self.line(format!(
-                "  {style}{mark}{style:#} {:<40} {change} ({n} resource{})",
+                "  {style}{mark}{style:#} {:<40} {change} ({n} resource{}{adopted})",
                 label(component),
                 if n == 1 { "" } else { "s" }
             ));
         }
         let counts = plan.counts();
-        let parts: Vec<String> = ["create", "update", "replace", "delete"]
-            .iter()
-            .map(|k| format!("{} to {k}", counts.get(k).copied().unwrap_or(0)))
+        let imports = plan.imported.len();
+        let parts: Vec<String> = (imports > 0)
+            .then(|| format!("{imports} to import"))
+            .into_iter()
+            .chain(
+                ["create", "update", "replace", "delete"]
+                    .iter()
+                    .map(|k| format!("{} to {k}", counts.get(k).copied().unwrap_or(0))),
+            )
             .collect();
         self.line(format!("  {}", parts.join(", ")));
     }

@@ -82,6 +82,13 @@ pub fn emit(stack: &ResolvedStack) -> Compiled {
             }
         }
     }
+    // Resources the environment adopts take over live ones (stack.yaml's
+    // `adopt:`; a name the program lacks is reported by `pipeline`).
+    for resource in &mut e.program.resources {
+        if let Some(id) = stack.env.adopt.get(&resource.name) {
+            resource.import = Some(id.0.clone());
+        }
+    }
     let mut settings = json!({
         "config": {
             "aws:region": stack.env.region,

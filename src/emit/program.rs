@@ -184,6 +184,9 @@ pub struct Resource {
     pub depends_on: Vec<String>,
     pub ignore_changes: Vec<String>,
     pub protect: bool,
+    /// The id of a live resource this one takes over (Pulumi's `import`
+    /// option), from the environment's `adopt:` in stack.yaml.
+    pub import: Option<String>,
     /// `service/component` that owns it, or `None` for stack-wide resources.
     pub component: Option<String>,
 }
@@ -197,6 +200,7 @@ impl Resource {
             depends_on: Vec::new(),
             ignore_changes: Vec::new(),
             protect: false,
+            import: None,
             component: None,
         }
     }
@@ -264,6 +268,9 @@ impl Resource {
         }
         if self.protect {
             options.insert("protect".into(), Json::Bool(true));
+        }
+        if let Some(id) = &self.import {
+            options.insert("import".into(), Json::String(id.clone()));
         }
         Json::Object(options)
     }
@@ -386,7 +393,7 @@ mod tests {
         };
         let base = program(&|_| {}).digest();
         assert_eq!(base, program(&|_| {}).digest());
-        let changed: [&dyn Fn(&mut Resource); 5] = [
+        let changed: [&dyn Fn(&mut Resource); 6] = [
             &|r: &mut Resource| r.properties[0].1 = s("orders2"),
             &|r: &mut Resource| r.properties[1].1 = s("5"),
             &|r: &mut Resource| r.properties[1].1 = Value::Float(5.0),
@@ -395,6 +402,7 @@ mod tests {
                 r.properties[0].1 = s("eorders");
             },
             &|r: &mut Resource| r.protect = true,
+            &|r: &mut Resource| r.import = Some("orders".into()),
         ];
         for (i, edit) in changed.iter().enumerate() {
             assert_ne!(base, program(edit).digest(), "change {i} went unseen");

@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// What changes a component sees: the word users read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Change {
+    /// A live resource taken over as it is (Pulumi's `import` option).
+    Import,
     Create,
     Update,
     Replace,
@@ -17,11 +19,11 @@ pub enum Change {
 impl Change {
     pub(super) fn of(op: &str) -> Option<Change> {
         match op {
+            "import" => Some(Change::Import),
             "create" => Some(Change::Create),
             "update" => Some(Change::Update),
-            "replace" | "create-replacement" | "delete-replaced" | "discard-replaced" => {
-                Some(Change::Replace)
-            }
+            "replace" | "create-replacement" | "delete-replaced" | "discard-replaced"
+            | "import-replacement" => Some(Change::Replace),
             "delete" | "discard" => Some(Change::Delete),
             _ => None,
         }
@@ -29,6 +31,7 @@ impl Change {
 
     pub fn verb(self) -> &'static str {
         match self {
+            Change::Import => "Importing",
             Change::Create => "Creating",
             Change::Update => "Updating",
             Change::Replace => "Replacing",
@@ -38,6 +41,7 @@ impl Change {
 
     pub fn name(self) -> &'static str {
         match self {
+            Change::Import => "import",
             Change::Create => "create",
             Change::Update => "update",
             Change::Replace => "replace",
@@ -72,6 +76,12 @@ pub struct PlannedChanges {
     pub changed_inputs: BTreeMap<String, Vec<String>>,
     /// resource → its inputs as they will be (as they were, for a delete).
     pub inputs: BTreeMap<String, serde_json::Value>,
+    /// resource → the live inputs its import read, for a resource the
+    /// program adopts (whatever else happens to it after).
+    pub imported: BTreeMap<String, serde_json::Value>,
+    /// resource → the inputs that force its replacement, where the preview
+    /// says (`keys` of a replacing step).
+    pub replace_keys: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl PlannedChanges {
@@ -89,6 +99,49 @@ impl PlannedChanges {
                     out.push((component.clone(), resource.clone(), *change));
                 }
             }
+        }
+        out
+    }
+
+    /// Resources holding data that an import would replace or delete: the
+    /// live store the program adopts differs from it in an input that
+    /// forces a new one. Each with its component and those inputs, as
+    /// `input: live → program`.
+    pub fn adoption_losses(&self) -> Vec<(String, String, Vec<String>)> {
+        let mut out = Vec::new();
+        for (component, resource, _) in self.data_loss() {
+            let Some(live) = self.imported.get(&resource) else {
+                continue;
+            };
+            let program = self.inputs.get(&resource);
+            let forcing = self.replace_keys.get(&resource).filter(|k| !k.is_empty());
+            let changed: BTreeSet<&String> = self
+                .changed_inputs
+                .get(&resource)
+                .into_iter()
+                .flatten()
+                .collect();
+            let differing = changed
+                .into_iter()
+                .filter(|key| forcing.is_none_or(|f| f.contains(*key)))
+                // What the import read and the program sets: an input the
+                // program leaves out is the provider's to compute.
+                .filter(|key| {
+                    let set = |v: Option<&serde_json::Value>| v.is_some_and(|v| !v.is_null());
+                    set(live.get(*key)) && set(program.and_then(|p| p.get(*key)))
+                })
+                .map(|key| {
+                    let show = |v: Option<&serde_json::Value>| {
+                        v.map_or("(none)".to_string(), serde_json::Value::to_string)
+                    };
+                    format!(
+                        "{key}: {} → {}",
+                        show(live.get(key)),
+                        show(program.and_then(|p| p.get(key)))
+                    )
+                })
+                .collect();
+            out.push((component, resource, differing));
         }
         out
     }
@@ -125,7 +178,25 @@ pub fn planned_changes(events: &[EngineEvent], owner: &BTreeMap<String, String>)
             }
             if let Some(change) = Change::of(&m.op) {
                 let component = component_of(owner, m);
+                // An import reads the live resource; the steps after it (an
+                // update, a replacement) diff the program against what it read
+                // (`continueStepsFromImport`, pkg/resource/deploy/step_generator.go).
+                if change == Change::Import
+                    && let Some(live) = m
+                        .old
+                        .as_ref()
+                        .or(m.new.as_ref())
+                        .and_then(|s| s.get("inputs"))
+                {
+                    plan.imported.insert(m.name().to_string(), live.clone());
+                }
                 plan.types.insert(m.name().to_string(), m.kind.clone());
+                if change == Change::Replace && !m.keys.is_empty() {
+                    plan.replace_keys
+                        .entry(m.name().to_string())
+                        .or_default()
+                        .extend(m.keys.iter().cloned());
+                }
                 let inputs = |state: &Option<serde_json::Value>| {
                     state.as_ref().and_then(|s| s.get("inputs")).cloned()
                 };
@@ -151,10 +222,10 @@ pub fn planned_changes(events: &[EngineEvent], owner: &BTreeMap<String, String>)
                 if let Some(inputs) = new.or(old) {
                     plan.inputs.insert(m.name().to_string(), inputs);
                 }
-                plan.components
-                    .entry(component)
-                    .or_default()
-                    .insert(m.name().to_string(), change);
+                // After an import, what follows it says what happens.
+                let changes = plan.components.entry(component).or_default();
+                let entry = changes.entry(m.name().to_string()).or_insert(change);
+                *entry = (*entry).max(change);
             }
         }
     }

@@ -105,6 +105,10 @@ pub struct StepMetadata {
     pub urn: String,
     #[serde(rename = "type", default)]
     pub kind: String,
+    /// The inputs that force a replacement, for a replacing step
+    /// (`StepEventMetadata.Keys`, sdk/go/common/apitype/events.go).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diffs: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

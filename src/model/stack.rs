@@ -102,7 +102,21 @@ pub struct EnvironmentSpec {
     /// Days to keep container logs. Defaults to 30, or 90 in production.
     #[schemars(extend("enum" = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]))]
     pub log_retention_days: Option<u32>,
+    /// Live resources this environment's program takes over instead of
+    /// creating, by the program's resource name: each gets Pulumi's `import`
+    /// option with the resource's id (an ARN, a name, a queue URL, as
+    /// pulumi-aws imports that type). `deployer import copilot --adopt` writes
+    /// them; remove them after the environment's first apply, since Pulumi
+    /// refuses to replace a resource that still names an id to import.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z0-9_.-]+$"}))]
+    pub adopt: BTreeMap<String, AdoptedId>,
 }
+
+/// The id of a live resource to import (what `pulumi import` takes for its type).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct AdoptedId(#[schemars(length(min = 1, max = 2048))] pub String);
 
 impl EnvironmentSpec {
     pub fn approval_required(&self) -> bool {

@@ -111,6 +111,7 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
     // Resources leaving the program are attributed from the last release's map.
     let owner = owners_with_previous(&releases, &request.files)?;
     let plan = planned_changes(&engine.preview()?, &owner);
+    adoption_keeps_data(&request, &plan)?;
     if crate::interrupt::interrupted() {
         return Err(Error::failed(
             "interrupted before deploying; nothing was changed",
@@ -403,30 +404,19 @@ fn plan_model(
     use crate::policy::{
         ChangeFacts, EnvironmentFacts, PlanFacts, PlanModel, ResourceFacts, StackFacts,
     };
-    let word = |c: Change| match c {
-        Change::Create => "create",
-        Change::Update => "update",
-        Change::Replace => "replace",
-        Change::Delete => "delete",
-    };
-    let strength = |c: Change| match c {
-        Change::Delete => 3,
-        Change::Replace => 2,
-        Change::Update => 1,
-        Change::Create => 0,
-    };
     let mut facts = PlanFacts::default();
     let mut changes = Vec::new();
     for (component, resources) in &plan.components {
         for change in resources.values() {
             match change {
+                Change::Import => facts.imports += 1,
                 Change::Create => facts.creates += 1,
                 Change::Update => facts.updates += 1,
                 Change::Replace => facts.replaces += 1,
                 Change::Delete => facts.deletes += 1,
             }
         }
-        let Some(strongest) = resources.values().copied().max_by_key(|c| strength(*c)) else {
+        let Some(strongest) = resources.values().copied().max() else {
             continue;
         };
         let kind = request
@@ -442,7 +432,7 @@ fn plan_model(
         changes.push(ChangeFacts {
             component: component.clone(),
             kind: kind.to_string(),
-            op: word(strongest).to_string(),
+            op: strongest.name().to_string(),
             impact: serde_json::to_value(impact)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
@@ -451,7 +441,7 @@ fn plan_model(
                 .iter()
                 .map(|(name, change)| ResourceFacts {
                     name: name.clone(),
-                    op: word(*change).to_string(),
+                    op: change.name().to_string(),
                 })
                 .collect(),
             monthly_cost_delta: cost
@@ -513,7 +503,48 @@ pub fn preview(request: &Request) -> Result<PlannedChanges> {
     state_not_lost(request, &releases)?;
     let engine = prepare(request, &request.files, Reads::Program)?;
     let owner = owners_with_previous(&releases, &request.files)?;
-    Ok(planned_changes(&engine.preview()?, &owner))
+    let plan = planned_changes(&engine.preview()?, &owner);
+    adoption_keeps_data(request, &plan)?;
+    Ok(plan)
+}
+
+/// A data store the environment adopts is taken over as it is, never
+/// replaced or deleted by its import: when the live store differs from the
+/// program in an input that forces a new one, the plan stops before anything
+/// changes and names the inputs. (Pulumi itself only warns in a preview and
+/// fails in `up`: "previously-imported resources that still specify an ID
+/// may not be replaced", pkg/resource/deploy/step_generator.go.)
+fn adoption_keeps_data(request: &Request, plan: &PlannedChanges) -> Result<()> {
+    let losses = plan.adoption_losses();
+    let Some((component, resource, differing)) = losses.first() else {
+        return Ok(());
+    };
+    let others = if losses.len() > 1 {
+        format!(
+            " (and {} more: {})",
+            losses.len() - 1,
+            losses[1..]
+                .iter()
+                .map(|(c, r, _)| format!("{r} of {c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        String::new()
+    };
+    Err(Error::failed(format!(
+        "{resource} of {component} holds data, and {} adopts it as it is: the live resource differs from the program in {}, which would replace it; nothing was changed{others}",
+        request.environment,
+        if differing.is_empty() {
+            "an input that forces a new one".to_string()
+        } else {
+            differing.join(", ")
+        }
+    ))
+    .with_help(format!(
+        "make {component}'s files say what runs (the values on the left), or remove `{resource}` from `adopt:` of {} in stack.yaml to leave the live one alone",
+        request.environment
+    )))
 }
 
 /// Pulumi finished, but the back-end could not take the outcome (an outage

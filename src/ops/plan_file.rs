@@ -5,7 +5,7 @@
 //! them differs (a file edited since, another release landing first, AWS or
 //! the state moving under it).
 
-use crate::engine::changes::{Change, PlannedChanges};
+use crate::engine::changes::PlannedChanges;
 use crate::error::{Context, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -55,20 +55,11 @@ pub fn operations(plan: &PlannedChanges) -> BTreeMap<String, BTreeMap<String, St
         .map(|(component, resources)| {
             let resources = resources
                 .iter()
-                .map(|(resource, change)| (resource.clone(), word(*change).to_string()))
+                .map(|(resource, change)| (resource.clone(), change.name().to_string()))
                 .collect();
             (component.clone(), resources)
         })
         .collect()
-}
-
-fn word(change: Change) -> &'static str {
-    match change {
-        Change::Create => "create",
-        Change::Update => "update",
-        Change::Replace => "replace",
-        Change::Delete => "delete",
-    }
 }
 
 impl PlanFile {

@@ -89,7 +89,10 @@ fn emit(e: &mut Emitter, index: usize, rds: &Rds) {
         "aws:rds/subnetGroup:SubnetGroup",
         "database",
     );
-    let identifier = e.physical_name(&[&e.qualified(index)], 63);
+    let identifier = rds
+        .identifier
+        .clone()
+        .unwrap_or_else(|| e.physical_name(&[&e.qualified(index)], 63));
     let mut instance = Resource::new(e.name(index, "instance"), "aws:rds/instance:Instance")
         .set("identifier", s(&identifier))
         .set("engine", s(rds.engine.as_str()))

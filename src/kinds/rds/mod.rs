@@ -29,6 +29,12 @@ pub struct Rds {
     /// Storage size and type.
     #[serde(default)]
     pub storage: Storage,
+    /// The instance's identifier in AWS, part of its endpoint's host name.
+    /// Default: `<stack>-<environment>-<service>-<component>`, shortened to
+    /// fit. Set it to keep the identifier of a database the environment
+    /// adopts: renaming an instance changes its endpoint.
+    #[schemars(regex(pattern = r"^[a-zA-Z](-?[a-zA-Z0-9])*$"), length(max = 63))]
+    pub identifier: Option<String>,
     /// Name of the database created in the instance (default: the component
     /// name with `_` for `-`).
     #[schemars(regex(pattern = r"^[A-Za-z][A-Za-z0-9_]{0,62}$"))]

@@ -20,6 +20,33 @@ pub fn check(sqs: &Sqs, doc: &Expanded, diagnostics: &mut Vec<Diagnostic>) -> bo
         );
         ok = false;
     }
+    // SQS requires a FIFO queue's name to end in `.fifo`, and only then.
+    for (name, pointer) in [
+        (&sqs.queue_name, "/queue_name"),
+        (&sqs.dead_letter.queue_name, "/dead_letter/queue_name"),
+    ] {
+        if let Some(name) = name
+            && name.ends_with(".fifo") != sqs.fifo
+        {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    if sqs.fifo {
+                        format!("`{name}` names a FIFO queue without `.fifo` at its end, which SQS requires")
+                    } else {
+                        format!("`{name}` ends in `.fifo`, which SQS keeps for FIFO queues")
+                    },
+                )
+                .at(doc.span_of(pointer))
+                .help(if sqs.fifo {
+                    format!("name it `{name}.fifo`")
+                } else {
+                    "set `fifo: true`, or drop `.fifo` from the name".to_string()
+                }),
+            );
+            ok = false;
+        }
+    }
     if sqs.dead_letter.enabled && sqs.dead_letter.retention_days < sqs.retention_days {
         diagnostics.push(
             Diagnostic::warning(

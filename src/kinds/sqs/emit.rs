@@ -55,10 +55,12 @@ fn emit(e: &mut Emitter, index: usize, sqs: &Sqs) {
             Resource::new(&dlq, "aws:sqs/queue:Queue")
                 .set(
                     "name",
-                    s(format!(
-                        "{}{suffix}",
-                        e.physical_name(&[&base, "dlq"], MAX_NAME - suffix.len())
-                    )),
+                    s(sqs.dead_letter.queue_name.clone().unwrap_or_else(|| {
+                        format!(
+                            "{}{suffix}",
+                            e.physical_name(&[&base, "dlq"], MAX_NAME - suffix.len())
+                        )
+                    })),
                 )
                 .set("fifoQueue", Value::Bool(sqs.fifo))
                 .set(
@@ -72,10 +74,12 @@ fn emit(e: &mut Emitter, index: usize, sqs: &Sqs) {
     let mut main = Resource::new(&queue, "aws:sqs/queue:Queue")
         .set(
             "name",
-            s(format!(
-                "{}{suffix}",
-                e.physical_name(&[&base], MAX_NAME - suffix.len())
-            )),
+            s(sqs.queue_name.clone().unwrap_or_else(|| {
+                format!(
+                    "{}{suffix}",
+                    e.physical_name(&[&base], MAX_NAME - suffix.len())
+                )
+            })),
         )
         .set("fifoQueue", Value::Bool(sqs.fifo));
     if sqs.fifo {

@@ -14,6 +14,12 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields, default)]
 #[schemars(title = "deployer sqs.yaml")]
 pub struct Sqs {
+    /// The queue's name in AWS (with `.fifo` for a FIFO queue). Default:
+    /// `<stack>-<environment>-<service>-<component>`, shortened to fit. Set
+    /// it to keep the name of a queue the environment adopts: a new name is a
+    /// new queue, and the messages stay in the old one.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,80}(\.fifo)?$"))]
+    pub queue_name: Option<String>,
     /// First-in-first-out queue with exactly-once processing.
     pub fifo: bool,
     /// FIFO only: deduplicate messages by a hash of their body.
@@ -40,6 +46,7 @@ pub struct Sqs {
 impl Default for Sqs {
     fn default() -> Self {
         Sqs {
+            queue_name: None,
             fifo: false,
             content_based_deduplication: false,
             visibility_timeout_seconds: 30,
@@ -58,6 +65,10 @@ impl Default for Sqs {
 pub struct DeadLetter {
     /// Create a dead-letter queue and redrive to it.
     pub enabled: bool,
+    /// The dead-letter queue's name in AWS. Default: the queue's default
+    /// name followed by `-dlq`. Set it to keep the name of an adopted one.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,80}(\.fifo)?$"))]
+    pub queue_name: Option<String>,
     /// Receives before a message moves to the dead-letter queue.
     #[schemars(range(min = 1, max = 1000))]
     pub max_receives: u32,
@@ -69,6 +80,7 @@ pub struct DeadLetter {
 impl Default for DeadLetter {
     fn default() -> Self {
         DeadLetter {
+            queue_name: None,
             enabled: true,
             max_receives: 5,
             retention_days: 14,

@@ -57,6 +57,13 @@
 //!   `{pid, username, hostname, timestamp}`, taken by `up`, `refresh` and
 //!   `destroy` (preview-only too) but not `preview` (`pkg/backend/diy/backend.go`);
 //!   `cancel` deletes every lock of the stack without looking;
+//! - an import (`options.import`) of a resource not in the state reads it
+//!   live ([`read`]) and fails when it does not exist ("resource '<id>' does
+//!   not exist", `ImportStep.Apply`, pkg/resource/deploy/step.go); then the
+//!   program is diffed against what was read, as an update would be
+//!   (`continueStepsFromImport`, step_generator.go): an `import` step, then
+//!   an update or a replacement — which a resource that still names an id to
+//!   import may not undergo: a warning in a preview, an error in `up`;
 //! - `up` with pending operations proceeds with a warning
 //!   (`deployment_executor.go`); `refresh --clear-pending-creates` drops them.
 //!
@@ -82,6 +89,7 @@
 
 mod blob;
 mod cli;
+mod read;
 
 use blob::Bucket;
 use cli::{Args, truthy};
@@ -217,24 +225,36 @@ const REPLACING: &[(&str, &[&str])] = &[
 
 /// Whether changing `old` inputs into `new` replaces a resource of `kind`.
 fn replaces(kind: &str, old: &Value, new: &Value) -> bool {
+    !replacing_keys(kind, old, new).is_empty()
+}
+
+/// The inputs whose change replaces a resource of `kind`: what a replacing
+/// step's `keys` say (`StepEventMetadata.Keys`, sdk/go/common/apitype/events.go).
+fn replacing_keys(kind: &str, old: &Value, new: &Value) -> Vec<String> {
     let Some((_, forcing)) = REPLACING.iter().find(|(t, _)| *t == kind) else {
-        return false;
+        return Vec::new();
     };
     let empty = Map::new();
     let (old, new) = (
         old.as_object().unwrap_or(&empty),
         new.as_object().unwrap_or(&empty),
     );
-    old.keys()
+    let mut keys: Vec<String> = old
+        .keys()
         .chain(new.keys())
         .filter(|k| old.get(*k) != new.get(*k))
-        .any(|k| {
+        .filter(|k| {
             if forcing.contains(&"*") {
-                k != "tags" && k != "tagsAll" && k != "skipDestroy"
+                *k != "tags" && *k != "tagsAll" && *k != "skipDestroy"
             } else {
                 forcing.contains(&k.as_str())
             }
         })
+        .cloned()
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 fn version() -> String {
@@ -416,6 +436,26 @@ struct Step {
     kind: String,
     properties: Value,
     options: Value,
+    /// A resource the program imports (`options.import`): what the
+    /// provider read of it; `op` is then what follows the import.
+    import: Option<Import>,
+}
+
+/// An import step (`ImportStep`, pkg/resource/deploy/step.go): the live
+/// resource's id and inputs as read, then the program diffed against them
+/// as for any update (`continueStepsFromImport`, step_generator.go).
+#[derive(Clone)]
+struct Import {
+    id: String,
+    /// The inputs the provider read ([`read`]).
+    live: Value,
+    /// Why the import cannot be done: the resource does not exist, or its
+    /// type cannot be read.
+    problem: Option<String>,
+    /// The inputs the program changes, as `key: live => program`.
+    differences: Vec<String>,
+    /// Those of them that force a replacement.
+    keys: Vec<String>,
 }
 
 impl Workspace {
@@ -904,6 +944,7 @@ impl Workspace {
                 kind: op["kind"].as_str().unwrap_or_default().to_string(),
                 properties: op["inputs"].clone(),
                 options: Value::Null,
+                import: None,
             };
             apply(state, &step);
             state["resources"][&step.name]["outputs"]["id"] = Value::String(pair[1].clone());
@@ -996,6 +1037,21 @@ impl Workspace {
                 &config,
             );
             let options = resource.get("options").cloned().unwrap_or(Value::Null);
+            // An import happens when the resource is not in the state, or was
+            // imported with another id (`isImport`, step_generator.go).
+            if let Some(id) = options["import"].as_str()
+                && known.get(name).is_none_or(|old| old["importId"] != id)
+            {
+                steps.push(self.import_step(
+                    name,
+                    &kind,
+                    id,
+                    properties,
+                    options.clone(),
+                    known.get(name),
+                ));
+                continue;
+            }
             let op = match known.get(name) {
                 None => "create",
                 Some(old) if old["type"] != kind.as_str() => "replace",
@@ -1009,6 +1065,7 @@ impl Workspace {
                 kind,
                 properties,
                 options,
+                import: None,
             });
         }
         // A replacement's outputs (its id, its ARN) are new and unknown until
@@ -1038,10 +1095,104 @@ impl Workspace {
                     kind: old["type"].as_str().unwrap_or_default().into(),
                     properties: old["inputs"].clone(),
                     options: old["options"].clone(),
+                    import: None,
                 });
             }
         }
         steps
+    }
+
+    /// An import, and what follows it: the program's inputs diffed against
+    /// what was read, over the inputs the program sets (an input it leaves
+    /// out is the provider's to compute, as `kmsKeyId` or `availabilityZone`).
+    fn import_step(
+        &self,
+        name: &str,
+        kind: &str,
+        id: &str,
+        properties: Value,
+        options: Value,
+        old: Option<&Value>,
+    ) -> Step {
+        let region = self.stack_config()["aws:region"]
+            .as_str()
+            .unwrap_or("us-east-1")
+            .to_string();
+        let (live, problem) = if old.is_some() {
+            (
+                Value::Null,
+                Some(format!(
+                    "the stand-in does not model an import-replacement of {name} (it is already in the state with another id)"
+                )),
+            )
+        } else {
+            match read::read(kind, id, &region) {
+                Ok(Some(live)) => (live, None),
+                Ok(None) => (Value::Null, Some(format!("resource '{id}' does not exist"))),
+                Err(e) => (Value::Null, Some(e)),
+            }
+        };
+        let empty = Map::new();
+        let program = properties.as_object().unwrap_or(&empty);
+        let read = live.as_object().unwrap_or(&empty);
+        let differing: Vec<&String> = program
+            .keys()
+            .filter(|k| read.contains_key(*k) && read.get(*k) != program.get(*k))
+            .collect();
+        let shown = |v: Option<&Value>| v.map_or("null".to_string(), Value::to_string);
+        let differences = differing
+            .iter()
+            .map(|k| format!("{k}: {} => {}", shown(read.get(*k)), shown(program.get(*k))))
+            .collect();
+        let compared: Map<String, Value> = program
+            .iter()
+            .filter(|(k, _)| read.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let keys = replacing_keys(kind, &live, &Value::Object(compared));
+        let op = if problem.is_some() {
+            "same"
+        } else if !keys.is_empty() {
+            "replace"
+        } else if differing.is_empty() {
+            "same"
+        } else {
+            "update"
+        };
+        Step {
+            op,
+            name: name.to_string(),
+            kind: kind.to_string(),
+            properties,
+            options,
+            import: Some(Import {
+                id: id.to_string(),
+                live,
+                problem,
+                differences,
+                keys,
+            }),
+        }
+    }
+
+    /// An import's problem: the resource cannot be read (an error in preview
+    /// and update alike), or it would be replaced, which a resource that
+    /// still names an id to import may not be: a warning in a preview, an
+    /// error in an update (step_generator.go).
+    fn import_problem(&self, step: &Step, preview: bool) -> Option<(&'static str, String)> {
+        let import = step.import.as_ref()?;
+        if let Some(problem) = &import.problem {
+            return Some(("error", problem.clone()));
+        }
+        (step.op == "replace").then(|| {
+            (
+                if preview { "warning" } else { "error" },
+                format!(
+                    "previously-imported resources that still specify an ID may not be replaced; please remove the `import` declaration from your program;\n{}",
+                    import.differences.join("\n")
+                ),
+            )
+        })
     }
 
     /// The provider's check of names (preview and update both run it): an
@@ -1070,7 +1221,10 @@ impl Workspace {
     /// one that stays protected (`step_generator.go`).
     fn protect_problem(&self, step: &Step, state: &Value) -> Option<String> {
         let urn = self.urn(&step.kind, &step.name);
-        let old_protect = state["resources"][&step.name]["options"]["protect"] == true;
+        // An imported resource's old state is what the import wrote, with the
+        // program's `protect`.
+        let old_protect = state["resources"][&step.name]["options"]["protect"] == true
+            || (step.import.is_some() && step.options["protect"] == true);
         match step.op {
             "delete" if old_protect => Some(format!(
                 "resource \"{urn}\" cannot be deleted\nbecause it is protected. To unprotect the resource, either remove the `protect` flag from the resource in your Pulumi program and run `pulumi up`, or use the command:\n`pulumi state unprotect '{urn}'`"
@@ -1089,6 +1243,19 @@ impl Workspace {
     /// pulumi-aws's `nameRequiresDeleteBeforeReplace`), `delete-replaced`,
     /// `replace`, `create-replacement`. Returns (now, after the others).
     fn ops(&self, step: &Step) -> (Vec<&'static str>, Option<&'static str>) {
+        if step.import.is_some() {
+            let then = Step {
+                import: None,
+                ..step.clone()
+            };
+            let (mut now, after) = if step.op == "same" {
+                (vec![], None)
+            } else {
+                self.ops(&then)
+            };
+            now.insert(0, "import");
+            return (now, after);
+        }
         if step.op != "replace" {
             return (vec![step.op], None);
         }
@@ -1111,6 +1278,22 @@ impl Workspace {
 
     fn metadata(&self, op: &str, step: &Step, state: &Value) -> Value {
         let urn = self.urn(&step.kind, &step.name);
+        if let Some(import) = &step.import {
+            // The import's own step has no old state and the read one as new;
+            // the steps after it have the read state as old.
+            let read = json!({"type": step.kind, "urn": urn, "id": import.id, "inputs": import.live, "outputs": import.live, "protect": step.options["protect"] == true, "parent": "", "provider": ""});
+            let program = json!({"type": step.kind, "urn": urn, "id": "", "inputs": step.properties, "outputs": {}, "protect": step.options["protect"] == true, "parent": "", "provider": ""});
+            let diffs: Vec<&str> = import
+                .differences
+                .iter()
+                .filter_map(|d| d.split(':').next())
+                .collect();
+            return if op == "import" {
+                json!({"op": op, "urn": urn, "type": step.kind, "old": null, "new": read, "diffs": [], "detailedDiff": null, "provider": ""})
+            } else {
+                json!({"op": op, "urn": urn, "type": step.kind, "old": read, "new": program, "keys": import.keys, "diffs": diffs, "detailedDiff": null, "provider": ""})
+            };
+        }
         let old = state["resources"].get(&step.name).map(|r| {
             json!({"type": r["type"], "urn": urn, "id": format!("{}-id", step.name), "inputs": r["inputs"], "outputs": r["outputs"], "protect": r["options"]["protect"] == true, "parent": "", "provider": ""})
         });
@@ -1122,7 +1305,13 @@ impl Workspace {
         } else {
             vec![]
         };
-        json!({"op": op, "urn": urn, "type": step.kind, "old": old, "new": new, "diffs": diffs, "detailedDiff": null, "provider": ""})
+        let keys = match state["resources"].get(&step.name) {
+            Some(was) if step.op == "replace" => {
+                replacing_keys(&step.kind, &was["inputs"], &step.properties)
+            }
+            _ => Vec::new(),
+        };
+        json!({"op": op, "urn": urn, "type": step.kind, "old": old, "new": new, "keys": keys, "diffs": diffs, "detailedDiff": null, "provider": ""})
     }
 
     fn stack_metadata(&self, op: &str) -> Value {
@@ -1149,6 +1338,19 @@ impl Workspace {
                 "resourcePreEvent",
                 json!({"metadata": metadata, "planning": true}),
             );
+            if let Some((severity, message)) = self.import_problem(step, true) {
+                events.emit(
+                    "diagnosticEvent",
+                    json!({"urn": self.urn(&step.kind, &step.name), "prefix": format!("{severity}: "), "message": format!("{message}\n"), "color": "never", "severity": severity}),
+                );
+                if severity == "error" {
+                    ok = false;
+                    continue;
+                }
+            }
+            if step.import.is_some() {
+                *counts.entry("import").or_default() += 1;
+            }
             let problem = self.protect_problem(step, state).or_else(|| {
                 (step.op != "delete")
                     .then(|| self.name_problem(step))
@@ -1262,11 +1464,15 @@ impl Workspace {
         let mut failure: Option<&str> = None;
         let mut later = Vec::new();
         for step in &steps {
-            let problem = self.protect_problem(step, &state).or_else(|| {
-                (step.op != "delete")
-                    .then(|| self.name_problem(step))
-                    .flatten()
-            });
+            let problem = self
+                .import_problem(step, false)
+                .map(|(_, message)| message)
+                .or_else(|| self.protect_problem(step, &state))
+                .or_else(|| {
+                    (step.op != "delete")
+                        .then(|| self.name_problem(step))
+                        .flatten()
+                });
             if let Some(problem) = problem {
                 events.emit("diagnosticEvent", json!({"urn": self.urn(&step.kind, &step.name), "prefix": "error: ", "message": format!("{problem}\n"), "color": "never", "severity": "error"}));
                 failure = Some("update failed");
@@ -1463,6 +1669,7 @@ impl Workspace {
                             kind,
                             properties: Value::Null,
                             options: Value::Null,
+                            import: None,
                         },
                     );
                 }
@@ -1491,6 +1698,7 @@ impl Workspace {
                     kind: old["type"].as_str().unwrap_or_default().into(),
                     properties: old["inputs"].clone(),
                     options: old["options"].clone(),
+                    import: None,
                 }
             })
             .filter(|s| !(args.has("exclude-protected") && s.options["protect"] == true))
@@ -1639,8 +1847,15 @@ fn apply(state: &mut Value, step: &Step) {
             .remove(&step.name);
         order.retain(|n| n != &Value::String(step.name.clone()));
     } else {
-        let outputs = json!({"id": format!("{}-id", step.name), "arn": format!("arn:aws:standin:::{}", step.name)});
+        let id = step
+            .import
+            .as_ref()
+            .map_or(format!("{}-id", step.name), |i| i.id.clone());
+        let outputs = json!({"id": id, "arn": format!("arn:aws:standin:::{}", step.name)});
         state["resources"][&step.name] = json!({"type": step.kind, "inputs": step.properties, "options": step.options, "outputs": outputs});
+        if let Some(import) = &step.import {
+            state["resources"][&step.name]["importId"] = Value::String(import.id.clone());
+        }
         if !order.contains(&Value::String(step.name.clone())) {
             order.push(Value::String(step.name.clone()));
         }

@@ -1,0 +1,111 @@
+//! The provider's `Read` of a live resource, for an import: pulumi-aws asks
+//! AWS (with the credentials and endpoint of the environment Pulumi runs in,
+//! `AWS_ENDPOINT_URL` in the tests) and returns the resource's inputs, or
+//! nothing when it does not exist (`ImportStep.Apply`,
+//! pkg/resource/deploy/step.go: "resource '<id>' does not exist").
+//!
+//! The stand-in reads the types deployer adopts, each by the id pulumi-aws
+//! imports it with (the "Import" section of each resource's page): an RDS
+//! instance by its identifier, an SQS queue by its URL. It returns the inputs
+//! deployer's programs set and every input that forces a replacement
+//! ([`super::REPLACING`]); any other type is refused, as a provider without an
+//! importer would be.
+
+use serde_json::{Value, json};
+
+/// `Ok(None)`: AWS says there is no such resource.
+pub fn read(kind: &str, id: &str, region: &str) -> Result<Option<Value>, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_string()))
+            .load()
+            .await;
+        match kind {
+            "aws:rds/instance:Instance" => rds_instance(&config, id).await,
+            "aws:sqs/queue:Queue" => sqs_queue(&config, id).await,
+            other => Err(format!(
+                "the stand-in cannot import {other}: it reads only aws:rds/instance:Instance and aws:sqs/queue:Queue"
+            )),
+        }
+    })
+}
+
+async fn rds_instance(config: &aws_config::SdkConfig, id: &str) -> Result<Option<Value>, String> {
+    let client = aws_sdk_rds::Client::new(config);
+    let answer = client
+        .describe_db_instances()
+        .db_instance_identifier(id)
+        .send()
+        .await;
+    let found = match answer {
+        Ok(found) => found,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_db_instance_not_found_fault()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(format!("reading RDS instance {id}: {e:?}")),
+    };
+    let Some(db) = found.db_instances().first() else {
+        return Ok(None);
+    };
+    Ok(Some(json!({
+        "identifier": db.db_instance_identifier(),
+        "engine": db.engine(),
+        "engineVersion": db.engine_version(),
+        "instanceClass": db.db_instance_class(),
+        "allocatedStorage": db.allocated_storage(),
+        "storageType": db.storage_type(),
+        "storageEncrypted": db.storage_encrypted().unwrap_or(false),
+        "dbName": db.db_name(),
+        "username": db.master_username(),
+        "port": db.endpoint().and_then(|e| e.port()),
+        "multiAz": db.multi_az().unwrap_or(false),
+        "backupRetentionPeriod": db.backup_retention_period(),
+        "deletionProtection": db.deletion_protection().unwrap_or(false),
+        "publiclyAccessible": db.publicly_accessible().unwrap_or(false),
+    })))
+}
+
+async fn sqs_queue(config: &aws_config::SdkConfig, url: &str) -> Result<Option<Value>, String> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let client = aws_sdk_sqs::Client::new(config);
+    let answer = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await;
+    let found = match answer {
+        Ok(found) => found,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_queue_does_not_exist()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(format!("reading SQS queue {url}: {e:?}")),
+    };
+    let attributes = found.attributes().cloned().unwrap_or_default();
+    let number = |name: QueueAttributeName| {
+        attributes
+            .get(&name)
+            .and_then(|v| v.parse::<i64>().ok())
+            .map_or(Value::Null, Value::from)
+    };
+    let flag = |name: QueueAttributeName| attributes.get(&name).is_some_and(|v| v == "true");
+    Ok(Some(json!({
+        "name": url.rsplit('/').next().unwrap_or(url),
+        "fifoQueue": flag(QueueAttributeName::FifoQueue),
+        "visibilityTimeoutSeconds": number(QueueAttributeName::VisibilityTimeout),
+        "messageRetentionSeconds": number(QueueAttributeName::MessageRetentionPeriod),
+        "delaySeconds": number(QueueAttributeName::DelaySeconds),
+        "receiveWaitTimeSeconds": number(QueueAttributeName::ReceiveMessageWaitTimeSeconds),
+        "maxMessageSize": number(QueueAttributeName::MaximumMessageSize),
+    })))
+}
