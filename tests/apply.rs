@@ -6,6 +6,8 @@ use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+#[path = "apply/adopt.rs"]
+mod adopt;
 #[path = "apply/kill_points.rs"]
 mod kill_points;
 #[path = "apply/lost_state.rs"]

@@ -183,6 +183,12 @@ pub struct ImportCopilotArgs {
     /// The region of every environment
     #[arg(long, value_name = "REGION", default_value = "us-east-1")]
     pub region: String,
+    /// Read the running application from AWS (Copilot's CloudFormation
+    /// stacks) and record its databases and queues in stack.yaml's `adopt:`,
+    /// so each environment's first apply takes them over instead of creating
+    /// new ones
+    #[arg(long)]
+    pub adopt: bool,
     /// Output format of the report
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,

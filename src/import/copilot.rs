@@ -35,6 +35,35 @@ pub struct Report {
     pub stack: String,
     pub written: Vec<String>,
     pub entries: Vec<Entry>,
+    /// The data stores the repository declares for ones Copilot made: what
+    /// `--adopt` looks for in Copilot's CloudFormation stacks.
+    pub adoptable: Vec<Adoptable>,
+}
+
+/// A resource of a Copilot service's CloudFormation stack (or of its addons'
+/// nested stack) that a component of the repository stands for.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Adoptable {
+    pub service: String,
+    /// Its name in Copilot's template: a Worker Service's `EventsQueue` and
+    /// `DeadLetterQueue` (copilot-cli `templates/workloads/services/worker/cf.yml`),
+    /// an addon's own name for its database.
+    pub logical_id: String,
+    /// `<service>/<component>`.
+    pub component: String,
+    pub role: Role,
+}
+
+/// What an adoptable resource is to its component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// An sqs.yaml component's queue.
+    Queue,
+    /// An sqs.yaml component's dead-letter queue.
+    DeadLetterQueue,
+    /// An rds.yaml component's instance.
+    Database,
 }
 
 /// How the import is asked for.
@@ -280,6 +309,17 @@ pub fn import(request: &Import) -> Result<Report, Refused> {
             &mut variables,
         );
         if let Some(queue) = queue {
+            for (logical_id, role) in [
+                ("EventsQueue", Role::Queue),
+                ("DeadLetterQueue", Role::DeadLetterQueue),
+            ] {
+                report.adoptable.push(Adoptable {
+                    service: name.clone(),
+                    logical_id: logical_id.into(),
+                    component: format!("{name}/queue"),
+                    role,
+                });
+            }
             service_files.push((
                 dir.join("components/queue/sqs.yaml"),
                 header("../../../../../../schemas/sqs.schema.json", &queue),
@@ -299,7 +339,15 @@ pub fn import(request: &Import) -> Result<Report, Refused> {
                 continue;
             };
             let mut notes = Notes::new(&file, &line, &mut report.entries);
-            for (component, rds, uses_entry) in addon(name, path, root, &settings, &mut notes) {
+            for (component, rds, uses_entry, logical_id) in
+                addon(name, path, root, &settings, &mut notes)
+            {
+                report.adoptable.push(Adoptable {
+                    service: name.clone(),
+                    logical_id,
+                    component: format!("{name}/{component}"),
+                    role: Role::Database,
+                });
                 service_files.push((
                     dir.join(format!("components/{component}/rds.yaml")),
                     header("../../../../../../schemas/rds.schema.json", &rds),
@@ -540,7 +588,7 @@ fn addon(
     root: &Node,
     settings: &Json,
     notes: &mut Notes,
-) -> Vec<(String, Json, Json)> {
+) -> Vec<(String, Json, Json, String)> {
     let mut components = Vec::new();
     let resources = root
         .as_map()
@@ -635,7 +683,7 @@ fn addon(
                     ),
                 );
                 let uses = json!({"component": component, "env_prefix": prefix});
-                components.push((component, Json::Object(rds), uses));
+                components.push((component, Json::Object(rds), uses, name.name.clone()));
             }
             "AWS::RDS::DBCluster" => notes.unsupported(
                 resource,
@@ -1181,6 +1229,24 @@ fn entries(dir: &Path, keep: fn(&Path) -> bool) -> Vec<PathBuf> {
         .unwrap_or_default();
     out.sort();
     out
+}
+
+/// Changes a file the import wrote (its modeline kept): how `--adopt`
+/// records what it found.
+pub fn edit(path: &Path, change: impl FnOnce(&mut Json)) -> Result<(), Refused> {
+    let text = crate::fs::read_back_text(path, crate::fs::ReadBack::Repository)
+        .map_err(|e| Refused(format!("cannot read {}: {e}", path.display())))?;
+    let schema = text
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("# yaml-language-server: $schema="))
+        .unwrap_or_default()
+        .to_string();
+    let mut value = crate::load::yaml::to_json(&text)
+        .map_err(|e| Refused(format!("cannot read {}: {e}", path.display())))?;
+    change(&mut value);
+    crate::artifacts::write_atomic(path, header(&schema, &value).as_bytes())
+        .map_err(|e| Refused(format!("cannot write {}: {e}", path.display())))
 }
 
 /// A file as written: the editor modeline, then the YAML.

@@ -1,6 +1,7 @@
 //! Reading live AWS for `status` and `logs`: what the latest release created,
 //! found from its record (outputs), never by guessing names.
 
+pub mod cloudformation;
 pub mod logs;
 pub mod lookup;
 pub mod pricing;
@@ -26,7 +27,7 @@ pub trait Service {
     fn connect(config: &aws_config::SdkConfig) -> Self;
 }
 
-/// Every service `status` and `logs` read, one line each.
+/// Every service deployer reads, one line each.
 macro_rules! services {
     ($($client:ty),+ $(,)?) => {
         $(impl Service for $client {
@@ -46,6 +47,7 @@ services!(
     aws_sdk_elasticache::Client,
     aws_sdk_costexplorer::Client,
     aws_sdk_pricing::Client,
+    aws_sdk_cloudformation::Client,
 );
 
 impl Cloud {

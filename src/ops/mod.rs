@@ -21,10 +21,13 @@
 //! - [`status`] and [`logs`]: the deployed release as AWS runs it;
 //! - [`lock`]: taking a stack's lock for a flow, `lock exec`, `lock status`
 //!   and `unlock`;
+//! - [`adopt`]: a Copilot application's databases and queues, read from its
+//!   CloudFormation stacks, recorded for the first apply to import;
 //! - [`deployed`]: the last successful release and its program, which
 //!   `show --deployed`, `diff --against deployed`, `drift`, `status` and `logs`
 //!   read.
 
+pub mod adopt;
 pub mod apply;
 pub mod deploy;
 pub mod deployed;

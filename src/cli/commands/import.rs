@@ -16,8 +16,21 @@ pub fn copilot(args: ImportCopilotArgs, printer: &Printer) -> Result<ExitStatus>
         region: args.region,
     };
     let report = import(&request).map_err(|e| Error::failed(e.0))?;
+    let adoption = if args.adopt {
+        Some(crate::ops::adopt::adopt(&crate::ops::adopt::Request {
+            repo: &args.out,
+            stack: &args.stack,
+            report: &report,
+        })?)
+    } else {
+        None
+    };
     if args.output == OutputFormat::Json {
-        printer.json(&report);
+        let mut value = serde_json::to_value(&report).unwrap_or_default();
+        if let Some(adoption) = &adoption {
+            value["adoption"] = serde_json::to_value(adoption).unwrap_or_default();
+        }
+        printer.json(&value);
         return Ok(ExitStatus::Success);
     }
     let count = |outcome: &str| {
@@ -51,9 +64,41 @@ pub fn copilot(args: ImportCopilotArgs, printer: &Printer) -> Result<ExitStatus>
         count("unknown"),
         report.written.len()
     ));
+    if let Some(adoption) = &adoption {
+        for env in &adoption.environments {
+            for adopted in &env.adopted {
+                printer.status(format!(
+                    "{}: adopts {} as {} of {} ({})",
+                    env.environment,
+                    adopted.from,
+                    adopted.resource,
+                    adopted.component,
+                    adopted.settings.join(", ")
+                ));
+            }
+            for left in &env.left {
+                printer.status(format!(
+                    "{}: leaves {} ({}): {}",
+                    env.environment, left.from, left.kind, left.why
+                ));
+            }
+        }
+        let adopted: usize = adoption.environments.iter().map(|e| e.adopted.len()).sum();
+        printer.success(format!(
+            "Adopted {adopted} data store{} across {} environment{}: each environment's first apply imports them (stack.yaml `adopt:`); remove `adopt:` once it has",
+            if adopted == 1 { "" } else { "s" },
+            adoption.environments.len(),
+            if adoption.environments.len() == 1 { "" } else { "s" },
+        ));
+    }
     printer.status(format!(
-        "  next: review what is not supported, then `deployer validate --all --repo {}`",
-        args.out.display()
+        "  next: review what is not supported, then `deployer validate --all --repo {}`{}",
+        args.out.display(),
+        if adoption.is_some() {
+            ", then `deployer plan` each environment: it shows what is imported"
+        } else {
+            ""
+        }
     ));
     Ok(ExitStatus::Success)
 }

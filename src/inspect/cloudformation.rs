@@ -1,0 +1,139 @@
+//! The resources of a CloudFormation stack, with those of its nested stacks
+//! (a Copilot service's addons are one: `AddonsStack`), as
+//! `cloudformation:ListStackResources` gives them; and what a database found
+//! there is, live, for `deployer import copilot --adopt`.
+
+use super::{Cloud, problem};
+use crate::error::{Error, Result};
+
+/// One resource of a stack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackResource {
+    /// The stack that declares it (a nested stack's name or ARN).
+    pub stack: String,
+    /// Its name in the template (`EventsQueue`).
+    pub logical_id: String,
+    /// `AWS::SQS::Queue`.
+    pub kind: String,
+    /// What CloudFormation calls it in AWS: a queue's URL, an instance's
+    /// identifier, a service's ARN (`PhysicalResourceId`, per resource type
+    /// in the CloudFormation reference's "Return values", `Ref`).
+    pub physical_id: String,
+    /// `CREATE_COMPLETE`, `UPDATE_COMPLETE`, ...
+    pub status: String,
+}
+
+/// Every resource of `stack` and of the stacks nested in it; `None` when
+/// there is no such stack (CloudFormation answers `ValidationError`, "Stack
+/// with id … does not exist").
+pub fn resources(cloud: &Cloud, stack: &str) -> Result<Option<Vec<StackResource>>> {
+    let mut out = Vec::new();
+    let mut pending = vec![stack.to_string()];
+    let mut first = true;
+    while let Some(name) = pending.pop() {
+        let mut token = None;
+        loop {
+            let client = cloud.client::<aws_sdk_cloudformation::Client>();
+            let answer = cloud.block_on(
+                client
+                    .list_stack_resources()
+                    .stack_name(&name)
+                    .set_next_token(token.clone())
+                    .send(),
+            );
+            let page = match answer {
+                Ok(page) => page,
+                Err(e) if first && missing(&e) => return Ok(None),
+                Err(e) => {
+                    return Err(Error::failed(problem(
+                        "cloudformation:ListStackResources",
+                        &name,
+                        &e,
+                    )));
+                }
+            };
+            first = false;
+            for summary in page.stack_resource_summaries() {
+                let resource = StackResource {
+                    stack: name.clone(),
+                    logical_id: summary
+                        .logical_resource_id()
+                        .unwrap_or_default()
+                        .to_string(),
+                    kind: summary.resource_type().unwrap_or_default().to_string(),
+                    physical_id: summary
+                        .physical_resource_id()
+                        .unwrap_or_default()
+                        .to_string(),
+                    status: summary
+                        .resource_status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                };
+                if resource.kind == "AWS::CloudFormation::Stack" && !resource.physical_id.is_empty()
+                {
+                    pending.push(resource.physical_id.clone());
+                }
+                out.push(resource);
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+fn missing<R>(
+    e: &aws_sdk_s3::error::SdkError<
+        aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesError,
+        R,
+    >,
+) -> bool {
+    use aws_sdk_s3::error::ProvideErrorMetadata;
+    e.code() == Some("ValidationError") && e.message().is_some_and(|m| m.contains("does not exist"))
+}
+
+/// What a database to adopt is, live: the values of its rds.yaml that would
+/// otherwise force a new instance (`rds:DescribeDBInstances`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveDatabase {
+    pub engine: String,
+    pub database: Option<String>,
+    pub username: Option<String>,
+    pub encrypted: bool,
+}
+
+/// `None` when there is no instance `identifier`.
+pub fn database(cloud: &Cloud, identifier: &str) -> Result<Option<LiveDatabase>> {
+    let client = cloud.client::<aws_sdk_rds::Client>();
+    let answer = cloud.block_on(
+        client
+            .describe_db_instances()
+            .db_instance_identifier(identifier)
+            .send(),
+    );
+    let found = match answer {
+        Ok(found) => found,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_db_instance_not_found_fault()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(Error::failed(problem(
+                "rds:DescribeDBInstances",
+                identifier,
+                &e,
+            )));
+        }
+    };
+    Ok(found.db_instances().first().map(|db| LiveDatabase {
+        engine: db.engine().unwrap_or_default().to_string(),
+        database: db.db_name().map(str::to_string),
+        username: db.master_username().map(str::to_string),
+        encrypted: db.storage_encrypted().unwrap_or(false),
+    }))
+}

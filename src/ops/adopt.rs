@@ -1,0 +1,339 @@
+//! `deployer import copilot --adopt`: the data stores of a running Copilot
+//! application, found in the CloudFormation stacks Copilot made
+//! (`<app>-<env>-<service>`, with its addons' nested stack), recorded in the
+//! imported repository so that each environment's first apply takes them
+//! over as they are — Pulumi's `import` option, from stack.yaml's `adopt:` —
+//! under the names they already have, instead of creating new ones beside
+//! them. What runs (services, load balancers, the cluster) is not taken
+//! over: deployer starts its own, and each such resource is listed with why.
+//!
+//! A database or queue is never replaced by its import: the names that would
+//! force a new one are written into the component's files for the
+//! environment, and should anything else differ, the plan stops and names it
+//! (`ops::deploy`).
+
+use crate::error::{Error, Result};
+use crate::import::copilot::{Adoptable, Report, Role, edit};
+use crate::inspect::Cloud;
+use crate::inspect::cloudformation::{self, StackResource};
+use crate::load::Repo;
+use crate::pipeline::{self, GivenVars, Missing, Options, Undeclared};
+use serde::Serialize;
+use serde_json::{Value as Json, json};
+use std::path::Path;
+
+pub struct Request<'a> {
+    /// The repository `import copilot` wrote.
+    pub repo: &'a Path,
+    pub stack: &'a str,
+    /// What the import found: the application, and the resources its
+    /// components stand for.
+    pub report: &'a Report,
+}
+
+/// What was found, per environment.
+#[derive(Debug, Default, Serialize)]
+pub struct Adoption {
+    pub environments: Vec<EnvironmentAdoption>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct EnvironmentAdoption {
+    pub environment: String,
+    pub adopted: Vec<Adopted>,
+    /// Copilot's resources deployer does not take over, and why.
+    pub left: Vec<Left>,
+}
+
+/// A live resource the environment's first apply imports.
+#[derive(Debug, Serialize)]
+pub struct Adopted {
+    /// `<service>/<component>`.
+    pub component: String,
+    /// The program's name for it (the key of `adopt:`).
+    pub resource: String,
+    /// The Pulumi type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What it is imported by: a queue's URL, an instance's identifier.
+    pub id: String,
+    /// `<stack>/<logical id>`: where CloudFormation has it.
+    pub from: String,
+    /// What was written into the component's files for the environment so
+    /// the import replaces nothing (`queue_name: …`).
+    pub settings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Left {
+    pub from: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub why: String,
+}
+
+/// Reads every environment's Copilot stacks and records what is adopted.
+pub fn adopt(request: &Request) -> Result<Adoption> {
+    let repo = Repo::open(Some(request.repo), request.repo)?;
+    // Who reads, as an environment's role session is named.
+    let who = crate::git::who(request.repo, || None);
+    let application = &request.report.application;
+    let mut adoption = Adoption::default();
+    let (stack_file, diagnostics, _) = pipeline::read_stack_file(&repo, request.stack);
+    let Some(stack_file) = stack_file else {
+        return Err(Error::failed(format!(
+            "the imported stack.yaml does not validate ({} problems), so nothing was adopted",
+            diagnostics.len()
+        ))
+        .with_help(format!(
+            "run `deployer validate --all --repo {}`, fix stack.yaml, and import again with --adopt",
+            request.repo.display()
+        )));
+    };
+    for (environment, env) in &stack_file.environments {
+        let program = program_of(&repo, request.stack, environment)?;
+        let cloud = Cloud::connect(env, &who)?;
+        let mut found = EnvironmentAdoption {
+            environment: environment.clone(),
+            ..EnvironmentAdoption::default()
+        };
+        let services: Vec<String> = program
+            .iter()
+            .filter_map(|r| r.component.as_deref())
+            .filter_map(|c| c.split('/').next())
+            .map(str::to_string)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for service in &services {
+            let name = format!("{application}-{environment}-{service}");
+            let Some(resources) = cloudformation::resources(&cloud, &name)? else {
+                found.left.push(Left {
+                    from: name,
+                    kind: "AWS::CloudFormation::Stack".into(),
+                    why: format!(
+                        "no such stack: `{service}` is not deployed by Copilot in {environment}, so deployer creates everything of it"
+                    ),
+                });
+                continue;
+            };
+            for resource in &resources {
+                let adoptable = request
+                    .report
+                    .adoptable
+                    .iter()
+                    .find(|a| &a.service == service && a.logical_id == resource.logical_id);
+                match adoptable {
+                    Some(a) => match take_over(&cloud, a, resource, &program)? {
+                        Ok(adopted) => found.adopted.push(adopted),
+                        Err(why) => found.left.push(left(resource, why)),
+                    },
+                    None if resource.kind == "AWS::CloudFormation::Stack" => {}
+                    None => found
+                        .left
+                        .push(left(resource, stays(&resource.kind).into())),
+                }
+            }
+        }
+        let env_stack = format!("{application}-{environment}");
+        for resource in cloudformation::resources(&cloud, &env_stack)?.unwrap_or_default() {
+            if resource.kind != "AWS::CloudFormation::Stack" {
+                found
+                    .left
+                    .push(left(&resource, stays(&resource.kind).into()));
+            }
+        }
+        adoption.environments.push(found);
+    }
+    record(request, &adoption)?;
+    Ok(adoption)
+}
+
+/// The program's resources for one environment, variables left as
+/// placeholders (the names do not depend on them).
+fn program_of(
+    repo: &Repo,
+    stack: &str,
+    environment: &str,
+) -> Result<Vec<crate::emit::program::Resource>> {
+    let mut sources = crate::source::Sources::default();
+    let mut diagnostics = Vec::new();
+    let options = Options {
+        environment: Some(environment.to_string()),
+        missing: Missing::Placeholder,
+        undeclared: Undeclared::Error,
+    };
+    let mut checked = pipeline::compile_stack(
+        repo,
+        stack,
+        &GivenVars::default(),
+        &options,
+        &mut sources,
+        &mut diagnostics,
+    );
+    if let Some(problem) = diagnostics.iter().find(|d| d.is_error()) {
+        return Err(Error::failed(format!(
+            "the imported repository does not compile for {environment} ({}), so nothing was adopted",
+            problem.message
+        ))
+        .with_help(format!(
+            "run `deployer validate --all --repo {}`, fix what it says, and import again with --adopt",
+            repo.root.display()
+        )));
+    }
+    Ok(checked.take_compiled(0).program.resources)
+}
+
+/// The program's resource for a Copilot one, and what its files must say
+/// for the import to replace nothing; or why it is left alone.
+fn take_over(
+    cloud: &Cloud,
+    adoptable: &Adoptable,
+    resource: &StackResource,
+    program: &[crate::emit::program::Resource],
+) -> Result<std::result::Result<Adopted, String>> {
+    if !resource.status.ends_with("_COMPLETE") || resource.status.starts_with("DELETE") {
+        return Ok(Err(format!(
+            "CloudFormation says {}: adopt it once the stack is stable",
+            resource.status
+        )));
+    }
+    let (token, role) = match adoptable.role {
+        Role::Queue => ("aws:sqs/queue:Queue", "-queue"),
+        Role::DeadLetterQueue => ("aws:sqs/queue:Queue", "-dead-letter"),
+        Role::Database => ("aws:rds/instance:Instance", "-instance"),
+    };
+    let Some(target) = program.iter().find(|r| {
+        r.component.as_deref() == Some(adoptable.component.as_str())
+            && r.token == token
+            && r.name.ends_with(role)
+    }) else {
+        return Ok(Err(format!(
+            "{} declares no such resource (a dead-letter queue turned off?)",
+            adoptable.component
+        )));
+    };
+    let id = resource.physical_id.clone();
+    let mut settings = Vec::new();
+    match adoptable.role {
+        // A queue is imported by its URL (pulumi-aws `aws.sqs.Queue`, "Import").
+        Role::Queue | Role::DeadLetterQueue => {
+            let name = id.rsplit('/').next().unwrap_or(&id).to_string();
+            let key = if adoptable.role == Role::Queue {
+                "queue_name"
+            } else {
+                "dead_letter.queue_name"
+            };
+            settings.push(format!("{key}: {name}"));
+        }
+        // An instance by its identifier (`aws.rds.Instance`, "Import").
+        Role::Database => {
+            let Some(live) = cloudformation::database(cloud, &id)? else {
+                return Ok(Err(format!(
+                    "CloudFormation names the instance {id}, which RDS does not have"
+                )));
+            };
+            settings.push(format!("identifier: {id}"));
+            if let Some(database) = &live.database {
+                settings.push(format!("database: {database}"));
+            }
+            if let Some(username) = &live.username {
+                settings.push(format!("username: {username}"));
+            }
+            if !live.encrypted {
+                return Ok(Err(format!(
+                    "the instance {id} is not encrypted at rest, and deployer's databases are: importing it would replace it, losing its data; encrypt a snapshot's copy and restore it, then adopt that"
+                )));
+            }
+        }
+    }
+    Ok(Ok(Adopted {
+        component: adoptable.component.clone(),
+        resource: target.name.clone(),
+        kind: token.to_string(),
+        id,
+        from: format!("{}/{}", resource.stack, resource.logical_id),
+        settings,
+    }))
+}
+
+fn left(resource: &StackResource, why: String) -> Left {
+    Left {
+        from: format!("{}/{}", resource.stack, resource.logical_id),
+        kind: resource.kind.clone(),
+        why,
+    }
+}
+
+/// Why a resource Copilot made stays Copilot's.
+fn stays(kind: &str) -> &'static str {
+    match kind {
+        "AWS::ECS::Service" => {
+            "deployer runs the service anew in its own cluster (an ECS service cannot move between clusters): once deployer's serves, delete Copilot's (`copilot svc delete`)"
+        }
+        "AWS::ECS::TaskDefinition" => "deployer registers its own task definition revisions",
+        "AWS::ECS::Cluster" => "deployer runs its own cluster, `<stack>-<environment>`",
+        "AWS::Logs::LogGroup" => {
+            "its logs stay there; deployer's service logs to `/deployer/<stack>/<environment>/<service>/<component>`"
+        }
+        k if k.starts_with("AWS::ElasticLoadBalancingV2::") => {
+            "deployer routes through its own load balancer: point the DNS name (`http.alias`) at it once the service serves"
+        }
+        k if k.starts_with("AWS::EC2::") => {
+            "the network stays as it is: stack.yaml's `network:` names the VPC and subnets"
+        }
+        k if k.starts_with("AWS::IAM::") => "deployer makes the roles it needs",
+        _ => "stays Copilot's, outside deployer",
+    }
+}
+
+/// stack.yaml's `adopt:` for each environment, and the names each adopted
+/// resource keeps, as overlays of its component's file.
+fn record(request: &Request, adoption: &Adoption) -> Result<()> {
+    let stack_dir = request.repo.join("stacks").join(request.stack);
+    let failed = |e: crate::import::copilot::Refused| Error::failed(e.0);
+    edit(&stack_dir.join("stack.yaml"), |stack| {
+        for env in &adoption.environments {
+            if env.adopted.is_empty() {
+                continue;
+            }
+            let adopt = &mut stack["environments"][&env.environment]["adopt"];
+            for adopted in &env.adopted {
+                adopt[&adopted.resource] = json!(adopted.id);
+            }
+        }
+    })
+    .map_err(failed)?;
+    for env in &adoption.environments {
+        for adopted in &env.adopted {
+            let (service, component) = adopted
+                .component
+                .split_once('/')
+                .unwrap_or((&adopted.component, ""));
+            let file = if adopted.kind == "aws:rds/instance:Instance" {
+                "rds.yaml"
+            } else {
+                "sqs.yaml"
+            };
+            let path = stack_dir
+                .join("services")
+                .join(service)
+                .join("components")
+                .join(component)
+                .join(file);
+            edit(&path, |doc| {
+                let overlay = &mut doc["environments"][&env.environment];
+                for setting in &adopted.settings {
+                    let (key, value) = setting.split_once(": ").unwrap_or((setting, ""));
+                    let mut at = &mut *overlay;
+                    for part in key.split('.') {
+                        at = &mut at[part];
+                    }
+                    *at = Json::String(value.to_string());
+                }
+            })
+            .map_err(failed)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,305 @@
+//! `import copilot --adopt` against a Copilot application moto runs: the
+//! CloudFormation stacks Copilot makes (`<app>-<env>` and
+//! `<app>-<env>-<service>`, a service's addons as the nested `AddonsStack`,
+//! a Worker Service's `EventsQueue` and `DeadLetterQueue` as copilot-cli's
+//! `templates/workloads/services/worker/cf.yml` names them), created by
+//! moto's own CloudFormation. The first plan imports the database and the
+//! queues as they are — the stand-in reads them from moto as pulumi-aws
+//! would — and a database whose files say otherwise stops the plan.
+
+use super::*;
+use serde_json::json;
+
+/// The Copilot workspace of tests/support/copilot as application `app` (a
+/// name of its own, as the tests share one moto).
+fn workspace_named(app: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&crate_dir().join("tests/support/copilot"), dir.path());
+    std::fs::write(
+        dir.path().join("copilot/.workspace"),
+        format!("application: {app}\n"),
+    )
+    .unwrap();
+    dir
+}
+
+/// The application of tests/support/copilot, deployed by Copilot in `test`:
+/// the environment's stack, the frontend with its database addon, the worker
+/// with its queues. The api is not deployed.
+fn deploy_copilot_application(endpoint: &str, app: &str) {
+    moto::point_this_process_at(endpoint);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .load()
+            .await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build(),
+        );
+        let cloudformation = aws_sdk_cloudformation::Client::new(&config);
+        // Copilot uploads the addons' template to the application's bucket
+        // and nests it; CloudFormation names the instance when the template
+        // does not (moto's own name fails its RDS validation, so it is given).
+        let bucket = moto::unique("stackset");
+        s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        let addons = json!({"Resources": {
+            "frontenddbSecret": {"Type": "AWS::SecretsManager::Secret", "Properties": {"Description": "test frontend database credentials"}},
+            "frontenddb": {"Type": "AWS::RDS::DBInstance", "Properties": {
+                "DBInstanceIdentifier": format!("{app}-test-frontend-addonsstack-frontenddb-1f2e3d"),
+                "Engine": "postgres", "EngineVersion": "16.3", "DBInstanceClass": "db.t4g.micro",
+                "AllocatedStorage": "20", "StorageEncrypted": true, "DBName": "shop",
+                "MasterUsername": "shopadmin", "MasterUserPassword": "not-a-real-password"}}
+        }});
+        s3.put_object()
+            .bucket(&bucket)
+            .key("manifests/frontend/addons.yml")
+            .body(addons.to_string().into_bytes().into())
+            .send()
+            .await
+            .unwrap();
+        let stacks = [
+            (
+                format!("{app}-test"),
+                json!({"Resources": {
+                    "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": format!("{app}-test-Cluster")}}
+                }}),
+            ),
+            (
+                format!("{app}-test-frontend"),
+                json!({"Resources": {
+                    "LogGroup": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": format!("/copilot/{app}-test-frontend")}},
+                    "AddonsStack": {"Type": "AWS::CloudFormation::Stack", "Properties": {
+                        "TemplateURL": format!("https://{bucket}.s3.amazonaws.com/manifests/frontend/addons.yml")}}
+                }}),
+            ),
+            (
+                format!("{app}-test-worker"),
+                json!({"Resources": {
+                    "LogGroup": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": format!("/copilot/{app}-test-worker")}},
+                    "DeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {"MessageRetentionPeriod": 1209600}},
+                    "EventsQueue": {"Type": "AWS::SQS::Queue", "Properties": {"MessageRetentionPeriod": 345600}}
+                }}),
+            ),
+        ];
+        for (name, template) in stacks {
+            cloudformation
+                .create_stack()
+                .stack_name(name)
+                .template_body(template.to_string())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+}
+
+#[test]
+fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and_replaces_none() {
+    let server = moto::moto();
+    let app = moto::unique("shop");
+    deploy_copilot_application(&server.endpoint(), &app);
+    let repo = TestRepo::empty();
+    let aws = moto::aws_env(&server.endpoint());
+    let copilot = workspace_named(&app);
+    let workspace = copilot.path();
+    let out = repo.path().display().to_string();
+    let run = import_with(
+        &repo,
+        &[
+            "import",
+            "copilot",
+            workspace.to_str().unwrap(),
+            "--stack",
+            "shop",
+            "--out",
+            &out,
+            "--env-account",
+            "test=123456789012",
+            "--env-account",
+            "prod=210987654321",
+            "--adopt",
+            "--output",
+            "json",
+        ],
+        &aws,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let report = run.json();
+    let test = report["adoption"]["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["environment"] == "test")
+        .unwrap()
+        .clone();
+    let adopted = |component: &str, resource_end: &str| {
+        test["adopted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| {
+                a["component"] == component
+                    && a["resource"].as_str().unwrap().ends_with(resource_end)
+            })
+            .unwrap_or_else(|| panic!("{component} {resource_end} not adopted: {test:#}"))
+            .clone()
+    };
+    let database = adopted("frontend/db", "-instance");
+    let identifier = format!("{app}-test-frontend-addonsstack-frontenddb-1f2e3d");
+    assert_eq!(database["id"], identifier);
+    assert_eq!(database["type"], "aws:rds/instance:Instance");
+    let queue = adopted("worker/queue", "-queue");
+    assert_contains(
+        queue["id"].as_str().unwrap(),
+        &[&format!("/123456789012/{app}-test-worker-EventsQueue-")],
+    );
+    assert_eq!(queue["from"], format!("{app}-test-worker/EventsQueue"));
+    adopted("worker/queue", "-dead-letter");
+    let left = test["left"].as_array().unwrap();
+    let left_of = |from: &str| {
+        left.iter()
+            .find(|l| l["from"] == from)
+            .unwrap_or_else(|| panic!("{from} not listed: {test:#}"))["why"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_contains(
+        &left_of(&format!("{app}-test-worker/LogGroup")),
+        &["logs stay there"],
+    );
+    assert_contains(
+        &left_of(&format!("{app}-test/Cluster")),
+        &["its own cluster"],
+    );
+    assert_contains(
+        &left_of(&format!("{app}-test-api")),
+        &["not deployed by Copilot in test"],
+    );
+
+    // What it wrote: the ids, and the names the data stores keep.
+    let stack = repo.read("stacks/shop/stack.yaml");
+    assert_contains(&stack, &["adopt:", &identifier]);
+    let rds = repo.read("stacks/shop/services/frontend/components/db/rds.yaml");
+    assert_contains(
+        &rds,
+        &[&format!("identifier: {identifier}"), "username: shopadmin"],
+    );
+    let sqs = repo.read("stacks/shop/services/worker/components/queue/sqs.yaml");
+    assert_contains(
+        &sqs,
+        &[&format!("queue_name: {app}-test-worker-EventsQueue-")],
+    );
+    let validate = repo.run(&["validate", "--all"]);
+    assert_eq!(validate.code, 0, "{}", validate.all());
+
+    // The first plan imports them: the stand-in reads each from moto, and
+    // what the program changes on them is an update, never a replacement.
+    let mut env = pulumi_env(&repo);
+    env.extend(aws.clone());
+    let vars = variables_of(&repo);
+    let mut plan: Vec<&str> = vec!["plan", "-s", "shop", "-e", "test"];
+    plan.extend(vars.iter().map(String::as_str));
+    let run = repo.run_with(&plan, &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "3 to import",
+            "frontend/db                              update (3 resources, 1 adopted first)",
+            "worker/queue                             update (3 resources, 2 adopted first)",
+            "0 to replace, 0 to delete",
+        ],
+    );
+
+    // The first apply takes them over; the next plan imports nothing.
+    let mut apply = plan.clone();
+    apply[0] = "apply";
+    apply.push("--auto-approve");
+    let run = repo.run_with(&apply, &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let run = repo.run_with(&plan, &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.stderr.contains("to import"), "{}", run.all());
+}
+
+/// A database whose files no longer say what runs (here the name of its
+/// database, changed for `test`) would be replaced by its import: the plan stops and names the input.
+#[test]
+fn an_adopted_database_that_would_be_replaced_stops_the_plan_naming_the_input() {
+    let server = moto::moto();
+    let app = moto::unique("shop");
+    deploy_copilot_application(&server.endpoint(), &app);
+    let repo = TestRepo::empty();
+    let aws = moto::aws_env(&server.endpoint());
+    let copilot = workspace_named(&app);
+    let workspace = copilot.path();
+    let out = repo.path().display().to_string();
+    let run = import_with(
+        &repo,
+        &[
+            "import",
+            "copilot",
+            workspace.to_str().unwrap(),
+            "--stack",
+            "shop",
+            "--out",
+            &out,
+            "--env-account",
+            "test=123456789012",
+            "--env-account",
+            "prod=210987654321",
+            "--adopt",
+        ],
+        &aws,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[&format!("adopts {app}-test-worker/EventsQueue")],
+    );
+    repo.edit(
+        "stacks/shop/services/frontend/components/db/rds.yaml",
+        "    database: shop",
+        "    database: orders",
+    );
+    let mut env = pulumi_env(&repo);
+    env.extend(aws);
+    let vars = variables_of(&repo);
+    let mut plan: Vec<&str> = vec!["plan", "-s", "shop", "-e", "test"];
+    plan.extend(vars.iter().map(String::as_str));
+    let run = repo.run_with(&plan, &env);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "of frontend/db holds data, and test adopts it as it is",
+            "dbName: \"shop\" → \"orders\"",
+            "nothing was changed",
+        ],
+    );
+}
+
+/// Runs `deployer` in the repository's folder (`import` takes no `--repo`).
+fn import_with(repo: &TestRepo, args: &[&str], env: &[(String, String)]) -> Run {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    deployer_with_env(args, repo.path(), &env)
+}
+
+/// `--var NAME=value` for each variable the imported stack requires.
+fn variables_of(repo: &TestRepo) -> Vec<String> {
+    let stack = repo.read("stacks/shop/stack.yaml");
+    let stack = deployer::load::yaml::to_json(&stack).unwrap();
+    stack["variables"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(name, _)| ["--var".to_string(), format!("{name}=1.0.0")])
+        .collect()
+}
