@@ -3,6 +3,8 @@
 
 use crate::common::*;
 
+#[path = "compile/adoption.rs"]
+mod adoption;
 #[path = "compile/affected.rs"]
 mod affected;
 #[path = "compile/at_scale.rs"]

@@ -229,24 +229,22 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
     assert!(!run.stderr.contains("to import"), "{}", run.all());
 }
 
-/// A database whose files no longer say what runs (here the name of its
-/// database, changed for `test`) would be replaced by its import: the plan stops and names the input.
-#[test]
-fn an_adopted_database_that_would_be_replaced_stops_the_plan_naming_the_input() {
+/// A repository imported from the deployed application with `--adopt`,
+/// and the environment its plans run with (the stand-in, moto).
+fn adopted_repository() -> (TestRepo, Vec<(String, String)>, String) {
     let server = moto::moto();
     let app = moto::unique("shop");
     deploy_copilot_application(&server.endpoint(), &app);
     let repo = TestRepo::empty();
     let aws = moto::aws_env(&server.endpoint());
     let copilot = workspace_named(&app);
-    let workspace = copilot.path();
     let out = repo.path().display().to_string();
     let run = import_with(
         &repo,
         &[
             "import",
             "copilot",
-            workspace.to_str().unwrap(),
+            copilot.path().to_str().unwrap(),
             "--stack",
             "shop",
             "--out",
@@ -264,26 +262,60 @@ fn an_adopted_database_that_would_be_replaced_stops_the_plan_naming_the_input() 
         &run.stderr,
         &[&format!("adopts {app}-test-worker/EventsQueue")],
     );
+    let mut env = pulumi_env(&repo);
+    env.extend(aws);
+    (repo, env, app)
+}
+
+fn plan_test(repo: &TestRepo, env: &[(String, String)]) -> Run {
+    let vars = variables_of(repo);
+    let mut plan: Vec<&str> = vec!["plan", "-s", "shop", "-e", "test"];
+    plan.extend(vars.iter().map(String::as_str));
+    repo.run_with(&plan, env)
+}
+
+/// A database whose files no longer say what runs (here the name of its
+/// database, changed for `test`) would be replaced by its import: the plan
+/// stops and names the input.
+#[test]
+fn an_adopted_database_that_would_be_replaced_stops_the_plan_naming_the_input() {
+    let (repo, env, _) = adopted_repository();
     repo.edit(
         "stacks/shop/services/frontend/components/db/rds.yaml",
         "    database: shop",
         "    database: orders",
     );
-    let mut env = pulumi_env(&repo);
-    env.extend(aws);
-    let vars = variables_of(&repo);
-    let mut plan: Vec<&str> = vec!["plan", "-s", "shop", "-e", "test"];
-    plan.extend(vars.iter().map(String::as_str));
-    let run = repo.run_with(&plan, &env);
+    let run = plan_test(&repo, &env);
     assert_eq!(run.code, 1, "{}", run.all());
     assert_contains(
         &run.stderr,
         &[
             "of frontend/db holds data, and test adopts it as it is",
-            "dbName: \"shop\" → \"orders\"",
+            "the live resource differs from the program in dbName: \"shop\" → \"orders\", which would replace it",
             "nothing was changed",
         ],
     );
+}
+
+/// An id that names nothing fails the preview as Pulumi's import does
+/// ("resource '<id>' does not exist", pkg/resource/deploy/step.go).
+#[test]
+fn adopting_a_queue_that_is_gone_fails_the_plan_naming_it() {
+    let (repo, env, app) = adopted_repository();
+    let stack = deployer::load::yaml::to_json(&repo.read("stacks/shop/stack.yaml")).unwrap();
+    let url = stack["environments"]["test"]["adopt"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|v| v.as_str())
+        .find(|u| u.contains("EventsQueue"))
+        .unwrap_or_else(|| panic!("no queue adopted: {stack:#}"))
+        .to_string();
+    let gone = format!("https://sqs.us-east-1.amazonaws.com/123456789012/{app}-gone");
+    repo.edit("stacks/shop/stack.yaml", &url, &gone);
+    let run = plan_test(&repo, &env);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(&run.all(), &[&format!("resource '{gone}' does not exist")]);
 }
 
 /// Runs `deployer` in the repository's folder (`import` takes no `--repo`).

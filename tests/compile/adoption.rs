@@ -1,0 +1,115 @@
+//! `adopt:` in stack.yaml as a user meets it: the environment's program
+//! imports the named resources (Pulumi's `import` option, accepted by the
+//! provider checker), only that environment's, and a name the program does
+//! not declare is an error at its line; sqs.yaml's `queue_name` and rds.yaml's
+//! `identifier` keep an adopted store's names.
+
+use super::{V, show, validate};
+use crate::common::*;
+
+const STACK_FILE: &str = "stacks/notification-platform/stack.yaml";
+const QUEUE: &str = "stacks/notification-platform/services/email-service/components/queue/sqs.yaml";
+const URL: &str = "https://sqs.us-east-1.amazonaws.com/111111111111/legacy-email-queue";
+
+fn adopt(repo: &TestRepo, entries: &str) {
+    repo.edit(
+        STACK_FILE,
+        "    aliases: [dev]\n",
+        &format!("    aliases: [dev]\n    adopt:\n{entries}"),
+    );
+}
+
+#[test]
+fn an_adopted_queue_is_imported_by_its_environment_under_the_name_it_has() {
+    let repo = TestRepo::example();
+    adopt(&repo, &format!("      email-service-queue-queue: {URL}\n"));
+    repo.write(
+        QUEUE,
+        format!(
+            "{}environments:\n  development:\n    queue_name: legacy-email-queue\n",
+            repo.read(QUEUE)
+        ),
+    );
+    let run = show(&repo, "development");
+    assert_eq!(run.code, 0, "{}", run.all());
+    let program = deployer::load::yaml::to_json(&run.stdout).unwrap();
+    let queue = &program["resources"]["email-service-queue-queue"];
+    assert_eq!(queue["options"]["import"], URL);
+    assert_eq!(queue["properties"]["name"], "legacy-email-queue");
+    // Nothing else is imported, and no other environment imports it.
+    let imports = program["resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["options"].get("import").is_some())
+        .count();
+    assert_eq!(imports, 1);
+    let staging = deployer::load::yaml::to_json(&show(&repo, "staging").stdout).unwrap();
+    assert!(
+        staging["resources"]["email-service-queue-queue"]["options"]
+            .get("import")
+            .is_none()
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let run = repo.run(&[
+        "compile",
+        "-e",
+        "development",
+        "--out",
+        out.path().to_str().unwrap(),
+        "--var",
+        V,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let (checker, index) = provider_checker();
+    let program = out
+        .path()
+        .join("notification-platform/development/Pulumi.yaml");
+    let checked = std::process::Command::new("python3")
+        .arg(&checker)
+        .arg(&index)
+        .arg(&program)
+        .output()
+        .expect("python3");
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
+#[test]
+fn adopting_a_resource_the_program_does_not_declare_is_an_error_at_its_line() {
+    let repo = TestRepo::example();
+    adopt(&repo, &format!("      email-service-queue-queu: {URL}\n"));
+    let run = validate(&repo);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[invalid-adoption]: `development` adopts `email-service-queue-queu`, which its program does not declare",
+            "stack.yaml:22",
+            "email-service-queue-queue",
+        ],
+    );
+}
+
+#[test]
+fn a_queue_name_must_say_fifo_exactly_when_the_queue_is() {
+    let repo = TestRepo::example();
+    repo.write(
+        QUEUE,
+        format!("{}queue_name: legacy-email-queue.fifo\n", repo.read(QUEUE)),
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "`legacy-email-queue.fifo` ends in `.fifo`, which SQS keeps for FIFO queues",
+            "sqs.yaml:6",
+        ],
+    );
+}
