@@ -180,13 +180,14 @@ pub struct ImportCopilotArgs {
     /// (repeatable: `--env-account prod=123456789012`)
     #[arg(long, value_name = "NAME=ID", value_parser = parse_pair)]
     pub env_account: Vec<(String, String)>,
-    /// The region of every environment
+    /// The region of every environment; with --adopt, the application's
+    /// region, where Copilot records each environment's own
     #[arg(long, value_name = "REGION", default_value = "us-east-1")]
     pub region: String,
-    /// Read the running application from AWS (Copilot's CloudFormation
-    /// stacks) and record its databases and queues in stack.yaml's `adopt:`,
-    /// so each environment's first apply takes them over instead of creating
-    /// new ones
+    /// Read the running application from AWS (where Copilot records each
+    /// environment, and its CloudFormation stacks) and record its databases
+    /// and queues in stack.yaml's `adopt:`, so each environment's first apply
+    /// takes them over instead of creating new ones
     #[arg(long)]
     pub adopt: bool,
     /// Output format of the report

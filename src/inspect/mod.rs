@@ -1,7 +1,7 @@
 //! Reading live AWS for `status` and `logs`: what the latest release created,
 //! found from its record (outputs), never by guessing names.
 
-pub mod cloudformation;
+pub mod copilot;
 pub mod logs;
 pub mod lookup;
 pub mod pricing;
@@ -48,6 +48,7 @@ services!(
     aws_sdk_costexplorer::Client,
     aws_sdk_pricing::Client,
     aws_sdk_cloudformation::Client,
+    aws_sdk_ssm::Client,
 );
 
 impl Cloud {

@@ -15,11 +15,12 @@
 use crate::error::{Error, Result};
 use crate::import::copilot::{Adoptable, Report, Role, edit};
 use crate::inspect::Cloud;
-use crate::inspect::cloudformation::{self, StackResource};
+use crate::inspect::copilot::{self as cloudformation, StackResource};
 use crate::load::Repo;
 use crate::pipeline::{self, GivenVars, Missing, Options, Undeclared};
 use serde::Serialize;
 use serde_json::{Value as Json, json};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub struct Request<'a> {
@@ -29,6 +30,8 @@ pub struct Request<'a> {
     /// What the import found: the application, and the resources its
     /// components stand for.
     pub report: &'a Report,
+    /// The application's region, where Copilot records its environments.
+    pub region: &'a str,
 }
 
 /// What was found, per environment.
@@ -40,6 +43,9 @@ pub struct Adoption {
 #[derive(Debug, Default, Serialize)]
 pub struct EnvironmentAdoption {
     pub environment: String,
+    /// Where Copilot says the environment runs, when stack.yaml said
+    /// otherwise and now says this (`region us-west-2, account …`).
+    pub located: Option<String>,
     pub adopted: Vec<Adopted>,
     /// Copilot's resources deployer does not take over, and why.
     pub left: Vec<Left>,
@@ -79,6 +85,7 @@ pub fn adopt(request: &Request) -> Result<Adoption> {
     let who = crate::git::who(request.repo, || None);
     let application = &request.report.application;
     let mut adoption = Adoption::default();
+    let located = locate(request, &repo)?;
     let (stack_file, diagnostics, _) = pipeline::read_stack_file(&repo, request.stack);
     let Some(stack_file) = stack_file else {
         return Err(Error::failed(format!(
@@ -95,6 +102,7 @@ pub fn adopt(request: &Request) -> Result<Adoption> {
         let cloud = Cloud::connect(env, &who)?;
         let mut found = EnvironmentAdoption {
             environment: environment.clone(),
+            located: located.get(environment).cloned(),
             ..EnvironmentAdoption::default()
         };
         let services: Vec<String> = program
@@ -147,6 +155,59 @@ pub fn adopt(request: &Request) -> Result<Adoption> {
     }
     record(request, &adoption)?;
     Ok(adoption)
+}
+
+/// Each environment's region and account as Copilot records them, written
+/// into stack.yaml where it says otherwise (the manifests do not say; the
+/// import took `--region` and `--env-account`). Returns what changed, by
+/// environment.
+fn locate(request: &Request, repo: &Repo) -> Result<BTreeMap<String, String>> {
+    let (stack_file, _, _) = pipeline::read_stack_file(repo, request.stack);
+    let Some(stack_file) = stack_file else {
+        return Ok(BTreeMap::new());
+    };
+    let home = Cloud::in_region(request.region)?;
+    let mut located = BTreeMap::new();
+    for (environment, env) in &stack_file.environments {
+        let Some(record) =
+            cloudformation::environment(&home, &request.report.application, environment)?
+        else {
+            continue;
+        };
+        let mut said = Vec::new();
+        if !record.region.is_empty() && record.region != env.region {
+            said.push(format!("region {} (not {})", record.region, env.region));
+        }
+        if !record.account.is_empty() && record.account != env.account {
+            said.push(format!("account {} (not {})", record.account, env.account));
+        }
+        if !said.is_empty() {
+            located.insert(
+                environment.clone(),
+                format!(
+                    "{}, as Copilot records it in {}",
+                    said.join(", "),
+                    record.parameter
+                ),
+            );
+            let path = repo
+                .root
+                .join("stacks")
+                .join(request.stack)
+                .join("stack.yaml");
+            edit(&path, |stack| {
+                let entry = &mut stack["environments"][environment];
+                if !record.region.is_empty() {
+                    entry["region"] = json!(record.region);
+                }
+                if !record.account.is_empty() {
+                    entry["account"] = json!(record.account);
+                }
+            })
+            .map_err(|e| Error::failed(e.0))?;
+        }
+    }
+    Ok(located)
 }
 
 /// The program's resources for one environment, variables left as

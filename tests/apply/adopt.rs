@@ -43,6 +43,24 @@ fn deploy_copilot_application(endpoint: &str, app: &str) {
                 .build(),
         );
         let cloudformation = aws_sdk_cloudformation::Client::new(&config);
+        // Copilot records where each environment runs in SSM, in the
+        // application's region (copilot-cli internal/pkg/config/env.go).
+        let ssm = aws_sdk_ssm::Client::new(&config);
+        for (env, region, account) in [
+            ("test", "us-east-1", "123456789012"),
+            ("prod", "us-west-2", "210987654321"),
+        ] {
+            ssm.put_parameter()
+                .name(format!("/copilot/applications/{app}/environments/{env}"))
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .value(
+                    json!({"app": app, "name": env, "region": region, "accountID": account, "registryURL": "", "executionRoleARN": "", "managerRoleARN": ""})
+                        .to_string(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
         // Copilot uploads the addons' template to the application's bucket
         // and nests it; CloudFormation names the instance when the template
         // does not (moto's own name fails its RDS validation, so it is given).
@@ -120,7 +138,7 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
             "--out",
             &out,
             "--env-account",
-            "test=123456789012",
+            "test=111111111111",
             "--env-account",
             "prod=210987654321",
             "--adopt",
@@ -182,6 +200,18 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
         &left_of(&format!("{app}-test-api")),
         &["not deployed by Copilot in test"],
     );
+
+    // Where each environment runs comes from Copilot's own record.
+    assert_contains(
+        test["located"].as_str().unwrap(),
+        &[
+            "account 123456789012 (not 111111111111)",
+            &format!("/copilot/applications/{app}/environments/test"),
+        ],
+    );
+    let written = deployer::load::yaml::to_json(&repo.read("stacks/shop/stack.yaml")).unwrap();
+    assert_eq!(written["environments"]["test"]["account"], "123456789012");
+    assert_eq!(written["environments"]["prod"]["region"], "us-west-2");
 
     // What it wrote: the ids, and the names the data stores keep.
     let stack = repo.read("stacks/shop/stack.yaml");

@@ -13,7 +13,7 @@ pub fn copilot(args: ImportCopilotArgs, printer: &Printer) -> Result<ExitStatus>
         stack: &args.stack,
         out: &args.out,
         accounts: args.env_account.into_iter().collect(),
-        region: args.region,
+        region: args.region.clone(),
     };
     let report = import(&request).map_err(|e| Error::failed(e.0))?;
     let adoption = if args.adopt {
@@ -21,6 +21,7 @@ pub fn copilot(args: ImportCopilotArgs, printer: &Printer) -> Result<ExitStatus>
             repo: &args.out,
             stack: &args.stack,
             report: &report,
+            region: &args.region,
         })?)
     } else {
         None
@@ -66,6 +67,9 @@ pub fn copilot(args: ImportCopilotArgs, printer: &Printer) -> Result<ExitStatus>
     ));
     if let Some(adoption) = &adoption {
         for env in &adoption.environments {
+            if let Some(located) = &env.located {
+                printer.status(format!("{}: runs in {located}", env.environment));
+            }
             for adopted in &env.adopted {
                 printer.status(format!(
                     "{}: adopts {} as {} of {} ({})",

@@ -1,7 +1,9 @@
-//! The resources of a CloudFormation stack, with those of its nested stacks
-//! (a Copilot service's addons are one: `AddonsStack`), as
-//! `cloudformation:ListStackResources` gives them; and what a database found
-//! there is, live, for `deployer import copilot --adopt`.
+//! What a running AWS Copilot application is, for `deployer import copilot
+//! --adopt`: where Copilot records each environment (an SSM parameter), the
+//! resources of its CloudFormation stacks with those of their nested stacks
+//! (a service's addons are one: `AddonsStack`), as
+//! `cloudformation:ListStackResources` gives them, and what a database found
+//! there is, live.
 
 use super::{Cloud, problem};
 use crate::error::{Error, Result};
@@ -135,5 +137,58 @@ pub fn database(cloud: &Cloud, identifier: &str) -> Result<Option<LiveDatabase>>
         database: db.db_name().map(str::to_string),
         username: db.master_username().map(str::to_string),
         encrypted: db.storage_encrypted().unwrap_or(false),
+    }))
+}
+
+/// An environment as Copilot records it: the SSM parameter
+/// `/copilot/applications/<app>/environments/<env>` in the application's
+/// region, a JSON document whose `region` and `accountID` say where the
+/// environment runs (copilot-cli `internal/pkg/config/env.go`, `Environment`
+/// and `fmtEnvParamPath`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopilotEnvironment {
+    pub parameter: String,
+    pub region: String,
+    pub account: String,
+}
+
+/// `None` when Copilot has no record of the environment (`ParameterNotFound`).
+pub fn environment(
+    cloud: &Cloud,
+    application: &str,
+    environment: &str,
+) -> Result<Option<CopilotEnvironment>> {
+    let parameter = format!("/copilot/applications/{application}/environments/{environment}");
+    let answer = cloud.block_on(
+        cloud
+            .client::<aws_sdk_ssm::Client>()
+            .get_parameter()
+            .name(&parameter)
+            .send(),
+    );
+    let found = match answer {
+        Ok(found) => found,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(Error::failed(problem("ssm:GetParameter", &parameter, &e))),
+    };
+    let value = found
+        .parameter()
+        .and_then(|p| p.value())
+        .unwrap_or_default();
+    let record: serde_json::Value = serde_json::from_str(value).map_err(|e| {
+        Error::failed(format!(
+            "Copilot's record {parameter} is not the JSON Copilot writes: {e}"
+        ))
+    })?;
+    let field = |key: &str| record[key].as_str().unwrap_or_default().to_string();
+    Ok(Some(CopilotEnvironment {
+        region: field("region"),
+        account: field("accountID"),
+        parameter,
     }))
 }
