@@ -30,6 +30,38 @@ fn validate(repo: &TestRepo) -> Run {
     repo.run(&["validate", "--stack", STACK])
 }
 
+/// Compiles one environment's program, runs `check_program.py` on it, and
+/// returns it.
+fn passes_the_provider_checker(repo: &TestRepo, env: &str) -> String {
+    let out = tempfile::tempdir().unwrap();
+    let run = repo.run(&[
+        "compile",
+        "--stack",
+        STACK,
+        "-e",
+        env,
+        "--out",
+        out.path().to_str().unwrap(),
+        "--var",
+        V,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let (checker, index) = provider_checker();
+    let checked = std::process::Command::new("python3")
+        .arg(&checker)
+        .arg(&index)
+        .arg(out.path().join(STACK).join(env).join("Pulumi.yaml"))
+        .output()
+        .expect("python3");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    assert!(checked.status.success(), "{env}: {text}");
+    std::fs::read_to_string(out.path().join(STACK).join(env).join("Pulumi.yaml")).unwrap()
+}
+
 // ---- show ----
 
 #[test]
@@ -764,41 +796,11 @@ fn values_cannot_inject_yaml_or_interpolations() {
         "env:\n",
         &format!("env:\n{nasty}\n"),
     );
-    let out = tempfile::tempdir().unwrap();
-    let run = repo.run(&[
-        "compile",
-        "--stack",
-        STACK,
-        "-e",
-        "development",
-        "--out",
-        out.path().to_str().unwrap(),
-        "--var",
-        V,
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    let path = out
-        .path()
-        .join(STACK)
-        .join("development")
-        .join("Pulumi.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
+    // The provider checker parses it and finds no unknown reference.
+    let text = passes_the_provider_checker(&repo, "development");
     assert_contains(
         &text,
         &[r#"value: "$${aws:secret} $$HOME \"quoted\" line\nbreak key: [x] #{{""#],
-    );
-    // The provider checker parses it and finds no unknown reference.
-    let (checker, index) = provider_checker();
-    let check = std::process::Command::new("python3")
-        .arg(&checker)
-        .arg(&index)
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
     );
 }
 

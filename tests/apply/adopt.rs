@@ -119,35 +119,8 @@ fn deploy_copilot_application(endpoint: &str, app: &str) {
 
 #[test]
 fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and_replaces_none() {
-    let server = moto::moto();
-    let app = moto::unique("shop");
-    deploy_copilot_application(&server.endpoint(), &app);
-    let repo = TestRepo::empty();
-    let aws = moto::aws_env(&server.endpoint());
-    let copilot = workspace_named(&app);
-    let workspace = copilot.path();
-    let out = repo.path().display().to_string();
-    let run = import_with(
-        &repo,
-        &[
-            "import",
-            "copilot",
-            workspace.to_str().unwrap(),
-            "--stack",
-            "shop",
-            "--out",
-            &out,
-            "--env-account",
-            "test=111111111111",
-            "--env-account",
-            "prod=210987654321",
-            "--adopt",
-            "--output",
-            "json",
-        ],
-        &aws,
-    );
-    assert_eq!(run.code, 0, "{}", run.all());
+    // The flags give `test` a wrong account: Copilot's record corrects it.
+    let (repo, env, app, run) = imported("111111111111", &["--output", "json"]);
     let report = run.json();
     let test = report["adoption"]["environments"]
         .as_array()
@@ -231,12 +204,7 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
 
     // The first plan imports them: the stand-in reads each from moto, and
     // what the program changes on them is an update, never a replacement.
-    let mut env = pulumi_env(&repo);
-    env.extend(aws.clone());
-    let vars = variables_of(&repo);
-    let mut plan: Vec<&str> = vec!["plan", "-s", "shop", "-e", "test"];
-    plan.extend(vars.iter().map(String::as_str));
-    let run = repo.run_with(&plan, &env);
+    let run = plan_test(&repo, &env);
     assert_eq!(run.code, 0, "{}", run.all());
     assert_contains(
         &run.stderr,
@@ -249,19 +217,21 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
     );
 
     // The first apply takes them over; the next plan imports nothing.
-    let mut apply = plan.clone();
-    apply[0] = "apply";
-    apply.push("--auto-approve");
+    let vars = variables_of(&repo);
+    let mut apply = vec!["apply", "-s", "shop", "-e", "test", "--auto-approve"];
+    apply.extend(vars.iter().map(String::as_str));
     let run = repo.run_with(&apply, &env);
     assert_eq!(run.code, 0, "{}", run.all());
-    let run = repo.run_with(&plan, &env);
+    let run = plan_test(&repo, &env);
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(!run.stderr.contains("to import"), "{}", run.all());
 }
 
-/// A repository imported from the deployed application with `--adopt`,
-/// and the environment its plans run with (the stand-in, moto).
-fn adopted_repository() -> (TestRepo, Vec<(String, String)>, String) {
+/// A repository imported with `--adopt` from the application deployed in
+/// moto (with `--env-account test=ACCOUNT` and `extra` flags), the
+/// environment its plans run with (the stand-in, moto), the application's
+/// name and the import's run.
+fn imported(test_account: &str, extra: &[&str]) -> (TestRepo, Vec<(String, String)>, String, Run) {
     let server = moto::moto();
     let app = moto::unique("shop");
     deploy_copilot_application(&server.endpoint(), &app);
@@ -269,32 +239,27 @@ fn adopted_repository() -> (TestRepo, Vec<(String, String)>, String) {
     let aws = moto::aws_env(&server.endpoint());
     let copilot = workspace_named(&app);
     let out = repo.path().display().to_string();
-    let run = import_with(
-        &repo,
-        &[
-            "import",
-            "copilot",
-            copilot.path().to_str().unwrap(),
-            "--stack",
-            "shop",
-            "--out",
-            &out,
-            "--env-account",
-            "test=123456789012",
-            "--env-account",
-            "prod=210987654321",
-            "--adopt",
-        ],
-        &aws,
-    );
+    let test = format!("test={test_account}");
+    let mut args = vec![
+        "import",
+        "copilot",
+        copilot.path().to_str().unwrap(),
+        "--stack",
+        "shop",
+        "--out",
+        &out,
+        "--env-account",
+        &test,
+        "--env-account",
+        "prod=210987654321",
+        "--adopt",
+    ];
+    args.extend_from_slice(extra);
+    let run = import_with(&repo, &args, &aws);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert_contains(
-        &run.stderr,
-        &[&format!("adopts {app}-test-worker/EventsQueue")],
-    );
     let mut env = pulumi_env(&repo);
     env.extend(aws);
-    (repo, env, app)
+    (repo, env, app, run)
 }
 
 fn plan_test(repo: &TestRepo, env: &[(String, String)]) -> Run {
@@ -309,7 +274,7 @@ fn plan_test(repo: &TestRepo, env: &[(String, String)]) -> Run {
 /// stops and names the input.
 #[test]
 fn an_adopted_database_that_would_be_replaced_stops_the_plan_naming_the_input() {
-    let (repo, env, _) = adopted_repository();
+    let (repo, env, _, _) = imported("123456789012", &[]);
     repo.edit(
         "stacks/shop/services/frontend/components/db/rds.yaml",
         "    database: shop",
@@ -331,7 +296,11 @@ fn an_adopted_database_that_would_be_replaced_stops_the_plan_naming_the_input() 
 /// ("resource '<id>' does not exist", pkg/resource/deploy/step.go).
 #[test]
 fn adopting_a_queue_that_is_gone_fails_the_plan_naming_it() {
-    let (repo, env, app) = adopted_repository();
+    let (repo, env, app, run) = imported("123456789012", &[]);
+    assert_contains(
+        &run.stderr,
+        &[&format!("adopts {app}-test-worker/EventsQueue")],
+    );
     let stack = deployer::load::yaml::to_json(&repo.read("stacks/shop/stack.yaml")).unwrap();
     let url = stack["environments"]["test"]["adopt"]
         .as_object()

@@ -4,7 +4,7 @@
 //! not declare is an error at its line; sqs.yaml's `queue_name` and rds.yaml's
 //! `identifier` keep an adopted store's names.
 
-use super::{V, show, validate};
+use super::{passes_the_provider_checker, show, validate};
 use crate::common::*;
 
 const STACK_FILE: &str = "stacks/notification-platform/stack.yaml";
@@ -51,33 +51,7 @@ fn an_adopted_queue_is_imported_by_its_environment_under_the_name_it_has() {
             .is_none()
     );
 
-    let out = tempfile::tempdir().unwrap();
-    let run = repo.run(&[
-        "compile",
-        "-e",
-        "development",
-        "--out",
-        out.path().to_str().unwrap(),
-        "--var",
-        V,
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    let (checker, index) = provider_checker();
-    let program = out
-        .path()
-        .join("notification-platform/development/Pulumi.yaml");
-    let checked = std::process::Command::new("python3")
-        .arg(&checker)
-        .arg(&index)
-        .arg(&program)
-        .output()
-        .expect("python3");
-    assert!(
-        checked.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&checked.stdout),
-        String::from_utf8_lossy(&checked.stderr)
-    );
+    passes_the_provider_checker(&repo, "development");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! to (checked in the program, and by the provider checker), and what
 //! `validate` refuses because ECS would.
 
-use super::{API, V, WORKER, show, validate};
+use super::{API, WORKER, passes_the_provider_checker, show, validate};
 use crate::common::*;
 use serde_json::{Value, json};
 
@@ -16,36 +16,6 @@ fn resource<'a>(program: &'a Value, name: &str) -> &'a Value {
     let found = &program["resources"][name];
     assert!(found.is_object(), "no resource `{name}` in the program");
     found
-}
-
-/// Runs `check_program.py` on one environment's program.
-fn passes_the_provider_checker(repo: &TestRepo, env: &str) {
-    let out = tempfile::tempdir().unwrap();
-    let run = repo.run(&[
-        "compile",
-        "--stack",
-        STACK,
-        "-e",
-        env,
-        "--out",
-        out.path().to_str().unwrap(),
-        "--var",
-        V,
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    let (checker, index) = provider_checker();
-    let checked = std::process::Command::new("python3")
-        .arg(&checker)
-        .arg(&index)
-        .arg(out.path().join(STACK).join(env).join("Pulumi.yaml"))
-        .output()
-        .expect("python3");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&checked.stdout),
-        String::from_utf8_lossy(&checked.stderr)
-    );
-    assert!(checked.status.success(), "{env}: {text}");
 }
 
 #[test]
