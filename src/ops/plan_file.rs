@@ -32,8 +32,14 @@ pub struct PlanFile {
     pub planned_by: String,
     /// Unix seconds.
     pub planned_at: i64,
-    /// component → resource → `create`, `update`, `replace` or `delete`.
+    /// component → resource → `import`, `create`, `update`, `replace` or
+    /// `delete`.
     pub components: BTreeMap<String, BTreeMap<String, String>>,
+    /// component → the resources its environment adopts (`adopt:` in
+    /// stack.yaml): imported as they are before any change above, which
+    /// their program fixes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub imports: BTreeMap<String, Vec<String>>,
     /// What the change does to the estimated monthly cost (`crate::cost`),
     /// for the reviewer: not part of what the plan fixes.
     #[serde(default)]
@@ -88,6 +94,19 @@ impl PlanFile {
             planned_by: planned_by.into(),
             planned_at: crate::backend::now(),
             components: operations(preview),
+            imports: preview
+                .components
+                .iter()
+                .map(|(component, resources)| {
+                    let imported: Vec<String> = resources
+                        .keys()
+                        .filter(|r| preview.imported.contains_key(*r))
+                        .cloned()
+                        .collect();
+                    (component.clone(), imported)
+                })
+                .filter(|(_, imported)| !imported.is_empty())
+                .collect(),
             cost: None,
             policies: Vec::new(),
             impacts: super::impact::impacts(preview),
@@ -223,10 +242,16 @@ impl PlanFile {
         use crate::markdown::{Section, escape};
         let counts = self.counts();
         let count = |op: &str| counts.get(op).copied().unwrap_or(0);
+        let imports: usize = self.imports.values().map(Vec::len).sum();
         let mut summary = format!(
-            "### deployer plan: {} / {} \u{2014} {} to create, {} to update, {} to replace, {} to delete",
+            "### deployer plan: {} / {} \u{2014} {}{} to create, {} to update, {} to replace, {} to delete",
             self.stack,
             self.environment,
+            if imports > 0 {
+                format!("{imports} to import, ")
+            } else {
+                String::new()
+            },
             count("create"),
             count("update"),
             count("replace"),
@@ -284,9 +309,16 @@ impl PlanFile {
                     *ops.entry(op.as_str()).or_default() += 1;
                 }
                 let what: Vec<String> = ops.iter().map(|(op, n)| format!("{n} to {op}")).collect();
+                let adopted = self.imports.get(component);
                 let mut body = "| resource | change |\n|---|---|\n".to_string();
                 for (resource, op) in resources {
-                    body.push_str(&format!("| `{}` | {op} |\n", escape(resource)));
+                    let imported = adopted.is_some_and(|a| a.contains(resource));
+                    let change = if imported && op != "import" {
+                        format!("import, then {op}")
+                    } else {
+                        op.clone()
+                    };
+                    body.push_str(&format!("| `{}` | {change} |\n", escape(resource)));
                 }
                 Section {
                     title: format!("{} \u{2014} {}", component_name(component), what.join(", ")),

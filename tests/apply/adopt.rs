@@ -216,8 +216,23 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
         ],
     );
 
-    // The first apply takes them over; the next plan imports nothing.
+    // As JSON (and in the saved plan), by component.
     let vars = variables_of(&repo);
+    let mut json_plan = vec!["plan", "-s", "shop", "-e", "test", "--output", "json"];
+    json_plan.extend(vars.iter().map(String::as_str));
+    let run = repo.run_with(&json_plan, &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let planned = run.json();
+    assert_eq!(
+        planned["imports"]["worker/queue"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(
+        planned["imports"]["frontend/db"],
+        json!(["frontend-db-instance"])
+    );
+
+    // The first apply takes them over; the next plan imports nothing.
     let mut apply = vec!["apply", "-s", "shop", "-e", "test", "--auto-approve"];
     apply.extend(vars.iter().map(String::as_str));
     let run = repo.run_with(&apply, &env);
