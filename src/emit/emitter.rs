@@ -117,7 +117,7 @@ impl Emitter<'_> {
 
     pub fn add_variable(&mut self, name: String, value: Value) {
         if !self.program.variables.iter().any(|(n, _)| *n == name) {
-            self.program.variables.push((name, value));
+            self.program.variables.push((name.into(), value));
         }
     }
 
@@ -198,7 +198,7 @@ impl Emitter<'_> {
             }
             serde_json::Value::Object(obj) => Value::Map(
                 obj.iter()
-                    .map(|(k, v)| (k.clone(), self.json_value(user, v)))
+                    .map(|(k, v)| (k.clone().into(), self.json_value(user, v)))
                     .collect(),
             ),
         }
@@ -211,6 +211,7 @@ pub fn secret_config_key(variable: &str) -> String {
     format!("sensitive_{variable}")
 }
 
+/// Tags, built once for the resources that carry them alike.
 fn tags_value(tags: &BTreeMap<String, String>) -> Value {
-    map(tags.iter().map(|(k, v)| (k.clone(), s(v.clone()))))
+    map(tags.iter().map(|(k, v)| (k.clone(), s(v.clone())))).shared()
 }

@@ -78,7 +78,7 @@ pub fn emit(stack: &ResolvedStack) -> Compiled {
                 let value = Value::interp(e.output(index, output));
                 e.program
                     .outputs
-                    .push((format!("{}.{output}", c.id), value));
+                    .push((format!("{}.{output}", c.id).into(), value));
             }
         }
     }

@@ -270,7 +270,7 @@ fn load_balancer(e: &mut Emitter, visibility: Visibility) {
         );
     }
     e.program.outputs.push((
-        format!("_stack.{p}_url"),
+        format!("_stack.{p}_url").into(),
         Value::interp(base_url(e, visibility)),
     ));
 }

@@ -7,7 +7,7 @@
 //! program of 1,200 resources is 800 KB of text, and building it as a JSON
 //! tree first was a third of `compile --all` (a profile at 10,000 services).
 
-use super::program::{Program, Value, escape, interpolated};
+use super::program::{Key, Program, Value, escape, interpolated};
 use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -105,7 +105,7 @@ impl Tree for Json {
 /// references as `${...}`, map keys escaped like values.
 impl Tree for Value {
     fn shape(&self) -> Shape<'_, Value> {
-        match self {
+        match self.get() {
             Value::List(items) => Shape::List(items),
             Value::Map(entries) => Shape::Map(value_entries(entries)),
             Value::Fn(name, arg) => Shape::Map(vec![(Cow::Owned(format!("fn::{name}")), arg)]),
@@ -114,7 +114,7 @@ impl Tree for Value {
     }
 
     fn write_scalar(&self, out: &mut String) {
-        match self {
+        match self.get() {
             Value::Str(text) => write_str(&escape(text), out),
             Value::Interp(parts) => write_str(&interpolated(parts), out),
             Value::List(_) => out.push_str("[]"),
@@ -124,7 +124,7 @@ impl Tree for Value {
     }
 }
 
-fn value_entries(entries: &[(String, Value)]) -> Vec<(Cow<'_, str>, &Value)> {
+fn value_entries(entries: &[(Key, Value)]) -> Vec<(Cow<'_, str>, &Value)> {
     entries.iter().map(|(k, v)| (escape(k), v)).collect()
 }
 

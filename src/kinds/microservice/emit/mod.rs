@@ -10,7 +10,7 @@ mod rollout;
 use super::{Architecture, Microservice, MicroserviceSpec};
 use crate::emit::emitter::{EmitKind, Emitter, Grant};
 use crate::emit::network::{self, Direction};
-use crate::emit::program::{Part, Resource, Value, list, map, r, s, strings, to_json};
+use crate::emit::program::{Key, Part, Resource, Value, list, map, r, s, strings, to_json};
 use crate::resolve::Wire;
 use access::Context;
 use std::collections::BTreeMap;
@@ -316,9 +316,9 @@ fn task_definition(
     } = cx;
     let index = *index;
     let mut container = vec![
-        ("name".to_string(), s(&id.component)),
-        ("image".to_string(), s(&service.image)),
-        ("essential".to_string(), Value::Bool(true)),
+        (Key::from("name"), s(&id.component)),
+        ("image".into(), s(&service.image)),
+        ("essential".into(), Value::Bool(true)),
     ];
     if let Some(port) = service.port {
         container.push((
@@ -481,7 +481,7 @@ fn ecs_service(
     if let (Some(route), Some(port)) = (&balancing.route, service.port) {
         let mut load_balancer = vec![
             (
-                "targetGroupArn".to_string(),
+                Key::from("targetGroupArn"),
                 r(format!("{}.arn", balancing.target_group)),
             ),
             ("containerName".into(), s(&id.component)),
@@ -582,7 +582,7 @@ fn autoscaling(e: &mut Emitter, cx: &Context, service_name: &str, target_group: 
             ));
         }
         for (metric, value, kind, label) in policies {
-            let mut spec = vec![("predefinedMetricType".to_string(), s(kind))];
+            let mut spec = vec![(Key::from("predefinedMetricType"), s(kind))];
             if let Some(label) = label {
                 spec.push(("resourceLabel".into(), label));
             }

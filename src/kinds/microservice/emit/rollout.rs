@@ -15,7 +15,7 @@
 use super::access::{Context, assumed_by, attach_managed_policy, policy, role_name};
 use crate::emit::emitter::Emitter;
 use crate::emit::network;
-use crate::emit::program::{Resource, Value, iam_statement, list, map, r, s, strings};
+use crate::emit::program::{Key, Resource, Value, iam_statement, list, map, r, s, strings};
 use crate::kinds::microservice::{Rollout, Strategy};
 
 const LOAD_BALANCER_POLICY: &str = "policy/AmazonECSInfrastructureRolePolicyForLoadBalancers";
@@ -162,7 +162,7 @@ pub(super) fn deployment_configuration(rollout: &Rollout, role: Option<&str>) ->
     // numbers (`ServiceDeploymentConfiguration*Args`).
     let minutes = |m: u32| s(m.to_string());
     let mut config = vec![
-        ("strategy".to_string(), s(strategy.ecs_name())),
+        (Key::from("strategy"), s(strategy.ecs_name())),
         ("bakeTimeInMinutes".into(), minutes(rollout.bake_minutes())),
     ];
     match strategy {
