@@ -126,13 +126,19 @@ pub fn affected(
                 .map(|r| r.to_string_lossy().replace('\\', "/"))
         })
         .collect();
-    let reaches_all = changed
-        .iter()
-        .any(|f| f.starts_with("shared/") || var_files.contains(f) || var_targets.contains(f));
+    // An untracked folder (`stacks/new/`, ending in `/`) is a change of
+    // everything in it (`git::covers`).
+    use crate::git::covers;
+    let reaches_all = changed.iter().any(|f| {
+        f.starts_with("shared/")
+            || covers(f, "shared/")
+            || var_files.iter().chain(&var_targets).any(|v| covers(f, v))
+    });
     let in_folder = |stack: &str| {
+        let folder = format!("stacks/{stack}/");
         changed
             .iter()
-            .any(|f| f.starts_with(&format!("stacks/{stack}/")))
+            .any(|f| f.starts_with(&folder) || covers(f, &folder))
     };
     // A stack holding a link may read any file of the repository through it:
     // it is compiled whenever anything under stacks/ changed.
@@ -153,7 +159,12 @@ pub fn affected(
         let folder = format!("stacks/{stack}/");
         changed
             .iter()
-            .filter(|f| f.starts_with(&folder) || read.contains(*f))
+            .filter(|f| {
+                f.starts_with(&folder)
+                    || covers(f, &folder)
+                    || read.contains(*f)
+                    || (f.ends_with('/') && read.iter().any(|r| covers(f, r)))
+            })
             .cloned()
             .collect()
     };

@@ -232,7 +232,8 @@ fn run(repo_root: &Path, args: &[&str]) -> Result<String> {
 
 /// Files that differ between `base` and `head` (or the working tree,
 /// untracked files included, when `head` is `None`), relative to `repo_root`
-/// and limited to it. Renames count as both paths.
+/// and limited to it. Renames count as both paths. An untracked folder is
+/// one entry ending in `/` (`stacks/new/`): everything in it changed.
 pub fn changed_files(
     repo_root: &Path,
     base: &str,
@@ -251,19 +252,8 @@ pub fn changed_files(
         diff.push(head);
     }
     diff.push("--");
-    // Untracked files take a walk of the whole tree (0.65 s of 50,000
-    // files): it runs beside the diff, on the other core.
-    let untracked = [
-        "-c",
-        "core.quotePath=false",
-        "ls-files",
-        "--others",
-        "--exclude-standard",
-    ];
     let (changed, untracked) = std::thread::scope(|scope| {
-        let untracked = head
-            .is_none()
-            .then(|| scope.spawn(|| run(repo_root, &untracked)));
+        let untracked = head.is_none().then(|| scope.spawn(|| untracked(repo_root)));
         let changed = run(repo_root, &diff);
         let untracked = untracked.map(|t| t.join().expect("listing untracked files"));
         (changed, untracked)
@@ -271,9 +261,55 @@ pub fn changed_files(
     let mut changed: std::collections::BTreeSet<String> =
         changed?.lines().map(str::to_string).collect();
     if let Some(untracked) = untracked {
-        changed.extend(untracked?.lines().map(str::to_string));
+        changed.extend(untracked?);
     }
     Ok(changed)
+}
+
+/// The untracked files and folders under `repo_root`, relative to it, beside
+/// the diff, on the other core. Untracked files take a walk of the whole
+/// tree (0.5 s of 50,000 files); git's untracked cache, which remembers each
+/// folder's untracked entries by its modification time, makes it 0.1 s from
+/// the second run. It is used unless the repository's configuration says
+/// `core.untrackedCache = false` (the cache trusts folder times; git's own
+/// `update-index --test-untracked-cache` tells where they cannot be trusted).
+/// `git status` keeps the cache in the index, as it does for anyone who
+/// turned it on.
+fn untracked(repo_root: &Path) -> Result<Vec<String>> {
+    let turned_off = output(
+        repo_root,
+        &["config", "--type=bool", "--get", "core.untrackedCache"],
+    )
+    .is_some_and(|v| v == "false");
+    let mut args = vec!["-c", "core.quotePath=false", "-c", "color.status=false"];
+    if !turned_off {
+        args.extend(["-c", "core.untrackedCache=true"]);
+    }
+    // The short format, unlike the porcelain one, gives paths relative to
+    // the folder git runs in (`status.relativePaths`, on by default), as the
+    // diff's `--relative` does; `-z` leaves them unquoted.
+    args.extend([
+        "-c",
+        "status.relativePaths=true",
+        "status",
+        "--short",
+        "-z",
+        "--untracked-files=normal",
+        "--ignore-submodules=all",
+        "--",
+        ".",
+    ]);
+    Ok(run(repo_root, &args)?
+        .split('\0')
+        .filter_map(|entry| entry.strip_prefix("?? "))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Whether `changed` (a file, or an untracked folder ending in `/`) is
+/// `path` or holds it.
+pub fn covers(changed: &str, path: &str) -> bool {
+    changed == path || (changed.ends_with('/') && path.starts_with(changed))
 }
 
 /// The stacks whose folder holds a symbolic link git tracks (mode 120000

@@ -87,7 +87,10 @@ impl Emitter<'_> {
 
     /// Logical name of a component's resource: `email-service-api-<role>`.
     pub fn name(&self, index: usize, role: &str) -> String {
-        format!("{}-{role}", self.id(index).prefix())
+        // By hand, not `format!`: names are made for every resource and
+        // every reference to one (a twentieth of emitting a program).
+        let id = self.id(index);
+        joined(&[id.service.as_str(), id.component.as_str(), role], '-')
     }
 
     /// Logical name of a resource that pulumi-aws names itself: `<name>-` plus 7
@@ -102,11 +105,9 @@ impl Emitter<'_> {
     }
 
     /// Adds a component's resource, tagged as the component's.
-    pub fn add(&mut self, index: usize, resource: Resource) {
-        let resource = Resource {
-            component: Some(self.id(index).to_string()),
-            ..resource
-        };
+    pub fn add(&mut self, index: usize, mut resource: Resource) {
+        let id = self.id(index);
+        resource.component = Some(joined(&[id.service.as_str(), id.component.as_str()], '/'));
         self.program.resources.push(resource);
     }
 
@@ -203,6 +204,19 @@ impl Emitter<'_> {
             ),
         }
     }
+}
+
+/// `parts` joined by `separator`, in one allocation.
+fn joined(parts: &[&str], separator: char) -> String {
+    let length = parts.iter().map(|p| p.len() + 1).sum();
+    let mut out = String::with_capacity(length);
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(separator);
+        }
+        out.push_str(part);
+    }
+    out
 }
 
 /// The Pulumi config key (in the program's project namespace) that carries a

@@ -544,3 +544,72 @@ fn affected_groups_targets_into_at_most_max_jobs() {
     let run = repo.run(&["affected", "--base", "main", "--max-jobs", "0"]);
     assert_eq!(run.code, 2, "{}", run.all());
 }
+
+/// An untracked folder is a change of everything in it: a new stack, not
+/// committed, is listed as added with its folder as the reason — on a first
+/// run and on the next, when git answers from its untracked cache — and is
+/// gone from the list once removed. In a deployment repository that is a
+/// folder of git's, untracked files beside it reach nothing.
+#[test]
+fn untracked_folders_count_inside_the_repository_only() {
+    let outer = TestRepo::empty();
+    copy_dir(
+        &crate_dir().join("examples/deployment-repo"),
+        &outer.file("deploy"),
+    );
+    outer.write("docs/README.md", "# docs\n");
+    git(&outer, &["init", "-q", "-b", "main"]);
+    git(&outer, &["add", "-A"]);
+    git(&outer, &["commit", "-q", "-m", "base"]);
+    let deploy = outer.file("deploy");
+    let listed = || {
+        let run = deployer(
+            &[
+                "affected",
+                "--base",
+                "main",
+                "--output",
+                "json",
+                "--repo",
+                deploy.to_str().unwrap(),
+            ],
+            outer.path(),
+        );
+        assert_eq!(run.code, 0, "{}", run.all());
+        let mut got: Vec<(String, String, String)> = run
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["stack"].as_str().unwrap().to_string(),
+                    a["environment"].as_str().unwrap().to_string(),
+                    format!("{} {}", a["change"], a["why"]),
+                )
+            })
+            .collect();
+        got.sort();
+        got
+    };
+    outer.write("docs/new/shared/presets/worker.yaml", "cpu: 4096\n");
+    assert_eq!(listed(), vec![], "untracked files beside the repository");
+    copy_dir(
+        &outer.file(&format!("deploy/stacks/{NP}")),
+        &outer.file("deploy/stacks/np-two"),
+    );
+    let added: Vec<(String, String, String)> = ALL
+        .iter()
+        .map(|e| {
+            (
+                "np-two".to_string(),
+                e.to_string(),
+                r#""added" ["stacks/np-two/"]"#.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(listed(), added, "a new stack's folder, first run");
+    assert_eq!(listed(), added, "the same, from git's untracked cache");
+    std::fs::remove_dir_all(outer.file("deploy/stacks/np-two")).unwrap();
+    assert_eq!(listed(), vec![], "the new stack removed");
+}
