@@ -163,7 +163,7 @@ pub fn affected(
                 f.starts_with(&folder)
                     || covers(f, &folder)
                     || read.contains(*f)
-                    || (f.ends_with('/') && read.iter().any(|r| covers(f, r)))
+                    || ((f.is_empty() || f.ends_with('/')) && read.iter().any(|r| covers(f, r)))
             })
             .cloned()
             .collect()
