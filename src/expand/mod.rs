@@ -76,6 +76,9 @@ pub struct Expander {
 /// What templates see, minus `params` (added per preset).
 pub struct Scope {
     json: Json,
+    /// `json` as templates read it, converted at the first render, not at
+    /// every one (converting was half the cost of rendering).
+    context: std::cell::OnceCell<minijinja::Value>,
 }
 
 impl Scope {
@@ -91,24 +94,34 @@ impl Scope {
             .iter()
             .map(|(k, v)| (k.as_str(), v.0.as_str()))
             .collect();
-        Scope {
-            json: json!({
-                "stack": {"name": stack_name, "tags": tags, "owner": stack.owner},
-                "environment": {
-                    "name": environment,
-                    "account": env.account,
-                    "region": env.region,
-                    "production": env.production,
-                },
-                "var": vars,
-            }),
-        }
+        Scope::of(json!({
+            "stack": {"name": stack_name, "tags": tags, "owner": stack.owner},
+            "environment": {
+                "name": environment,
+                "account": env.account,
+                "region": env.region,
+                "production": env.production,
+            },
+            "var": vars,
+        }))
     }
 
     fn with(&self, key: &str, value: Json) -> Scope {
         let mut json = self.json.clone();
         json[key] = value;
-        Scope { json }
+        Scope::of(json)
+    }
+
+    fn of(json: Json) -> Scope {
+        Scope {
+            json,
+            context: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn context(&self) -> &minijinja::Value {
+        self.context
+            .get_or_init(|| minijinja::Value::from(minijinja::value::Serde(&self.json)))
     }
 
     pub fn for_service(&self, service: &str) -> Scope {
@@ -355,9 +368,15 @@ impl Expander {
     fn render(&self, loader: &mut Loader, node: &mut Node, scope: &Scope) -> bool {
         match &mut node.value {
             Value::Str(text) => {
+                if !template::has_template_syntax(text) {
+                    return true;
+                }
                 let file = node.span.file;
                 let name = loader.sources.get(file).display.clone();
-                match self.templates.render(text, &name, &scope.json) {
+                match self
+                    .templates
+                    .render(text, &name, &scope.json, scope.context())
+                {
                     None => true,
                     Some(Ok(Rendered::Text(out))) => {
                         *text = out;

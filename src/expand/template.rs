@@ -91,22 +91,26 @@ impl Templates {
         text: &str,
         name: &str,
         scope: &Json,
+        context: &JValue,
     ) -> Option<Result<Rendered, TemplateError>> {
         if !has_template_syntax(text) {
             return None;
         }
         Some(super::budget::watched(name, || {
-            self.render_watched(text, name, scope)
+            self.render_watched(text, name, scope, context)
         }))
     }
 
+    /// Renders `text` in `context`, which is `scope` as minijinja reads it
+    /// (`scope` itself names what is missing in an error).
     fn render_watched(
         &self,
         text: &str,
         name: &str,
         scope: &Json,
+        context: &JValue,
     ) -> Result<Rendered, TemplateError> {
-        let ctx = JValue::from(minijinja::value::Serde(scope));
+        let ctx = context.clone();
         if let Some(expr) = single_expression(text)
             && let Ok(compiled) = self.env.compile_expression(expr)
         {
@@ -335,7 +339,10 @@ mod tests {
 
     fn render(text: &str) -> Result<Rendered, TemplateError> {
         let scope = json!({"var": {"VERSION": "v1", "REPLICAS": "3"}, "environment": {"name": "production"}});
-        templates().render(text, "t", &scope).expect("has syntax")
+        let context = JValue::from(minijinja::value::Serde(&scope));
+        templates()
+            .render(text, "t", &scope, &context)
+            .expect("has syntax")
     }
 
     #[test]

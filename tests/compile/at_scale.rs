@@ -62,7 +62,8 @@ fn markdown(repo: &TestRepo, stack: &str) -> String {
 }
 
 /// The 1,000-service repository with every stack changed: each stack's
-/// comment is whole (nothing left out) and under the limit.
+/// comment is whole (nothing left out) and under the limit; `validate
+/// --all` counts the fifty stacks.
 #[test]
 fn markdown_of_every_stack_of_the_benchmark_repository_stays_under_the_limit() {
     let (repo, stacks) = every_stack_changed(1000, generate::SERVICES_PER_STACK);
@@ -75,6 +76,14 @@ fn markdown_of_every_stack_of_the_benchmark_repository_stays_under_the_limit() {
         largest = largest.max(text.chars().count());
     }
     eprintln!("largest comment: {largest} characters");
+    // Fifty stacks valid are counted, not named on one line.
+    let run = repo.run(&["validate", "--all", "--var", "VERSION=v1.0.0"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr.starts_with("✓ 50 stacks: ") && run.stderr.contains(" files valid"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// One stack of 300 services, every resource changed: the comment is cut at

@@ -140,9 +140,13 @@ pub fn run(args: ValidateArgs, printer: &Printer) -> Result<ExitStatus> {
                 String::new()
             };
             if report.valid {
+                // Named up to a few; 200 names on one line say less than a count.
+                let checked = match stacks.len() {
+                    0..=3 => stacks.join(", "),
+                    n => plural(n, "stack"),
+                };
                 printer.success(format!(
-                    "{}: {} valid{warnings}",
-                    stacks.join(", "),
+                    "{checked}: {} valid{warnings}",
                     plural(report.files, "file")
                 ));
             } else {
