@@ -370,6 +370,7 @@ fn compile(repo: &Repo, stack: &str, vars: &GivenVars) -> StackHashes {
         environment: None,
         missing: Missing::Placeholder,
         undeclared: crate::pipeline::Undeclared::Ignored,
+        programs: crate::pipeline::Programs::Keep,
     };
     let mut checked =
         pipeline::compile_stack(repo, stack, vars, &options, &mut sources, &mut diagnostics);

@@ -140,6 +140,7 @@ mod tests {
             environment: None,
             missing: crate::expand::variables::Missing::Placeholder,
             undeclared: crate::pipeline::Undeclared::Error,
+            programs: crate::pipeline::Programs::Keep,
         };
         let mut checked = compile_stack(
             &repo,

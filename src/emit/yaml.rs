@@ -203,8 +203,31 @@ fn write_str(text: &str, out: &mut String) {
     if plain_ok(text) {
         out.push_str(text);
     } else {
-        out.push_str(&serde_json::to_string(text).expect("a string serialises"));
+        write_quoted(text, out);
     }
+}
+
+/// `text` as a JSON string (valid YAML), written in place: the escapes
+/// `serde_json` writes (`\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, other
+/// control characters as `\u00XX`), the rest as it is. A test holds the two
+/// together.
+fn write_quoted(text: &str, out: &mut String) {
+    out.reserve(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c < ' ' => write!(out, "\\u{:04x}", c as u32).expect("writing to a String"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 fn write_key(key: &str, out: &mut String) {
@@ -218,7 +241,7 @@ fn write_key(key: &str, out: &mut String) {
     if simple && !is_special_word(key) {
         out.push_str(key);
     } else {
-        out.push_str(&serde_json::to_string(key).expect("a string serialises"));
+        write_quoted(key, out);
     }
 }
 
@@ -238,11 +261,12 @@ fn plain_ok(text: &str) -> bool {
 }
 
 fn is_special_word(text: &str) -> bool {
-    [
-        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", "inf",
-    ]
-    .iter()
-    .any(|w| text.eq_ignore_ascii_case(w))
+    text.len() <= 5
+        && [
+            "true", "false", "yes", "no", "on", "off", "y", "n", "null", "nan", "inf",
+        ]
+        .iter()
+        .any(|w| text.eq_ignore_ascii_case(w))
 }
 
 #[cfg(test)]
@@ -259,6 +283,19 @@ mod tests {
             text,
             "a: plain-text\nb: \"yes\"\nc: \"has: colon space\"\nd: \"12\"\ne: \"line\\nbreak\"\n\"deployer:stack\": x\nf: \"key: [inject]\"\n"
         );
+    }
+
+    /// Quoting writes what `serde_json` writes, for every character that
+    /// needs an escape and for text that needs none.
+    #[test]
+    fn quoted_strings_are_json_strings() {
+        let mut every: String = (0u8..0x80).map(char::from).collect();
+        every.push_str("é ü 日本 \u{2028} \u{7f} ${x} $$");
+        for text in [every.as_str(), "", "plain", "a \"quote\" and \\ back"] {
+            let mut out = String::new();
+            write_quoted(text, &mut out);
+            assert_eq!(out, serde_json::to_string(text).unwrap());
+        }
     }
 
     #[test]

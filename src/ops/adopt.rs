@@ -223,6 +223,7 @@ fn program_of(
         environment: Some(environment.to_string()),
         missing: Missing::Placeholder,
         undeclared: Undeclared::Error,
+        programs: crate::pipeline::Programs::Keep,
     };
     let mut checked = pipeline::compile_stack(
         repo,

@@ -56,6 +56,7 @@ pub fn run(args: CostArgs, printer: &Printer) -> Result<ExitStatus> {
                 Missing::Placeholder
             },
             undeclared: Undeclared::Error,
+            programs: crate::pipeline::Programs::Keep,
         };
         let mut checked =
             check_with(printer, &repo, &stack, &vars, &options).into_result(printer)?;

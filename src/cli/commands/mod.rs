@@ -128,6 +128,7 @@ pub fn check_quietly(
         environment,
         missing: Missing::Error,
         undeclared,
+        programs: crate::pipeline::Programs::Keep,
     };
     check_with(printer, repo, stack, vars, &options)
 }

@@ -75,6 +75,7 @@ pub fn run(args: ShowArgs, printer: &Printer) -> Result<ExitStatus> {
             environment: Some(environment.clone()),
             missing,
             undeclared: Undeclared::Error,
+            programs: crate::pipeline::Programs::Keep,
         };
         let mut checked =
             check_with(printer, &repo, args.stack(), &vars_here, &options).into_result(printer)?;

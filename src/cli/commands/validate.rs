@@ -44,6 +44,7 @@ pub fn run(args: ValidateArgs, printer: &Printer) -> Result<ExitStatus> {
         } else {
             pipeline::Undeclared::Error
         },
+        programs: pipeline::Programs::Drop,
     };
     let mut report = Report {
         valid: true,
