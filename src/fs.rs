@@ -30,35 +30,56 @@ pub enum Entry {
 }
 
 /// [`files_under`], each entry with whether it is a symbolic link (from the
-/// listing: no `stat`).
+/// listing: no `stat`). Each sub-folder is opened relative to its parent's
+/// descriptor (`openat`, never following a link), not by its whole path:
+/// the kernel looked every path up again from the root, and the walk was a
+/// seventh of `compile --all` at 10,000 services.
 pub fn entries_under(dir: &Path) -> std::io::Result<Vec<(PathBuf, Entry)>> {
-    fn walk(dir: &Path, out: &mut Vec<(PathBuf, Entry)>) -> std::io::Result<()> {
-        for entry in std::fs::read_dir(dir)? {
+    use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
+    use std::os::unix::ffi::OsStrExt;
+    fn open_dir(at: impl rustix::fd::AsFd, name: &std::ffi::OsStr) -> std::io::Result<Dir> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(at, name, flags, Mode::empty())?;
+        Ok(Dir::new(fd)?)
+    }
+    fn walk(dir: &mut Dir, path: &Path, out: &mut Vec<(PathBuf, Entry)>) -> std::io::Result<()> {
+        let mut subdirs = Vec::new();
+        while let Some(entry) = dir.read() {
             let entry = entry?;
-            let path = entry.path();
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                walk(&path, out)?;
-            } else if kind.is_file() || kind.is_symlink() {
-                let what = if kind.is_symlink() {
-                    Entry::Link
-                } else {
-                    Entry::File
-                };
-                out.push((path, what));
-                if out.len() > MAX_FILES {
-                    return Err(std::io::Error::other(format!(
-                        "more than {MAX_FILES} files under {}",
-                        dir.display()
-                    )));
-                }
+            let name = std::ffi::OsStr::from_bytes(entry.file_name().to_bytes());
+            if name == "." || name == ".." {
+                continue;
             }
+            let kind = match entry.file_type() {
+                // A file system that does not say in its listing: asked.
+                FileType::Unknown => FileType::from_raw_mode(
+                    rustix::fs::statat(dir.fd()?, name, AtFlags::SYMLINK_NOFOLLOW)?.st_mode,
+                ),
+                kind => kind,
+            };
+            match kind {
+                FileType::Directory => subdirs.push(name.to_os_string()),
+                FileType::RegularFile => out.push((path.join(name), Entry::File)),
+                FileType::Symlink => out.push((path.join(name), Entry::Link)),
+                _ => {}
+            }
+            if out.len() > MAX_FILES {
+                return Err(std::io::Error::other(format!(
+                    "more than {MAX_FILES} files under {}",
+                    path.display()
+                )));
+            }
+        }
+        for name in subdirs {
+            let mut child = open_dir(dir.fd()?, &name)?;
+            walk(&mut child, &path.join(&name), out)?;
         }
         Ok(())
     }
     let mut out = Vec::new();
     if std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
-        walk(dir, &mut out)?;
+        let mut top = open_dir(rustix::fs::CWD, dir.as_os_str())?;
+        walk(&mut top, dir, &mut out)?;
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
