@@ -10,7 +10,6 @@
 
 use crate::emit::Compiled;
 use crate::emit::yaml::to_yaml;
-use crate::fs::MAX_FILE_BYTES;
 use crate::load::Repo;
 use crate::resolve::ResolvedStack;
 use serde::{Deserialize, Serialize};
@@ -258,17 +257,11 @@ fn hash_files(
             // may be read (inside the repository only), and reports it.
             hasher.update(std::fs::read_link(file)?.to_string_lossy().as_bytes());
         } else if meta.is_file() {
-            if meta.len() > MAX_FILE_BYTES {
-                return Err(std::io::Error::other(format!(
-                    "{display} is {} bytes; deployer reads files of at most {MAX_FILE_BYTES}",
-                    meta.len()
-                )));
-            }
-            // Streamed into the hash: no buffer per file.
-            std::io::copy(
-                &mut std::io::Read::take(std::fs::File::open(file)?, MAX_FILE_BYTES),
-                &mut hasher,
-            )?;
+            // Through the bounded reader: a file swapped for a FIFO or a
+            // link after the listing is refused, not waited on or followed.
+            crate::fs::stream_back(file, crate::fs::ReadBack::InputFile, |block| {
+                hasher.update(block)
+            })?;
         }
         hasher.update([0]);
     }

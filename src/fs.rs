@@ -157,6 +157,10 @@ pub enum ReadBack {
     /// A file of the repository (YAML, a template); links are the loader's
     /// to check.
     Repository,
+    /// A file of the repository read for compile's input hash: a link is
+    /// hashed by where it points, so one found where a file was listed is
+    /// refused, not followed.
+    InputFile,
     /// A price table (`DEPLOYER_PRICES`).
     PriceTable,
 }
@@ -172,7 +176,7 @@ impl ReadBack {
             ReadBack::CompileOutput => 64 * 1024 * 1024,
             ReadBack::CacheEntry => 16 * 1024 * 1024,
             ReadBack::PriceTable => 4 * 1024 * 1024,
-            ReadBack::VarFile | ReadBack::Repository => MAX_FILE_BYTES,
+            ReadBack::VarFile | ReadBack::Repository | ReadBack::InputFile => MAX_FILE_BYTES,
         }
     }
 
@@ -190,7 +194,7 @@ impl ReadBack {
             ReadBack::CompileOutput => "a compile output",
             ReadBack::CacheEntry => "a cache entry",
             ReadBack::VarFile => "a variable file",
-            ReadBack::Repository => "a repository file",
+            ReadBack::Repository | ReadBack::InputFile => "a repository file",
             ReadBack::PriceTable => "a price table",
         }
     }
@@ -232,7 +236,11 @@ pub fn crc32_back(path: &Path, kind: ReadBack) -> std::io::Result<u32> {
 
 /// Reads a file as [`read_back`] would, giving it to `take` a block at a
 /// time: nothing is allocated per file.
-fn stream_back(path: &Path, kind: ReadBack, mut take: impl FnMut(&[u8])) -> std::io::Result<()> {
+pub fn stream_back(
+    path: &Path,
+    kind: ReadBack,
+    mut take: impl FnMut(&[u8]),
+) -> std::io::Result<()> {
     use std::io::Read;
     let (file, _) = open_back(path, kind)?;
     let mut file = file.take(kind.limit() + 1);
@@ -361,5 +369,13 @@ mod tests {
         std::fs::write(&big, vec![b' '; 70 * 1024]).unwrap();
         let err = read_back(&big, ReadBack::Lock).unwrap_err().to_string();
         assert!(err.contains("is at most 65536"), "{err}");
+        // Compile's input hash reads what a listing showed as a file: a
+        // link or a FIFO found there instead is refused, at once.
+        let hashed = |path: &Path| stream_back(path, ReadBack::InputFile, |_| {});
+        assert!(hashed(&file).is_ok());
+        let err = hashed(&link).unwrap_err().to_string();
+        assert!(err.contains("is a symbolic link"), "{err}");
+        let err = hashed(&fifo).unwrap_err().to_string();
+        assert!(err.contains("a FIFO"), "{err}");
     }
 }
