@@ -371,6 +371,7 @@ fn compile(repo: &Repo, stack: &str, vars: &GivenVars) -> StackHashes {
         missing: Missing::Placeholder,
         undeclared: crate::pipeline::Undeclared::Ignored,
         programs: crate::pipeline::Programs::Keep,
+        prefetched: Default::default(),
     };
     let mut checked =
         pipeline::compile_stack(repo, stack, vars, &options, &mut sources, &mut diagnostics);

@@ -219,12 +219,13 @@ pub fn input_hash(
     variables: &[(String, String)],
     var_files: &[PathBuf],
 ) -> std::io::Result<String> {
-    hash_files(
+    let (hash, _) = hash_files(
         repo,
         stack,
         variables,
         &inputs::files(repo, stack, var_files)?,
-    )
+    )?;
+    Ok(hash)
 }
 
 /// A SHA-256 begun with what every stack's input hash covers besides its
@@ -240,13 +241,15 @@ fn hasher_for(stack: &str, variables: &[(String, String)]) -> Sha256 {
     hasher
 }
 
-/// Hash of `files`, read, with the variables and deployer's version.
+/// Hash of `files`, read, with the variables and deployer's version; and
+/// the bytes of the regular files among them, as they were hashed.
 fn hash_files(
     repo: &Repo,
     stack: &str,
     variables: &[(String, String)],
     files: &[PathBuf],
-) -> std::io::Result<String> {
+) -> std::io::Result<(String, crate::load::Prefetched)> {
+    let mut read = crate::load::Prefetched::default();
     let mut hasher = hasher_for(stack, variables);
     for file in files {
         let display = repo.display(file);
@@ -259,13 +262,16 @@ fn hash_files(
         } else if meta.is_file() {
             // Through the bounded reader: a file swapped for a FIFO or a
             // link after the listing is refused, not waited on or followed.
+            let mut bytes = Vec::with_capacity(meta.len() as usize);
             crate::fs::stream_back(file, crate::fs::ReadBack::InputFile, |block| {
-                hasher.update(block)
+                hasher.update(block);
+                bytes.extend_from_slice(block);
             })?;
+            read.0.insert(file.clone(), bytes);
         }
         hasher.update([0]);
     }
-    Ok(format!("sha256:{:x}", hasher.finalize()))
+    Ok((format!("sha256:{:x}", hasher.finalize()), read))
 }
 
 pub fn sha256(bytes: &[u8]) -> String {

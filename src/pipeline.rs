@@ -38,6 +38,8 @@ pub struct Options {
     pub undeclared: Undeclared,
     /// Whether the programs the name check emits are kept for the caller.
     pub programs: Programs,
+    /// Files already read, which the loader takes from here.
+    pub prefetched: crate::load::Prefetched,
 }
 
 /// What becomes of the programs the name check emits.
@@ -104,7 +106,7 @@ pub fn compile_stack(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Checked {
     crate::expand::budget::begin_stack();
-    let mut loader = Loader::new(repo, sources);
+    let mut loader = Loader::with_prefetched(repo, sources, &options.prefetched);
     let loaded = loader.load_stack(name);
     let stack = loaded.stack_file.as_ref().and_then(|doc| {
         validate::check_stack_file(&doc.root, doc.file, loader.sources, &mut loader.diagnostics)

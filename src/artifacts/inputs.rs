@@ -116,6 +116,9 @@ fn fingerprint(
 /// are written ([`InputHash::record`]).
 pub struct InputHash {
     pub hash: String,
+    /// The files read to take the hash (none when it came from the
+    /// record), for the loader.
+    pub read: crate::load::Prefetched,
     unrecorded: Option<(PathBuf, Record)>,
 }
 
@@ -151,10 +154,11 @@ pub fn input_hash_recorded(
     {
         return Ok(InputHash {
             hash: record.input_hash,
+            read: crate::load::Prefetched::default(),
             unrecorded: None,
         });
     }
-    let hash = super::hash_files(repo, stack, variables, &files)?;
+    let (hash, read) = super::hash_files(repo, stack, variables, &files)?;
     let unrecorded = fingerprint.map(|fingerprint| {
         let record = Record {
             deployer_version: super::VERSION.into(),
@@ -163,5 +167,9 @@ pub fn input_hash_recorded(
         };
         (path, record)
     });
-    Ok(InputHash { hash, unrecorded })
+    Ok(InputHash {
+        hash,
+        read,
+        unrecorded,
+    })
 }

@@ -141,6 +141,7 @@ mod tests {
             missing: crate::expand::variables::Missing::Placeholder,
             undeclared: crate::pipeline::Undeclared::Error,
             programs: crate::pipeline::Programs::Keep,
+            prefetched: Default::default(),
         };
         let mut checked = compile_stack(
             &repo,

@@ -224,6 +224,7 @@ fn program_of(
         missing: Missing::Placeholder,
         undeclared: Undeclared::Error,
         programs: crate::pipeline::Programs::Keep,
+        prefetched: Default::default(),
     };
     let mut checked = pipeline::compile_stack(
         repo,

@@ -2,7 +2,7 @@
 //! `DIR/<stack>/<environment>/`, skipping stacks whose inputs have not changed
 //! (what CI caches).
 
-use super::{check_quietly, open_repo, plural, selected_stacks, var_args};
+use super::{check_read, open_repo, plural, selected_stacks, var_args};
 use crate::artifacts::{self, Artifacts};
 use crate::cli::ExitStatus;
 use crate::cli::args::{CompileArgs, OutputFormat};
@@ -157,29 +157,32 @@ fn compile_stack(
     vars: &GivenVars,
     undeclared: Undeclared,
 ) -> Outcome {
-    let inputs = match artifacts::input_hash_recorded(repo, stack, &vars.vars, &vars.var_files, out)
-    {
-        Ok(hash) => hash,
-        Err(e) => {
-            return Outcome::Failed(
-                Error::failed(format!("cannot read the files of stack `{stack}`: {e}"))
-                    .with_source(e),
-                Vec::new(),
-            );
-        }
-    };
+    let mut inputs =
+        match artifacts::input_hash_recorded(repo, stack, &vars.vars, &vars.var_files, out) {
+            Ok(hash) => hash,
+            Err(e) => {
+                return Outcome::Failed(
+                    Error::failed(format!("cannot read the files of stack `{stack}`: {e}"))
+                        .with_source(e),
+                    Vec::new(),
+                );
+            }
+        };
     if let Some(manifests) = artifacts::cached_stack(out, stack, environment, &inputs.hash) {
         inputs.record();
         return Outcome::Cached(manifests);
     }
     let input_hash = inputs.hash.clone();
-    let mut check = check_quietly(
+    // The loader compiles the bytes the hash was taken of, not a second
+    // reading of the files.
+    let mut check = check_read(
         printer,
         repo,
         stack,
         environment.map(str::to_string),
         vars,
         undeclared,
+        std::mem::take(&mut inputs.read),
     );
     if let Some(err) = check.failure() {
         return Outcome::Failed(err, check.rendered);

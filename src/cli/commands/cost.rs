@@ -57,6 +57,7 @@ pub fn run(args: CostArgs, printer: &Printer) -> Result<ExitStatus> {
             },
             undeclared: Undeclared::Error,
             programs: crate::pipeline::Programs::Keep,
+            prefetched: Default::default(),
         };
         let mut checked =
             check_with(printer, &repo, &stack, &vars, &options).into_result(printer)?;

@@ -124,11 +124,27 @@ pub fn check_quietly(
     vars: &GivenVars,
     undeclared: Undeclared,
 ) -> StackCheck {
+    let read = crate::load::Prefetched::default();
+    check_read(printer, repo, stack, environment, vars, undeclared, read)
+}
+
+/// [`check_quietly`], the files in `read` taken from there (what compile's
+/// input hash read), not read again.
+pub fn check_read(
+    printer: &Printer,
+    repo: &Repo,
+    stack: &str,
+    environment: Option<String>,
+    vars: &GivenVars,
+    undeclared: Undeclared,
+    read: crate::load::Prefetched,
+) -> StackCheck {
     let options = Options {
         environment,
         missing: Missing::Error,
         undeclared,
         programs: crate::pipeline::Programs::Keep,
+        prefetched: read,
     };
     check_with(printer, repo, stack, vars, &options)
 }

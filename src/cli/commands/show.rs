@@ -76,6 +76,7 @@ pub fn run(args: ShowArgs, printer: &Printer) -> Result<ExitStatus> {
             missing,
             undeclared: Undeclared::Error,
             programs: crate::pipeline::Programs::Keep,
+            prefetched: Default::default(),
         };
         let mut checked =
             check_with(printer, &repo, args.stack(), &vars_here, &options).into_result(printer)?;

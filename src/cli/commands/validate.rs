@@ -45,6 +45,7 @@ pub fn run(args: ValidateArgs, printer: &Printer) -> Result<ExitStatus> {
             pipeline::Undeclared::Error
         },
         programs: pipeline::Programs::Drop,
+        prefetched: Default::default(),
     };
     let mut report = Report {
         valid: true,
