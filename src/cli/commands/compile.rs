@@ -2,7 +2,7 @@
 //! `DIR/<stack>/<environment>/`, skipping stacks whose inputs have not changed
 //! (what CI caches).
 
-use super::{check_read, open_repo, plural, selected_stacks, var_args};
+use super::{check_quietly, open_repo, plural, selected_stacks, var_args};
 use crate::artifacts::{self, Artifacts};
 use crate::cli::ExitStatus;
 use crate::cli::args::{CompileArgs, OutputFormat};
@@ -175,7 +175,7 @@ fn compile_stack(
     let input_hash = inputs.hash.clone();
     // The loader compiles the bytes the hash was taken of, not a second
     // reading of the files.
-    let mut check = check_read(
+    let mut check = check_quietly(
         printer,
         repo,
         stack,

@@ -115,22 +115,10 @@ impl StackCheck {
     }
 }
 
-/// Checks a stack for compiling: every variable needs a value.
+/// Checks a stack for compiling: every variable needs a value. Files in
+/// `read` (what compile's input hash read) are taken from there, not read
+/// again.
 pub fn check_quietly(
-    printer: &Printer,
-    repo: &Repo,
-    stack: &str,
-    environment: Option<String>,
-    vars: &GivenVars,
-    undeclared: Undeclared,
-) -> StackCheck {
-    let read = crate::load::Prefetched::default();
-    check_read(printer, repo, stack, environment, vars, undeclared, read)
-}
-
-/// [`check_quietly`], the files in `read` taken from there (what compile's
-/// input hash read), not read again.
-pub fn check_read(
     printer: &Printer,
     repo: &Repo,
     stack: &str,
@@ -184,7 +172,8 @@ pub fn check_for_compile(
     vars: &GivenVars,
     undeclared: Undeclared,
 ) -> Result<Checked> {
-    check_quietly(printer, repo, stack, environment, vars, undeclared).into_result(printer)
+    let read = crate::load::Prefetched::default();
+    check_quietly(printer, repo, stack, environment, vars, undeclared, read).into_result(printer)
 }
 
 /// One stack in one environment compiled into what a release records, for
