@@ -128,17 +128,13 @@ pub fn affected(
         .collect();
     // An untracked folder (`stacks/new/`, ending in `/`) is a change of
     // everything in it (`git::covers`).
-    use crate::git::covers;
+    use crate::git::{covers, is_folder, reaches_folder};
     let reaches_all = changed.iter().any(|f| {
-        f.starts_with("shared/")
-            || covers(f, "shared/")
-            || var_files.iter().chain(&var_targets).any(|v| covers(f, v))
+        reaches_folder(f, "shared/") || var_files.iter().chain(&var_targets).any(|v| covers(f, v))
     });
     let in_folder = |stack: &str| {
         let folder = format!("stacks/{stack}/");
-        changed
-            .iter()
-            .any(|f| f.starts_with(&folder) || covers(f, &folder))
+        changed.iter().any(|f| reaches_folder(f, &folder))
     };
     // A stack holding a link may read any file of the repository through it:
     // it is compiled whenever anything under stacks/ changed.
@@ -160,10 +156,9 @@ pub fn affected(
         changed
             .iter()
             .filter(|f| {
-                f.starts_with(&folder)
-                    || covers(f, &folder)
+                reaches_folder(f, &folder)
                     || read.contains(*f)
-                    || ((f.is_empty() || f.ends_with('/')) && read.iter().any(|r| covers(f, r)))
+                    || (is_folder(f) && read.iter().any(|r| covers(f, r)))
             })
             .cloned()
             .collect()

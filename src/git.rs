@@ -320,10 +320,21 @@ fn working_tree(repo_root: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Whether `changed` (a file, an untracked folder ending in `/`, or `""`
-/// for a repository git does not track at all) is `path` or holds it.
+/// Whether `changed` is an untracked folder: `dir/`, or `""` for a
+/// repository git does not track at all.
+pub fn is_folder(changed: &str) -> bool {
+    changed.is_empty() || changed.ends_with('/')
+}
+
+/// Whether `changed` (a file, or an untracked folder: [`is_folder`]) is
+/// `path` or holds it.
 pub fn covers(changed: &str, path: &str) -> bool {
-    changed.is_empty() || changed == path || (changed.ends_with('/') && path.starts_with(changed))
+    changed == path || (is_folder(changed) && path.starts_with(changed))
+}
+
+/// Whether `changed` lies in `folder` (ending in `/`) or holds it.
+pub fn reaches_folder(changed: &str, folder: &str) -> bool {
+    changed.starts_with(folder) || covers(changed, folder)
 }
 
 /// The stacks whose folder holds a symbolic link git tracks (mode 120000

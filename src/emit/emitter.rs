@@ -87,8 +87,9 @@ impl Emitter<'_> {
 
     /// Logical name of a component's resource: `email-service-api-<role>`.
     pub fn name(&self, index: usize, role: &str) -> String {
-        // By hand, not `format!`: names are made for every resource and
-        // every reference to one (a twentieth of emitting a program).
+        // `Id::prefix` and the role, by hand, not `format!`: names are made
+        // for every resource and every reference to one (a twentieth of
+        // emitting a program).
         let id = self.id(index);
         joined(&[id.service.as_str(), id.component.as_str(), role], '-')
     }
@@ -106,8 +107,7 @@ impl Emitter<'_> {
 
     /// Adds a component's resource, tagged as the component's.
     pub fn add(&mut self, index: usize, mut resource: Resource) {
-        let id = self.id(index);
-        resource.component = Some(joined(&[id.service.as_str(), id.component.as_str()], '/'));
+        resource.component = Some(self.id(index).to_string());
         self.program.resources.push(resource);
     }
 

@@ -76,8 +76,8 @@ pub struct Expander {
 /// What templates see, minus `params` (added per preset).
 pub struct Scope {
     json: Json,
-    /// `json` as templates read it, converted at the first render, not at
-    /// every one (converting was half the cost of rendering).
+    /// `json` as templates read it, converted by the first render
+    /// (`Templates::render`).
     context: std::cell::OnceCell<minijinja::Value>,
 }
 
@@ -117,11 +117,6 @@ impl Scope {
             json,
             context: std::cell::OnceCell::new(),
         }
-    }
-
-    fn context(&self) -> &minijinja::Value {
-        self.context
-            .get_or_init(|| minijinja::Value::from(minijinja::value::Serde(&self.json)))
     }
 
     pub fn for_service(&self, service: &str) -> Scope {
@@ -368,14 +363,10 @@ impl Expander {
     fn render(&self, loader: &mut Loader, node: &mut Node, scope: &Scope) -> bool {
         match &mut node.value {
             Value::Str(text) => {
-                if !template::has_template_syntax(text) {
-                    return true;
-                }
-                let file = node.span.file;
-                let name = loader.sources.get(file).display.clone();
+                let name = &loader.sources.get(node.span.file).display;
                 match self
                     .templates
-                    .render(text, &name, &scope.json, scope.context())
+                    .render(text, name, &scope.json, &scope.context)
                 {
                     None => true,
                     Some(Ok(Rendered::Text(out))) => {

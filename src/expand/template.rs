@@ -91,11 +91,15 @@ impl Templates {
         text: &str,
         name: &str,
         scope: &Json,
-        context: &JValue,
+        context: &std::cell::OnceCell<JValue>,
     ) -> Option<Result<Rendered, TemplateError>> {
         if !has_template_syntax(text) {
             return None;
         }
+        // Converted at the first render that needs it and kept by the
+        // caller: converting the scope at every render was half the cost
+        // of rendering.
+        let context = context.get_or_init(|| JValue::from(minijinja::value::Serde(scope)));
         Some(super::budget::watched(name, || {
             self.render_watched(text, name, scope, context)
         }))
@@ -339,9 +343,8 @@ mod tests {
 
     fn render(text: &str) -> Result<Rendered, TemplateError> {
         let scope = json!({"var": {"VERSION": "v1", "REPLICAS": "3"}, "environment": {"name": "production"}});
-        let context = JValue::from(minijinja::value::Serde(&scope));
         templates()
-            .render(text, "t", &scope, &context)
+            .render(text, "t", &scope, &std::cell::OnceCell::new())
             .expect("has syntax")
     }
 

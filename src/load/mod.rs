@@ -398,12 +398,12 @@ impl<'a> Loader<'a> {
         let display = self.repo.display(path);
         // A FIFO or device would hang or never end; a huge file is no config.
         // One open, checked on its descriptor (`fs::read_back`).
-        let prefetched = self.prefetched.and_then(|p| p.0.get(path)).cloned();
+        let read = match self.prefetched.and_then(|p| p.0.get(path)) {
+            Some(bytes) => Ok(bytes.clone()),
+            None => crate::fs::read_back(path, crate::fs::ReadBack::Repository),
+        };
         let bytes =
-            match prefetched.map_or_else(
-                || crate::fs::read_back(path, crate::fs::ReadBack::Repository),
-                Ok,
-            ) {
+            match read {
                 Ok(bytes) => bytes,
                 Err(err) => {
                     let why = err
