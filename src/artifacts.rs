@@ -10,6 +10,7 @@
 
 use crate::emit::Compiled;
 use crate::emit::yaml::to_yaml;
+use crate::fs::Entry;
 use crate::load::Repo;
 use crate::resolve::ResolvedStack;
 use serde::{Deserialize, Serialize};
@@ -219,13 +220,8 @@ pub fn input_hash(
     variables: &[(String, String)],
     var_files: &[PathBuf],
 ) -> std::io::Result<String> {
-    let (hash, _) = hash_files(
-        repo,
-        stack,
-        variables,
-        &inputs::files(repo, stack, var_files)?,
-    )?;
-    Ok(hash)
+    let entries = inputs::files(repo, stack, var_files)?;
+    Ok(hash_files(repo, stack, variables, &entries)?.hash)
 }
 
 /// A SHA-256 begun with what every stack's input hash covers besides its
@@ -241,37 +237,72 @@ fn hasher_for(stack: &str, variables: &[(String, String)]) -> Sha256 {
     hasher
 }
 
-/// Hash of `files`, read, with the variables and deployer's version; and
-/// the bytes of the regular files among them, as they were hashed.
+/// What reading a stack's files gave.
+struct HashedFiles {
+    hash: String,
+    /// The bytes of the regular files, as they were hashed, and the
+    /// listing of every folder walked, for the loader.
+    read: crate::load::Prefetched,
+    /// The fingerprint of the files as they were read (see [`inputs`]).
+    fingerprint: Option<String>,
+}
+
+/// Hash of the files among `entries`, read, with the variables and
+/// deployer's version.
 fn hash_files(
     repo: &Repo,
     stack: &str,
     variables: &[(String, String)],
-    files: &[PathBuf],
-) -> std::io::Result<(String, crate::load::Prefetched)> {
+    entries: &[(PathBuf, Entry)],
+) -> std::io::Result<HashedFiles> {
     let mut read = crate::load::Prefetched::default();
     let mut hasher = hasher_for(stack, variables);
-    for file in files {
-        let display = repo.display(file);
-        hasher.update(format!("file {display}\0"));
-        let meta = std::fs::symlink_metadata(file)?;
-        if meta.file_type().is_symlink() {
-            // A link counts by where it points; the loader decides whether it
-            // may be read (inside the repository only), and reports it.
-            hasher.update(std::fs::read_link(file)?.to_string_lossy().as_bytes());
-        } else if meta.is_file() {
-            // Through the bounded reader: a file swapped for a FIFO or a
-            // link after the listing is refused, not waited on or followed.
-            let mut bytes = Vec::with_capacity(meta.len() as usize);
-            crate::fs::stream_back(file, crate::fs::ReadBack::InputFile, |block| {
-                hasher.update(block);
-                bytes.extend_from_slice(block);
-            })?;
-            read.0.insert(file.clone(), bytes);
-        }
+    let mut fingerprint = inputs::Fingerprint::new(stack, variables);
+    for (path, what) in entries {
+        read.list(path, *what);
+        let meta = match what {
+            // A folder counts by being there: an empty component folder
+            // makes a stack invalid, and a cache hit would hide it.
+            Entry::Folder => {
+                hasher.update(format!("folder {}\0", repo.display(path)));
+                fingerprint.add_folder(repo, path);
+                continue;
+            }
+            Entry::Link => {
+                // A link counts by where it points; the loader decides
+                // whether it may be read (inside the repository only), and
+                // reports it.
+                let meta = std::fs::symlink_metadata(path)?;
+                hasher.update(format!("file {}\0", repo.display(path)));
+                hasher.update(std::fs::read_link(path)?.to_string_lossy().as_bytes());
+                meta
+            }
+            Entry::File => {
+                hasher.update(format!("file {}\0", repo.display(path)));
+                // Through the bounded reader: a file swapped for a FIFO or a
+                // link after the listing is refused, not waited on or
+                // followed; its metadata is its descriptor's.
+                let mut bytes = Vec::new();
+                let meta = crate::fs::stream_back_described(
+                    path,
+                    crate::fs::ReadBack::InputFile,
+                    |block| {
+                        hasher.update(block);
+                        bytes.extend_from_slice(block);
+                    },
+                )?;
+                read.files.insert(path.clone(), bytes);
+                meta
+            }
+        };
         hasher.update([0]);
+        fingerprint.add(repo, path, &meta);
     }
-    Ok((format!("sha256:{:x}", hasher.finalize()), read))
+    Ok(HashedFiles {
+        hash: format!("sha256:{:x}", hasher.finalize()),
+        read,
+        fingerprint: fingerprint.finish(),
+    })
 }
 
 pub fn sha256(bytes: &[u8]) -> String {

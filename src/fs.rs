@@ -18,6 +18,7 @@ pub const MAX_FILES: usize = 200_000;
 pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(entries_under(dir)?
         .into_iter()
+        .filter(|(_, what)| *what != Entry::Folder)
         .map(|(path, _)| path)
         .collect())
 }
@@ -27,13 +28,16 @@ pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 pub enum Entry {
     File,
     Link,
+    /// A folder below the one walked (opened without following a link),
+    /// whose own entries follow it in the walk.
+    Folder,
 }
 
-/// [`files_under`], each entry with whether it is a symbolic link (from the
-/// listing: no `stat`). Each sub-folder is opened relative to its parent's
-/// descriptor (`openat`, never following a link), not by its whole path:
-/// the kernel looked every path up again from the root, and the walk was a
-/// seventh of `compile --all` at 10,000 services.
+/// [`files_under`] and the folders below `dir`, each entry with what it is
+/// (from the listing: no `stat`). Each sub-folder is opened relative to its
+/// parent's descriptor (`openat`, never following a link), not by its whole
+/// path: the kernel looked every path up again from the root, and the walk
+/// was a seventh of `compile --all` at 10,000 services.
 pub fn entries_under(dir: &Path) -> std::io::Result<Vec<(PathBuf, Entry)>> {
     use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
     use std::os::unix::ffi::OsStrExt;
@@ -42,7 +46,12 @@ pub fn entries_under(dir: &Path) -> std::io::Result<Vec<(PathBuf, Entry)>> {
         let fd = rustix::fs::openat(at, name, flags, Mode::empty())?;
         Ok(Dir::new(fd)?)
     }
-    fn walk(dir: &mut Dir, path: &Path, out: &mut Vec<(PathBuf, Entry)>) -> std::io::Result<()> {
+    fn walk(
+        dir: &mut Dir,
+        path: &Path,
+        out: &mut Vec<(PathBuf, Entry)>,
+        files: &mut usize,
+    ) -> std::io::Result<()> {
         let mut subdirs = Vec::new();
         while let Some(entry) = dir.read() {
             let entry = entry?;
@@ -61,9 +70,10 @@ pub fn entries_under(dir: &Path) -> std::io::Result<Vec<(PathBuf, Entry)>> {
                 FileType::Directory => subdirs.push(name.to_os_string()),
                 FileType::RegularFile => out.push((path.join(name), Entry::File)),
                 FileType::Symlink => out.push((path.join(name), Entry::Link)),
-                _ => {}
+                _ => continue,
             }
-            if out.len() > MAX_FILES {
+            *files += 1;
+            if *files > MAX_FILES {
                 return Err(std::io::Error::other(format!(
                     "more than {MAX_FILES} files under {}",
                     path.display()
@@ -72,14 +82,16 @@ pub fn entries_under(dir: &Path) -> std::io::Result<Vec<(PathBuf, Entry)>> {
         }
         for name in subdirs {
             let mut child = open_dir(dir.fd()?, &name)?;
-            walk(&mut child, &path.join(&name), out)?;
+            let child_path = path.join(&name);
+            out.push((child_path.clone(), Entry::Folder));
+            walk(&mut child, &child_path, out, files)?;
         }
         Ok(())
     }
     let mut out = Vec::new();
     if std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
         let mut top = open_dir(rustix::fs::CWD, dir.as_os_str())?;
-        walk(&mut top, dir, &mut out)?;
+        walk(&mut top, dir, &mut out, &mut 0)?;
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
@@ -209,8 +221,8 @@ impl ReadBack {
 /// it grows meanwhile.
 pub fn read_back(path: &Path, kind: ReadBack) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let (file, size) = open_back(path, kind)?;
-    let mut bytes = Vec::with_capacity(size as usize);
+    let (file, meta) = open_back(path, kind)?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.take(kind.limit() + 1).read_to_end(&mut bytes)?;
     check_not_grown(path, kind, bytes.len() as u64)?;
     Ok(bytes)
@@ -236,13 +248,19 @@ pub fn crc32_back(path: &Path, kind: ReadBack) -> std::io::Result<u32> {
 
 /// Reads a file as [`read_back`] would, giving it to `take` a block at a
 /// time: nothing is allocated per file.
-pub fn stream_back(
+pub fn stream_back(path: &Path, kind: ReadBack, take: impl FnMut(&[u8])) -> std::io::Result<()> {
+    stream_back_described(path, kind, take).map(|_| ())
+}
+
+/// [`stream_back`], returning the metadata of the descriptor read (the
+/// file read, whatever its path leads to now).
+pub fn stream_back_described(
     path: &Path,
     kind: ReadBack,
     mut take: impl FnMut(&[u8]),
-) -> std::io::Result<()> {
+) -> std::io::Result<std::fs::Metadata> {
     use std::io::Read;
-    let (file, _) = open_back(path, kind)?;
+    let (file, meta) = open_back(path, kind)?;
     let mut file = file.take(kind.limit() + 1);
     let mut block = [0u8; 64 * 1024];
     let mut read = 0u64;
@@ -254,11 +272,12 @@ pub fn stream_back(
         read += n as u64;
         take(&block[..n]);
     }
-    check_not_grown(path, kind, read)
+    check_not_grown(path, kind, read)?;
+    Ok(meta)
 }
 
 /// Opens a file to read back, checked on its descriptor: see [`read_back`].
-fn open_back(path: &Path, kind: ReadBack) -> std::io::Result<(std::fs::File, u64)> {
+fn open_back(path: &Path, kind: ReadBack) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
     if !kind.follows_links() {
@@ -297,7 +316,7 @@ fn open_back(path: &Path, kind: ReadBack) -> std::io::Result<(std::fs::File, u64
             kind.what()
         )));
     }
-    Ok((file, meta.len()))
+    Ok((file, meta))
 }
 
 fn check_not_grown(path: &Path, kind: ReadBack, read: u64) -> std::io::Result<()> {

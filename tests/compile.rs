@@ -332,6 +332,48 @@ fn a_settled_repository_hits_the_cache_from_its_fingerprint() {
     assert_contains(&compile().stderr, &["(cache hit)"]);
 }
 
+/// Compile lists a stack's folders once, in its input hash's walk, and
+/// loads from that listing: it sees what validate sees — hidden files and
+/// folders skipped, a component folder linked from inside the repository
+/// followed, an empty component folder reported.
+#[test]
+fn compile_loads_what_its_walk_listed() {
+    let repo = TestRepo::example();
+    let out = tempfile::tempdir().unwrap();
+    let out_arg = out.path().to_str().unwrap();
+    repo.write(&format!("{API}/.notes.yaml"), "not: [a kind file\n");
+    repo.write(
+        &format!("{SERVICES}/.archive/components/old/sqs.yaml"),
+        "retention_days: [\n",
+    );
+    for file in ["microservice.yaml", "infra.yaml"] {
+        repo.write(
+            &format!("common/worker/{file}"),
+            repo.read(&format!("{WORKER}/{file}")),
+        );
+    }
+    repo.remove(WORKER);
+    std::os::unix::fs::symlink(repo.file("common/worker"), repo.file(WORKER)).unwrap();
+    let compile = || repo.run(&["compile", "--all", "--out", out_arg, "--var", V]);
+    let run = compile();
+    assert_eq!(run.code, 0, "{}", run.all());
+    let program =
+        std::fs::read_to_string(out.path().join(STACK).join("staging/Pulumi.yaml")).unwrap();
+    assert_contains(&program, &["delivery-service-worker-logs:"]);
+    assert!(!program.contains("archive"), "a hidden folder was compiled");
+
+    std::fs::create_dir(repo.file(&format!("{SERVICES}/email-service/components/empty"))).unwrap();
+    let run = compile();
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "error[no-kind-file]: component `empty` has no kind file",
+            "has 1 error; nothing was compiled",
+        ],
+    );
+}
+
 /// A stack reads a file through a link from elsewhere in the repository:
 /// an edit to that file compiles the stack again, whether its files are
 /// read or known by their times.

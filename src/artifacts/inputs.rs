@@ -2,8 +2,9 @@
 //! and cargo's fingerprints do: `DIR/<stack>/inputs.json` records, beside the
 //! input hash, a fingerprint of the files it was taken from — each one's
 //! path, size, inode, modification and change times (a change time cannot be
-//! set back by a user) — with the variables. When a later compile finds the
-//! same fingerprint, the recorded hash stands; otherwise every file is read.
+//! set back by a user), and the path of each folder walked — with the
+//! variables. When a later compile finds the same fingerprint, the recorded
+//! hash stands; otherwise every file is read.
 //!
 //! A file changed within the same clock tick as the hash was taken could keep
 //! its times (the kernel stamps files at a coarse granularity: git's "racily
@@ -37,12 +38,14 @@ struct Record {
 /// `shared/`, the variable files, and what a link among them leads to inside
 /// the repository (a file, or a folder's files; the loader reads through
 /// links there and refuses the others), so an edit to a file a stack reads
-/// through a link is a change of its inputs.
+/// through a link is a change of its inputs. The folders walked are listed
+/// too ([`Entry::Folder`]): the loader lists from here, and a folder made or
+/// removed is a change (an empty component folder is an error).
 pub(super) fn files(
     repo: &Repo,
     stack: &str,
     var_files: &[PathBuf],
-) -> std::io::Result<Vec<PathBuf>> {
+) -> std::io::Result<Vec<(PathBuf, Entry)>> {
     let mut entries = entries_under(&repo.root.join("stacks").join(stack))?;
     entries.extend(entries_under(&repo.root.join("shared"))?);
     entries.extend(var_files.iter().map(|f| {
@@ -72,32 +75,46 @@ pub(super) fn files(
         } else {
             entries.push((target, Entry::File));
         }
-        if entries.len() > MAX_FILES {
+        if entries.len() > 2 * MAX_FILES {
             return Err(std::io::Error::other(format!(
                 "more than {MAX_FILES} files read by stack `{stack}` through its links"
             )));
         }
     }
-    Ok(entries.into_iter().map(|(path, _)| path).collect())
+    Ok(entries)
 }
 
-/// The fingerprint of `files` with `variables`, or `None` when a file is
-/// too recent for its times to say it is unchanged.
-fn fingerprint(
-    repo: &Repo,
-    stack: &str,
-    variables: &[(String, String)],
-    files: &[PathBuf],
-) -> std::io::Result<Option<String>> {
-    let settled = SystemTime::now() - SETTLED;
-    let mut hasher = super::hasher_for(stack, variables);
-    for file in files {
-        let meta = std::fs::symlink_metadata(file)?;
-        let changed = UNIX_EPOCH + Duration::new(meta.ctime() as u64, meta.ctime_nsec() as u32);
-        if meta.modified()? > settled || changed > settled {
-            return Ok(None);
+/// The fingerprint of a stack's files (with its variables), taken from each
+/// file's metadata: `None` when a file is too recent for its times to say
+/// it is unchanged.
+pub(super) struct Fingerprint {
+    hasher: sha2::Sha256,
+    settled: SystemTime,
+    recent: bool,
+}
+
+impl Fingerprint {
+    pub(super) fn new(stack: &str, variables: &[(String, String)]) -> Fingerprint {
+        Fingerprint {
+            hasher: super::hasher_for(stack, variables),
+            settled: SystemTime::now() - SETTLED,
+            recent: false,
         }
-        hasher.update(format!(
+    }
+
+    /// Adds a file as `meta` describes it (its `lstat`, or the `fstat` of
+    /// the descriptor it was read through: the same for a file that is not
+    /// a link).
+    pub(super) fn add(&mut self, repo: &Repo, file: &Path, meta: &std::fs::Metadata) {
+        let changed = UNIX_EPOCH + Duration::new(meta.ctime() as u64, meta.ctime_nsec() as u32);
+        let modified = UNIX_EPOCH + Duration::new(meta.mtime() as u64, meta.mtime_nsec() as u32);
+        if modified > self.settled || changed > self.settled {
+            self.recent = true;
+        }
+        if self.recent {
+            return;
+        }
+        self.hasher.update(format!(
             "file {}\0{} {} {} {}.{} {}.{}\0",
             repo.display(file),
             meta.file_type().is_symlink(),
@@ -109,7 +126,40 @@ fn fingerprint(
             meta.ctime_nsec()
         ));
     }
-    Ok(Some(format!("sha256:{:x}", hasher.finalize())))
+
+    /// Adds a folder, by its path alone: the walk that listed it is taken
+    /// afresh each time, so a folder made or removed is seen without a
+    /// `stat` of each.
+    pub(super) fn add_folder(&mut self, repo: &Repo, folder: &Path) {
+        self.hasher
+            .update(format!("folder {}\0", repo.display(folder)));
+    }
+
+    pub(super) fn finish(self) -> Option<String> {
+        (!self.recent).then(|| format!("sha256:{:x}", self.hasher.finalize()))
+    }
+}
+
+/// The fingerprint of `entries` as they are now (one `lstat` each).
+fn fingerprint(
+    repo: &Repo,
+    stack: &str,
+    variables: &[(String, String)],
+    entries: &[(PathBuf, Entry)],
+) -> std::io::Result<Option<String>> {
+    let mut fingerprint = Fingerprint::new(stack, variables);
+    for (path, what) in entries {
+        match what {
+            Entry::Folder => fingerprint.add_folder(repo, path),
+            Entry::File | Entry::Link => {
+                fingerprint.add(repo, path, &std::fs::symlink_metadata(path)?)
+            }
+        }
+        if fingerprint.recent {
+            break;
+        }
+    }
+    Ok(fingerprint.finish())
 }
 
 /// A stack's input hash, and the record to keep of it once its programs
@@ -135,7 +185,10 @@ impl InputHash {
 }
 
 /// The input hash of `stack` (see [`super::input_hash`]), from the record
-/// in `out` when the files are as they were, else read.
+/// in `out` when the files are as they were, else read. Only a record makes
+/// a `stat` of every file worth it: without one (a cold compile), the
+/// fingerprint to record is taken from the descriptors the files are read
+/// through.
 pub fn input_hash_recorded(
     repo: &Repo,
     stack: &str,
@@ -143,14 +196,14 @@ pub fn input_hash_recorded(
     var_files: &[PathBuf],
     out: &Path,
 ) -> std::io::Result<InputHash> {
-    let files = files(repo, stack, var_files)?;
-    let fingerprint = fingerprint(repo, stack, variables, &files)?;
+    let entries = files(repo, stack, var_files)?;
     let path = out.join(stack).join(RECORD);
-    if let Some(fingerprint) = &fingerprint
-        && let Ok(text) = crate::fs::read_back_text(&path, ReadBack::CompileOutput)
-        && let Ok(record) = serde_json::from_str::<Record>(&text)
-        && record.deployer_version == super::VERSION
-        && record.fingerprint == *fingerprint
+    let record = crate::fs::read_back_text(&path, ReadBack::CompileOutput)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Record>(&text).ok())
+        .filter(|record| record.deployer_version == super::VERSION);
+    if let Some(record) = record
+        && fingerprint(repo, stack, variables, &entries)?.as_ref() == Some(&record.fingerprint)
     {
         return Ok(InputHash {
             hash: record.input_hash,
@@ -158,18 +211,18 @@ pub fn input_hash_recorded(
             unrecorded: None,
         });
     }
-    let (hash, read) = super::hash_files(repo, stack, variables, &files)?;
-    let unrecorded = fingerprint.map(|fingerprint| {
+    let hashed = super::hash_files(repo, stack, variables, &entries)?;
+    let unrecorded = hashed.fingerprint.map(|fingerprint| {
         let record = Record {
             deployer_version: super::VERSION.into(),
             fingerprint,
-            input_hash: hash.clone(),
+            input_hash: hashed.hash.clone(),
         };
         (path, record)
     });
     Ok(InputHash {
-        hash,
-        read,
+        hash: hashed.hash,
+        read: hashed.read,
         unrecorded,
     })
 }

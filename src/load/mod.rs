@@ -60,17 +60,45 @@ impl LoadedStack {
     }
 }
 
-/// Files already read, by path, with their bytes: what compile's input hash
-/// read through the bounded reader (regular files only, never a link), so
-/// that the loader compiles exactly the bytes the hash describes and does
-/// not read them a second time (a tenth of `compile --all` cold).
+/// Files already read, by path, with their bytes, and the folders already
+/// listed: what compile's input hash read through the bounded reader
+/// (regular files only, never a link) and walked (folders opened without
+/// following a link), so that the loader compiles exactly the bytes the
+/// hash describes and reads and lists nothing a second time (a tenth of
+/// `compile --all` cold each).
 #[derive(Clone, Default)]
-pub struct Prefetched(pub HashMap<PathBuf, Vec<u8>>);
+pub struct Prefetched {
+    pub files: HashMap<PathBuf, Vec<u8>>,
+    /// Each folder's entries, hidden ones included; a folder that is there
+    /// with nothing in it has an empty listing.
+    listings: HashMap<PathBuf, Vec<(PathBuf, crate::fs::Entry)>>,
+}
 
-/// The number of files, not their bytes.
+impl Prefetched {
+    /// Records an entry of a walk in its folder's listing (a folder gets
+    /// its own, empty until its entries come).
+    pub fn list(&mut self, path: &Path, what: crate::fs::Entry) {
+        if what == crate::fs::Entry::Folder {
+            self.listings.entry(path.to_path_buf()).or_default();
+        }
+        if let Some(parent) = path.parent() {
+            self.listings
+                .entry(parent.to_path_buf())
+                .or_default()
+                .push((path.to_path_buf(), what));
+        }
+    }
+}
+
+/// The number of files and folders, not their bytes.
 impl std::fmt::Debug for Prefetched {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Prefetched({} files)", self.0.len())
+        write!(
+            f,
+            "Prefetched({} files, {} folders)",
+            self.files.len(),
+            self.listings.len()
+        )
     }
 }
 
@@ -398,7 +426,7 @@ impl<'a> Loader<'a> {
         let display = self.repo.display(path);
         // A FIFO or device would hang or never end; a huge file is no config.
         // One open, checked on its descriptor (`fs::read_back`).
-        let read = match self.prefetched.and_then(|p| p.0.get(path)) {
+        let read = match self.prefetched.and_then(|p| p.files.get(path)) {
             Some(bytes) => Ok(bytes.clone()),
             None => crate::fs::read_back(path, crate::fs::ReadBack::Repository),
         };
@@ -557,6 +585,9 @@ impl<'a> Loader<'a> {
     /// The entries of `dir`, sorted, and whether each is a folder: from the
     /// listing itself (no `stat` an entry), but for a link, which is followed.
     fn entries(&mut self, dir: &Path) -> Vec<(PathBuf, bool)> {
+        if let Some(listing) = self.prefetched.and_then(|p| p.listings.get(dir)) {
+            return self.listed(dir, listing);
+        }
         if !self.not_links.contains_key(dir) {
             // One `lstat` says whether it is there and whether it is a link;
             // a link is followed to see whether it leads anywhere.
@@ -596,6 +627,42 @@ impl<'a> Loader<'a> {
                     _ => path.is_dir(),
                 };
                 (path, is_dir)
+            })
+            .collect();
+        paths.sort();
+        paths
+    }
+
+    /// [`Loader::entries`] from a listing the input hash's walk made: the
+    /// folder was opened there without following a link, and each entry is
+    /// what the listing says (a link, followed, as when listed here).
+    fn listed(
+        &mut self,
+        dir: &Path,
+        listing: &[(PathBuf, crate::fs::Entry)],
+    ) -> Vec<(PathBuf, bool)> {
+        use crate::fs::Entry;
+        self.not_links.insert(dir.to_path_buf(), true);
+        if !self.inside_repo(dir, true) {
+            return Vec::new();
+        }
+        let mut paths: Vec<(PathBuf, bool)> = listing
+            .iter()
+            .filter(|(path, _)| {
+                !path
+                    .file_name()
+                    .is_some_and(|name| name.as_encoded_bytes().starts_with(b"."))
+            })
+            .map(|(path, what)| {
+                let is_dir = match what {
+                    Entry::Link => path.is_dir(),
+                    Entry::File | Entry::Folder => {
+                        let is_dir = *what == Entry::Folder;
+                        self.not_links.insert(path.clone(), is_dir);
+                        is_dir
+                    }
+                };
+                (path.clone(), is_dir)
             })
             .collect();
         paths.sort();
