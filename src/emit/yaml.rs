@@ -11,7 +11,7 @@
 //! options written as they are read, and a value many resources share (a
 //! component's tags) is written once per indent and copied after.
 
-use super::program::{Key, Program, Resource, Value, escape, interpolated};
+use super::program::{Key, Part, Program, Resource, Value, escape, interpolated};
 use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -220,6 +220,22 @@ impl Tree for Value {
     fn write_scalar(&self, out: &mut String) {
         match self.get() {
             Value::Str(text) => write_str(&escape(text), out),
+            // A reference makes it `${…}`, never plain: quoted as it is
+            // joined, with no string built for it (a tenth of writing).
+            Value::Interp(parts) if parts.iter().any(|p| matches!(p, Part::Ref(_))) => {
+                out.push('"');
+                for part in parts {
+                    match part {
+                        Part::Text(text) => push_escaped(&escape(text), out),
+                        Part::Ref(expression) => {
+                            out.push_str("${");
+                            push_escaped(expression, out);
+                            out.push('}');
+                        }
+                    }
+                }
+                out.push('"');
+            }
             Value::Interp(parts) => write_str(&interpolated(parts), out),
             Value::List(_) => out.push_str("[]"),
             Value::Map(_) => out.push_str("{}"),
@@ -339,8 +355,14 @@ fn write_str(text: &str, out: &mut String) {
 /// control characters as `\u00XX`), the rest as it is. A test holds the two
 /// together.
 fn write_quoted(text: &str, out: &mut String) {
-    out.reserve(text.len() + 2);
     out.push('"');
+    push_escaped(text, out);
+    out.push('"');
+}
+
+/// The inside of [`write_quoted`].
+fn push_escaped(text: &str, out: &mut String) {
+    out.reserve(text.len() + 2);
     for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -354,7 +376,6 @@ fn write_quoted(text: &str, out: &mut String) {
             c => out.push(c),
         }
     }
-    out.push('"');
 }
 
 fn write_key(key: &str, out: &mut String) {
@@ -498,13 +519,23 @@ mod tests {
                     .set("tags", tags.clone())
                     .set("nested", Value::List(vec![tags.clone(), tags])),
             ],
-            outputs: vec![(
-                "url".into(),
-                Value::interp(vec![
-                    Part::Text("http://".into()),
-                    Part::Ref("alb.dnsName".into()),
-                ]),
-            )],
+            outputs: vec![
+                (
+                    "url".into(),
+                    Value::interp(vec![
+                        Part::Text("http://".into()),
+                        Part::Ref("alb.dnsName".into()),
+                    ]),
+                ),
+                (
+                    "escaped".into(),
+                    Value::interp(vec![
+                        Part::Text("say \"hi\" for $5\t".into()),
+                        Part::Ref("db.endpoints[0]".into()),
+                        Part::Text("\n".into()),
+                    ]),
+                ),
+            ],
         };
         assert_eq!(program.to_yaml(), to_yaml(&program.to_json()));
         let empty = Program::default();
