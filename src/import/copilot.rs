@@ -64,6 +64,10 @@ pub enum Role {
     DeadLetterQueue,
     /// An rds.yaml component's instance.
     Database,
+    /// A microservice.yaml component's log group: Copilot's `LogGroup` of
+    /// every service (`DependsOn: LogGroup` of its task definition,
+    /// copilot-cli `templates/workloads/services/*/cf.yml`).
+    LogGroup,
 }
 
 /// How the import is asked for.
@@ -308,6 +312,12 @@ pub fn import(request: &Import) -> Result<Report, Refused> {
             &mut notes,
             &mut variables,
         );
+        report.adoptable.push(Adoptable {
+            service: name.clone(),
+            logical_id: "LogGroup".into(),
+            component: format!("{name}/app"),
+            role: Role::LogGroup,
+        });
         if let Some(queue) = queue {
             for (logical_id, role) in [
                 ("EventsQueue", Role::Queue),

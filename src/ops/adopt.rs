@@ -4,8 +4,9 @@
 //! imported repository so that each environment's first apply takes them
 //! over as they are — Pulumi's `import` option, from stack.yaml's `adopt:` —
 //! under the names they already have, instead of creating new ones beside
-//! them. What runs (services, load balancers, the cluster) is not taken
-//! over: deployer starts its own, and each such resource is listed with why.
+//! them; each service's log group too, so its logs go on where they were.
+//! What runs (services, load balancers, the cluster) is not taken over:
+//! deployer starts its own, and each such resource is listed with why.
 //!
 //! A database or queue is never replaced by its import: the names that would
 //! force a new one are written into the component's files for the
@@ -265,6 +266,7 @@ fn take_over(
         Role::Queue => ("aws:sqs/queue:Queue", "-queue"),
         Role::DeadLetterQueue => ("aws:sqs/queue:Queue", "-dead-letter"),
         Role::Database => ("aws:rds/instance:Instance", "-instance"),
+        Role::LogGroup => ("aws:cloudwatch/logGroup:LogGroup", "-logs"),
     };
     let Some(target) = program.iter().find(|r| {
         r.component.as_deref() == Some(adoptable.component.as_str())
@@ -289,6 +291,10 @@ fn take_over(
             };
             settings.push(format!("{key}: {name}"));
         }
+        // A log group by its name (`aws.cloudwatch.LogGroup`, "Import"),
+        // which CloudFormation gives as its physical id; a new name would
+        // be a new log group, so the service keeps this one.
+        Role::LogGroup => settings.push(format!("log_group: {id}")),
         // An instance by its identifier (`aws.rds.Instance`, "Import").
         Role::Database => {
             let Some(live) = cloudformation::database(cloud, &id)? else {
@@ -337,7 +343,7 @@ fn stays(kind: &str) -> &'static str {
         "AWS::ECS::TaskDefinition" => "deployer registers its own task definition revisions",
         "AWS::ECS::Cluster" => "deployer runs its own cluster, `<stack>-<environment>`",
         "AWS::Logs::LogGroup" => {
-            "its logs stay there; deployer's service logs to `/deployer/<stack>/<environment>/<service>/<component>`"
+            "its logs stay there; deployer's service logs to a log group of its own"
         }
         k if k.starts_with("AWS::ElasticLoadBalancingV2::") => {
             "deployer routes through its own load balancer: point the DNS name (`http.alias`) at it once the service serves"
@@ -373,10 +379,10 @@ fn record(request: &Request, adoption: &Adoption) -> Result<()> {
                 .component
                 .split_once('/')
                 .unwrap_or((&adopted.component, ""));
-            let file = if adopted.kind == "aws:rds/instance:Instance" {
-                "rds.yaml"
-            } else {
-                "sqs.yaml"
+            let file = match adopted.kind.as_str() {
+                "aws:rds/instance:Instance" => "rds.yaml",
+                "aws:cloudwatch/logGroup:LogGroup" => "microservice.yaml",
+                _ => "sqs.yaml",
             };
             let path = stack_dir
                 .join("services")

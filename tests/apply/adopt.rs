@@ -3,8 +3,8 @@
 //! `<app>-<env>-<service>`, a service's addons as the nested `AddonsStack`,
 //! a Worker Service's `EventsQueue` and `DeadLetterQueue` as copilot-cli's
 //! `templates/workloads/services/worker/cf.yml` names them), created by
-//! moto's own CloudFormation. The first plan imports the database and the
-//! queues as they are — the stand-in reads them from moto as pulumi-aws
+//! moto's own CloudFormation. The first plan imports the database, the
+//! queues and each service's log group as they are — the stand-in reads them from moto as pulumi-aws
 //! would — and a database whose files say otherwise stops the plan.
 
 use super::*;
@@ -161,10 +161,12 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
             .unwrap()
             .to_string()
     };
-    assert_contains(
-        &left_of(&format!("{app}-test-worker/LogGroup")),
-        &["logs stay there"],
-    );
+    // Each service's log group, so its logs go on where they were.
+    let logs = adopted("worker/app", "-logs");
+    assert_eq!(logs["id"], format!("/copilot/{app}-test-worker"));
+    assert_eq!(logs["type"], "aws:cloudwatch/logGroup:LogGroup");
+    assert_eq!(logs["from"], format!("{app}-test-worker/LogGroup"));
+    adopted("frontend/app", "-logs");
     assert_contains(
         &left_of(&format!("{app}-test/Cluster")),
         &["its own cluster"],
@@ -194,6 +196,11 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
         &rds,
         &[&format!("identifier: {identifier}"), "username: shopadmin"],
     );
+    let worker = repo.read("stacks/shop/services/worker/components/app/microservice.yaml");
+    assert_contains(
+        &worker,
+        &[&format!("log_group: /copilot/{app}-test-worker")],
+    );
     let sqs = repo.read("stacks/shop/services/worker/components/queue/sqs.yaml");
     assert_contains(
         &sqs,
@@ -209,7 +216,8 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
     assert_contains(
         &run.stderr,
         &[
-            "3 to import",
+            "5 to import",
+            "worker/app                               update (11 resources, 1 adopted first)",
             "frontend/db                              update (3 resources, 1 adopted first)",
             "worker/queue                             update (3 resources, 2 adopted first)",
             "0 to replace, 0 to delete",
@@ -231,6 +239,7 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
         planned["imports"]["frontend/db"],
         json!(["frontend-db-instance"])
     );
+    assert_eq!(planned["imports"]["worker/app"], json!(["worker-app-logs"]));
 
     // The first apply takes them over; the next plan imports nothing.
     let mut apply = vec!["apply", "-s", "shop", "-e", "test", "--auto-approve"];

@@ -89,7 +89,7 @@ pub fn copilot(args: ImportCopilotArgs, printer: &Printer) -> Result<ExitStatus>
         }
         let adopted: usize = adoption.environments.iter().map(|e| e.adopted.len()).sum();
         printer.success(format!(
-            "Adopted {adopted} data store{} across {} environment{}: each environment's first apply imports them (stack.yaml `adopt:`); remove `adopt:` once it has",
+            "Adopted {adopted} resource{} across {} environment{}: each environment's first apply imports them (stack.yaml `adopt:`); remove `adopt:` once it has",
             if adopted == 1 { "" } else { "s" },
             adoption.environments.len(),
             if adoption.environments.len() == 1 { "" } else { "s" },

@@ -64,6 +64,13 @@ pub struct Microservice {
     /// (`*password*`, `*token*`, ...) but are not, so `validate` does not warn.
     #[serde(default)]
     pub not_secrets: Vec<String>,
+    /// The CloudWatch Logs log group the containers write to. Leave it out
+    /// for `/deployer/<stack>/<environment>/<service>/<component>`; name one
+    /// to keep a log group that is already there, with its logs (`deployer
+    /// import copilot --adopt` writes Copilot's, `/copilot/<app>-<env>-<service>`).
+    /// A new name is a new log group: the old one is deleted with its logs.
+    #[schemars(length(min = 1, max = 512), regex(pattern = r"^[._/#A-Za-z0-9-]+$"))]
+    pub log_group: Option<String>,
 }
 
 /// A secret from AWS Secrets Manager.

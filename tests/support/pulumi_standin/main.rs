@@ -138,6 +138,11 @@ const NAMES: &[(&str, &str, usize)] = &[
 const REPLACING: &[(&str, &[&str])] = &[
     ("aws:ecs/taskDefinition:TaskDefinition", &["*"]),
     ("aws:sqs/queue:Queue", &["name", "namePrefix", "fifoQueue"]),
+    // internal/service/logs/group.go
+    (
+        "aws:cloudwatch/logGroup:LogGroup",
+        &["name", "namePrefix", "logGroupClass"],
+    ),
     (
         "aws:rds/instance:Instance",
         &[
@@ -1149,7 +1154,18 @@ impl Workspace {
             .filter(|(k, _)| read.contains_key(*k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let keys = replacing_keys(kind, &live, &Value::Object(compared));
+        // Only what both have: an input the program leaves out (a log
+        // group's `logGroupClass`, optional and computed) is not diffed.
+        let read_compared: Map<String, Value> = read
+            .iter()
+            .filter(|(k, _)| compared.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let keys = replacing_keys(
+            kind,
+            &Value::Object(read_compared),
+            &Value::Object(compared),
+        );
         let op = if problem.is_some() {
             "same"
         } else if !keys.is_empty() {

@@ -6,7 +6,8 @@
 //!
 //! The stand-in reads the types deployer adopts, each by the id pulumi-aws
 //! imports it with (the "Import" section of each resource's page): an RDS
-//! instance by its identifier, an SQS queue by its URL. It returns the inputs
+//! instance by its identifier, an SQS queue by its URL, a log group by its
+//! name. It returns the inputs
 //! deployer's programs set and every input that forces a replacement
 //! ([`super::REPLACING`]); any other type is refused, as a provider without an
 //! importer would be.
@@ -27,8 +28,9 @@ pub fn read(kind: &str, id: &str, region: &str) -> Result<Option<Value>, String>
         match kind {
             "aws:rds/instance:Instance" => rds_instance(&config, id).await,
             "aws:sqs/queue:Queue" => sqs_queue(&config, id).await,
+            "aws:cloudwatch/logGroup:LogGroup" => log_group(&config, id).await,
             other => Err(format!(
-                "the stand-in cannot import {other}: it reads only aws:rds/instance:Instance and aws:sqs/queue:Queue"
+                "the stand-in cannot import {other}: it reads only aws:rds/instance:Instance, aws:sqs/queue:Queue and aws:cloudwatch/logGroup:LogGroup"
             )),
         }
     })
@@ -107,5 +109,31 @@ async fn sqs_queue(config: &aws_config::SdkConfig, url: &str) -> Result<Option<V
         "delaySeconds": number(QueueAttributeName::DelaySeconds),
         "receiveWaitTimeSeconds": number(QueueAttributeName::ReceiveMessageWaitTimeSeconds),
         "maxMessageSize": number(QueueAttributeName::MaximumMessageSize),
+    })))
+}
+
+/// As the provider reads it (`resourceGroupRead`, terraform-provider-aws
+/// `internal/service/logs/group.go`): `DescribeLogGroups` by the name as a
+/// prefix, the one with exactly that name; a retention of none is 0.
+async fn log_group(config: &aws_config::SdkConfig, name: &str) -> Result<Option<Value>, String> {
+    let client = aws_sdk_cloudwatchlogs::Client::new(config);
+    let found = client
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .send()
+        .await
+        .map_err(|e| format!("reading log group {name}: {e:?}"))?;
+    let Some(group) = found
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(name))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(json!({
+        "name": group.log_group_name(),
+        "retentionInDays": group.retention_in_days().unwrap_or(0),
+        "kmsKeyId": group.kms_key_id(),
+        "logGroupClass": group.log_group_class().map(|c| c.as_str()).unwrap_or("STANDARD"),
     })))
 }

@@ -136,10 +136,12 @@ fn logs_and_security_group(e: &mut Emitter, cx: &Context) -> (String, String) {
         Resource::new(&logs, "aws:cloudwatch/logGroup:LogGroup")
             .set(
                 "name",
-                s(format!(
-                    "/deployer/{}/{}/{}/{}",
-                    e.stack.name, e.stack.environment, id.service, id.component
-                )),
+                s(cx.service.log_group.clone().unwrap_or_else(|| {
+                    format!(
+                        "/deployer/{}/{}/{}/{}",
+                        e.stack.name, e.stack.environment, id.service, id.component
+                    )
+                })),
             )
             .set(
                 "retentionInDays",
