@@ -45,6 +45,9 @@ pub struct SourceFile {
     pub display: String,
     /// Absolute path on disk.
     pub path: PathBuf,
+    /// Where it really is, when a link on its path leads elsewhere in the
+    /// repository (the loader knows it from its checks: no `realpath`).
+    pub real: Option<PathBuf>,
     pub text: String,
     line_starts: Vec<usize>,
 }
@@ -81,6 +84,7 @@ impl SourceFile {
         SourceFile {
             display,
             path,
+            real: None,
             text,
             line_starts,
         }

@@ -454,10 +454,9 @@ impl<'a> Loader<'a> {
                     .strip_prefix('\u{feff}')
                     .map(str::to_string)
                     .unwrap_or(text);
-                Some(
-                    self.sources
-                        .add(SourceFile::new(display, path.to_path_buf(), text)),
-                )
+                let mut file = SourceFile::new(display, path.to_path_buf(), text);
+                file.real = self.linked_to(path);
+                Some(self.sources.add(file))
             }
             Err(err) => {
                 let at = err.utf8_error().valid_up_to();
@@ -516,6 +515,15 @@ impl<'a> Loader<'a> {
                 false
             }
         }
+    }
+
+    /// Where a file read through a link (itself or a folder on its path)
+    /// really is in the repository; `None` when it is where it is named.
+    fn linked_to(&mut self, path: &Path) -> Option<PathBuf> {
+        let real = self.real_path(path, false).ok()?;
+        let named = path.strip_prefix(&self.repo.root).ok();
+        let really = real.strip_prefix(&self.repo.real_root).ok();
+        (named != really).then_some(real)
     }
 
     /// Where `path` really is, links followed: its folder's real location
