@@ -360,32 +360,44 @@ fn write_quoted(text: &str, out: &mut String) {
     out.push('"');
 }
 
-/// The inside of [`write_quoted`].
+/// The inside of [`write_quoted`], a run of bytes at a time: every byte to
+/// escape is ASCII, so the runs between them are whole characters.
 fn push_escaped(text: &str, out: &mut String) {
     out.reserve(text.len() + 2);
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if c < ' ' => write!(out, "\\u{:04x}", c as u32).expect("writing to a String"),
-            c => out.push(c),
-        }
+    let mut run = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let escaped = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            byte if byte < b' ' => {
+                out.push_str(&text[run..i]);
+                write!(out, "\\u{byte:04x}").expect("writing to a String");
+                run = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.push_str(&text[run..i]);
+        out.push_str(escaped);
+        run = i + 1;
     }
+    out.push_str(&text[run..]);
 }
 
 fn write_key(key: &str, out: &mut String) {
+    // By bytes: every character allowed is ASCII.
     let simple = key
-        .chars()
+        .bytes()
         .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
         && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'));
     if simple && !is_special_word(key) {
         out.push_str(key);
     } else {
@@ -397,12 +409,12 @@ fn write_key(key: &str, out: &mut String) {
 /// only letters, digits and `_ . / : -`, does not end with `:`, and is not a word
 /// some YAML reader takes for a boolean or null.
 fn plain_ok(text: &str) -> bool {
-    text.chars()
+    text.bytes()
         .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '/')
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_' || c == b'/')
         && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | ':' | '-'))
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b':' | b'-'))
         && !text.ends_with(':')
         && !text.contains("://")
         && !is_special_word(text)
