@@ -220,8 +220,8 @@ pub fn input_hash(
     variables: &[(String, String)],
     var_files: &[PathBuf],
 ) -> std::io::Result<String> {
-    let entries = inputs::files(repo, stack, var_files)?;
-    Ok(hash_files(repo, stack, variables, &entries)?.hash)
+    let inputs = inputs::files(repo, stack, var_files)?;
+    Ok(hash_files(repo, stack, variables, &inputs)?.hash)
 }
 
 /// A SHA-256 begun with what every stack's input hash covers besides its
@@ -247,19 +247,21 @@ struct HashedFiles {
     fingerprint: Option<String>,
 }
 
-/// Hash of the files among `entries`, read, with the variables and
+/// Hash of the files among `inputs`, read, with the variables and
 /// deployer's version.
 fn hash_files(
     repo: &Repo,
     stack: &str,
     variables: &[(String, String)],
-    entries: &[(PathBuf, Entry)],
+    inputs: &inputs::Inputs,
 ) -> std::io::Result<HashedFiles> {
     let mut read = crate::load::Prefetched::default();
     let mut hasher = hasher_for(stack, variables);
     let mut fingerprint = inputs::Fingerprint::new(stack, variables);
-    for (path, what) in entries {
-        read.list(path, *what);
+    for (index, (path, what)) in inputs.entries.iter().enumerate() {
+        if index < inputs.stack_walk {
+            read.list(path, *what);
+        }
         let meta = match what {
             // A folder counts by being there: an empty component folder
             // makes a stack invalid, and a cache hit would hide it.
@@ -269,13 +271,12 @@ fn hash_files(
                 continue;
             }
             Entry::Link => {
+                hasher.update(format!("file {}\0", repo.display(path)));
                 // A link counts by where it points; the loader decides
                 // whether it may be read (inside the repository only), and
                 // reports it.
-                let meta = std::fs::symlink_metadata(path)?;
-                hasher.update(format!("file {}\0", repo.display(path)));
                 hasher.update(std::fs::read_link(path)?.to_string_lossy().as_bytes());
-                meta
+                std::fs::symlink_metadata(path)?
             }
             Entry::File => {
                 hasher.update(format!("file {}\0", repo.display(path)));

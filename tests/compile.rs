@@ -335,7 +335,8 @@ fn a_settled_repository_hits_the_cache_from_its_fingerprint() {
 /// Compile lists a stack's folders once, in its input hash's walk, and
 /// loads from that listing: it sees what validate sees — hidden files and
 /// folders skipped, a component folder linked from inside the repository
-/// followed, an empty component folder reported.
+/// followed, a kind file linked to another in the same stack loaded once in
+/// each folder, an empty component folder reported.
 #[test]
 fn compile_loads_what_its_walk_listed() {
     let repo = TestRepo::example();
@@ -354,12 +355,29 @@ fn compile_loads_what_its_walk_listed() {
     }
     repo.remove(WORKER);
     std::os::unix::fs::symlink(repo.file("common/worker"), repo.file(WORKER)).unwrap();
+    // A kind file linked to another component's in the same stack: the
+    // input hash meets that file twice (listed, and as the link's target),
+    // and the loader must still see one kind file in each folder.
+    let bounces = format!("{SERVICES}/email-service/components/bounces");
+    std::fs::create_dir(repo.file(&bounces)).unwrap();
+    std::os::unix::fs::symlink(
+        "../queue/sqs.yaml",
+        repo.file(&format!("{bounces}/sqs.yaml")),
+    )
+    .unwrap();
     let compile = || repo.run(&["compile", "--all", "--out", out_arg, "--var", V]);
     let run = compile();
     assert_eq!(run.code, 0, "{}", run.all());
     let program =
         std::fs::read_to_string(out.path().join(STACK).join("staging/Pulumi.yaml")).unwrap();
-    assert_contains(&program, &["delivery-service-worker-logs:"]);
+    assert_contains(
+        &program,
+        &[
+            "delivery-service-worker-logs:",
+            "email-service-bounces-queue:",
+            "email-service-queue-queue:",
+        ],
+    );
     assert!(!program.contains("archive"), "a hidden folder was compiled");
 
     std::fs::create_dir(repo.file(&format!("{SERVICES}/email-service/components/empty"))).unwrap();

@@ -41,12 +41,9 @@ struct Record {
 /// through a link is a change of its inputs. The folders walked are listed
 /// too ([`Entry::Folder`]): the loader lists from here, and a folder made or
 /// removed is a change (an empty component folder is an error).
-pub(super) fn files(
-    repo: &Repo,
-    stack: &str,
-    var_files: &[PathBuf],
-) -> std::io::Result<Vec<(PathBuf, Entry)>> {
+pub(super) fn files(repo: &Repo, stack: &str, var_files: &[PathBuf]) -> std::io::Result<Inputs> {
     let mut entries = entries_under(&repo.root.join("stacks").join(stack))?;
+    let stack_walk = entries.len();
     entries.extend(entries_under(&repo.root.join("shared"))?);
     entries.extend(var_files.iter().map(|f| {
         let what = match std::fs::symlink_metadata(f) {
@@ -55,6 +52,8 @@ pub(super) fn files(
         };
         (f.clone(), what)
     }));
+    let is_file = |(_, what): &(PathBuf, Entry)| *what != Entry::Folder;
+    let mut files = entries.iter().filter(|e| is_file(e)).count();
     let mut followed = BTreeSet::new();
     let mut next = 0;
     while let Some((path, what)) = entries.get(next).cloned() {
@@ -71,17 +70,33 @@ pub(super) fn files(
             continue;
         }
         if target.is_dir() {
-            entries.extend(entries_under(&target)?);
+            let below = entries_under(&target)?;
+            files += below.iter().filter(|e| is_file(e)).count();
+            entries.extend(below);
         } else {
             entries.push((target, Entry::File));
+            files += 1;
         }
-        if entries.len() > 2 * MAX_FILES {
+        if files > MAX_FILES {
             return Err(std::io::Error::other(format!(
                 "more than {MAX_FILES} files read by stack `{stack}` through its links"
             )));
         }
     }
-    Ok(entries)
+    Ok(Inputs {
+        entries,
+        stack_walk,
+    })
+}
+
+/// What [`files`] found.
+pub(super) struct Inputs {
+    pub entries: Vec<(PathBuf, Entry)>,
+    /// How many of `entries`, from the first, are the walk of the stack's
+    /// own folder: each of its folders listed whole and once, which is all
+    /// the loader lists (a variable file or a link's target may be an
+    /// entry again, further on).
+    pub stack_walk: usize,
 }
 
 /// The fingerprint of a stack's files (with its variables), taken from each
@@ -196,14 +211,15 @@ pub fn input_hash_recorded(
     var_files: &[PathBuf],
     out: &Path,
 ) -> std::io::Result<InputHash> {
-    let entries = files(repo, stack, var_files)?;
+    let inputs = files(repo, stack, var_files)?;
     let path = out.join(stack).join(RECORD);
     let record = crate::fs::read_back_text(&path, ReadBack::CompileOutput)
         .ok()
         .and_then(|text| serde_json::from_str::<Record>(&text).ok())
         .filter(|record| record.deployer_version == super::VERSION);
     if let Some(record) = record
-        && fingerprint(repo, stack, variables, &entries)?.as_ref() == Some(&record.fingerprint)
+        && fingerprint(repo, stack, variables, &inputs.entries)?.as_ref()
+            == Some(&record.fingerprint)
     {
         return Ok(InputHash {
             hash: record.input_hash,
@@ -211,7 +227,7 @@ pub fn input_hash_recorded(
             unrecorded: None,
         });
     }
-    let hashed = super::hash_files(repo, stack, variables, &entries)?;
+    let hashed = super::hash_files(repo, stack, variables, &inputs)?;
     let unrecorded = hashed.fingerprint.map(|fingerprint| {
         let record = Record {
             deployer_version: super::VERSION.into(),
