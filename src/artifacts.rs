@@ -263,11 +263,12 @@ fn hash_files(
             read.list(path, *what);
         }
         let meta = match what {
-            // A folder counts by being there: an empty component folder
-            // makes a stack invalid, and a cache hit would hide it.
-            Entry::Folder => {
-                hasher.update(format!("folder {}\0", repo.display(path)));
-                fingerprint.add_folder(repo, path);
+            // A folder, FIFO, socket or device counts by being there: an
+            // empty component folder or a FIFO for a config makes a stack
+            // invalid, and a cache hit would hide it. Neither is read.
+            Entry::Folder | Entry::Special => {
+                hasher.update(format!("entry {}\0", repo.display(path)));
+                fingerprint.add_by_path(repo, path);
                 continue;
             }
             Entry::Link => {

@@ -18,7 +18,7 @@ pub const MAX_FILES: usize = 200_000;
 pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(entries_under(dir)?
         .into_iter()
-        .filter(|(_, what)| *what != Entry::Folder)
+        .filter(|(_, what)| matches!(what, Entry::File | Entry::Link))
         .map(|(path, _)| path)
         .collect())
 }
@@ -31,9 +31,13 @@ pub enum Entry {
     /// A folder below the one walked (opened without following a link),
     /// whose own entries follow it in the walk.
     Folder,
+    /// A FIFO, socket or device: listed, so that what reads the listing
+    /// can refuse it by name, and never read (it would hang or never end).
+    Special,
 }
 
-/// [`files_under`] and the folders below `dir`, each entry with what it is
+/// [`files_under`] and the folders, FIFOs, sockets and devices below `dir`
+/// (never read), each entry with what it is
 /// (from the listing: no `stat`). Each sub-folder is opened relative to its
 /// parent's descriptor (`openat`, never following a link), not by its whole
 /// path: the kernel looked every path up again from the root, and the walk
@@ -67,10 +71,17 @@ pub fn entries_under(dir: &Path) -> std::io::Result<Vec<(PathBuf, Entry)>> {
                 kind => kind,
             };
             match kind {
-                FileType::Directory => subdirs.push(name.to_os_string()),
+                FileType::Directory => {
+                    subdirs.push(name.to_os_string());
+                    continue;
+                }
                 FileType::RegularFile => out.push((path.join(name), Entry::File)),
                 FileType::Symlink => out.push((path.join(name), Entry::Link)),
-                _ => continue,
+                // Listed, not counted: it is never read.
+                _ => {
+                    out.push((path.join(name), Entry::Special));
+                    continue;
+                }
             }
             *files += 1;
             if *files > MAX_FILES {

@@ -601,6 +601,8 @@ fn hostile_inputs_are_refused_promptly() {
         "VERSION=v1.0.0",
     ]);
     assert_eq!(run.code, 1, "{}", run.all());
+    // Compile lists from its input walk: the FIFO is in that listing too.
+    assert_contains(&run.stderr, &["configs/pipe.yaml is not a regular file"]);
     assert!(
         started.elapsed() < std::time::Duration::from_secs(30),
         "took {:?}",

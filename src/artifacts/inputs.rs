@@ -39,8 +39,9 @@ struct Record {
 /// the repository (a file, or a folder's files; the loader reads through
 /// links there and refuses the others), so an edit to a file a stack reads
 /// through a link is a change of its inputs. The folders walked are listed
-/// too ([`Entry::Folder`]): the loader lists from here, and a folder made or
-/// removed is a change (an empty component folder is an error).
+/// too ([`Entry::Folder`]), with what is never read ([`Entry::Special`]):
+/// the loader lists from here, and one made or removed is a change (an empty
+/// component folder, or a FIFO where a config should be, is an error).
 pub(super) fn files(repo: &Repo, stack: &str, var_files: &[PathBuf]) -> std::io::Result<Inputs> {
     let mut entries = entries_under(&repo.root.join("stacks").join(stack))?;
     let stack_walk = entries.len();
@@ -52,7 +53,7 @@ pub(super) fn files(repo: &Repo, stack: &str, var_files: &[PathBuf]) -> std::io:
         };
         (f.clone(), what)
     }));
-    let is_file = |(_, what): &(PathBuf, Entry)| *what != Entry::Folder;
+    let is_file = |(_, what): &(PathBuf, Entry)| matches!(what, Entry::File | Entry::Link);
     let mut files = entries.iter().filter(|e| is_file(e)).count();
     let mut followed = BTreeSet::new();
     let mut next = 0;
@@ -142,12 +143,12 @@ impl Fingerprint {
         ));
     }
 
-    /// Adds a folder, by its path alone: the walk that listed it is taken
-    /// afresh each time, so a folder made or removed is seen without a
-    /// `stat` of each.
-    pub(super) fn add_folder(&mut self, repo: &Repo, folder: &Path) {
+    /// Adds a folder, or a FIFO, socket or device, by its path alone: the
+    /// walk that listed it is taken afresh each time, so one made or
+    /// removed is seen without a `stat` of each.
+    pub(super) fn add_by_path(&mut self, repo: &Repo, path: &Path) {
         self.hasher
-            .update(format!("folder {}\0", repo.display(folder)));
+            .update(format!("entry {}\0", repo.display(path)));
     }
 
     pub(super) fn finish(self) -> Option<String> {
@@ -165,7 +166,7 @@ fn fingerprint(
     let mut fingerprint = Fingerprint::new(stack, variables);
     for (path, what) in entries {
         match what {
-            Entry::Folder => fingerprint.add_folder(repo, path),
+            Entry::Folder | Entry::Special => fingerprint.add_by_path(repo, path),
             Entry::File | Entry::Link => {
                 fingerprint.add(repo, path, &std::fs::symlink_metadata(path)?)
             }

@@ -591,12 +591,16 @@ impl<'a> Loader<'a> {
     }
 
     /// The entries of `dir`, sorted, and whether each is a folder: from the
-    /// listing itself (no `stat` an entry), but for a link, which is followed.
+    /// listing (compile's input walk's, or its own; no `stat` an entry), but
+    /// for a link, which is followed.
     fn entries(&mut self, dir: &Path) -> Vec<(PathBuf, bool)> {
-        if let Some(listing) = self.prefetched.and_then(|p| p.listings.get(dir)) {
-            return self.listed(dir, listing);
-        }
-        if !self.not_links.contains_key(dir) {
+        use crate::fs::Entry;
+        // From compile's input walk when it listed the folder: it opened it
+        // without following a link.
+        let walked = self.prefetched.and_then(|p| p.listings.get(dir));
+        if walked.is_some() {
+            self.not_links.insert(dir.to_path_buf(), true);
+        } else if !self.not_links.contains_key(dir) {
             // One `lstat` says whether it is there and whether it is a link;
             // a link is followed to see whether it leads anywhere.
             match std::fs::symlink_metadata(dir) {
@@ -611,49 +615,33 @@ impl<'a> Loader<'a> {
         if !self.inside_repo(dir, true) {
             return Vec::new();
         }
-        let read = match std::fs::read_dir(dir) {
-            Ok(read) => read,
-            Err(err) => {
-                let display = self.repo.display(dir);
-                self.report(
-                    Diagnostic::error(Code::Io, format!("cannot list {display}: {err}"))
-                        .in_path(display),
-                );
-                return Vec::new();
-            }
+        let listing: std::borrow::Cow<[(PathBuf, Entry)]> = match walked {
+            Some(listing) => listing.into(),
+            None => match std::fs::read_dir(dir) {
+                // What the listing says; an entry whose type it does not
+                // say is followed, as a link is.
+                Ok(read) => read
+                    .filter_map(|e| e.ok())
+                    .map(|e| {
+                        let what = match e.file_type() {
+                            Ok(t) if t.is_dir() => Entry::Folder,
+                            Ok(t) if !t.is_symlink() => Entry::File,
+                            _ => Entry::Link,
+                        };
+                        (e.path(), what)
+                    })
+                    .collect::<Vec<_>>()
+                    .into(),
+                Err(err) => {
+                    let display = self.repo.display(dir);
+                    self.report(
+                        Diagnostic::error(Code::Io, format!("cannot list {display}: {err}"))
+                            .in_path(display),
+                    );
+                    return Vec::new();
+                }
+            },
         };
-        let mut paths: Vec<(PathBuf, bool)> = read
-            .filter_map(|e| e.ok())
-            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-            .map(|e| {
-                let path = e.path();
-                let is_dir = match e.file_type() {
-                    Ok(t) if !t.is_symlink() => {
-                        self.not_links.insert(path.clone(), t.is_dir());
-                        t.is_dir()
-                    }
-                    _ => path.is_dir(),
-                };
-                (path, is_dir)
-            })
-            .collect();
-        paths.sort();
-        paths
-    }
-
-    /// [`Loader::entries`] from a listing the input hash's walk made: the
-    /// folder was opened there without following a link, and each entry is
-    /// what the listing says (a link, followed, as when listed here).
-    fn listed(
-        &mut self,
-        dir: &Path,
-        listing: &[(PathBuf, crate::fs::Entry)],
-    ) -> Vec<(PathBuf, bool)> {
-        use crate::fs::Entry;
-        self.not_links.insert(dir.to_path_buf(), true);
-        if !self.inside_repo(dir, true) {
-            return Vec::new();
-        }
         let mut paths: Vec<(PathBuf, bool)> = listing
             .iter()
             .filter(|(path, _)| {
@@ -664,7 +652,9 @@ impl<'a> Loader<'a> {
             .map(|(path, what)| {
                 let is_dir = match what {
                     Entry::Link => path.is_dir(),
-                    Entry::File | Entry::Folder => {
+                    // A FIFO, socket or device is a file here: reading
+                    // it refuses it, by name.
+                    Entry::File | Entry::Folder | Entry::Special => {
                         let is_dir = *what == Entry::Folder;
                         self.not_links.insert(path.clone(), is_dir);
                         is_dir
