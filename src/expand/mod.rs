@@ -20,7 +20,9 @@ use crate::model::stack::StackFile;
 use crate::node::{Node, Value};
 use crate::source::{FileId, Span};
 use serde_json::{Value as Json, json};
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 use std::path::{Component, Path, PathBuf};
 use template::{Rendered, Templates};
 
@@ -69,16 +71,27 @@ pub struct ExpandedComponent {
 pub struct Expander {
     templates: Templates,
     shared: PathBuf,
-    presets: HashMap<PathBuf, Option<Doc>>,
+    /// Shared by every use: a preset is parsed once per stack.
+    presets: HashMap<PathBuf, Option<Rc<Doc>>>,
     environments: Vec<String>,
 }
 
-/// What templates see, minus `params` (added per preset).
+/// What templates see: the environment's names (`stack`, `environment`,
+/// `var`), converted for templates once per environment, and what a
+/// service, a component or a preset (`params`) adds on top. (Converting the
+/// whole scope again for every component was an eighth of rendering.)
 pub struct Scope {
+    environment: Rc<Names>,
+    /// Keys added to the environment's names, each once.
+    added: Vec<(&'static str, Json)>,
+    /// Templates' view of the whole scope, made by the first render.
+    context: OnceCell<minijinja::Value>,
+}
+
+/// A scope's names as JSON and as templates read them.
+struct Names {
     json: Json,
-    /// `json` as templates read it, converted by the first render
-    /// (`Templates::render`).
-    context: std::cell::OnceCell<minijinja::Value>,
+    context: OnceCell<minijinja::Value>,
 }
 
 impl Scope {
@@ -106,16 +119,24 @@ impl Scope {
         }))
     }
 
-    fn with(&self, key: &str, value: Json) -> Scope {
-        let mut json = self.json.clone();
-        json[key] = value;
-        Scope::of(json)
-    }
-
     fn of(json: Json) -> Scope {
         Scope {
-            json,
-            context: std::cell::OnceCell::new(),
+            environment: Rc::new(Names {
+                json,
+                context: OnceCell::new(),
+            }),
+            added: Vec::new(),
+            context: OnceCell::new(),
+        }
+    }
+
+    fn with(&self, key: &'static str, value: Json) -> Scope {
+        let mut added: Vec<_> = self.added.iter().filter(|(k, _)| *k != key).cloned().collect();
+        added.push((key, value));
+        Scope {
+            environment: self.environment.clone(),
+            added,
+            context: OnceCell::new(),
         }
     }
 
@@ -125,6 +146,33 @@ impl Scope {
 
     pub fn for_component(&self, component: &str, kind: crate::kinds::Kind) -> Scope {
         self.with("component", json!({"name": component, "kind": kind.name()}))
+    }
+
+    /// The scope as templates read it.
+    fn context(&self) -> &minijinja::Value {
+        self.context.get_or_init(|| {
+            let environment = self.environment.context.get_or_init(|| {
+                minijinja::Value::from(minijinja::value::Serde(&self.environment.json))
+            });
+            if self.added.is_empty() {
+                return environment.clone();
+            }
+            let added: BTreeMap<&str, minijinja::Value> = self
+                .added
+                .iter()
+                .map(|(k, v)| (*k, minijinja::Value::from(minijinja::value::Serde(v))))
+                .collect();
+            minijinja::value::merge_maps([environment.clone(), minijinja::Value::from(added)])
+        })
+    }
+
+    /// The whole scope as JSON: what an error message names as defined.
+    fn json(&self) -> Json {
+        let mut json = self.environment.json.clone();
+        for (key, value) in &self.added {
+            json[*key] = value.clone();
+        }
+        json
     }
 }
 
@@ -228,8 +276,7 @@ impl Expander {
         scope: &Scope,
         chain: &mut Vec<PathBuf>,
     ) -> Option<Node> {
-        let mut root = doc.root.clone();
-        let Some(map) = root.as_map_mut() else {
+        let Some(source) = doc.root.as_map() else {
             let file = loader.sources.get(doc.file).display.clone();
             loader.diagnostics.push(
                 Diagnostic::error(
@@ -243,8 +290,22 @@ impl Expander {
             );
             return None;
         };
-        let extends = map.remove("extends");
-        let overlays = map.remove("environments");
+        // Copied without `extends` and `environments`: of the overlays only
+        // this environment's is copied, when it is merged (copying every
+        // environment's for each was a fifth of expanding).
+        let (mut extends, mut overlays) = (None, None);
+        let mut entries = Vec::with_capacity(source.entries.len());
+        for (key, value) in &source.entries {
+            match key.name.as_str() {
+                "extends" => extends = Some(value),
+                "environments" => overlays = Some((key, value)),
+                _ => entries.push((key.clone(), value.clone())),
+            }
+        }
+        let mut root = Node {
+            value: Value::Map(crate::node::Map { entries }),
+            span: doc.root.span,
+        };
         // A bad overlay is reported but does not stop the rest of the file from
         // being checked; a template that fails does (its value is unknown).
         if let Some((key, overlays)) = overlays {
@@ -259,7 +320,7 @@ impl Expander {
                 d.notes.push(format!("in a preset extended by {user}"));
             }
         }
-        if let Some((_, extends)) = extends {
+        if let Some(extends) = extends {
             let mut preset = self.expand_preset(loader, extends, environment, scope, chain)?;
             let own_span = root.span;
             merge::merge(&mut preset, root);
@@ -277,10 +338,10 @@ impl Expander {
         loader: &mut Loader,
         root: &mut Node,
         key_span: Span,
-        overlays: Node,
+        overlays: &Node,
         environment: &str,
     ) -> bool {
-        let Value::Map(overlays) = overlays.value else {
+        let Value::Map(overlays) = &overlays.value else {
             loader.diagnostics.push(
                 Diagnostic::error(
                     Code::WrongType,
@@ -295,7 +356,7 @@ impl Expander {
         };
         let mut ok = true;
         let mut chosen = None;
-        for (key, overlay) in overlays.entries {
+        for (key, overlay) in &overlays.entries {
             if !self.environments.contains(&key.name) {
                 let mut d = Diagnostic::error(
                     Code::UnknownEnvironment,
@@ -354,7 +415,7 @@ impl Expander {
                     }
                 }
             }
-            merge::merge(root, overlay);
+            merge::merge(root, overlay.clone());
         }
         ok
     }
@@ -364,10 +425,7 @@ impl Expander {
         match &mut node.value {
             Value::Str(text) => {
                 let name = &loader.sources.get(node.span.file).display;
-                match self
-                    .templates
-                    .render(text, name, &scope.json, &scope.context)
-                {
+                match self.templates.render(text, name, scope) {
                     None => true,
                     Some(Ok(Rendered::Text(out))) => {
                         *text = out;
@@ -402,13 +460,13 @@ impl Expander {
     fn expand_preset(
         &mut self,
         loader: &mut Loader,
-        extends: Node,
+        extends: &Node,
         environment: &str,
         scope: &Scope,
         chain: &mut Vec<PathBuf>,
     ) -> Option<Node> {
         let (path_node, mut params) = match &extends.value {
-            Value::Str(_) => (extends.clone(), None),
+            Value::Str(_) => (extends, None),
             Value::Map(map) => {
                 let Some(preset) = map.get("preset") else {
                     loader.diagnostics.push(
@@ -432,7 +490,7 @@ impl Expander {
                     );
                     return None;
                 }
-                (preset.clone(), map.get("with").cloned())
+                (preset, map.get("with").cloned())
             }
             _ => {
                 loader.diagnostics.push(
@@ -496,7 +554,7 @@ impl Expander {
         let doc = match self.presets.get(&path) {
             Some(doc) => doc.clone(),
             None => {
-                let doc = loader.parse_file(&path);
+                let doc = loader.parse_file(&path).map(Rc::new);
                 self.presets.insert(path.clone(), doc.clone());
                 doc
             }

@@ -90,53 +90,41 @@ impl Templates {
         &self,
         text: &str,
         name: &str,
-        scope: &Json,
-        context: &std::cell::OnceCell<JValue>,
+        scope: &super::Scope,
     ) -> Option<Result<Rendered, TemplateError>> {
         if !has_template_syntax(text) {
             return None;
         }
-        // Converted at the first render that needs it and kept by the
-        // caller: converting the scope at every render was half the cost
-        // of rendering.
-        let context = context.get_or_init(|| JValue::from(minijinja::value::Serde(scope)));
+        let context = scope.context();
         Some(super::budget::watched(name, || {
-            self.render_watched(text, name, scope, context)
+            self.render_watched(text, name, context)
+                .map_err(|err| self.explain(err, text, &scope.json()))
         }))
     }
 
-    /// Renders `text` in `context`, which is `scope` as minijinja reads it
-    /// (`scope` itself names what is missing in an error).
+    /// Renders `text` in `context`, the scope as minijinja reads it.
     fn render_watched(
         &self,
         text: &str,
         name: &str,
-        scope: &Json,
         context: &JValue,
-    ) -> Result<Rendered, TemplateError> {
+    ) -> Result<Rendered, minijinja::Error> {
         let ctx = context.clone();
         if let Some(expr) = single_expression(text)
             && let Ok(compiled) = self.env.compile_expression(expr)
         {
-            let result = compiled.eval(ctx.clone()).and_then(|value| {
-                if value.is_undefined() {
-                    return Err(minijinja::Error::new(
-                        ErrorKind::UndefinedError,
-                        "undefined value",
-                    ));
-                }
-                serde_json::to_value(&value)
-                    .map_err(|e| minijinja::Error::new(ErrorKind::BadSerialization, e.to_string()))
-            });
-            return match result {
-                Ok(json) => Ok(Rendered::Native(json)),
-                Err(err) => Err(self.explain(err, text, scope)),
-            };
+            let value = compiled.eval(ctx)?;
+            if value.is_undefined() {
+                return Err(minijinja::Error::new(
+                    ErrorKind::UndefinedError,
+                    "undefined value",
+                ));
+            }
+            return serde_json::to_value(&value)
+                .map(Rendered::Native)
+                .map_err(|e| minijinja::Error::new(ErrorKind::BadSerialization, e.to_string()));
         }
-        self.env
-            .render_named_str(name, text, ctx)
-            .map(Rendered::Text)
-            .map_err(|err| self.explain(err, text, scope))
+        self.env.render_named_str(name, text, ctx).map(Rendered::Text)
     }
 
     /// Turns a minijinja error into a message that names the culprit.
@@ -342,9 +330,11 @@ mod tests {
     }
 
     fn render(text: &str) -> Result<Rendered, TemplateError> {
-        let scope = json!({"var": {"VERSION": "v1", "REPLICAS": "3"}, "environment": {"name": "production"}});
+        let scope = super::super::Scope::of(
+            json!({"var": {"VERSION": "v1", "REPLICAS": "3"}, "environment": {"name": "production"}}),
+        );
         templates()
-            .render(text, "t", &scope, &std::cell::OnceCell::new())
+            .render(text, "t", &scope)
             .expect("has syntax")
     }
 
