@@ -420,9 +420,7 @@ impl<'a> Loader<'a> {
 
     /// Reads a file into [`Sources`] after checking that it stays inside the repository.
     pub fn read(&mut self, path: &Path) -> Option<FileId> {
-        if !self.inside_repo(path, false) {
-            return None;
-        }
+        let real = self.inside_repo(path, false)?;
         let display = self.repo.display(path);
         // A FIFO or device would hang or never end; a huge file is no config.
         // One open, checked on its descriptor (`fs::read_back`).
@@ -455,7 +453,7 @@ impl<'a> Loader<'a> {
                     .map(str::to_string)
                     .unwrap_or(text);
                 let mut file = SourceFile::new(display, path.to_path_buf(), text);
-                file.real = self.linked_to(path);
+                file.real = self.linked_to(path, real);
                 Some(self.sources.add(file))
             }
             Err(err) => {
@@ -479,10 +477,10 @@ impl<'a> Loader<'a> {
 
     /// Refuses paths whose real location (after following symbolic links) is
     /// outside the repository, so a link cannot make deployer read `/etc/passwd`
-    /// or another team's files into a program.
-    fn inside_repo(&mut self, path: &Path, is_dir: bool) -> bool {
+    /// or another team's files into a program. Gives where `path` really is.
+    fn inside_repo(&mut self, path: &Path, is_dir: bool) -> Option<PathBuf> {
         match self.real_path(path, is_dir) {
-            Ok(real) if real.starts_with(&self.repo.real_root) => true,
+            Ok(real) if real.starts_with(&self.repo.real_root) => Some(real),
             Ok(real) => {
                 let linked = std::fs::symlink_metadata(path)
                     .is_ok_and(|m| m.file_type().is_symlink())
@@ -504,7 +502,7 @@ impl<'a> Loader<'a> {
                         .in_path(self.repo.display(path))
                         .help("copy the file into the repository instead of linking to it"),
                 );
-                false
+                None
             }
             Err(err) => {
                 let display = self.repo.display(path);
@@ -512,15 +510,15 @@ impl<'a> Loader<'a> {
                     Diagnostic::error(Code::Io, format!("cannot read {display}: {err}"))
                         .in_path(display),
                 );
-                false
+                None
             }
         }
     }
 
     /// Where a file read through a link (itself or a folder on its path)
-    /// really is in the repository; `None` when it is where it is named.
-    fn linked_to(&mut self, path: &Path) -> Option<PathBuf> {
-        let real = self.real_path(path, false).ok()?;
+    /// really is in the repository (`real`); `None` when it is where it is
+    /// named.
+    fn linked_to(&self, path: &Path, real: PathBuf) -> Option<PathBuf> {
         let named = path.strip_prefix(&self.repo.root).ok();
         let really = real.strip_prefix(&self.repo.real_root).ok();
         (named != really).then_some(real)
@@ -612,7 +610,7 @@ impl<'a> Loader<'a> {
                 _ => {}
             }
         }
-        if !self.inside_repo(dir, true) {
+        if self.inside_repo(dir, true).is_none() {
             return Vec::new();
         }
         let listing: std::borrow::Cow<[(PathBuf, Entry)]> = match walked {
