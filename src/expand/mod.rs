@@ -22,8 +22,8 @@ use crate::source::{FileId, Span};
 use serde_json::{Value as Json, json};
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 use template::{Rendered, Templates};
 
 /// A document after expansion for one environment.
@@ -131,7 +131,12 @@ impl Scope {
     }
 
     fn with(&self, key: &'static str, value: Json) -> Scope {
-        let mut added: Vec<_> = self.added.iter().filter(|(k, _)| *k != key).cloned().collect();
+        let mut added: Vec<_> = self
+            .added
+            .iter()
+            .filter(|(k, _)| *k != key)
+            .cloned()
+            .collect();
         added.push((key, value));
         Scope {
             environment: self.environment.clone(),

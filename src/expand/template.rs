@@ -124,7 +124,9 @@ impl Templates {
                 .map(Rendered::Native)
                 .map_err(|e| minijinja::Error::new(ErrorKind::BadSerialization, e.to_string()));
         }
-        self.env.render_named_str(name, text, ctx).map(Rendered::Text)
+        self.env
+            .render_named_str(name, text, ctx)
+            .map(Rendered::Text)
     }
 
     /// Turns a minijinja error into a message that names the culprit.
@@ -333,9 +335,7 @@ mod tests {
         let scope = super::super::Scope::of(
             json!({"var": {"VERSION": "v1", "REPLICAS": "3"}, "environment": {"name": "production"}}),
         );
-        templates()
-            .render(text, "t", &scope)
-            .expect("has syntax")
+        templates().render(text, "t", &scope).expect("has syntax")
     }
 
     #[test]
