@@ -302,8 +302,8 @@ impl Expander {
         let mut entries = Vec::with_capacity(source.entries.len());
         for (key, value) in &source.entries {
             match key.name.as_str() {
-                "extends" => extends = Some(value),
-                "environments" => overlays = Some((key, value)),
+                "extends" if extends.is_none() => extends = Some(value),
+                "environments" if overlays.is_none() => overlays = Some((key, value)),
                 _ => entries.push((key.clone(), value.clone())),
             }
         }
