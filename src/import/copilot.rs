@@ -70,6 +70,36 @@ pub enum Role {
     LogGroup,
 }
 
+impl Role {
+    /// The Pulumi type of the resource it is in the program.
+    pub fn token(self) -> &'static str {
+        match self {
+            Role::Queue | Role::DeadLetterQueue => "aws:sqs/queue:Queue",
+            Role::Database => "aws:rds/instance:Instance",
+            Role::LogGroup => "aws:cloudwatch/logGroup:LogGroup",
+        }
+    }
+
+    /// How the program's name for it ends (`<service>-<component>-queue`).
+    pub fn name_suffix(self) -> &'static str {
+        match self {
+            Role::Queue => "-queue",
+            Role::DeadLetterQueue => "-dead-letter",
+            Role::Database => "-instance",
+            Role::LogGroup => "-logs",
+        }
+    }
+
+    /// The component's file that says the names it keeps.
+    pub fn file(self) -> &'static str {
+        match self {
+            Role::Queue | Role::DeadLetterQueue => "sqs.yaml",
+            Role::Database => "rds.yaml",
+            Role::LogGroup => "microservice.yaml",
+        }
+    }
+}
+
 /// How the import is asked for.
 pub struct Import<'a> {
     /// The folder holding `copilot/`.

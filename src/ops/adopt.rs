@@ -62,6 +62,10 @@ pub struct Adopted {
     /// The Pulumi type.
     #[serde(rename = "type")]
     pub kind: String,
+    /// What it is to its component (the JSON says so by `type` and
+    /// `resource`).
+    #[serde(skip)]
+    pub role: Role,
     /// What it is imported by: a queue's URL, an instance's identifier.
     pub id: String,
     /// `<stack>/<logical id>`: where CloudFormation has it.
@@ -262,16 +266,11 @@ fn take_over(
             resource.status
         )));
     }
-    let (token, role) = match adoptable.role {
-        Role::Queue => ("aws:sqs/queue:Queue", "-queue"),
-        Role::DeadLetterQueue => ("aws:sqs/queue:Queue", "-dead-letter"),
-        Role::Database => ("aws:rds/instance:Instance", "-instance"),
-        Role::LogGroup => ("aws:cloudwatch/logGroup:LogGroup", "-logs"),
-    };
+    let token = adoptable.role.token();
     let Some(target) = program.iter().find(|r| {
         r.component.as_deref() == Some(adoptable.component.as_str())
             && r.token == token
-            && r.name.ends_with(role)
+            && r.name.ends_with(adoptable.role.name_suffix())
     }) else {
         return Ok(Err(format!(
             "{} declares no such resource (a dead-letter queue turned off?)",
@@ -320,6 +319,7 @@ fn take_over(
         component: adoptable.component.clone(),
         resource: target.name.clone(),
         kind: token.to_string(),
+        role: adoptable.role,
         id,
         from: format!("{}/{}", resource.stack, resource.logical_id),
         settings,
@@ -379,11 +379,7 @@ fn record(request: &Request, adoption: &Adoption) -> Result<()> {
                 .component
                 .split_once('/')
                 .unwrap_or((&adopted.component, ""));
-            let file = match adopted.kind.as_str() {
-                "aws:rds/instance:Instance" => "rds.yaml",
-                "aws:cloudwatch/logGroup:LogGroup" => "microservice.yaml",
-                _ => "sqs.yaml",
-            };
+            let file = adopted.role.file();
             let path = stack_dir
                 .join("services")
                 .join(service)
