@@ -523,6 +523,29 @@ fn preset_outside_shared() {
 }
 
 #[test]
+fn a_preset_sees_every_name_and_only_its_own_params() {
+    let repo = TestRepo::example();
+    repo.write(
+        "shared/presets/base.yaml",
+        "env:\n  WHO: \"{{ service.name }}/{{ component.name }} ({{ component.kind }}) of {{ stack.name }} in {{ environment.name }} at {{ var.VERSION }}: {{ params.level }}; outer path seen: {{ params.path is defined }}\"\n",
+    );
+    repo.edit(
+        "shared/presets/web-api.yaml",
+        "port: \"{{ params.port",
+        "extends:\n  preset: shared/presets/base.yaml\n  with:\n    level: \"inner of {{ params.path }}\"\nport: \"{{ params.port",
+    );
+    let run = show(&repo, "production");
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(
+        &run.stdout,
+        &[&format!(
+            "email-service/api (microservice) of {STACK} in production at {}: inner of /email/*; outer path seen: False",
+            V.trim_start_matches("VERSION=")
+        )],
+    );
+}
+
+#[test]
 fn preset_cycle() {
     let repo = TestRepo::example();
     repo.write(
