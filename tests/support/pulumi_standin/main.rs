@@ -1149,21 +1149,18 @@ impl Workspace {
             .iter()
             .map(|k| format!("{k}: {} => {}", shown(read.get(*k)), shown(program.get(*k))))
             .collect();
-        let compared: Map<String, Value> = program
-            .iter()
-            .filter(|(k, _)| read.contains_key(*k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
         // Only what both have: an input the program leaves out (a log
         // group's `logGroupClass`, optional and computed) is not diffed.
-        let read_compared: Map<String, Value> = read
+        let (live_compared, compared): (Map<String, Value>, Map<String, Value>) = program
             .iter()
-            .filter(|(k, _)| compared.contains_key(*k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+            .filter_map(|(k, v)| {
+                let live = read.get(k)?;
+                Some(((k.clone(), live.clone()), (k.clone(), v.clone())))
+            })
+            .unzip();
         let keys = replacing_keys(
             kind,
-            &Value::Object(read_compared),
+            &Value::Object(live_compared),
             &Value::Object(compared),
         );
         let op = if problem.is_some() {
