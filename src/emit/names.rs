@@ -27,7 +27,7 @@ pub const NAMINGS: &[Naming] = &[
         token: "aws:ecs/cluster:Cluster",
         property: "name",
         max: 255,
-        how: "`<stack>-<environment>`",
+        how: "`<stack>-<environment>`, or stack.yaml's environment `cluster`",
     },
     Naming {
         token: "aws:lb/loadBalancer:LoadBalancer",
@@ -75,7 +75,7 @@ pub const NAMINGS: &[Naming] = &[
         token: "aws:ecs/service:Service",
         property: "name",
         max: 255,
-        how: "`<service>-<component>`",
+        how: "`<service>-<component>`, or microservice.yaml `service_name`",
     },
     Naming {
         token: "aws:cloudwatch/metricAlarm:MetricAlarm",

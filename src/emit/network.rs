@@ -113,7 +113,11 @@ pub fn emit(e: &mut Emitter) {
     let cluster = Resource::new(CLUSTER, "aws:ecs/cluster:Cluster")
         .set(
             "name",
-            s(format!("{}-{}", e.stack.name, e.stack.environment)),
+            s(e.stack
+                .env
+                .cluster
+                .clone()
+                .unwrap_or_else(|| format!("{}-{}", e.stack.name, e.stack.environment))),
         )
         .set(
             "settings",

@@ -63,6 +63,19 @@ impl Change {
     }
 }
 
+/// An adopted resource its import would replace or delete (which Pulumi
+/// refuses: "previously-imported resources that still specify an ID may not
+/// be replaced", pkg/resource/deploy/step_generator.go).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdoptionReplaced {
+    pub component: String,
+    pub resource: String,
+    /// `input: live → program`, for each input that forces a new one.
+    pub differing: Vec<String>,
+    /// A database, queue or bucket: what it holds would be lost.
+    pub holds_data: bool,
+}
+
 /// The changes a preview plans, by component: what `apply` shows before it
 /// asks, what a saved plan fixes, what the data-loss gate reads.
 #[derive(Clone, Debug, Default)]
@@ -103,47 +116,66 @@ impl PlannedChanges {
         out
     }
 
-    /// Resources holding data that an import would replace or delete: the
-    /// live store the program adopts differs from it in an input that
-    /// forces a new one. Each with its component and those inputs, as
-    /// `input: live → program`.
-    pub fn adoption_losses(&self) -> Vec<(String, String, Vec<String>)> {
+    /// Adopted resources that their import would replace or delete: the
+    /// live resource differs from the program in an input that forces a new
+    /// one. Data stores first.
+    pub fn adoption_replacements(&self) -> Vec<AdoptionReplaced> {
         let mut out = Vec::new();
-        for (component, resource, _) in self.data_loss() {
-            let Some(live) = self.imported.get(&resource) else {
-                continue;
-            };
-            let program = self.inputs.get(&resource);
-            let forcing = self.replace_keys.get(&resource).filter(|k| !k.is_empty());
-            let changed: BTreeSet<&String> = self
-                .changed_inputs
-                .get(&resource)
-                .into_iter()
-                .flatten()
-                .collect();
-            let differing = changed
-                .into_iter()
-                .filter(|key| forcing.is_none_or(|f| f.contains(*key)))
-                // What the import read and the program sets: an input the
-                // program leaves out is the provider's to compute.
-                .filter(|key| {
-                    let set = |v: Option<&serde_json::Value>| v.is_some_and(|v| !v.is_null());
-                    set(live.get(*key)) && set(program.and_then(|p| p.get(*key)))
-                })
-                .map(|key| {
-                    let show = |v: Option<&serde_json::Value>| {
-                        v.map_or("(none)".to_string(), serde_json::Value::to_string)
-                    };
-                    format!(
-                        "{key}: {} → {}",
-                        show(live.get(key)),
-                        show(program.and_then(|p| p.get(key)))
-                    )
-                })
-                .collect();
-            out.push((component, resource, differing));
+        for (component, resources) in &self.components {
+            for (resource, change) in resources {
+                if !matches!(change, Change::Delete | Change::Replace) {
+                    continue;
+                }
+                let Some(live) = self.imported.get(resource) else {
+                    continue;
+                };
+                let holds_data = self
+                    .types
+                    .get(resource)
+                    .is_some_and(|t| crate::emit::holds_data(t));
+                out.push(AdoptionReplaced {
+                    component: component.clone(),
+                    resource: resource.clone(),
+                    differing: self.differing_from_live(resource, live),
+                    holds_data,
+                });
+            }
         }
+        out.sort_by_key(|r| !r.holds_data);
         out
+    }
+
+    /// The inputs that force a new `resource` and differ from what its
+    /// import read, as `input: live → program`.
+    fn differing_from_live(&self, resource: &str, live: &serde_json::Value) -> Vec<String> {
+        let program = self.inputs.get(resource);
+        let forcing = self.replace_keys.get(resource).filter(|k| !k.is_empty());
+        let changed: BTreeSet<&String> = self
+            .changed_inputs
+            .get(resource)
+            .into_iter()
+            .flatten()
+            .collect();
+        changed
+            .into_iter()
+            .filter(|key| forcing.is_none_or(|f| f.contains(*key)))
+            // What the import read and the program sets: an input the
+            // program leaves out is the provider's to compute.
+            .filter(|key| {
+                let set = |v: Option<&serde_json::Value>| v.is_some_and(|v| !v.is_null());
+                set(live.get(*key)) && set(program.and_then(|p| p.get(*key)))
+            })
+            .map(|key| {
+                let show = |v: Option<&serde_json::Value>| {
+                    v.map_or("(none)".to_string(), serde_json::Value::to_string)
+                };
+                format!(
+                    "{key}: {} → {}",
+                    show(live.get(key)),
+                    show(program.and_then(|p| p.get(key)))
+                )
+            })
+            .collect()
     }
 
     pub fn is_empty(&self) -> bool {

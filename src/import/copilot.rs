@@ -68,6 +68,13 @@ pub enum Role {
     /// every service (`DependsOn: LogGroup` of its task definition,
     /// copilot-cli `templates/workloads/services/*/cf.yml`).
     LogGroup,
+    /// The environment's ECS cluster: Copilot's `Cluster` of the
+    /// environment's stack (copilot-cli `templates/environment/cf.yml`).
+    Cluster,
+    /// A microservice.yaml component's ECS service, for a service without a
+    /// load balancer: Copilot's `Service` (copilot-cli
+    /// `templates/workloads/services/*/cf.yml`).
+    Service,
 }
 
 impl Role {
@@ -77,6 +84,8 @@ impl Role {
             Role::Queue | Role::DeadLetterQueue => "aws:sqs/queue:Queue",
             Role::Database => "aws:rds/instance:Instance",
             Role::LogGroup => "aws:cloudwatch/logGroup:LogGroup",
+            Role::Cluster => "aws:ecs/cluster:Cluster",
+            Role::Service => "aws:ecs/service:Service",
         }
     }
 
@@ -87,15 +96,19 @@ impl Role {
             Role::DeadLetterQueue => "-dead-letter",
             Role::Database => "-instance",
             Role::LogGroup => "-logs",
+            Role::Cluster => crate::emit::network::CLUSTER,
+            Role::Service => "-service",
         }
     }
 
-    /// The component's file that says the names it keeps.
+    /// The file that says the names it keeps: the component's, or
+    /// stack.yaml for the cluster every component shares.
     pub fn file(self) -> &'static str {
         match self {
             Role::Queue | Role::DeadLetterQueue => "sqs.yaml",
             Role::Database => "rds.yaml",
-            Role::LogGroup => "microservice.yaml",
+            Role::LogGroup | Role::Service => "microservice.yaml",
+            Role::Cluster => "stack.yaml",
         }
     }
 }
@@ -348,6 +361,21 @@ pub fn import(request: &Import) -> Result<Report, Refused> {
             component: format!("{name}/app"),
             role: Role::LogGroup,
         });
+        // A service no load balancer sends traffic to can be taken over
+        // where it runs: nothing routes to it that would have to move.
+        let balanced = settings.get("expose").is_some()
+            || settings
+                .get("environments")
+                .and_then(Json::as_object)
+                .is_some_and(|overlays| overlays.values().any(|o| o.get("expose").is_some()));
+        if !balanced {
+            report.adoptable.push(Adoptable {
+                service: name.clone(),
+                logical_id: "Service".into(),
+                component: format!("{name}/app"),
+                role: Role::Service,
+            });
+        }
         if let Some(queue) = queue {
             for (logical_id, role) in [
                 ("EventsQueue", Role::Queue),

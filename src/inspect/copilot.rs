@@ -140,6 +140,55 @@ pub fn database(cloud: &Cloud, identifier: &str) -> Result<Option<LiveDatabase>>
     }))
 }
 
+/// What deployer needs to know of a running ECS service before it adopts
+/// it: where it runs, how, and whether a load balancer sends it traffic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveService {
+    pub name: String,
+    pub cluster_arn: String,
+    /// Empty when the service runs on a capacity provider strategy (a
+    /// Copilot service with `count.spot`).
+    pub launch_type: String,
+    pub load_balanced: bool,
+}
+
+/// `None` when `cluster` has no active service `service` (a name or ARN).
+pub fn ecs_service(cloud: &Cloud, cluster: &str, service: &str) -> Result<Option<LiveService>> {
+    let client = cloud.client::<aws_sdk_ecs::Client>();
+    let answer = cloud.block_on(
+        client
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send(),
+    );
+    let found = match answer {
+        Ok(found) => found,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_cluster_not_found_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(Error::failed(problem("ecs:DescribeServices", service, &e)));
+        }
+    };
+    Ok(found
+        .services()
+        .iter()
+        .find(|s| s.status() == Some("ACTIVE"))
+        .map(|s| LiveService {
+            name: s.service_name().unwrap_or_default().to_string(),
+            cluster_arn: s.cluster_arn().unwrap_or_default().to_string(),
+            launch_type: s
+                .launch_type()
+                .map(|l| l.as_str().to_string())
+                .unwrap_or_default(),
+            load_balanced: !s.load_balancers().is_empty(),
+        }))
+}
+
 /// An environment as Copilot records it: the SSM parameter
 /// `/copilot/applications/<app>/environments/<env>` in the application's
 /// region, a JSON document whose `region` and `accountID` say where the

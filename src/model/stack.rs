@@ -102,6 +102,13 @@ pub struct EnvironmentSpec {
     /// Days to keep container logs. Defaults to 30, or 90 in production.
     #[schemars(extend("enum" = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]))]
     pub log_retention_days: Option<u32>,
+    /// The name of the environment's ECS cluster. Leave it out for
+    /// `<stack>-<environment>`; name one to keep a cluster that is already
+    /// there, with the services running in it (`deployer import copilot
+    /// --adopt` writes Copilot's). A new name is a new cluster: every
+    /// service moves to it.
+    #[schemars(length(min = 1, max = 255), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
+    pub cluster: Option<String>,
     /// Live resources this environment's program takes over instead of
     /// creating, by the program's resource name: each gets Pulumi's `import`
     /// option with the resource's id (an ARN, a name, a queue URL, as

@@ -4,9 +4,12 @@
 //! imported repository so that each environment's first apply takes them
 //! over as they are — Pulumi's `import` option, from stack.yaml's `adopt:` —
 //! under the names they already have, instead of creating new ones beside
-//! them; each service's log group too, so its logs go on where they were.
-//! What runs (services, load balancers, the cluster) is not taken over:
-//! deployer starts its own, and each such resource is listed with why.
+//! them; each service's log group too, so its logs go on where they were;
+//! and the environment's cluster with the services no load balancer sends
+//! traffic to, which go on running as they are until the apply rolls them
+//! to deployer's task definition. A service behind a load balancer, and the
+//! load balancer, are not taken over: deployer starts its own beside them,
+//! and each such resource is listed with why.
 //!
 //! A database or queue is never replaced by its import: the names that would
 //! force a new one are written into the component's files for the
@@ -55,7 +58,7 @@ pub struct EnvironmentAdoption {
 /// A live resource the environment's first apply imports.
 #[derive(Debug, Serialize)]
 pub struct Adopted {
-    /// `<service>/<component>`.
+    /// `<service>/<component>`; empty for the environment's cluster.
     pub component: String,
     /// The program's name for it (the key of `adopt:`).
     pub resource: String,
@@ -118,6 +121,27 @@ pub fn adopt(request: &Request) -> Result<Adoption> {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
+        // The environment's stack first: a service is adopted only where
+        // its cluster is.
+        let env_stack = format!("{application}-{environment}");
+        let mut cluster = None;
+        for resource in cloudformation::resources(&cloud, &env_stack)?.unwrap_or_default() {
+            match resource.kind.as_str() {
+                "AWS::CloudFormation::Stack" => {}
+                // Copilot's environment cluster (copilot-cli
+                // `templates/environment/cf.yml`, `Cluster`).
+                "AWS::ECS::Cluster" if resource.logical_id == "Cluster" => {
+                    match take_cluster(&resource, &program) {
+                        Ok(adopted) => {
+                            cluster = Some(adopted.id.clone());
+                            found.adopted.push(adopted);
+                        }
+                        Err(why) => found.left.push(left(&resource, why)),
+                    }
+                }
+                kind => found.left.push(left(&resource, stays(kind).into())),
+            }
+        }
         for service in &services {
             let name = format!("{application}-{environment}-{service}");
             let Some(resources) = cloudformation::resources(&cloud, &name)? else {
@@ -137,23 +161,17 @@ pub fn adopt(request: &Request) -> Result<Adoption> {
                     .iter()
                     .find(|a| &a.service == service && a.logical_id == resource.logical_id);
                 match adoptable {
-                    Some(a) => match take_over(&cloud, a, resource, &program)? {
-                        Ok(adopted) => found.adopted.push(adopted),
-                        Err(why) => found.left.push(left(resource, why)),
-                    },
+                    Some(a) => {
+                        match take_over(&cloud, a, resource, &program, cluster.as_deref())? {
+                            Ok(adopted) => found.adopted.push(adopted),
+                            Err(why) => found.left.push(left(resource, why)),
+                        }
+                    }
                     None if resource.kind == "AWS::CloudFormation::Stack" => {}
                     None => found
                         .left
                         .push(left(resource, stays(&resource.kind).into())),
                 }
-            }
-        }
-        let env_stack = format!("{application}-{environment}");
-        for resource in cloudformation::resources(&cloud, &env_stack)?.unwrap_or_default() {
-            if resource.kind != "AWS::CloudFormation::Stack" {
-                found
-                    .left
-                    .push(left(&resource, stays(&resource.kind).into()));
             }
         }
         adoption.environments.push(found);
@@ -252,19 +270,57 @@ fn program_of(
     Ok(checked.take_compiled(0).program.resources)
 }
 
+/// Why a resource CloudFormation is still changing is not adopted yet.
+fn unsettled(resource: &StackResource) -> Option<String> {
+    (!resource.status.ends_with("_COMPLETE") || resource.status.starts_with("DELETE")).then(|| {
+        format!(
+            "CloudFormation says {}: adopt it once the stack is stable",
+            resource.status
+        )
+    })
+}
+
+/// The environment's cluster, imported by its name (pulumi-aws
+/// `aws.ecs.Cluster`, "Import"), which CloudFormation gives as its physical
+/// id; stack.yaml keeps the name, since a new name would be a new cluster.
+fn take_cluster(
+    resource: &StackResource,
+    program: &[crate::emit::program::Resource],
+) -> std::result::Result<Adopted, String> {
+    if let Some(why) = unsettled(resource) {
+        return Err(why);
+    }
+    let role = Role::Cluster;
+    let Some(target) = program
+        .iter()
+        .find(|r| r.token == role.token() && r.name == role.name_suffix())
+    else {
+        return Err("the environment runs no containers, so it has no cluster".into());
+    };
+    let id = resource.physical_id.clone();
+    Ok(Adopted {
+        component: String::new(),
+        resource: target.name.clone(),
+        kind: role.token().to_string(),
+        role,
+        settings: vec![format!("cluster: {id}")],
+        id,
+        from: format!("{}/{}", resource.stack, resource.logical_id),
+    })
+}
+
 /// The program's resource for a Copilot one, and what its files must say
-/// for the import to replace nothing; or why it is left alone.
+/// for the import to replace nothing; or why it is left alone. `cluster`:
+/// the environment's cluster, when it is adopted.
 fn take_over(
     cloud: &Cloud,
     adoptable: &Adoptable,
     resource: &StackResource,
     program: &[crate::emit::program::Resource],
+    cluster: Option<&str>,
 ) -> Result<std::result::Result<Adopted, String>> {
-    if !resource.status.ends_with("_COMPLETE") || resource.status.starts_with("DELETE") {
-        return Ok(Err(format!(
-            "CloudFormation says {}: adopt it once the stack is stable",
-            resource.status
-        )));
+    if let Some(why) = unsettled(resource) {
+        return Ok(Err(why));
     }
     let token = adoptable.role.token();
     let Some(target) = program.iter().find(|r| {
@@ -277,9 +333,44 @@ fn take_over(
             adoptable.component
         )));
     };
-    let id = resource.physical_id.clone();
+    let mut id = resource.physical_id.clone();
     let mut settings = Vec::new();
     match adoptable.role {
+        Role::Cluster => unreachable!("the cluster is the environment's, taken by take_cluster"),
+        // A service by `<cluster>/<service>` (`aws.ecs.Service`, "Import";
+        // terraform-provider-aws `resourceServiceImport`). The cluster and
+        // the name force a new service, and so does the launch type
+        // (internal/service/ecs/service.go): it is adopted only in the
+        // adopted cluster, on Fargate, under its own name.
+        Role::Service => {
+            let Some(cluster) = cluster else {
+                return Ok(Err(
+                    "it runs in Copilot's cluster, which is not adopted: deployer runs the service anew in its own cluster (an ECS service cannot move between clusters)".into(),
+                ));
+            };
+            let Some(live) = cloudformation::ecs_service(cloud, cluster, &id)? else {
+                return Ok(Err(format!(
+                    "CloudFormation names the service {id}, which cluster {cluster} does not run"
+                )));
+            };
+            if live.load_balanced {
+                return Ok(Err(
+                    "a load balancer sends it traffic: deployer runs the service anew behind its own, beside Copilot's; move the DNS name (`http.alias`) once deployer's serves, then delete Copilot's (`copilot svc delete`)".into(),
+                ));
+            }
+            if live.launch_type != "FARGATE" {
+                return Ok(Err(format!(
+                    "it runs on {} and deployer's services run on Fargate (`launchType: FARGATE`): another launch type forces a new service, so deployer runs its own beside it; delete Copilot's once deployer's runs (`copilot svc delete`)",
+                    if live.launch_type.is_empty() {
+                        "a capacity provider strategy (`count.spot`)".to_string()
+                    } else {
+                        format!("launch type {}", live.launch_type)
+                    }
+                )));
+            }
+            id = format!("{cluster}/{}", live.name);
+            settings.push(format!("service_name: {}", live.name));
+        }
         // A queue is imported by its URL (pulumi-aws `aws.sqs.Queue`, "Import").
         Role::Queue | Role::DeadLetterQueue => {
             let name = id.rsplit('/').next().unwrap_or(&id).to_string();
@@ -338,10 +429,10 @@ fn left(resource: &StackResource, why: String) -> Left {
 fn stays(kind: &str) -> &'static str {
     match kind {
         "AWS::ECS::Service" => {
-            "deployer runs the service anew in its own cluster (an ECS service cannot move between clusters): once deployer's serves, delete Copilot's (`copilot svc delete`)"
+            "deployer runs the service anew beside Copilot's: once deployer's serves, delete Copilot's (`copilot svc delete`)"
         }
         "AWS::ECS::TaskDefinition" => "deployer registers its own task definition revisions",
-        "AWS::ECS::Cluster" => "deployer runs its own cluster, `<stack>-<environment>`",
+        "AWS::ECS::Cluster" => "not the environment's cluster (`Cluster`): deployer runs its own",
         "AWS::Logs::LogGroup" => {
             "its logs stay there; deployer's service logs to a log group of its own"
         }
@@ -375,6 +466,17 @@ fn record(request: &Request, adoption: &Adoption) -> Result<()> {
     .map_err(failed)?;
     for env in &adoption.environments {
         for adopted in &env.adopted {
+            if adopted.role == Role::Cluster {
+                edit(&stack_dir.join("stack.yaml"), |stack| {
+                    let entry = &mut stack["environments"][&env.environment];
+                    for setting in &adopted.settings {
+                        let (key, value) = setting.split_once(": ").unwrap_or((setting, ""));
+                        entry[key] = json!(value);
+                    }
+                })
+                .map_err(failed)?;
+                continue;
+            }
             let (service, component) = adopted
                 .component
                 .split_once('/')

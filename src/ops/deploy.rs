@@ -508,42 +508,48 @@ pub fn preview(request: &Request) -> Result<PlannedChanges> {
     Ok(plan)
 }
 
-/// A data store the environment adopts is taken over as it is, never
-/// replaced or deleted by its import: when the live store differs from the
-/// program in an input that forces a new one, the plan stops before anything
-/// changes and names the inputs. (Pulumi itself only warns in a preview and
-/// fails in `up`: "previously-imported resources that still specify an ID
-/// may not be replaced", pkg/resource/deploy/step_generator.go.)
+/// An adopted resource is taken over as it is, never replaced or deleted
+/// by its import — a data store least of all: when the live resource
+/// differs from the program in an input that forces a new one, the plan
+/// stops before anything changes and names the inputs. (Pulumi itself only
+/// warns in a preview and fails in `up`: "previously-imported resources
+/// that still specify an ID may not be replaced",
+/// pkg/resource/deploy/step_generator.go.)
 fn adoption_keeps_data(request: &Request, plan: &PlannedChanges) -> Result<()> {
-    let losses = plan.adoption_losses();
-    let Some((component, resource, differing)) = losses.first() else {
+    let replaced = plan.adoption_replacements();
+    let Some(first) = replaced.first() else {
         return Ok(());
     };
-    let others = if losses.len() > 1 {
+    let others = if replaced.len() > 1 {
         format!(
             " (and {} more: {})",
-            losses.len() - 1,
-            losses[1..]
+            replaced.len() - 1,
+            replaced[1..]
                 .iter()
-                .map(|(c, r, _)| format!("{r} of {c}"))
+                .map(|r| format!("{} of {}", r.resource, r.component))
                 .collect::<Vec<_>>()
                 .join(", ")
         )
     } else {
         String::new()
     };
+    let differing = if first.differing.is_empty() {
+        "an input that forces a new one".to_string()
+    } else {
+        first.differing.join(", ")
+    };
+    let what = if first.holds_data {
+        "holds data, and"
+    } else {
+        "is running, and"
+    };
     Err(Error::failed(format!(
-        "{resource} of {component} holds data, and {} adopts it as it is: the live resource differs from the program in {}, which would replace it; nothing was changed{others}",
-        request.environment,
-        if differing.is_empty() {
-            "an input that forces a new one".to_string()
-        } else {
-            differing.join(", ")
-        }
+        "{} of {} {what} {} adopts it as it is: the live resource differs from the program in {differing}, which would replace it; nothing was changed{others}",
+        first.resource, first.component, request.environment,
     ))
     .with_help(format!(
-        "make {component}'s files say what runs (the values on the left), or remove `{resource}` from `adopt:` of {} in stack.yaml to leave the live one alone",
-        request.environment
+        "make {}'s files say what runs (the values on the left), or remove `{}` from `adopt:` of {} in stack.yaml to leave the live one alone",
+        first.component, first.resource, request.environment
     )))
 }
 

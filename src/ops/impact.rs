@@ -95,9 +95,19 @@ const REPLACED_BY: &[(&str, &[&str])] = &[
             "targetType",
         ],
     ),
+    // internal/service/ecs/service.go: ForceNew, and a changed capacity
+    // provider strategy (`capacityProviderStrategyCustomizeDiff`).
     (
         "aws:ecs/service:Service",
-        &["name", "cluster", "launchType"],
+        &[
+            "name",
+            "cluster",
+            "launchType",
+            "iamRole",
+            "schedulingStrategy",
+            "deploymentController",
+            "capacityProviderStrategies",
+        ],
     ),
 ];
 

@@ -23,10 +23,21 @@ fn workspace_named(app: &str) -> tempfile::TempDir {
     dir
 }
 
+/// How Copilot runs the worker's tasks.
+#[derive(Clone, Copy)]
+enum WorkerOn {
+    /// `LaunchType: FARGATE`, Copilot's default.
+    Fargate,
+    /// Not on Fargate: what moto's CloudFormation makes of Copilot's
+    /// service (moto's `create_service` defaults the launch type to EC2 and
+    /// has no capacity provider strategy, which `count.spot` would give).
+    Ec2,
+}
+
 /// The application of tests/support/copilot, deployed by Copilot in `test`:
-/// the environment's stack, the frontend with its database addon, the worker
-/// with its queues. The api is not deployed.
-fn deploy_copilot_application(endpoint: &str, app: &str) {
+/// the environment's stack and cluster, the frontend with its database
+/// addon, the worker with its queues and service. The api is not deployed.
+fn deploy_copilot_application(endpoint: &str, app: &str, worker_on: WorkerOn) {
     moto::point_this_process_at(endpoint);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -81,11 +92,14 @@ fn deploy_copilot_application(endpoint: &str, app: &str) {
             .send()
             .await
             .unwrap();
+        // Copilot leaves the cluster's name to CloudFormation, which makes
+        // one like this (copilot-cli `templates/environment/cf.yml`).
+        let cluster = format!("{app}-test-Cluster-8Z2Y4W");
         let stacks = [
             (
                 format!("{app}-test"),
                 json!({"Resources": {
-                    "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": format!("{app}-test-Cluster")}}
+                    "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": cluster}}
                 }}),
             ),
             (
@@ -101,7 +115,15 @@ fn deploy_copilot_application(endpoint: &str, app: &str) {
                 json!({"Resources": {
                     "LogGroup": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": format!("/copilot/{app}-test-worker")}},
                     "DeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {"MessageRetentionPeriod": 1209600}},
-                    "EventsQueue": {"Type": "AWS::SQS::Queue", "Properties": {"MessageRetentionPeriod": 345600}}
+                    "EventsQueue": {"Type": "AWS::SQS::Queue", "Properties": {"MessageRetentionPeriod": 345600}},
+                    "TaskDefinition": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+                        "Family": format!("{app}-test-worker"), "Cpu": "256", "Memory": "512",
+                        "NetworkMode": "awsvpc", "RequiresCompatibilities": ["FARGATE"],
+                        "ContainerDefinitions": [{"Name": "worker", "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/worker:1.4.2"}]}},
+                    "Service": {"Type": "AWS::ECS::Service", "Properties": {
+                        "Cluster": cluster, "TaskDefinition": {"Ref": "TaskDefinition"},
+                        "DesiredCount": 1, "LaunchType": "FARGATE", "PlatformVersion": "LATEST",
+                        "PropagateTags": "SERVICE"}}
                 }}),
             ),
         ];
@@ -110,6 +132,38 @@ fn deploy_copilot_application(endpoint: &str, app: &str) {
                 .create_stack()
                 .stack_name(name)
                 .template_body(template.to_string())
+                .send()
+                .await
+                .unwrap();
+        }
+        // moto's CloudFormation makes the service without its launch type
+        // or tag propagation (moto/ecs/models.py, `Service.
+        // create_from_cloudformation_json`: "TODO"), as a service on a
+        // capacity provider strategy is. On Fargate, ECS makes it again,
+        // under the same name and so the same ARN, as Copilot's template has it.
+        if let WorkerOn::Ec2 = worker_on {
+            return;
+        }
+        let ecs = aws_sdk_ecs::Client::new(&config);
+        let services = ecs.list_services().cluster(&cluster).send().await.unwrap();
+        for arn in services.service_arns() {
+            let name = arn.rsplit('/').next().unwrap();
+            let described = ecs
+                .describe_services()
+                .cluster(&cluster)
+                .services(arn)
+                .send()
+                .await
+                .unwrap();
+            let task_definition = described.services()[0].task_definition().unwrap().to_string();
+            ecs.create_service()
+                .cluster(&cluster)
+                .service_name(name)
+                .task_definition(task_definition)
+                .desired_count(1)
+                .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+                .platform_version("LATEST")
+                .propagate_tags(aws_sdk_ecs::types::PropagateTags::Service)
                 .send()
                 .await
                 .unwrap();
@@ -167,10 +221,28 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
     assert_eq!(logs["type"], "aws:cloudwatch/logGroup:LogGroup");
     assert_eq!(logs["from"], format!("{app}-test-worker/LogGroup"));
     adopted("frontend/app", "-logs");
-    assert_contains(
-        &left_of(&format!("{app}-test/Cluster")),
-        &["its own cluster"],
+    // The environment's cluster, and in it the worker's service, which no
+    // load balancer sends traffic to: it runs on as it is until the apply
+    // rolls it to deployer's task definition.
+    let cluster = format!("{app}-test-Cluster-8Z2Y4W");
+    let adopted_cluster = test["adopted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["resource"] == "cluster")
+        .unwrap_or_else(|| panic!("the cluster is not adopted: {test:#}"))
+        .clone();
+    assert_eq!(adopted_cluster["id"], cluster);
+    assert_eq!(adopted_cluster["from"], format!("{app}-test/Cluster"));
+    let service = adopted("worker/app", "-service");
+    assert_eq!(service["type"], "aws:ecs/service:Service");
+    assert_eq!(service["from"], format!("{app}-test-worker/Service"));
+    let service_id = service["id"].as_str().unwrap().to_string();
+    assert!(
+        service_id.starts_with(&format!("{cluster}/")),
+        "{service_id} is not <cluster>/<service>"
     );
+    let service_name = service_id.rsplit('/').next().unwrap().to_string();
     assert_contains(
         &left_of(&format!("{app}-test-api")),
         &["not deployed by Copilot in test"],
@@ -199,8 +271,13 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
     let worker = repo.read("stacks/shop/services/worker/components/app/microservice.yaml");
     assert_contains(
         &worker,
-        &[&format!("log_group: /copilot/{app}-test-worker")],
+        &[
+            &format!("log_group: /copilot/{app}-test-worker"),
+            &format!("service_name: {service_name}"),
+        ],
     );
+    assert_eq!(written["environments"]["test"]["cluster"], cluster);
+    assert_eq!(written["environments"]["test"]["adopt"]["cluster"], cluster);
     let sqs = repo.read("stacks/shop/services/worker/components/queue/sqs.yaml");
     assert_contains(
         &sqs,
@@ -216,8 +293,9 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
     assert_contains(
         &run.stderr,
         &[
-            "5 to import",
-            "worker/app                               update (11 resources, 1 adopted first)",
+            "7 to import",
+            "stack resources (cluster, load balancers) update (9 resources, 1 adopted first)",
+            "worker/app                               update (11 resources, 2 adopted first)",
             "frontend/db                              update (3 resources, 1 adopted first)",
             "worker/queue                             update (3 resources, 2 adopted first)",
             "0 to replace, 0 to delete",
@@ -239,7 +317,10 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
         planned["imports"]["frontend/db"],
         json!(["frontend-db-instance"])
     );
-    assert_eq!(planned["imports"]["worker/app"], json!(["worker-app-logs"]));
+    assert_eq!(
+        planned["imports"]["worker/app"],
+        json!(["worker-app-logs", "worker-app-service"])
+    );
 
     // The first apply takes them over; the next plan imports nothing.
     let mut apply = vec!["apply", "-s", "shop", "-e", "test", "--auto-approve"];
@@ -256,9 +337,17 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
 /// environment its plans run with (the stand-in, moto), the application's
 /// name and the import's run.
 fn imported(test_account: &str, extra: &[&str]) -> (TestRepo, Vec<(String, String)>, String, Run) {
+    imported_with(test_account, extra, WorkerOn::Fargate)
+}
+
+fn imported_with(
+    test_account: &str,
+    extra: &[&str],
+    worker_on: WorkerOn,
+) -> (TestRepo, Vec<(String, String)>, String, Run) {
     let server = moto::moto();
     let app = moto::unique("shop");
-    deploy_copilot_application(&server.endpoint(), &app);
+    deploy_copilot_application(&server.endpoint(), &app, worker_on);
     let repo = TestRepo::empty();
     let aws = moto::aws_env(&server.endpoint());
     let copilot = workspace_named(&app);
@@ -314,6 +403,76 @@ fn an_adopted_database_that_would_be_replaced_stops_the_plan_naming_the_input() 
             "nothing was changed",
         ],
     );
+}
+
+/// A running service is taken over as it is, too: a new name (which forces
+/// a new ECS service, terraform-provider-aws `internal/service/ecs/service.go`)
+/// stops the plan before anything changes, naming the input.
+#[test]
+fn an_adopted_service_that_would_be_replaced_stops_the_plan_naming_the_input() {
+    let (repo, env, _, _) = imported("123456789012", &[]);
+    let file = "stacks/shop/services/worker/components/app/microservice.yaml";
+    let text = repo.read(file);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("service_name: "))
+        .unwrap_or_else(|| panic!("no service_name in {text}"))
+        .to_string();
+    let live = line
+        .trim_start()
+        .trim_start_matches("service_name: ")
+        .to_string();
+    let indent = &line[..line.len() - line.trim_start().len()];
+    repo.edit(
+        file,
+        &line,
+        &format!("{indent}service_name: worker-renamed"),
+    );
+    let run = plan_test(&repo, &env);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "worker-app-service of worker/app is running, and test adopts it as it is",
+            &format!("name: \"{live}\" → \"worker-renamed\", which would replace it"),
+            "nothing was changed",
+            "remove `worker-app-service` from `adopt:` of test",
+        ],
+    );
+}
+
+/// A service that does not run on Fargate (on EC2 here; on Fargate Spot,
+/// with no launch type, the same check) cannot become deployer's, whose
+/// `launchType: FARGATE` would force a new service: it is left running,
+/// saying why, and deployer's starts beside it.
+#[test]
+fn a_service_not_on_fargate_is_left_running_and_said_why() {
+    let (repo, env, app, run) = imported_with("123456789012", &["--output", "json"], WorkerOn::Ec2);
+    let report = run.json();
+    let test = report["adoption"]["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["environment"] == "test")
+        .unwrap()
+        .clone();
+    let left = test["left"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["from"] == format!("{app}-test-worker/Service"))
+        .unwrap_or_else(|| panic!("the worker's service is not left: {test:#}"))
+        .clone();
+    assert_contains(
+        left["why"].as_str().unwrap(),
+        &["it runs on launch type EC2", "forces a new service"],
+    );
+    let worker = repo.read("stacks/shop/services/worker/components/app/microservice.yaml");
+    assert!(!worker.contains("service_name"), "{worker}");
+    // The cluster is still adopted, and nothing is replaced.
+    let run = plan_test(&repo, &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(&run.stderr, &["6 to import", "0 to replace, 0 to delete"]);
 }
 
 /// An id that names nothing fails the preview as Pulumi's import does

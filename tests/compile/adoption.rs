@@ -2,7 +2,9 @@
 //! imports the named resources (Pulumi's `import` option, accepted by the
 //! provider checker), only that environment's, and a name the program does
 //! not declare is an error at its line; sqs.yaml's `queue_name` and rds.yaml's
-//! `identifier` keep an adopted store's names.
+//! `identifier` keep an adopted store's names, and the environment's
+//! `cluster` and microservice.yaml's `service_name` a running cluster's and
+//! service's.
 
 use super::{passes_the_provider_checker, show, validate};
 use crate::common::*;
@@ -86,4 +88,61 @@ fn a_queue_name_must_say_fifo_exactly_when_the_queue_is() {
             "sqs.yaml:6",
         ],
     );
+}
+
+#[test]
+fn an_adopted_cluster_and_service_keep_the_names_they_run_under() {
+    let repo = TestRepo::example();
+    repo.edit(
+        STACK_FILE,
+        "    aliases: [dev]\n",
+        "    aliases: [dev]\n    cluster: legacy-dev-Cluster-1A2B\n    adopt:\n      cluster: legacy-dev-Cluster-1A2B\n      delivery-service-worker-service: legacy-dev-Cluster-1A2B/legacy-worker\n",
+    );
+    let worker = "stacks/notification-platform/services/delivery-service/components/worker/microservice.yaml";
+    repo.write(
+        worker,
+        format!(
+            "{}environments:\n  development:\n    service_name: legacy-worker\n",
+            repo.read(worker)
+        ),
+    );
+    let run = show(&repo, "development");
+    assert_eq!(run.code, 0, "{}", run.all());
+    let program = deployer::load::yaml::to_json(&run.stdout).unwrap();
+    let cluster = &program["resources"]["cluster"];
+    assert_eq!(cluster["properties"]["name"], "legacy-dev-Cluster-1A2B");
+    assert_eq!(cluster["options"]["import"], "legacy-dev-Cluster-1A2B");
+    let service = &program["resources"]["delivery-service-worker-service"];
+    assert_eq!(service["properties"]["name"], "legacy-worker");
+    assert_eq!(
+        service["options"]["import"],
+        "legacy-dev-Cluster-1A2B/legacy-worker"
+    );
+    // The service runs in the adopted cluster, which its other users name too.
+    assert_eq!(service["properties"]["cluster"], "${cluster.arn}");
+    // Other environments keep deployer's names.
+    let staging = deployer::load::yaml::to_json(&show(&repo, "staging").stdout).unwrap();
+    assert_eq!(
+        staging["resources"]["cluster"]["properties"]["name"],
+        "notification-platform-staging"
+    );
+    assert_eq!(
+        staging["resources"]["delivery-service-worker-service"]["properties"]["name"],
+        "delivery-service-worker"
+    );
+
+    passes_the_provider_checker(&repo, "development");
+}
+
+#[test]
+fn a_service_name_aws_refuses_is_an_error_at_its_line() {
+    let repo = TestRepo::example();
+    let worker = "stacks/notification-platform/services/delivery-service/components/worker/microservice.yaml";
+    repo.write(
+        worker,
+        format!("{}service_name: legacy worker!\n", repo.read(worker)),
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(&run.stderr, &["microservice.yaml:", "service_name"]);
 }

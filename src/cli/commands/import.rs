@@ -76,7 +76,11 @@ pub fn copilot(args: ImportCopilotArgs, printer: &Printer) -> Result<ExitStatus>
                     env.environment,
                     adopted.from,
                     adopted.resource,
-                    adopted.component,
+                    if adopted.component.is_empty() {
+                        "the environment"
+                    } else {
+                        &adopted.component
+                    },
                     adopted.settings.join(", ")
                 ));
             }

@@ -71,6 +71,13 @@ pub struct Microservice {
     /// A new name is a new log group: the old one is deleted with its logs.
     #[schemars(length(min = 1, max = 512), regex(pattern = r"^[._/#A-Za-z0-9-]+$"))]
     pub log_group: Option<String>,
+    /// The ECS service's name in the environment's cluster. Leave it out for
+    /// `<service>-<component>`; name one to keep a service that is already
+    /// running, with its tasks (`deployer import copilot --adopt` writes
+    /// Copilot's for a service without a load balancer). A new name is a new
+    /// service: the old one is drained and deleted.
+    #[schemars(length(min = 1, max = 255), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
+    pub service_name: Option<String>,
 }
 
 /// A secret from AWS Secrets Manager.

@@ -63,7 +63,9 @@
 //!   program is diffed against what was read, as an update would be
 //!   (`continueStepsFromImport`, step_generator.go): an `import` step, then
 //!   an update or a replacement — which a resource that still names an id to
-//!   import may not undergo: a warning in a preview, an error in `up`;
+//!   import may not undergo: a warning in a preview, an error in `up`; the
+//!   import step runs before what depends on it, so a reference to what an
+//!   import read (`${cluster.arn}`) is known to the diff of another import;
 //! - `up` with pending operations proceeds with a warning
 //!   (`deployment_executor.go`); `refresh --clear-pending-creates` drops them.
 //!
@@ -181,9 +183,19 @@ const REPLACING: &[(&str, &[&str])] = &[
     ),
     ("aws:lb/listener:Listener", &["loadBalancerArn"]),
     ("aws:lb/listenerRule:ListenerRule", &["listenerArn"]),
+    // internal/service/ecs/service.go: ForceNew, and a changed capacity
+    // provider strategy (`capacityProviderStrategyCustomizeDiff`).
     (
         "aws:ecs/service:Service",
-        &["name", "cluster", "launchType"],
+        &[
+            "name",
+            "cluster",
+            "launchType",
+            "iamRole",
+            "schedulingStrategy",
+            "deploymentController",
+            "capacityProviderStrategies",
+        ],
     ),
     ("aws:ecs/cluster:Cluster", &["name"]),
     ("aws:cloudwatch/logGroup:LogGroup", &["name", "namePrefix"]),
@@ -1035,6 +1047,24 @@ impl Workspace {
         let known = state["resources"].as_object().unwrap_or(&empty);
         let mut steps = Vec::new();
         let config = self.stack_config();
+        // Imports are read before anything is diffed: the import step runs
+        // before what depends on it, so in a preview an imported resource's
+        // outputs are known to its dependents (`${cluster.arn}`).
+        let region = config["aws:region"]
+            .as_str()
+            .unwrap_or("us-east-1")
+            .to_string();
+        let reads: BTreeMap<String, Result<Option<Value>, String>> = resources
+            .iter()
+            .filter_map(|(name, resource)| {
+                let id = resource["options"]["import"].as_str()?;
+                let kind = resource["type"].as_str().unwrap_or_default();
+                known
+                    .get(name)
+                    .is_none_or(|old| old["importId"] != id)
+                    .then(|| (name.clone(), read::read(kind, id, &region)))
+            })
+            .collect();
         for (name, resource) in resources {
             let kind = resource["type"].as_str().unwrap_or_default().to_string();
             let properties = self.with_config(
@@ -1047,13 +1077,14 @@ impl Workspace {
             if let Some(id) = options["import"].as_str()
                 && known.get(name).is_none_or(|old| old["importId"] != id)
             {
-                steps.push(self.import_step(
+                steps.push(Self::import_step(
                     name,
                     &kind,
                     id,
                     properties,
                     options.clone(),
                     known.get(name),
+                    &reads,
                 ));
                 continue;
             }
@@ -1110,19 +1141,16 @@ impl Workspace {
     /// An import, and what follows it: the program's inputs diffed against
     /// what was read, over the inputs the program sets (an input it leaves
     /// out is the provider's to compute, as `kmsKeyId` or `availabilityZone`).
+    /// A reference to what another import read is resolved first.
     fn import_step(
-        &self,
         name: &str,
         kind: &str,
         id: &str,
         properties: Value,
         options: Value,
         old: Option<&Value>,
+        reads: &BTreeMap<String, Result<Option<Value>, String>>,
     ) -> Step {
-        let region = self.stack_config()["aws:region"]
-            .as_str()
-            .unwrap_or("us-east-1")
-            .to_string();
         let (live, problem) = if old.is_some() {
             (
                 Value::Null,
@@ -1131,14 +1159,16 @@ impl Workspace {
                 )),
             )
         } else {
-            match read::read(kind, id, &region) {
-                Ok(Some(live)) => (live, None),
-                Ok(None) => (Value::Null, Some(format!("resource '{id}' does not exist"))),
-                Err(e) => (Value::Null, Some(e)),
+            match reads.get(name) {
+                Some(Ok(Some(live))) => (live.clone(), None),
+                Some(Ok(None)) => (Value::Null, Some(format!("resource '{id}' does not exist"))),
+                Some(Err(e)) => (Value::Null, Some(e.clone())),
+                None => (Value::Null, Some(format!("{name} was not read"))),
             }
         };
         let empty = Map::new();
-        let program = properties.as_object().unwrap_or(&empty);
+        let resolved = resolve_imported(&properties, reads);
+        let program = resolved.as_object().unwrap_or(&empty);
         let read = live.as_object().unwrap_or(&empty);
         let differing: Vec<&String> = program
             .keys()
@@ -1897,6 +1927,34 @@ fn unseal(sealed: &str) -> String {
 /// when `prop` is a literal input of `res` (a provider's outputs include its
 /// inputs: an ECS service's `name` is the name it was given), else by a
 /// recognisable value.
+/// `value` with each string that is exactly a reference to an output of
+/// an imported resource (`${cluster.arn}`) replaced by what its import read.
+fn resolve_imported(
+    value: &Value,
+    reads: &BTreeMap<String, Result<Option<Value>, String>>,
+) -> Value {
+    match value {
+        Value::String(text) => text
+            .strip_prefix("${")
+            .and_then(|rest| rest.strip_suffix('}'))
+            .and_then(|reference| reference.split_once('.'))
+            .and_then(|(resource, output)| match reads.get(resource) {
+                Some(Ok(Some(live))) => live.get(output).filter(|v| !v.is_null()).cloned(),
+                _ => None,
+            })
+            .unwrap_or_else(|| value.clone()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| resolve_imported(v, reads)).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), resolve_imported(v, reads)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 fn outputs(program: &Value) -> Value {
     let re = regex::Regex::new(r"\$\{([^}]*)\}").unwrap();
     let mut out = Map::new();

@@ -7,7 +7,8 @@
 //! The stand-in reads the types deployer adopts, each by the id pulumi-aws
 //! imports it with (the "Import" section of each resource's page): an RDS
 //! instance by its identifier, an SQS queue by its URL, a log group by its
-//! name. It returns the inputs
+//! name, an ECS cluster by its name, an ECS service by `<cluster>/<name>`.
+//! It returns the inputs
 //! deployer's programs set and every input that forces a replacement
 //! ([`super::REPLACING`]); any other type is refused, as a provider without an
 //! importer would be.
@@ -29,8 +30,10 @@ pub fn read(kind: &str, id: &str, region: &str) -> Result<Option<Value>, String>
             "aws:rds/instance:Instance" => rds_instance(&config, id).await,
             "aws:sqs/queue:Queue" => sqs_queue(&config, id).await,
             "aws:cloudwatch/logGroup:LogGroup" => log_group(&config, id).await,
+            "aws:ecs/cluster:Cluster" => ecs_cluster(&config, id).await,
+            "aws:ecs/service:Service" => ecs_service(&config, id).await,
             other => Err(format!(
-                "the stand-in cannot import {other}: it reads only aws:rds/instance:Instance, aws:sqs/queue:Queue and aws:cloudwatch/logGroup:LogGroup"
+                "the stand-in cannot import {other}: it reads only aws:rds/instance:Instance, aws:sqs/queue:Queue, aws:cloudwatch/logGroup:LogGroup, aws:ecs/cluster:Cluster and aws:ecs/service:Service"
             )),
         }
     })
@@ -136,4 +139,141 @@ async fn log_group(config: &aws_config::SdkConfig, name: &str) -> Result<Option<
         "kmsKeyId": group.kms_key_id(),
         "logGroupClass": group.log_group_class().map(|c| c.as_str()).unwrap_or("STANDARD"),
     })))
+}
+
+/// As the provider reads it (`resourceClusterRead`, terraform-provider-aws
+/// `internal/service/ecs/cluster.go`): `DescribeClusters` of the name, with
+/// its settings and tags; a cluster that is not `ACTIVE` is gone.
+async fn ecs_cluster(config: &aws_config::SdkConfig, name: &str) -> Result<Option<Value>, String> {
+    use aws_sdk_ecs::types::ClusterField;
+    let client = aws_sdk_ecs::Client::new(config);
+    let found = client
+        .describe_clusters()
+        .clusters(name)
+        .include(ClusterField::Settings)
+        .include(ClusterField::Tags)
+        .send()
+        .await
+        .map_err(|e| format!("reading ECS cluster {name}: {e:?}"))?;
+    let Some(cluster) = found
+        .clusters()
+        .iter()
+        .find(|c| c.status() == Some("ACTIVE"))
+    else {
+        return Ok(None);
+    };
+    let settings: Vec<Value> = cluster
+        .settings()
+        .iter()
+        .map(|s| json!({"name": s.name().map(|n| n.as_str()), "value": s.value()}))
+        .collect();
+    let tags: serde_json::Map<String, Value> = cluster
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap_or_default().to_string(), json!(t.value())))
+        .collect();
+    // `arn` is an output the program's services refer to, never an input.
+    Ok(Some(json!({
+        "arn": cluster.cluster_arn(),
+        "name": cluster.cluster_name(),
+        "settings": settings,
+        "tags": tags,
+    })))
+}
+
+/// As the provider imports and reads it (`resourceServiceImport` and
+/// `resourceServiceRead`, terraform-provider-aws
+/// `internal/service/ecs/service.go`): the id is `<cluster>/<name>`; the
+/// cluster is kept as its ARN, the task definition as `family:revision`
+/// (the import gives neither as the program will), a launch type of none as
+/// `""`. Only what ECS answers is returned, so what it leaves out is not
+/// diffed.
+async fn ecs_service(config: &aws_config::SdkConfig, id: &str) -> Result<Option<Value>, String> {
+    let Some((cluster, name)) = id.split_once('/') else {
+        return Err(format!(
+            "wrong format of resource: {id}, expecting 'cluster-name/service-name'"
+        ));
+    };
+    let client = aws_sdk_ecs::Client::new(config);
+    let answer = client
+        .describe_services()
+        .cluster(cluster)
+        .services(name)
+        .send()
+        .await;
+    let found = match answer {
+        Ok(found) => found,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_cluster_not_found_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(format!("reading ECS service {id}: {e:?}")),
+    };
+    let Some(service) = found
+        .services()
+        .iter()
+        .find(|s| s.status() == Some("ACTIVE"))
+    else {
+        return Ok(None);
+    };
+    let mut live = serde_json::Map::new();
+    live.insert("name".into(), json!(service.service_name()));
+    live.insert("cluster".into(), json!(service.cluster_arn()));
+    live.insert(
+        "launchType".into(),
+        json!(service.launch_type().map_or("", |l| l.as_str())),
+    );
+    live.insert("desiredCount".into(), json!(service.desired_count()));
+    live.insert(
+        "schedulingStrategy".into(),
+        json!(
+            service
+                .scheduling_strategy()
+                .map_or("REPLICA", |s| s.as_str())
+        ),
+    );
+    live.insert(
+        "deploymentController".into(),
+        json!({"type": service.deployment_controller().map_or("ECS", |c| c.r#type().as_str())}),
+    );
+    live.insert(
+        "capacityProviderStrategies".into(),
+        Value::Array(
+            service
+                .capacity_provider_strategy()
+                .iter()
+                .map(|c| json!({"capacityProvider": c.capacity_provider(), "weight": c.weight(), "base": c.base()}))
+                .collect(),
+        ),
+    );
+    if let Some(definition) = service.task_definition() {
+        let family_revision = definition.split_once('/').map_or(definition, |(_, f)| f);
+        live.insert("taskDefinition".into(), json!(family_revision));
+    }
+    if let Some(version) = service.platform_version() {
+        live.insert("platformVersion".into(), json!(version));
+    }
+    if let Some(propagate) = service.propagate_tags() {
+        live.insert("propagateTags".into(), json!(propagate.as_str()));
+    }
+    if let Some(role) = service.role_arn() {
+        let role_name = role.split_once('/').map_or(role, |(_, r)| r);
+        live.insert("iamRole".into(), json!(role_name));
+    }
+    if let Some(vpc) = service
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+    {
+        live.insert(
+            "networkConfiguration".into(),
+            json!({
+                "subnets": vpc.subnets(),
+                "securityGroups": vpc.security_groups(),
+                "assignPublicIp": vpc.assign_public_ip().is_some_and(|a| a.as_str() == "ENABLED"),
+            }),
+        );
+    }
+    Ok(Some(Value::Object(live)))
 }

@@ -440,7 +440,9 @@ fn ecs_service(
     let mut ecs = Resource::new(e.name(index, "service"), "aws:ecs/service:Service")
         .set(
             "name",
-            s(e.physical_name(&[&id.service, &id.component], 255)),
+            s(service.service_name.clone().unwrap_or_else(|| {
+                e.physical_name(&[&id.service, &id.component], 255)
+            })),
         )
         .set("cluster", r(format!("{}.arn", network::CLUSTER)))
         .set("taskDefinition", r(format!("{task}.arn")))
