@@ -69,7 +69,7 @@ pub const NAMINGS: &[Naming] = &[
         token: "aws:ecs/taskDefinition:TaskDefinition",
         property: "family",
         max: 255,
-        how: "`<stack>-<environment>-<service>-<component>`, shortened with a hash",
+        how: "`<stack>-<environment>-<service>-<component>`, shortened with a hash, or microservice.yaml `task_family`",
     },
     Naming {
         token: "aws:ecs/service:Service",

@@ -150,6 +150,9 @@ pub struct LiveService {
     /// Copilot service with `count.spot`).
     pub launch_type: String,
     pub load_balanced: bool,
+    /// The family of the task definition it runs (`<app>-<env>-<service>`
+    /// for Copilot's).
+    pub task_family: Option<String>,
 }
 
 /// `None` when `cluster` has no active service `service` (a name or ARN).
@@ -186,6 +189,12 @@ pub fn ecs_service(cloud: &Cloud, cluster: &str, service: &str) -> Result<Option
                 .map(|l| l.as_str().to_string())
                 .unwrap_or_default(),
             load_balanced: !s.load_balancers().is_empty(),
+            // arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>
+            task_family: s
+                .task_definition()
+                .and_then(|arn| arn.rsplit_once('/'))
+                .and_then(|(_, family_revision)| family_revision.rsplit_once(':'))
+                .map(|(family, _)| family.to_string()),
         }))
 }
 

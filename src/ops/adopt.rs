@@ -370,6 +370,12 @@ fn take_over(
             }
             id = format!("{cluster}/{}", live.name);
             settings.push(format!("service_name: {}", live.name));
+            // Its revisions go on in the family it runs: a task definition
+            // is never imported (a revision cannot change), but deployer's
+            // first is the next of Copilot's.
+            if let Some(family) = &live.task_family {
+                settings.push(format!("task_family: {family}"));
+            }
         }
         // A queue is imported by its URL (pulumi-aws `aws.sqs.Queue`, "Import").
         Role::Queue | Role::DeadLetterQueue => {

@@ -274,6 +274,8 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
         &[
             &format!("log_group: /copilot/{app}-test-worker"),
             &format!("service_name: {service_name}"),
+            // Its revisions go on in Copilot's family.
+            &format!("task_family: {app}-test-worker"),
         ],
     );
     assert_eq!(written["environments"]["test"]["cluster"], cluster);

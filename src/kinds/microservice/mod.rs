@@ -78,6 +78,12 @@ pub struct Microservice {
     /// service: the old one is drained and deleted.
     #[schemars(length(min = 1, max = 255), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
     pub service_name: Option<String>,
+    /// The task definition family the service's revisions are registered
+    /// in. Leave it out for `<stack>-<environment>-<service>-<component>`;
+    /// name one to go on with an adopted service's revisions (`deployer
+    /// import copilot --adopt` writes Copilot's, `<app>-<env>-<service>`).
+    #[schemars(length(min = 1, max = 255), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
+    pub task_family: Option<String>,
 }
 
 /// A secret from AWS Secrets Manager.

@@ -389,7 +389,12 @@ fn task_definition(
     e.add(
         index,
         Resource::new(&task, "aws:ecs/taskDefinition:TaskDefinition")
-            .set("family", s(e.physical_name(&[&e.qualified(index)], 255)))
+            .set(
+                "family",
+                s(cx.service.task_family.clone().unwrap_or_else(|| {
+                    e.physical_name(&[&e.qualified(index)], 255)
+                })),
+            )
             .set("cpu", s(infra.cpu.to_string()))
             .set("memory", s(infra.memory.to_string()))
             .set("networkMode", s("awsvpc"))
