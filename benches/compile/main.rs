@@ -68,24 +68,15 @@ fn deployer() -> std::path::PathBuf {
     bin
 }
 
-fn time(runs: usize, mut f: impl FnMut()) -> Duration {
-    f(); // warm-up: file system cache, lazy statics
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
+fn time(runs: usize, f: impl FnMut()) -> Duration {
+    time_prepared(runs, || {}, f)
 }
 
 /// Like [`time`], with `prepare` run before each run and not timed: what
 /// is measured is the command, not removing what the last run wrote.
 fn time_prepared(runs: usize, mut prepare: impl FnMut(), mut f: impl FnMut()) -> Duration {
     prepare();
-    f(); // warm-up, as in `time`
+    f(); // warm-up: file system cache, lazy statics
     let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
             prepare();

@@ -175,14 +175,7 @@ fn deploy_copilot_application(endpoint: &str, app: &str, worker_on: WorkerOn) {
 fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and_replaces_none() {
     // The flags give `test` a wrong account: Copilot's record corrects it.
     let (repo, env, app, run) = imported("111111111111", &["--output", "json"]);
-    let report = run.json();
-    let test = report["adoption"]["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["environment"] == "test")
-        .unwrap()
-        .clone();
+    let test = adoption_of(&run.json(), "test");
     let adopted = |component: &str, resource_end: &str| {
         test["adopted"]
             .as_array()
@@ -377,6 +370,17 @@ fn imported_with(
     (repo, env, app, run)
 }
 
+/// What `import copilot --adopt --output json` says of one environment.
+fn adoption_of(report: &serde_json::Value, environment: &str) -> serde_json::Value {
+    report["adoption"]["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["environment"] == environment)
+        .unwrap_or_else(|| panic!("no adoption for {environment}: {report:#}"))
+        .clone()
+}
+
 fn plan_test(repo: &TestRepo, env: &[(String, String)]) -> Run {
     let vars = variables_of(repo);
     let mut plan: Vec<&str> = vec!["plan", "-s", "shop", "-e", "test"];
@@ -450,14 +454,7 @@ fn an_adopted_service_that_would_be_replaced_stops_the_plan_naming_the_input() {
 #[test]
 fn a_service_not_on_fargate_is_left_running_and_said_why() {
     let (repo, env, app, run) = imported_with("123456789012", &["--output", "json"], WorkerOn::Ec2);
-    let report = run.json();
-    let test = report["adoption"]["environments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["environment"] == "test")
-        .unwrap()
-        .clone();
+    let test = adoption_of(&run.json(), "test");
     let left = test["left"]
         .as_array()
         .unwrap()
