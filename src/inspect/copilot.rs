@@ -105,6 +105,8 @@ pub struct LiveDatabase {
     pub database: Option<String>,
     pub username: Option<String>,
     pub encrypted: bool,
+    /// Its VPC security groups.
+    pub security_groups: Vec<String>,
 }
 
 /// `None` when there is no instance `identifier`.
@@ -137,6 +139,11 @@ pub fn database(cloud: &Cloud, identifier: &str) -> Result<Option<LiveDatabase>>
         database: db.db_name().map(str::to_string),
         username: db.master_username().map(str::to_string),
         encrypted: db.storage_encrypted().unwrap_or(false),
+        security_groups: db
+            .vpc_security_groups()
+            .iter()
+            .filter_map(|g| g.vpc_security_group_id().map(str::to_string))
+            .collect(),
     }))
 }
 

@@ -75,7 +75,49 @@ pub struct Adopted {
     pub from: String,
     /// What was written into the component's files for the environment so
     /// the import replaces nothing (`queue_name: …`).
-    pub settings: Vec<String>,
+    pub settings: Vec<Setting>,
+}
+
+/// A key an adoption writes for the environment (a path: `dead_letter.
+/// queue_name`), and its value; said and reported as `key: value`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    pub key: &'static str,
+    pub value: Json,
+}
+
+impl Setting {
+    fn new(key: &'static str, value: impl Into<Json>) -> Setting {
+        Setting {
+            key,
+            value: value.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.value {
+            Json::String(text) => write!(f, "{}: {text}", self.key),
+            Json::Array(items) => {
+                let items: Vec<String> = items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                    .collect();
+                write!(f, "{}: [{}]", self.key, items.join(", "))
+            }
+            other => write!(f, "{}: {other}", self.key),
+        }
+    }
+}
+
+impl Serialize for Setting {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -303,7 +345,7 @@ fn take_cluster(
         resource: target.name.clone(),
         kind: role.token().to_string(),
         role,
-        settings: vec![format!("cluster: {id}")],
+        settings: vec![Setting::new("cluster", id.clone())],
         id,
         from: format!("{}/{}", resource.stack, resource.logical_id),
     })
@@ -369,12 +411,12 @@ fn take_over(
                 )));
             }
             id = format!("{cluster}/{}", live.name);
-            settings.push(format!("service_name: {}", live.name));
+            settings.push(Setting::new("service_name", live.name.clone()));
             // Its revisions go on in the family it runs: a task definition
             // is never imported (a revision cannot change), but deployer's
             // first is the next of Copilot's.
             if let Some(family) = &live.task_family {
-                settings.push(format!("task_family: {family}"));
+                settings.push(Setting::new("task_family", family.clone()));
             }
         }
         // A queue is imported by its URL (pulumi-aws `aws.sqs.Queue`, "Import").
@@ -385,12 +427,12 @@ fn take_over(
             } else {
                 "dead_letter.queue_name"
             };
-            settings.push(format!("{key}: {name}"));
+            settings.push(Setting::new(key, name));
         }
         // A log group by its name (`aws.cloudwatch.LogGroup`, "Import"),
         // which CloudFormation gives as its physical id; a new name would
         // be a new log group, so the service keeps this one.
-        Role::LogGroup => settings.push(format!("log_group: {id}")),
+        Role::LogGroup => settings.push(Setting::new("log_group", id.clone())),
         // An instance by its identifier (`aws.rds.Instance`, "Import").
         Role::Database => {
             let Some(live) = cloudformation::database(cloud, &id)? else {
@@ -398,12 +440,21 @@ fn take_over(
                     "CloudFormation names the instance {id}, which RDS does not have"
                 )));
             };
-            settings.push(format!("identifier: {id}"));
+            settings.push(Setting::new("identifier", id.clone()));
             if let Some(database) = &live.database {
-                settings.push(format!("database: {database}"));
+                settings.push(Setting::new("database", database.clone()));
             }
             if let Some(username) = &live.username {
-                settings.push(format!("username: {username}"));
+                settings.push(Setting::new("username", username.clone()));
+            }
+            // Copilot's services, running beside deployer's until they are
+            // retired, reach the database through its groups: the instance
+            // keeps them beside deployer's own.
+            if !live.security_groups.is_empty() {
+                settings.push(Setting::new(
+                    "keep_security_groups",
+                    live.security_groups.clone(),
+                ));
             }
             if !live.encrypted {
                 return Ok(Err(format!(
@@ -476,8 +527,7 @@ fn record(request: &Request, adoption: &Adoption) -> Result<()> {
                 edit(&stack_dir.join("stack.yaml"), |stack| {
                     let entry = &mut stack["environments"][&env.environment];
                     for setting in &adopted.settings {
-                        let (key, value) = setting.split_once(": ").unwrap_or((setting, ""));
-                        entry[key] = json!(value);
+                        entry[setting.key] = setting.value.clone();
                     }
                 })
                 .map_err(failed)?;
@@ -497,12 +547,11 @@ fn record(request: &Request, adoption: &Adoption) -> Result<()> {
             edit(&path, |doc| {
                 let overlay = &mut doc["environments"][&env.environment];
                 for setting in &adopted.settings {
-                    let (key, value) = setting.split_once(": ").unwrap_or((setting, ""));
                     let mut at = &mut *overlay;
-                    for part in key.split('.') {
+                    for part in setting.key.split('.') {
                         at = &mut at[part];
                     }
-                    *at = Json::String(value.to_string());
+                    *at = setting.value.clone();
                 }
             })
             .map_err(failed)?;

@@ -141,6 +141,29 @@ fn deploy_copilot_application(endpoint: &str, app: &str, worker_on: WorkerOn) {
         // create_from_cloudformation_json`: "TODO"), as a service on a
         // capacity provider strategy is. On Fargate, ECS makes it again,
         // under the same name and so the same ARN, as Copilot's template has it.
+        // Copilot's addon gives its instance a security group of its own
+        // (`VPCSecurityGroups`), which moto's CloudFormation does not read
+        // (it reads `VpcSecurityGroupIds`, moto/rds/models.py): RDS is
+        // given it after.
+        let ec2 = aws_sdk_ec2::Client::new(&config);
+        let group = ec2
+            .create_security_group()
+            .group_name(format!("{app}-test-frontend-frontenddbSecurityGroup"))
+            .description("The Security Group for frontenddb")
+            .send()
+            .await
+            .unwrap()
+            .group_id()
+            .unwrap()
+            .to_string();
+        aws_sdk_rds::Client::new(&config)
+            .modify_db_instance()
+            .db_instance_identifier(format!("{app}-test-frontend-addonsstack-frontenddb-1f2e3d"))
+            .vpc_security_group_ids(&group)
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap();
         if let WorkerOn::Ec2 = worker_on {
             return;
         }
@@ -260,6 +283,23 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
     assert_contains(
         &rds,
         &[&format!("identifier: {identifier}"), "username: shopadmin"],
+    );
+    // Copilot's frontend, running beside deployer's until traffic moves,
+    // keeps reaching the database through the group it has.
+    let kept = database["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_str())
+        .find_map(|s| s.strip_prefix("keep_security_groups: ["))
+        .unwrap_or_else(|| panic!("no group kept: {database:#}"))
+        .trim_end_matches(']')
+        .to_string();
+    assert!(kept.starts_with("sg-"), "{kept}");
+    let rds_json = deployer::load::yaml::to_json(&rds).unwrap();
+    assert_eq!(
+        rds_json["environments"]["test"]["keep_security_groups"],
+        json!([kept])
     );
     let worker = repo.read("stacks/shop/services/worker/components/app/microservice.yaml");
     assert_contains(

@@ -146,3 +146,29 @@ fn a_service_name_aws_refuses_is_an_error_at_its_line() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert_contains(&run.stderr, &["microservice.yaml:", "service_name"]);
 }
+
+#[test]
+fn an_adopted_database_keeps_the_security_groups_it_is_reached_through() {
+    let repo = TestRepo::example();
+    let database =
+        "stacks/notification-platform/services/email-service/components/database/rds.yaml";
+    repo.edit(
+        database,
+        "environments:\n",
+        "environments:\n  development:\n    keep_security_groups: [sg-0a1b2c3d4e5f60001]\n",
+    );
+    let run = show(&repo, "development");
+    assert_eq!(run.code, 0, "{}", run.all());
+    let program = deployer::load::yaml::to_json(&run.stdout).unwrap();
+    assert_eq!(
+        program["resources"]["email-service-database-instance"]["properties"]["vpcSecurityGroupIds"],
+        serde_json::json!(["${email-service-database-sg.id}", "sg-0a1b2c3d4e5f60001"])
+    );
+    passes_the_provider_checker(&repo, "development");
+
+    // Only a security group's id.
+    repo.edit(database, "sg-0a1b2c3d4e5f60001", "default");
+    let run = validate(&repo);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(&run.stderr, &["rds.yaml:", "keep_security_groups"]);
+}

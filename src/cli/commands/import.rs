@@ -81,7 +81,12 @@ pub fn copilot(args: ImportCopilotArgs, printer: &Printer) -> Result<ExitStatus>
                     } else {
                         &adopted.component
                     },
-                    adopted.settings.join(", ")
+                    adopted
+                        .settings
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             for left in &env.left {

@@ -115,7 +115,11 @@ fn emit(e: &mut Emitter, index: usize, rds: &Rds) {
         .set("dbSubnetGroupName", r(format!("{subnets}.name")))
         .set(
             "vpcSecurityGroupIds",
-            Value::List(vec![r(format!("{sg}.id"))]),
+            Value::List(
+                std::iter::once(r(format!("{sg}.id")))
+                    .chain(rds.keep_security_groups.iter().map(s))
+                    .collect(),
+            ),
         )
         .set("publiclyAccessible", Value::Bool(false))
         .set("multiAz", Value::Bool(rds.multi_az.unwrap_or(production)))

@@ -65,6 +65,15 @@ pub struct Rds {
     /// Daily backup window in UTC, `hh24:mi-hh24:mi`.
     #[schemars(regex(pattern = r"^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$"))]
     pub backup_window: Option<String>,
+    /// Security groups the instance keeps beside deployer's own, so what
+    /// reaches it through them still does: `deployer import copilot
+    /// --adopt` writes the groups an adopted database has, so the Copilot
+    /// services running beside deployer's keep their connections until
+    /// they are retired. Remove them then: deployer's own group lets in
+    /// exactly the components that `use` the database.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(regex(pattern = r"^sg-[0-9a-f]{8,17}$")), length(max = 4))]
+    pub keep_security_groups: Vec<String>,
 }
 
 fn default_username() -> String {
