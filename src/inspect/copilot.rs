@@ -157,6 +157,9 @@ pub struct LiveService {
     /// Copilot service with `count.spot`).
     pub launch_type: String,
     pub load_balanced: bool,
+    /// Whether it is registered for service discovery (Cloud Map), as
+    /// Copilot registers a Backend Service with a port.
+    pub discoverable: bool,
     /// The family of the task definition it runs (`<app>-<env>-<service>`
     /// for Copilot's).
     pub task_family: Option<String>,
@@ -196,6 +199,7 @@ pub fn ecs_service(cloud: &Cloud, cluster: &str, service: &str) -> Result<Option
                 .map(|l| l.as_str().to_string())
                 .unwrap_or_default(),
             load_balanced: !s.load_balancers().is_empty(),
+            discoverable: !s.service_registries().is_empty(),
             // arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>
             task_family: s
                 .task_definition()

@@ -400,6 +400,14 @@ fn take_over(
                     "a load balancer sends it traffic: deployer runs the service anew behind its own, beside Copilot's; move the DNS name (`http.alias`) once deployer's serves, then delete Copilot's (`copilot svc delete`)".into(),
                 ));
             }
+            // deployer's program names no registry, so the update would
+            // take the service out of Copilot's namespace
+            // (`resourceServiceUpdate`: a changed `service_registries`).
+            if live.discoverable {
+                return Ok(Err(
+                    "Copilot registers it for service discovery (`<service>.<env>.<app>.local`), which deployer does not: taking it over would take that name from what calls it; deployer runs its own beside, reached by `ref()`, and Copilot's stays until its callers have moved".into(),
+                ));
+            }
             if live.launch_type != "FARGATE" {
                 return Ok(Err(format!(
                     "it runs on {} and deployer's services run on Fargate (`launchType: FARGATE`): another launch type forces a new service, so deployer runs its own beside it; delete Copilot's once deployer's runs (`copilot svc delete`)",

@@ -32,6 +32,9 @@ enum WorkerOn {
     /// service (moto's `create_service` defaults the launch type to EC2 and
     /// has no capacity provider strategy, which `count.spot` would give).
     Ec2,
+    /// On Fargate, registered for service discovery (Cloud Map), as
+    /// Copilot registers a Backend Service with a port.
+    Discoverable,
 }
 
 /// The application of tests/support/copilot, deployed by Copilot in `test`:
@@ -179,9 +182,18 @@ fn deploy_copilot_application(endpoint: &str, app: &str, worker_on: WorkerOn) {
                 .await
                 .unwrap();
             let task_definition = described.services()[0].task_definition().unwrap().to_string();
+            let registries = match worker_on {
+                WorkerOn::Discoverable => vec![
+                    aws_sdk_ecs::types::ServiceRegistry::builder()
+                        .registry_arn("arn:aws:servicediscovery:us-east-1:123456789012:service/srv-utcrh6wavdkggqtk")
+                        .build(),
+                ],
+                _ => Vec::new(),
+            };
             ecs.create_service()
                 .cluster(&cluster)
                 .service_name(name)
+                .set_service_registries(Some(registries))
                 .task_definition(task_definition)
                 .desired_count(1)
                 .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
@@ -512,6 +524,32 @@ fn a_service_not_on_fargate_is_left_running_and_said_why() {
     let run = plan_test(&repo, &env);
     assert_eq!(run.code, 0, "{}", run.all());
     assert_contains(&run.stderr, &["6 to import", "0 to replace, 0 to delete"]);
+}
+
+/// A service registered for service discovery is reached by that name:
+/// deployer's program would take it out of the namespace, so it is left
+/// running, saying why.
+#[test]
+fn a_discoverable_service_is_left_running_and_said_why() {
+    let (repo, _, app, run) = imported_with(
+        "123456789012",
+        &["--output", "json"],
+        WorkerOn::Discoverable,
+    );
+    let test = adoption_of(&run.json(), "test");
+    let left = test["left"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["from"] == format!("{app}-test-worker/Service"))
+        .unwrap_or_else(|| panic!("the worker's service is not left: {test:#}"))
+        .clone();
+    assert_contains(
+        left["why"].as_str().unwrap(),
+        &["service discovery", "take that name from what calls it"],
+    );
+    let worker = repo.read("stacks/shop/services/worker/components/app/microservice.yaml");
+    assert!(!worker.contains("service_name"), "{worker}");
 }
 
 /// An id that names nothing fails the preview as Pulumi's import does
