@@ -111,7 +111,7 @@ pub fn deploy(request: Request, ui: &dyn Ui) -> Result<Summary> {
     // Resources leaving the program are attributed from the last release's map.
     let owner = owners_with_previous(&releases, &request.files)?;
     let plan = planned_changes(&engine.preview()?, &owner);
-    adoption_keeps_data(&request, &plan)?;
+    adoption_replaces_nothing(&request, &plan)?;
     if crate::interrupt::interrupted() {
         return Err(Error::failed(
             "interrupted before deploying; nothing was changed",
@@ -504,7 +504,7 @@ pub fn preview(request: &Request) -> Result<PlannedChanges> {
     let engine = prepare(request, &request.files, Reads::Program)?;
     let owner = owners_with_previous(&releases, &request.files)?;
     let plan = planned_changes(&engine.preview()?, &owner);
-    adoption_keeps_data(request, &plan)?;
+    adoption_replaces_nothing(request, &plan)?;
     Ok(plan)
 }
 
@@ -515,7 +515,7 @@ pub fn preview(request: &Request) -> Result<PlannedChanges> {
 /// warns in a preview and fails in `up`: "previously-imported resources
 /// that still specify an ID may not be replaced",
 /// pkg/resource/deploy/step_generator.go.)
-fn adoption_keeps_data(request: &Request, plan: &PlannedChanges) -> Result<()> {
+fn adoption_replaces_nothing(request: &Request, plan: &PlannedChanges) -> Result<()> {
     let replaced = plan.adoption_replacements();
     let Some(first) = replaced.first() else {
         return Ok(());
