@@ -7,6 +7,7 @@
 
 use crate::engine::changes::PlannedChanges;
 use crate::error::{Context, Error, Result};
+use crate::ops::changes::label;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -227,15 +228,6 @@ pub fn short(hash: &str) -> &str {
     &hex[..hex.len().min(12)]
 }
 
-/// `_stack` (the stack's own resources) in words.
-fn component_name(component: &str) -> &str {
-    if component == "_stack" {
-        "stack resources (cluster, load balancers)"
-    } else {
-        component
-    }
-}
-
 impl PlanFile {
     /// The plan as a pull-request comment ([`crate::markdown`]).
     pub fn markdown(&self) -> String {
@@ -269,9 +261,9 @@ impl PlanFile {
             short(&self.id()),
             short(&self.program_hash)
         ));
-        summary.push_str(&super::impact::markdown(&self.impacts, component_name));
+        summary.push_str(&super::impact::markdown(&self.impacts, label));
         if let Some(cost) = self.cost.as_ref().filter(|_| !self.components.is_empty()) {
-            summary.push_str(&cost.markdown(component_name));
+            summary.push_str(&cost.markdown(label));
         }
         if self.components.is_empty() {
             summary = format!(
@@ -294,7 +286,7 @@ impl PlanFile {
                         };
                         format!(
                             "`{}`: `{}` is {done}",
-                            escape(component_name(component)),
+                            escape(label(component)),
                             escape(resource)
                         )
                     })
@@ -321,7 +313,7 @@ impl PlanFile {
                     body.push_str(&format!("| `{}` | {change} |\n", escape(resource)));
                 }
                 Section {
-                    title: format!("{} \u{2014} {}", component_name(component), what.join(", ")),
+                    title: format!("{} \u{2014} {}", label(component), what.join(", ")),
                     body,
                 }
             })

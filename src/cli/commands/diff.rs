@@ -9,6 +9,7 @@ use crate::cli::args::{DiffArgs, ReportFormat};
 use crate::cli::printer::{GREEN, Printer, RED, YELLOW};
 use crate::error::{Error, Result};
 use crate::load::Repo;
+use crate::ops::changes::label;
 use crate::pipeline::GivenVars;
 use crate::pipeline::to_yaml;
 use serde::Serialize;
@@ -284,15 +285,6 @@ fn impacts(r: &Report, old: &Json, new: &Json) -> Vec<crate::ops::impact::Impact
     impacts_of(&changes)
 }
 
-/// `_stack` in words.
-fn stack_words(component: &str) -> &str {
-    if component == "_stack" {
-        "stack resources (cluster, load balancers)"
-    } else {
-        component
-    }
-}
-
 /// The component a resource of a program belongs to, from its tags.
 fn component_of(program: &Json, resource: &str) -> Option<String> {
     let tags = program
@@ -303,7 +295,7 @@ fn component_of(program: &Json, resource: &str) -> Option<String> {
     let service = tags.get("deployer:service")?.as_str()?;
     let component = tags.get("deployer:component")?.as_str()?;
     Some(if service == "_stack" {
-        "stack resources (cluster, load balancers)".to_string()
+        label(service).to_string()
     } else {
         format!("{service}/{component}")
     })
@@ -322,10 +314,10 @@ fn markdown(r: &Report, old: &Json, new: &Json) -> String {
             r.added.len(),
             r.updated.len(),
             r.removed.len()
-        ) + &crate::ops::impact::markdown(&r.impacts, stack_words)
+        ) + &crate::ops::impact::markdown(&r.impacts, label)
             + &r.cost
                 .as_ref()
-                .map(|c| c.markdown(stack_words))
+                .map(|c| c.markdown(label))
                 .unwrap_or_default()
     } else {
         format!(
@@ -418,7 +410,7 @@ fn print(printer: &Printer, r: &Report) {
     for impact in &r.impacts {
         printer.out(format!(
             "  while it deploys, {}: {} ({})",
-            stack_words(&impact.component),
+            label(&impact.component),
             impact.text,
             impact.severity.word()
         ));
@@ -428,7 +420,7 @@ fn print(printer: &Printer, r: &Report) {
         for (component, delta) in &cost.components {
             printer.out(format!(
                 "    {}  {}",
-                stack_words(component),
+                label(component),
                 crate::cost::signed(*delta)
             ));
         }
