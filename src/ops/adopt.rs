@@ -508,6 +508,14 @@ fn stays(kind: &str) -> &'static str {
             "the network stays as it is: stack.yaml's `network:` names the VPC and subnets"
         }
         k if k.starts_with("AWS::IAM::") => "deployer makes the roles it needs",
+        // One registration per service (namespace, resource id, dimension):
+        // deployer's scalable target of an adopted service is this one.
+        "AWS::ApplicationAutoScaling::ScalableTarget" => {
+            "the service's scaling registration: deployer registers its own, which for an adopted service is this same one, so give it `DeletionPolicy: Retain` before Copilot's stack is deleted"
+        }
+        "AWS::ApplicationAutoScaling::ScalingPolicy" => {
+            "Copilot's scaling policy stays until its stack is deleted; deployer's own policies scale the service too"
+        }
         _ => "stays Copilot's, outside deployer",
     }
 }
