@@ -157,12 +157,20 @@ pub struct LiveService {
     /// Copilot service with `count.spot`).
     pub launch_type: String,
     pub load_balanced: bool,
-    /// Whether it is registered for service discovery (Cloud Map), as
-    /// Copilot registers a Backend Service with a port.
-    pub discoverable: bool,
+    /// Its registration for service discovery (Cloud Map), as Copilot
+    /// registers a Backend Service with a port.
+    pub registry: Option<LiveRegistry>,
     /// The family of the task definition it runs (`<app>-<env>-<service>`
     /// for Copilot's).
     pub task_family: Option<String>,
+}
+
+/// A service's registration in AWS Cloud Map.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveRegistry {
+    pub registry_arn: String,
+    pub port: Option<u16>,
+    pub container_port: Option<u16>,
 }
 
 /// `None` when `cluster` has no active service `service` (a name or ARN).
@@ -199,7 +207,13 @@ pub fn ecs_service(cloud: &Cloud, cluster: &str, service: &str) -> Result<Option
                 .map(|l| l.as_str().to_string())
                 .unwrap_or_default(),
             load_balanced: !s.load_balancers().is_empty(),
-            discoverable: !s.service_registries().is_empty(),
+            registry: s.service_registries().first().and_then(|r| {
+                Some(LiveRegistry {
+                    registry_arn: r.registry_arn()?.to_string(),
+                    port: r.port().and_then(|p| u16::try_from(p).ok()),
+                    container_port: r.container_port().and_then(|p| u16::try_from(p).ok()),
+                })
+            }),
             // arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>
             task_family: s
                 .task_definition()

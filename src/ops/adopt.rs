@@ -400,14 +400,6 @@ fn take_over(
                     "a load balancer sends it traffic: deployer runs the service anew behind its own, beside Copilot's; move the DNS name (`http.alias`) once deployer's serves, then delete Copilot's (`copilot svc delete`)".into(),
                 ));
             }
-            // deployer's program names no registry, so the update would
-            // take the service out of Copilot's namespace
-            // (`resourceServiceUpdate`: a changed `service_registries`).
-            if live.discoverable {
-                return Ok(Err(
-                    "Copilot registers it for service discovery (`<service>.<env>.<app>.local`), which deployer does not: taking it over would take that name from what calls it; deployer runs its own beside, reached by `ref()`, and Copilot's stays until its callers have moved".into(),
-                ));
-            }
             if live.launch_type != "FARGATE" {
                 return Ok(Err(format!(
                     "it runs on {} and deployer's services run on Fargate (`launchType: FARGATE`): another launch type forces a new service, so deployer runs its own beside it; delete Copilot's once deployer's runs (`copilot svc delete`)",
@@ -425,6 +417,22 @@ fn take_over(
             // first is the next of Copilot's.
             if let Some(family) = &live.task_family {
                 settings.push(Setting::new("task_family", family.clone()));
+            }
+            // It stays registered where Copilot registered it
+            // (`<service>.<env>.<app>.local`): a program naming no registry
+            // would take it out of the namespace, and that name from what
+            // calls it (`resourceServiceUpdate`: a changed `service_registries`).
+            if let Some(live) = &live.registry {
+                // microservice.yaml's `keep_service_registry`, as its schema has it.
+                let mut registry = serde_json::Map::new();
+                registry.insert("registry_arn".into(), json!(live.registry_arn));
+                if let Some(port) = live.port {
+                    registry.insert("port".into(), json!(port));
+                }
+                if let Some(port) = live.container_port {
+                    registry.insert("container_port".into(), json!(port));
+                }
+                settings.push(Setting::new("keep_service_registry", registry));
             }
         }
         // A queue is imported by its URL (pulumi-aws `aws.sqs.Queue`, "Import").

@@ -23,6 +23,10 @@ fn workspace_named(app: &str) -> tempfile::TempDir {
     dir
 }
 
+/// The Cloud Map service Copilot registers a discoverable service in.
+const REGISTRY: &str =
+    "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-utcrh6wavdkggqtk";
+
 /// How Copilot runs the worker's tasks.
 #[derive(Clone, Copy)]
 enum WorkerOn {
@@ -185,7 +189,8 @@ fn deploy_copilot_application(endpoint: &str, app: &str, worker_on: WorkerOn) {
             let registries = match worker_on {
                 WorkerOn::Discoverable => vec![
                     aws_sdk_ecs::types::ServiceRegistry::builder()
-                        .registry_arn("arn:aws:servicediscovery:us-east-1:123456789012:service/srv-utcrh6wavdkggqtk")
+                        .registry_arn(REGISTRY)
+                        .port(9000)
                         .build(),
                 ],
                 _ => Vec::new(),
@@ -526,30 +531,48 @@ fn a_service_not_on_fargate_is_left_running_and_said_why() {
     assert_contains(&run.stderr, &["6 to import", "0 to replace, 0 to delete"]);
 }
 
-/// A service registered for service discovery is reached by that name:
-/// deployer's program would take it out of the namespace, so it is left
-/// running, saying why.
+/// A service registered for service discovery is reached by that name: it
+/// is adopted and stays registered (microservice.yaml
+/// `keep_service_registry`), so what calls it still finds it; the import
+/// changes nothing of its registration.
 #[test]
-fn a_discoverable_service_is_left_running_and_said_why() {
-    let (repo, _, app, run) = imported_with(
+fn a_discoverable_service_is_adopted_and_stays_registered() {
+    let (repo, env, _, run) = imported_with(
         "123456789012",
         &["--output", "json"],
         WorkerOn::Discoverable,
     );
     let test = adoption_of(&run.json(), "test");
-    let left = test["left"]
+    let service = test["adopted"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|l| l["from"] == format!("{app}-test-worker/Service"))
-        .unwrap_or_else(|| panic!("the worker's service is not left: {test:#}"))
+        .find(|a| a["resource"] == "worker-app-service")
+        .unwrap_or_else(|| panic!("the worker's service is not adopted: {test:#}"))
         .clone();
     assert_contains(
-        left["why"].as_str().unwrap(),
-        &["service discovery", "take that name from what calls it"],
+        &service["settings"].to_string(),
+        &["keep_service_registry", REGISTRY],
     );
-    let worker = repo.read("stacks/shop/services/worker/components/app/microservice.yaml");
-    assert!(!worker.contains("service_name"), "{worker}");
+    let worker = deployer::load::yaml::to_json(
+        &repo.read("stacks/shop/services/worker/components/app/microservice.yaml"),
+    )
+    .unwrap();
+    assert_eq!(
+        worker["environments"]["test"]["keep_service_registry"],
+        json!({"registry_arn": REGISTRY, "port": 9000})
+    );
+    // The program keeps the service where it is registered.
+    let show = repo.run(&["show", "-s", "shop", "-e", "test"]);
+    assert_eq!(show.code, 0, "{}", show.all());
+    let program = deployer::load::yaml::to_json(&show.stdout).unwrap();
+    assert_eq!(
+        program["resources"]["worker-app-service"]["properties"]["serviceRegistries"],
+        json!({"registryArn": REGISTRY, "port": 9000})
+    );
+    let run = plan_test(&repo, &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(&run.stderr, &["7 to import", "0 to replace, 0 to delete"]);
 }
 
 /// An id that names nothing fails the preview as Pulumi's import does

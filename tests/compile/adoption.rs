@@ -102,7 +102,7 @@ fn an_adopted_cluster_and_service_keep_the_names_they_run_under() {
     repo.write(
         worker,
         format!(
-            "{}environments:\n  development:\n    service_name: legacy-worker\n",
+            "{}environments:\n  development:\n    service_name: legacy-worker\n    keep_service_registry:\n      registry_arn: arn:aws:servicediscovery:us-east-1:111111111111:service/srv-utcrh6wavdkggqtk\n      container_port: 8080\n",
             repo.read(worker)
         ),
     );
@@ -118,8 +118,17 @@ fn an_adopted_cluster_and_service_keep_the_names_they_run_under() {
         service["options"]["import"],
         "legacy-dev-Cluster-1A2B/legacy-worker"
     );
-    // The service runs in the adopted cluster, which its other users name too.
+    // The service runs in the adopted cluster, which its other users name too,
+    // and stays registered where it was, by the component's container.
     assert_eq!(service["properties"]["cluster"], "${cluster.arn}");
+    assert_eq!(
+        service["properties"]["serviceRegistries"],
+        serde_json::json!({
+            "registryArn": "arn:aws:servicediscovery:us-east-1:111111111111:service/srv-utcrh6wavdkggqtk",
+            "containerName": "worker",
+            "containerPort": 8080
+        })
+    );
     // Other environments keep deployer's names.
     let staging = deployer::load::yaml::to_json(&show(&repo, "staging").stdout).unwrap();
     assert_eq!(

@@ -84,6 +84,30 @@ pub struct Microservice {
     /// import copilot --adopt` writes Copilot's, `<app>-<env>-<service>`).
     #[schemars(length(min = 1, max = 255), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
     pub task_family: Option<String>,
+    /// A Cloud Map registry the ECS service stays registered in, so what
+    /// finds it by that name still does: `deployer import copilot --adopt`
+    /// writes an adopted service's (Copilot registers a Backend Service with
+    /// a port as `<service>.<env>.<app>.local`). Remove it once its callers
+    /// reach the service another way (`ref()`).
+    pub keep_service_registry: Option<ServiceRegistry>,
+}
+
+/// An ECS service's registration in AWS Cloud Map, as ECS takes it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRegistry {
+    /// The Cloud Map service's ARN.
+    #[schemars(regex(
+        pattern = r"^arn:aws[a-z-]*:servicediscovery:[a-z0-9-]+:[0-9]{12}:service/srv-[a-z0-9]+$"
+    ))]
+    pub registry_arn: String,
+    /// The port of SRV records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The container port of SRV records, instead of `port` (the container
+    /// is the component's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_port: Option<u16>,
 }
 
 /// A secret from AWS Secrets Manager.

@@ -262,6 +262,21 @@ async fn ecs_service(config: &aws_config::SdkConfig, id: &str) -> Result<Option<
         let role_name = role.split_once('/').map_or(role, |(_, r)| r);
         live.insert("iamRole".into(), json!(role_name));
     }
+    // flattenServiceRegistries; MaxItems 1, an object in pulumi-aws.
+    if let Some(registry) = service.service_registries().first() {
+        let mut entry = serde_json::Map::new();
+        entry.insert("registryArn".into(), json!(registry.registry_arn()));
+        if let Some(port) = registry.port() {
+            entry.insert("port".into(), json!(port));
+        }
+        if let Some(port) = registry.container_port() {
+            entry.insert("containerPort".into(), json!(port));
+        }
+        if let Some(name) = registry.container_name() {
+            entry.insert("containerName".into(), json!(name));
+        }
+        live.insert("serviceRegistries".into(), Value::Object(entry));
+    }
     if let Some(vpc) = service
         .network_configuration()
         .and_then(|n| n.awsvpc_configuration())

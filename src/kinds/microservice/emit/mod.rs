@@ -478,6 +478,26 @@ fn ecs_service(
         None => Vec::new(),
     };
     ecs = ecs.set_opt("alarms", rollout::alarms(e, cx, &target_groups));
+    ecs = ecs.set_opt(
+        "serviceRegistries",
+        service.keep_service_registry.as_ref().map(|registry| {
+            let port = |p: Option<u16>| p.map(|p| Value::Int(i64::from(p)));
+            let mut entries = vec![(Key::from("registryArn"), s(&registry.registry_arn))];
+            entries.extend(
+                [
+                    ("port", port(registry.port)),
+                    (
+                        "containerName",
+                        registry.container_port.map(|_| s(&id.component)),
+                    ),
+                    ("containerPort", port(registry.container_port)),
+                ]
+                .into_iter()
+                .filter_map(|(k, v)| Some((Key::from(k), v?))),
+            );
+            Value::Map(entries)
+        }),
+    );
     ecs = ecs
         .set(
             "networkConfiguration",
