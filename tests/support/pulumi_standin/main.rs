@@ -1049,7 +1049,9 @@ impl Workspace {
         let config = self.stack_config();
         // Imports are read before anything is diffed: the import step runs
         // before what depends on it, so in a preview an imported resource's
-        // outputs are known to its dependents (`${cluster.arn}`).
+        // outputs are known to its dependents (`${cluster.arn}`). An import
+        // happens when the resource is not in the state, or was imported
+        // with another id (`isImport`, step_generator.go).
         let region = config["aws:region"]
             .as_str()
             .unwrap_or("us-east-1")
@@ -1072,10 +1074,8 @@ impl Workspace {
                 &config,
             );
             let options = resource.get("options").cloned().unwrap_or(Value::Null);
-            // An import happens when the resource is not in the state, or was
-            // imported with another id (`isImport`, step_generator.go).
             if let Some(id) = options["import"].as_str()
-                && known.get(name).is_none_or(|old| old["importId"] != id)
+                && reads.contains_key(name)
             {
                 steps.push(Self::import_step(
                     name,
@@ -1159,11 +1159,11 @@ impl Workspace {
                 )),
             )
         } else {
-            match reads.get(name) {
-                Some(Ok(Some(live))) => (live.clone(), None),
-                Some(Ok(None)) => (Value::Null, Some(format!("resource '{id}' does not exist"))),
-                Some(Err(e)) => (Value::Null, Some(e.clone())),
-                None => (Value::Null, Some(format!("{name} was not read"))),
+            // Read for every import `plan` makes (`isImport`).
+            match &reads[name] {
+                Ok(Some(live)) => (live.clone(), None),
+                Ok(None) => (Value::Null, Some(format!("resource '{id}' does not exist"))),
+                Err(e) => (Value::Null, Some(e.clone())),
             }
         };
         let empty = Map::new();
