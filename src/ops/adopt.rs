@@ -533,14 +533,18 @@ fn stays(kind: &str) -> &'static str {
 fn record(request: &Request, adoption: &Adoption) -> Result<()> {
     let stack_dir = request.repo.join("stacks").join(request.stack);
     let failed = |e: crate::import::copilot::Refused| Error::failed(e.0);
+    // stack.yaml: the ids, and the cluster's name (the environment's own).
     edit(&stack_dir.join("stack.yaml"), |stack| {
         for env in &adoption.environments {
             if env.adopted.is_empty() {
                 continue;
             }
-            let adopt = &mut stack["environments"][&env.environment]["adopt"];
+            let entry = &mut stack["environments"][&env.environment];
             for adopted in &env.adopted {
-                adopt[&adopted.resource] = json!(adopted.id);
+                entry["adopt"][&adopted.resource] = json!(adopted.id);
+                if adopted.role == Role::Cluster {
+                    write_settings(entry, &adopted.settings);
+                }
             }
         }
     })
@@ -548,13 +552,6 @@ fn record(request: &Request, adoption: &Adoption) -> Result<()> {
     for env in &adoption.environments {
         for adopted in &env.adopted {
             if adopted.role == Role::Cluster {
-                edit(&stack_dir.join("stack.yaml"), |stack| {
-                    let entry = &mut stack["environments"][&env.environment];
-                    for setting in &adopted.settings {
-                        entry[setting.key] = setting.value.clone();
-                    }
-                })
-                .map_err(failed)?;
                 continue;
             }
             let (service, component) = adopted
@@ -569,17 +566,24 @@ fn record(request: &Request, adoption: &Adoption) -> Result<()> {
                 .join(component)
                 .join(file);
             edit(&path, |doc| {
-                let overlay = &mut doc["environments"][&env.environment];
-                for setting in &adopted.settings {
-                    let mut at = &mut *overlay;
-                    for part in setting.key.split('.') {
-                        at = &mut at[part];
-                    }
-                    *at = setting.value.clone();
-                }
+                write_settings(
+                    &mut doc["environments"][&env.environment],
+                    &adopted.settings,
+                );
             })
             .map_err(failed)?;
         }
     }
     Ok(())
+}
+
+/// Each setting under `at`, by its key's path (`dead_letter.queue_name`).
+fn write_settings(at: &mut Json, settings: &[Setting]) {
+    for setting in settings {
+        let mut place = &mut *at;
+        for part in setting.key.split('.') {
+            place = &mut place[part];
+        }
+        *place = setting.value.clone();
+    }
 }
