@@ -3,8 +3,10 @@
 //! a revision and the working tree), with the changed files that reach each.
 //!
 //! Changed files come from git (uncommitted and untracked files count when
-//! the head is the working tree), and each side is read from only the folders
-//! it needs (`git archive` of those paths). A stack is compiled on both
+//! the head is the working tree), and a revision is read from only the
+//! folders it needs: its stacks' from git's objects into memory (or, where a
+//! link could lead from one folder into another, `git archive` of them all),
+//! `shared/` and the variable files into a checkout. A stack is compiled on both
 //! sides only when a changed file could reach it — in its folder, or among the
 //! files its compile read at either side (presets, variable files, configs,
 //! and every `shared/` template it imported or included, found or not) — and
@@ -14,9 +16,12 @@
 //! environment: another deployer may compile differently.
 
 use crate::diagnostic::Diagnostic;
-use crate::error::Result;
+use crate::error::{Context, Result};
 use crate::expand::variables::Missing;
+use crate::fs::MAX_FILE_BYTES;
 use crate::git::Checkout;
+use crate::git::TreeEntry;
+use crate::load::Prefetched;
 use crate::load::Repo;
 use crate::pipeline::{self, GivenVars, Options};
 use crate::source::Sources;
@@ -24,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// The file a repository pins its deployer version in.
 pub const VERSION_PIN: &str = ".deployer-version";
@@ -213,12 +219,15 @@ pub fn affected(
 }
 
 /// One revision's side before compiling: its cache keys (a stack without
-/// one is not there), the compiles kept from earlier runs, and a checkout of
-/// the stacks not kept (when any).
+/// one is not there), the compiles kept from earlier runs, and for the
+/// stacks not kept (when any) a checkout with their folders read into memory
+/// from git (`read`), or, where git cannot give a folder as a checkout would
+/// hold it (a link, say), written into the checkout.
 struct Prepared {
     keys: BTreeMap<String, String>,
     kept: BTreeMap<String, StackHashes>,
     checkout: Option<Checkout>,
+    read: BTreeMap<String, Mutex<Prefetched>>,
 }
 
 /// Compiles stacks on one side of the comparison.
@@ -234,7 +243,8 @@ impl Sides<'_> {
     /// Each stack as compiled at `revision` (the working tree when `None`), or
     /// `None` where the side does not have it. At a revision, a stack whose
     /// inputs were compiled before comes from the cache; the others are read
-    /// from a checkout of only their folders and compiled, on every core.
+    /// from git (their folders into memory, `shared/` and the variable files
+    /// into a checkout) and compiled, on every core.
     fn compile(
         &self,
         revision: Option<&str>,
@@ -245,13 +255,14 @@ impl Sides<'_> {
             let working_tree = open(&self.repo.root);
             let vars = self.vars_at(&self.repo.root);
             return Ok(pipeline::for_each_stack(stacks, |stack| {
-                has(&working_tree, stack).map(|r| compile(r, stack, &vars))
+                has(&working_tree, stack).map(|r| compile(r, stack, &vars, Prefetched::default()))
             }));
         };
         let Prepared {
             keys,
             mut kept,
             checkout,
+            read,
         } = match prepared {
             Some(prepared) => prepared,
             None => self.prepare(revision, stacks)?,
@@ -267,10 +278,15 @@ impl Sides<'_> {
             let opened = open(&checkout.root);
             let vars = self.vars_at(&checkout.root);
             // Each compile is kept as soon as it is done, and its folder of
-            // the checkout removed, on its thread: the checkout's thousands
-            // of files are not all removed at the end on one.
+            // the checkout removed, on its thread: a checkout's thousands of
+            // files (when a link made `prepare` write them) are not all
+            // removed at the end on one.
             let compiled = pipeline::for_each_stack(&missing, |stack| {
-                let compiled = has(&opened, stack).map(|r| compile(r, stack, &vars));
+                let prefetched = read
+                    .get(stack)
+                    .map(|r| std::mem::take(&mut *r.lock().expect("taken once")))
+                    .unwrap_or_default();
+                let compiled = has(&opened, stack).map(|r| compile(r, stack, &vars, prefetched));
                 if let Some(compiled) = &compiled {
                     self.cache.put(&keys[stack], revision, compiled);
                 }
@@ -301,14 +317,51 @@ impl Sides<'_> {
             .filter(|stack| keys.contains_key(*stack) && !kept.contains_key(*stack))
             .cloned()
             .collect();
-        let checkout = match missing.is_empty() {
-            true => None,
-            false => Some(self.checkout(revision, &missing)?),
-        };
+        if missing.is_empty() {
+            return Ok(Prepared {
+                keys,
+                kept,
+                checkout: None,
+                read: BTreeMap::new(),
+            });
+        }
+        let folders: Vec<String> = missing.iter().map(|s| format!("stacks/{s}")).collect();
+        // shared/ is asked for only to know whether it holds a link.
+        let mut asked = folders.clone();
+        asked.push("shared".into());
+        let mut in_git =
+            crate::git::read_folders(&self.repo.root, revision, &asked, MAX_FILE_BYTES)?;
+        // A link (in a stack or in shared/) may lead into any stack's folder,
+        // which must then be a checkout's files: all are written, as before.
+        if in_git.values().any(Option::is_none) {
+            in_git.clear();
+        }
+        let written: Vec<String> = missing
+            .iter()
+            .zip(&folders)
+            .filter(|(_, folder)| !in_git.contains_key(*folder))
+            .map(|(stack, _)| stack.clone())
+            .collect();
+        let checkout = self.checkout(revision, &written)?;
+        let mut read = BTreeMap::new();
+        for (stack, folder) in missing.iter().zip(&folders) {
+            let Some(Some(listed)) = in_git.remove(folder) else {
+                continue;
+            };
+            // The folder is there, empty: the repository lists the stack,
+            // and the loader finds it is no link.
+            std::fs::create_dir_all(checkout.root.join(folder))
+                .context(|| format!("cannot write {}", checkout.root.display()))?;
+            read.insert(
+                stack.clone(),
+                Mutex::new(prefetched(&checkout.root, listed)),
+            );
+        }
         Ok(Prepared {
             keys,
             kept,
-            checkout,
+            checkout: Some(checkout),
+            read,
         })
     }
 
@@ -358,7 +411,25 @@ struct StackHashes {
     read: BTreeSet<String>,
 }
 
-fn compile(repo: &Repo, stack: &str, vars: &GivenVars) -> StackHashes {
+/// A folder read from git, as the loader takes files already read, below
+/// the checkout's `root`.
+fn prefetched(root: &Path, folder: crate::git::TreeFolder) -> Prefetched {
+    let mut read = Prefetched::default();
+    for (path, entry) in folder.entries {
+        let path = root.join(path);
+        match entry {
+            TreeEntry::Folder => read.list(&path, crate::fs::Entry::Folder),
+            TreeEntry::File(bytes) => {
+                read.list(&path, crate::fs::Entry::File);
+                read.files.insert(path, bytes);
+            }
+        }
+    }
+    read
+}
+
+/// `stack` compiled, its files taken from `prefetched` where they are there.
+fn compile(repo: &Repo, stack: &str, vars: &GivenVars, prefetched: Prefetched) -> StackHashes {
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let options = Options {
@@ -366,7 +437,7 @@ fn compile(repo: &Repo, stack: &str, vars: &GivenVars) -> StackHashes {
         missing: Missing::Placeholder,
         undeclared: crate::pipeline::Undeclared::Ignored,
         programs: crate::pipeline::Programs::Keep,
-        prefetched: Default::default(),
+        prefetched,
     };
     let mut checked =
         pipeline::compile_stack(repo, stack, vars, &options, &mut sources, &mut diagnostics);

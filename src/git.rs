@@ -1,5 +1,8 @@
 //! The few things deployer asks git: who you are and which commit you deploy.
 
+mod tree;
+pub use tree::{Entry as TreeEntry, Folder as TreeFolder, read_folders};
+
 use crate::error::{Context, Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

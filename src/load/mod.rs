@@ -368,6 +368,11 @@ impl<'a> Loader<'a> {
 
     /// Parses a file that must exist; reports it missing otherwise.
     fn required_file(&mut self, path: &Path, help: &str) -> Option<Doc> {
+        // Read already (from git, for `affected`'s base): a regular file.
+        if self.prefetched.is_some_and(|p| p.files.contains_key(path)) {
+            self.not_links.insert(path.to_path_buf(), false);
+            return self.parse_file(path);
+        }
         // There when `lstat` finds it: a link that leads nowhere is there,
         // and reading it says why it cannot be read.
         let meta = path.symlink_metadata();
