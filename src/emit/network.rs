@@ -200,11 +200,23 @@ fn load_balancer(e: &mut Emitter, visibility: Visibility) {
         &net.private_subnets
     };
     let lb = alb(visibility);
+    // One already there keeps its name (a new name is a new load balancer)
+    // and the groups its targets admit requests from.
+    let kept = match visibility {
+        Visibility::Public => e.stack.env.load_balancers.public.clone(),
+        Visibility::Internal => e.stack.env.load_balancers.internal.clone(),
+    };
+    let mut groups = vec![r(format!("{sg}.id"))];
+    let mut balancer = Resource::new(&lb, "aws:lb/loadBalancer:LoadBalancer");
+    if let Some(kept) = kept {
+        balancer = balancer.set("name", s(kept.name));
+        groups.extend(kept.keep_security_groups.iter().map(s));
+    }
     e.add_shared(
-        Resource::new(&lb, "aws:lb/loadBalancer:LoadBalancer")
+        balancer
             .set("loadBalancerType", s("application"))
             .set("internal", Value::Bool(!public))
-            .set("securityGroups", Value::List(vec![r(format!("{sg}.id"))]))
+            .set("securityGroups", Value::List(groups))
             .set("subnets", strings(subnets))
             .set("dropInvalidHeaderFields", Value::Bool(true))
             .set(

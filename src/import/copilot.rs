@@ -75,6 +75,21 @@ pub enum Role {
     /// load balancer: Copilot's `Service` (copilot-cli
     /// `templates/workloads/services/*/cf.yml`).
     Service,
+    /// The environment's load balancer: Copilot's `PublicLoadBalancer` or
+    /// `InternalLoadBalancer` (copilot-cli `templates/environment/cf.yml`).
+    LoadBalancer,
+    /// One of its listeners: `HTTPListener`, `HTTPSListener`,
+    /// `InternalHTTPListener` or `InternalHTTPSListener` (the same file).
+    Listener,
+    /// A microservice.yaml component's target group: Copilot's
+    /// `TargetGroup` of a service behind a load balancer (copilot-cli
+    /// `templates/workloads/partials/cf/alb.yml`).
+    TargetGroup,
+    /// A microservice.yaml component's listener rule: Copilot's
+    /// `HTTPSListenerRule`, or `HTTPListenerRule` where the load balancer
+    /// has no HTTPS (`templates/workloads/partials/cf/https-listener.yml`,
+    /// `http-listener.yml`).
+    ListenerRule,
 }
 
 impl Role {
@@ -86,6 +101,10 @@ impl Role {
             Role::LogGroup => "aws:cloudwatch/logGroup:LogGroup",
             Role::Cluster => "aws:ecs/cluster:Cluster",
             Role::Service => "aws:ecs/service:Service",
+            Role::LoadBalancer => "aws:lb/loadBalancer:LoadBalancer",
+            Role::Listener => "aws:lb/listener:Listener",
+            Role::TargetGroup => "aws:lb/targetGroup:TargetGroup",
+            Role::ListenerRule => "aws:lb/listenerRule:ListenerRule",
         }
     }
 
@@ -98,6 +117,10 @@ impl Role {
             Role::LogGroup => "-logs",
             Role::Cluster => crate::emit::network::CLUSTER,
             Role::Service => "-service",
+            Role::LoadBalancer => "-alb",
+            Role::Listener => "-alb-http",
+            Role::TargetGroup => "-tg",
+            Role::ListenerRule => "-route",
         }
     }
 
@@ -107,8 +130,10 @@ impl Role {
         match self {
             Role::Queue | Role::DeadLetterQueue => "sqs.yaml",
             Role::Database => "rds.yaml",
-            Role::LogGroup | Role::Service => "microservice.yaml",
-            Role::Cluster => "stack.yaml",
+            Role::LogGroup | Role::Service | Role::TargetGroup | Role::ListenerRule => {
+                "microservice.yaml"
+            }
+            Role::Cluster | Role::LoadBalancer | Role::Listener => "stack.yaml",
         }
     }
 }
@@ -361,20 +386,33 @@ pub fn import(request: &Import) -> Result<Report, Refused> {
             component: format!("{name}/app"),
             role: Role::LogGroup,
         });
-        // A service no load balancer sends traffic to can be taken over
-        // where it runs: nothing routes to it that would have to move.
+        // A service is taken over where it runs; one a load balancer sends
+        // traffic to, with its target group and listener rule, when the
+        // environment's load balancer is taken over too (`ops::adopt`).
         let balanced = settings.get("expose").is_some()
             || settings
                 .get("environments")
                 .and_then(Json::as_object)
                 .is_some_and(|overlays| overlays.values().any(|o| o.get("expose").is_some()));
-        if !balanced {
-            report.adoptable.push(Adoptable {
-                service: name.clone(),
-                logical_id: "Service".into(),
-                component: format!("{name}/app"),
-                role: Role::Service,
-            });
+        report.adoptable.push(Adoptable {
+            service: name.clone(),
+            logical_id: "Service".into(),
+            component: format!("{name}/app"),
+            role: Role::Service,
+        });
+        if balanced {
+            for (logical_id, role) in [
+                ("TargetGroup", Role::TargetGroup),
+                ("HTTPSListenerRule", Role::ListenerRule),
+                ("HTTPListenerRule", Role::ListenerRule),
+            ] {
+                report.adoptable.push(Adoptable {
+                    service: name.clone(),
+                    logical_id: logical_id.into(),
+                    component: format!("{name}/app"),
+                    role,
+                });
+            }
         }
         if let Some(queue) = queue {
             for (logical_id, role) in [

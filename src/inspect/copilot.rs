@@ -156,7 +156,8 @@ pub struct LiveService {
     /// Empty when the service runs on a capacity provider strategy (a
     /// Copilot service with `count.spot`).
     pub launch_type: String,
-    pub load_balanced: bool,
+    /// The target groups load balancers send it traffic through (ARNs).
+    pub target_groups: Vec<String>,
     /// Its registration for service discovery (Cloud Map), as Copilot
     /// registers a Backend Service with a port.
     pub registry: Option<LiveRegistry>,
@@ -206,7 +207,11 @@ pub fn ecs_service(cloud: &Cloud, cluster: &str, service: &str) -> Result<Option
                 .launch_type()
                 .map(|l| l.as_str().to_string())
                 .unwrap_or_default(),
-            load_balanced: !s.load_balancers().is_empty(),
+            target_groups: s
+                .load_balancers()
+                .iter()
+                .filter_map(|b| b.target_group_arn().map(str::to_string))
+                .collect(),
             registry: s.service_registries().first().and_then(|r| {
                 Some(LiveRegistry {
                     registry_arn: r.registry_arn()?.to_string(),
@@ -221,6 +226,72 @@ pub fn ecs_service(cloud: &Cloud, cluster: &str, service: &str) -> Result<Option
                 .and_then(|(_, family_revision)| family_revision.rsplit_once(':'))
                 .map(|(family, _)| family.to_string()),
         }))
+}
+
+/// A load balancer to adopt, live (`elasticloadbalancing:DescribeLoadBalancers`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveLoadBalancer {
+    pub name: String,
+    pub security_groups: Vec<String>,
+}
+
+/// `None` when there is no load balancer `arn`.
+pub fn load_balancer(cloud: &Cloud, arn: &str) -> Result<Option<LiveLoadBalancer>> {
+    let client = cloud.client::<aws_sdk_elasticloadbalancingv2::Client>();
+    let answer = cloud.block_on(
+        client
+            .describe_load_balancers()
+            .load_balancer_arns(arn)
+            .send(),
+    );
+    let found = match answer {
+        Ok(found) => found,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_load_balancer_not_found_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(Error::failed(problem(
+                "elasticloadbalancing:DescribeLoadBalancers",
+                arn,
+                &e,
+            )));
+        }
+    };
+    Ok(found.load_balancers().first().map(|b| LiveLoadBalancer {
+        name: b.load_balancer_name().unwrap_or_default().to_string(),
+        security_groups: b.security_groups().to_vec(),
+    }))
+}
+
+/// A listener rule's priority (`elasticloadbalancing:DescribeRules`):
+/// `None` when there is no rule `arn`, or it is a listener's default.
+pub fn rule_priority(cloud: &Cloud, arn: &str) -> Result<Option<u32>> {
+    let client = cloud.client::<aws_sdk_elasticloadbalancingv2::Client>();
+    let answer = cloud.block_on(client.describe_rules().rule_arns(arn).send());
+    let found = match answer {
+        Ok(found) => found,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_rule_not_found_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(Error::failed(problem(
+                "elasticloadbalancing:DescribeRules",
+                arn,
+                &e,
+            )));
+        }
+    };
+    Ok(found
+        .rules()
+        .first()
+        .and_then(|r| r.priority())
+        .and_then(|p| p.parse().ok()))
 }
 
 /// An environment as Copilot records it: the SSM parameter

@@ -109,6 +109,11 @@ pub struct EnvironmentSpec {
     /// service moves to it.
     #[schemars(length(min = 1, max = 255), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
     pub cluster: Option<String>,
+    /// Load balancers already there that this environment's keep serving,
+    /// by visibility (`deployer import copilot --adopt` writes Copilot's).
+    /// Leave them out for deployer to make its own.
+    #[serde(default, skip_serializing_if = "LoadBalancers::is_empty")]
+    pub load_balancers: LoadBalancers,
     /// Live resources this environment's program takes over instead of
     /// creating, by the program's resource name: each gets Pulumi's `import`
     /// option with the resource's id (an ARN, a name, a queue URL, as
@@ -118,6 +123,43 @@ pub struct EnvironmentSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z0-9_.-]+$"}))]
     pub adopt: BTreeMap<String, AdoptedId>,
+}
+
+/// An environment's load balancers that are already there, by visibility.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBalancers {
+    /// The internet-facing one, for components exposed `public`.
+    pub public: Option<KeptLoadBalancer>,
+    /// The one inside the VPC, for components exposed `internal`.
+    pub internal: Option<KeptLoadBalancer>,
+}
+
+impl LoadBalancers {
+    pub fn is_empty(&self) -> bool {
+        self.public.is_none() && self.internal.is_none()
+    }
+}
+
+/// A load balancer kept under its name, with the security groups it has.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeptLoadBalancer {
+    /// Its name, which AWS cannot change: another name is a new load
+    /// balancer, at a new DNS name.
+    #[schemars(
+        length(min = 1, max = 32),
+        regex(pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")
+    )]
+    pub name: String,
+    /// Security groups it keeps beside deployer's own, so the tasks that
+    /// admit requests from them still get them: Copilot's services let in
+    /// their load balancer's groups, and keep serving through it until
+    /// deployer's replace them. Remove them once Copilot's services are
+    /// retired: deployer's own group admits what the load balancer serves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(regex(pattern = r"^sg-[0-9a-f]{8,17}$")), length(max = 4))]
+    pub keep_security_groups: Vec<String>,
 }
 
 /// The id of a live resource to import (what `pulumi import` takes for its type).

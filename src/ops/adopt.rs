@@ -5,11 +5,12 @@
 //! over as they are — Pulumi's `import` option, from stack.yaml's `adopt:` —
 //! under the names they already have, instead of creating new ones beside
 //! them; each service's log group too, so its logs go on where they were;
-//! and the environment's cluster with the services no load balancer sends
-//! traffic to, which go on running as they are until the apply rolls them
-//! to deployer's task definition. A service behind a load balancer, and the
-//! load balancer, are not taken over: deployer starts its own beside them,
-//! and each such resource is listed with why.
+//! and the environment's cluster and load balancers with their listeners,
+//! and each service with its target group and listener rule, which go on
+//! running and serving as they are until the apply rolls them to
+//! deployer's task definition. What is not taken over (a service not on
+//! Fargate, a Network Load Balancer) is listed with why, and deployer
+//! starts its own beside it.
 //!
 //! A database or queue is never replaced by its import: the names that would
 //! force a new one are written into the component's files for the
@@ -166,22 +167,42 @@ pub fn adopt(request: &Request) -> Result<Adoption> {
         // The environment's stack first: a service is adopted only where
         // its cluster is.
         let env_stack = format!("{application}-{environment}");
-        let mut cluster = None;
-        for resource in cloudformation::resources(&cloud, &env_stack)?.unwrap_or_default() {
-            match resource.kind.as_str() {
-                "AWS::CloudFormation::Stack" => {}
+        let mut taken = Taken::default();
+        let env_resources = cloudformation::resources(&cloud, &env_stack)?.unwrap_or_default();
+        // Load balancers first: a listener is adopted only with its own.
+        let balancers_first = env_resources
+            .iter()
+            .filter(|r| r.kind == LOAD_BALANCER)
+            .chain(env_resources.iter().filter(|r| r.kind != LOAD_BALANCER));
+        for resource in balancers_first {
+            let taking = match (resource.kind.as_str(), resource.logical_id.as_str()) {
+                ("AWS::CloudFormation::Stack", _) => continue,
                 // Copilot's environment cluster (copilot-cli
                 // `templates/environment/cf.yml`, `Cluster`).
-                "AWS::ECS::Cluster" if resource.logical_id == "Cluster" => {
-                    match take_cluster(&resource, &program) {
-                        Ok(adopted) => {
-                            cluster = Some(adopted.id.clone());
-                            found.adopted.push(adopted);
-                        }
-                        Err(why) => found.left.push(left(&resource, why)),
-                    }
+                ("AWS::ECS::Cluster", "Cluster") => take_cluster(resource, &program),
+                (LOAD_BALANCER, "PublicLoadBalancer" | "InternalLoadBalancer") => {
+                    take_load_balancer(&cloud, resource, &program)?
                 }
-                kind => found.left.push(left(&resource, stays(kind).into())),
+                (
+                    "AWS::ElasticLoadBalancingV2::Listener",
+                    "HTTPListener" | "HTTPSListener" | "InternalHTTPListener"
+                    | "InternalHTTPSListener",
+                ) => take_listener(resource, &program, &taken),
+                // Where Copilot's listeners send what no rule takes.
+                (
+                    "AWS::ElasticLoadBalancingV2::TargetGroup",
+                    "DefaultHTTPTargetGroup" | "DefaultInternalHTTPTargetGroup",
+                ) => Err(
+                    "Copilot's placeholder for requests no rule takes, with nothing in it: deployer's listeners answer those themselves (404, or a redirect to HTTPS)".into(),
+                ),
+                (kind, _) => Err(stays(kind).into()),
+            };
+            match taking {
+                Ok(adopted) => {
+                    taken.note(&adopted, resource);
+                    found.adopted.push(adopted);
+                }
+                Err(why) => found.left.push(left(resource, why)),
             }
         }
         for service in &services {
@@ -196,25 +217,33 @@ pub fn adopt(request: &Request) -> Result<Adoption> {
                 });
                 continue;
             };
-            for resource in &resources {
+            // The target group before the service: a service behind a load
+            // balancer is adopted only with the target group it is in.
+            let in_order = resources
+                .iter()
+                .filter(|r| r.logical_id == "TargetGroup")
+                .chain(resources.iter().filter(|r| r.logical_id != "TargetGroup"));
+            for resource in in_order {
                 let adoptable = request
                     .report
                     .adoptable
                     .iter()
                     .find(|a| &a.service == service && a.logical_id == resource.logical_id);
                 match adoptable {
-                    Some(a) => {
-                        match take_over(&cloud, a, resource, &program, cluster.as_deref())? {
-                            Ok(adopted) => found.adopted.push(adopted),
-                            Err(why) => found.left.push(left(resource, why)),
+                    Some(a) => match take_over(&cloud, a, resource, &program, &taken)? {
+                        Ok(adopted) => {
+                            taken.note(&adopted, resource);
+                            found.adopted.push(adopted);
                         }
-                    }
+                        Err(why) => found.left.push(left(resource, why)),
+                    },
                     None if resource.kind == "AWS::CloudFormation::Stack" => {}
                     None => found
                         .left
                         .push(left(resource, stays(&resource.kind).into())),
                 }
             }
+            keep_routing_with_its_service(&mut found, service);
         }
         adoption.environments.push(found);
     }
@@ -351,15 +380,152 @@ fn take_cluster(
     })
 }
 
+const LOAD_BALANCER: &str = "AWS::ElasticLoadBalancingV2::LoadBalancer";
+
+/// What one environment's adoption has taken so far, which decides what
+/// may follow: services run in the adopted cluster, listeners belong to an
+/// adopted load balancer, a service behind a load balancer is in an adopted
+/// target group.
+#[derive(Default)]
+struct Taken {
+    /// The cluster's name.
+    cluster: Option<String>,
+    /// Copilot's physical id (an ARN, a name) of each resource adopted.
+    ids: std::collections::BTreeSet<String>,
+    /// The program's name of each resource adopted.
+    resources: std::collections::BTreeSet<String>,
+}
+
+impl Taken {
+    fn note(&mut self, adopted: &Adopted, resource: &StackResource) {
+        if adopted.role == Role::Cluster {
+            self.cluster = Some(adopted.id.clone());
+        }
+        self.ids.insert(resource.physical_id.clone());
+        self.resources.insert(adopted.resource.clone());
+    }
+}
+
+/// The environment's load balancer (`PublicLoadBalancer`, `InternalLoadBalancer`),
+/// imported by its ARN (pulumi-aws `aws.lb.LoadBalancer`, "Import"), which
+/// CloudFormation gives as its physical id. Its name forces a new one
+/// (terraform-provider-aws `internal/service/elbv2/load_balancer.go`), so
+/// stack.yaml keeps it, and the security groups it has, which Copilot's
+/// services admit requests from while they still serve.
+fn take_load_balancer(
+    cloud: &Cloud,
+    resource: &StackResource,
+    program: &[crate::emit::program::Resource],
+) -> Result<std::result::Result<Adopted, String>> {
+    if let Some(why) = unsettled(resource) {
+        return Ok(Err(why));
+    }
+    let visibility = match resource.logical_id.as_str() {
+        "PublicLoadBalancer" => "public",
+        _ => "internal",
+    };
+    let role = Role::LoadBalancer;
+    let name = format!("{visibility}{}", role.name_suffix());
+    if !program
+        .iter()
+        .any(|r| r.token == role.token() && r.name == name)
+    {
+        return Ok(Err(format!(
+            "no component is exposed `{visibility}` in this environment, so deployer has no {visibility} load balancer"
+        )));
+    }
+    let arn = resource.physical_id.clone();
+    let Some(live) = cloudformation::load_balancer(cloud, &arn)? else {
+        return Ok(Err(format!(
+            "CloudFormation names the load balancer {arn}, which Elastic Load Balancing does not have"
+        )));
+    };
+    // A load balancer has at most 5 groups, and deployer's is one of them.
+    if live.security_groups.len() > 4 {
+        return Ok(Err(format!(
+            "it has {} security groups, and deployer's own makes one more than the 5 a load balancer may have",
+            live.security_groups.len()
+        )));
+    }
+    let mut kept = serde_json::Map::new();
+    kept.insert("name".into(), json!(live.name));
+    if !live.security_groups.is_empty() {
+        kept.insert("keep_security_groups".into(), json!(live.security_groups));
+    }
+    let key = match visibility {
+        "public" => "load_balancers.public",
+        _ => "load_balancers.internal",
+    };
+    Ok(Ok(Adopted {
+        component: String::new(),
+        resource: name,
+        kind: role.token().to_string(),
+        role,
+        settings: vec![Setting::new(key, kept)],
+        id: arn,
+        from: format!("{}/{}", resource.stack, resource.logical_id),
+    }))
+}
+
+/// A listener of an adopted load balancer, by its ARN (`aws.lb.Listener`,
+/// "Import"): the program's of the same port. Its load balancer forces a
+/// new one (`internal/service/elbv2/listener.go`), so a listener is adopted
+/// only with its own; what it does with a request no rule takes (Copilot's
+/// forwards it to an empty target group) becomes deployer's 404, or its
+/// redirect to HTTPS.
+fn take_listener(
+    resource: &StackResource,
+    program: &[crate::emit::program::Resource],
+    taken: &Taken,
+) -> std::result::Result<Adopted, String> {
+    if let Some(why) = unsettled(resource) {
+        return Err(why);
+    }
+    let (visibility, protocol) = match resource.logical_id.as_str() {
+        "HTTPListener" => ("public", "http"),
+        "HTTPSListener" => ("public", "https"),
+        "InternalHTTPListener" => ("internal", "http"),
+        _ => ("internal", "https"),
+    };
+    let role = Role::Listener;
+    if !taken
+        .resources
+        .contains(&format!("{visibility}{}", Role::LoadBalancer.name_suffix()))
+    {
+        return Err(format!(
+            "its load balancer is not adopted, and a listener cannot move to another: deployer's {visibility} load balancer has its own"
+        ));
+    }
+    let name = format!("{visibility}-alb-{protocol}");
+    if !program
+        .iter()
+        .any(|r| r.token == role.token() && r.name == name)
+    {
+        return Err(format!(
+            "deployer's {visibility} load balancer has no {} listener (an HTTPS one needs `network.certificate` in stack.yaml)",
+            protocol.to_uppercase()
+        ));
+    }
+    Ok(Adopted {
+        component: String::new(),
+        resource: name,
+        kind: role.token().to_string(),
+        role,
+        settings: Vec::new(),
+        id: resource.physical_id.clone(),
+        from: format!("{}/{}", resource.stack, resource.logical_id),
+    })
+}
+
 /// The program's resource for a Copilot one, and what its files must say
-/// for the import to replace nothing; or why it is left alone. `cluster`:
-/// the environment's cluster, when it is adopted.
+/// for the import to replace nothing; or why it is left alone. `taken`:
+/// what the environment's adoption has taken before it.
 fn take_over(
     cloud: &Cloud,
     adoptable: &Adoptable,
     resource: &StackResource,
     program: &[crate::emit::program::Resource],
-    cluster: Option<&str>,
+    taken: &Taken,
 ) -> Result<std::result::Result<Adopted, String>> {
     if let Some(why) = unsettled(resource) {
         return Ok(Err(why));
@@ -369,6 +535,7 @@ fn take_over(
         r.component.as_deref() == Some(adoptable.component.as_str())
             && r.token == token
             && r.name.ends_with(adoptable.role.name_suffix())
+            && !r.name.ends_with("-test-route")
     }) else {
         return Ok(Err(format!(
             "{} declares no such resource (a dead-letter queue turned off?)",
@@ -378,14 +545,72 @@ fn take_over(
     let mut id = resource.physical_id.clone();
     let mut settings = Vec::new();
     match adoptable.role {
-        Role::Cluster => unreachable!("the cluster is the environment's, taken by take_cluster"),
+        Role::Cluster | Role::LoadBalancer | Role::Listener => {
+            unreachable!(
+                "the environment's, taken by take_cluster, take_load_balancer, take_listener"
+            )
+        }
+        // A target group by its ARN (`aws.lb.TargetGroup`, "Import"). Its
+        // name, port, protocol, VPC and target type force a new one
+        // (`internal/service/elbv2/target_group.go`): the name is kept in
+        // microservice.yaml; the port is the container's, as Copilot's; a
+        // difference left stops the plan. It serves one load balancer, so
+        // it is adopted only with the environment's.
+        Role::TargetGroup => {
+            let Some(visibility) = target_visibility(program, adoptable) else {
+                return Ok(Err(format!(
+                    "{} is not exposed through a load balancer",
+                    adoptable.component
+                )));
+            };
+            if !taken
+                .resources
+                .contains(&format!("{visibility}{}", Role::LoadBalancer.name_suffix()))
+            {
+                return Ok(Err(format!(
+                    "the environment's {visibility} load balancer is not adopted, and a target group serves one load balancer: deployer's has its own; move the DNS name (`http.alias`) once deployer's serves"
+                )));
+            }
+            // arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>
+            let Some(name) = id.split('/').nth(1).map(str::to_string) else {
+                return Ok(Err(format!("{id} is not a target group's ARN")));
+            };
+            settings.push(Setting::new("target_group_name", name));
+        }
+        // A listener rule by its ARN (`aws.lb.ListenerRule`, "Import"): the
+        // one on the listener deployer routes through (HTTPS where there is
+        // one). Its listener forces a new rule, so it is adopted only on an
+        // adopted listener; it keeps its priority (`expose.priority`), which
+        // no other rule of that listener has.
+        Role::ListenerRule => {
+            let Some(listener) = rule_listener(program, &target.name) else {
+                return Ok(Err(format!("{} routes no requests", adoptable.component)));
+            };
+            let https = listener.ends_with("-https");
+            if https != (resource.logical_id == "HTTPSListenerRule") {
+                return Ok(Err(format!(
+                    "deployer routes {} through its {} listener: this rule stays Copilot's until its stack is deleted",
+                    adoptable.component,
+                    if https { "HTTPS" } else { "HTTP" }
+                )));
+            }
+            if !taken.resources.contains(&listener) {
+                return Ok(Err(format!(
+                    "its listener is not adopted, and a rule cannot move to another listener: deployer routes {} through its own",
+                    adoptable.component
+                )));
+            }
+            if let Some(priority) = cloudformation::rule_priority(cloud, &id)? {
+                settings.push(Setting::new("expose.priority", priority));
+            }
+        }
         // A service by `<cluster>/<service>` (`aws.ecs.Service`, "Import";
         // terraform-provider-aws `resourceServiceImport`). The cluster and
         // the name force a new service, and so does the launch type
         // (internal/service/ecs/service.go): it is adopted only in the
         // adopted cluster, on Fargate, under its own name.
         Role::Service => {
-            let Some(cluster) = cluster else {
+            let Some(cluster) = taken.cluster.as_deref() else {
                 return Ok(Err(
                     "it runs in Copilot's cluster, which is not adopted: deployer runs the service anew in its own cluster (an ECS service cannot move between clusters)".into(),
                 ));
@@ -395,10 +620,12 @@ fn take_over(
                     "CloudFormation names the service {id}, which cluster {cluster} does not run"
                 )));
             };
-            if live.load_balanced {
-                return Ok(Err(
-                    "a load balancer sends it traffic: deployer runs the service anew behind its own, beside Copilot's; move the DNS name (`http.alias`) once deployer's serves, then delete Copilot's (`copilot svc delete`)".into(),
-                ));
+            // Behind a load balancer: in the target group adopted with it,
+            // where deployer's service goes on registering its tasks.
+            if let Some(group) = live.target_groups.iter().find(|g| !taken.ids.contains(*g)) {
+                return Ok(Err(format!(
+                    "a load balancer sends it traffic through target group {group}, which is not adopted: deployer runs the service anew behind its own load balancer, beside Copilot's; move the DNS name (`http.alias`) once deployer's serves, then delete Copilot's (`copilot svc delete`)"
+                )));
             }
             if live.launch_type != "FARGATE" {
                 return Ok(Err(format!(
@@ -510,7 +737,7 @@ fn stays(kind: &str) -> &'static str {
             "its logs stay there; deployer's service logs to a log group of its own"
         }
         k if k.starts_with("AWS::ElasticLoadBalancingV2::") => {
-            "deployer routes through its own load balancer: point the DNS name (`http.alias`) at it once the service serves"
+            "stays Copilot's until its stack is deleted: deployer routes through the load balancer, listeners and rules it adopts or makes"
         }
         k if k.starts_with("AWS::EC2::") => {
             "the network stays as it is: stack.yaml's `network:` names the VPC and subnets"
@@ -528,6 +755,72 @@ fn stays(kind: &str) -> &'static str {
     }
 }
 
+/// A target group and listener rule stay Copilot's when the service behind
+/// them does: deployer's new service registering in Copilot's target group
+/// would serve beside Copilot's tasks, two versions from one address.
+fn keep_routing_with_its_service(found: &mut EnvironmentAdoption, service: &str) {
+    let ours = |a: &Adopted| a.component.split('/').next() == Some(service);
+    if found
+        .adopted
+        .iter()
+        .any(|a| ours(a) && a.role == Role::Service)
+    {
+        return;
+    }
+    let (routing, rest): (Vec<Adopted>, Vec<Adopted>) = found
+        .adopted
+        .drain(..)
+        .partition(|a| ours(a) && matches!(a.role, Role::TargetGroup | Role::ListenerRule));
+    found.adopted = rest;
+    for routed in routing {
+        found.left.push(Left {
+            from: routed.from,
+            kind: match routed.role {
+                Role::TargetGroup => "AWS::ElasticLoadBalancingV2::TargetGroup",
+                _ => "AWS::ElasticLoadBalancingV2::ListenerRule",
+            }
+            .into(),
+            why: "the service it routes to is not adopted (see its reason): deployer routes to its own service through a target group of its own".into(),
+        });
+    }
+}
+
+/// The visibility (`public`, `internal`) a component is exposed with: the
+/// load balancer its listener rule is on.
+fn target_visibility(
+    program: &[crate::emit::program::Resource],
+    adoptable: &Adoptable,
+) -> Option<&'static str> {
+    let route = program.iter().find(|r| {
+        r.component.as_deref() == Some(adoptable.component.as_str())
+            && r.token == Role::ListenerRule.token()
+            && !r.name.ends_with("-test-route")
+    })?;
+    let listener = rule_listener(program, &route.name)?;
+    Some(if listener.starts_with("public-") {
+        "public"
+    } else {
+        "internal"
+    })
+}
+
+/// The listener a rule of the program is on (`public-alb-https`).
+fn rule_listener(program: &[crate::emit::program::Resource], rule: &str) -> Option<String> {
+    use crate::emit::program::{Part, Value};
+    let rule = program.iter().find(|r| r.name == rule)?;
+    let parts = rule
+        .properties
+        .iter()
+        .find_map(|(key, value)| match value {
+            Value::Interp(parts) if key.as_ref() == "listenerArn" => Some(parts),
+            _ => None,
+        })?;
+    parts.iter().find_map(|p| match p {
+        Part::Ref(reference) => reference.strip_suffix(".arn").map(str::to_string),
+        _ => None,
+    })
+}
+
 /// stack.yaml's `adopt:` for each environment, and the names each adopted
 /// resource keeps, as overlays of its component's file.
 fn record(request: &Request, adoption: &Adoption) -> Result<()> {
@@ -542,7 +835,7 @@ fn record(request: &Request, adoption: &Adoption) -> Result<()> {
             let entry = &mut stack["environments"][&env.environment];
             for adopted in &env.adopted {
                 entry["adopt"][&adopted.resource] = json!(adopted.id);
-                if adopted.role == Role::Cluster {
+                if adopted.role.file() == "stack.yaml" {
                     write_settings(entry, &adopted.settings);
                 }
             }
@@ -551,7 +844,7 @@ fn record(request: &Request, adoption: &Adoption) -> Result<()> {
     .map_err(failed)?;
     for env in &adoption.environments {
         for adopted in &env.adopted {
-            if adopted.role == Role::Cluster {
+            if adopted.role.file() == "stack.yaml" {
                 continue;
             }
             let (service, component) = adopted

@@ -41,10 +41,42 @@ enum WorkerOn {
     Discoverable,
 }
 
+/// How much of the frontend (a Load Balanced Web Service) Copilot runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Frontend {
+    /// Its log group and database addon only.
+    AddonsOnly,
+    /// Its service too, behind the environment's load balancer: the
+    /// load balancer, its security group and HTTP listener in the
+    /// environment's stack (copilot-cli `templates/environment/cf.yml`),
+    /// the target group and listener rule in the service's
+    /// (`workloads/partials/cf/alb.yml`, `http-listener.yml`), in the
+    /// subnets of moto's default VPC.
+    BehindLoadBalancer,
+}
+
+/// The VPC and subnets moto has in us-east-1, for a load balancer (moto
+/// refuses subnets it does not have).
+struct MotoNetwork {
+    vpc: String,
+    subnets: Vec<String>,
+}
+
 /// The application of tests/support/copilot, deployed by Copilot in `test`:
 /// the environment's stack and cluster, the frontend with its database
 /// addon, the worker with its queues and service. The api is not deployed.
 fn deploy_copilot_application(endpoint: &str, app: &str, worker_on: WorkerOn) {
+    deploy_copilot_application_with(endpoint, app, worker_on, Frontend::AddonsOnly);
+}
+
+/// [`deploy_copilot_application`], with as much of the frontend as
+/// `frontend` says; the network a load balancer went into.
+fn deploy_copilot_application_with(
+    endpoint: &str,
+    app: &str,
+    worker_on: WorkerOn,
+    frontend: Frontend,
+) -> MotoNetwork {
     moto::point_this_process_at(endpoint);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -102,21 +134,96 @@ fn deploy_copilot_application(endpoint: &str, app: &str, worker_on: WorkerOn) {
         // Copilot leaves the cluster's name to CloudFormation, which makes
         // one like this (copilot-cli `templates/environment/cf.yml`).
         let cluster = format!("{app}-test-Cluster-8Z2Y4W");
+        let ec2 = aws_sdk_ec2::Client::new(&config);
+        let subnets = ec2.describe_subnets().send().await.unwrap();
+        let network = MotoNetwork {
+            vpc: subnets.subnets()[0].vpc_id().unwrap().to_string(),
+            subnets: subnets
+                .subnets()
+                .iter()
+                .filter(|s| s.vpc_id() == subnets.subnets()[0].vpc_id())
+                .take(2)
+                .map(|s| s.subnet_id().unwrap().to_string())
+                .collect(),
+        };
+        let mut environment = json!({"Resources": {
+            "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": cluster}}
+        }});
+        if frontend == Frontend::BehindLoadBalancer {
+            let resources = environment["Resources"].as_object_mut().unwrap();
+            resources.insert("PublicHTTPLoadBalancerSecurityGroup".into(), json!({
+                "Type": "AWS::EC2::SecurityGroup", "Properties": {
+                    "GroupDescription": "HTTP access to the public facing load balancer",
+                    "VpcId": network.vpc}}));
+            resources.insert("PublicLoadBalancer".into(), json!({
+                "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
+                    "Scheme": "internet-facing", "Type": "application",
+                    "SecurityGroups": [{"Ref": "PublicHTTPLoadBalancerSecurityGroup"}],
+                    "Subnets": network.subnets}}));
+            resources.insert("DefaultHTTPTargetGroup".into(), json!({
+                "Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
+                    "Port": 80, "Protocol": "HTTP", "TargetType": "ip", "VpcId": network.vpc}}));
+            resources.insert("HTTPListener".into(), json!({
+                "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
+                    "DefaultActions": [{"TargetGroupArn": {"Ref": "DefaultHTTPTargetGroup"}, "Type": "forward"}],
+                    "LoadBalancerArn": {"Ref": "PublicLoadBalancer"}, "Port": 80, "Protocol": "HTTP"}}));
+        }
+        cloudformation
+            .create_stack()
+            .stack_name(format!("{app}-test"))
+            .template_body(environment.to_string())
+            .send()
+            .await
+            .unwrap();
+        let physical_id = |stack: String, logical: &'static str| {
+            let cloudformation = cloudformation.clone();
+            async move {
+                cloudformation
+                    .describe_stack_resource()
+                    .stack_name(stack)
+                    .logical_resource_id(logical)
+                    .send()
+                    .await
+                    .unwrap()
+                    .stack_resource_detail()
+                    .unwrap()
+                    .physical_resource_id()
+                    .unwrap()
+                    .to_string()
+            }
+        };
+        let mut frontend_stack = json!({"Resources": {
+            "LogGroup": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": format!("/copilot/{app}-test-frontend")}},
+            "AddonsStack": {"Type": "AWS::CloudFormation::Stack", "Properties": {
+                "TemplateURL": format!("https://{bucket}.s3.amazonaws.com/manifests/frontend/addons.yml")}}
+        }});
+        if frontend == Frontend::BehindLoadBalancer {
+            // Copilot's service stack finds the listener through its
+            // environment controller; here it is named.
+            let listener = physical_id(format!("{app}-test"), "HTTPListener").await;
+            let resources = frontend_stack["Resources"].as_object_mut().unwrap();
+            resources.insert("TargetGroup".into(), json!({
+                "Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
+                    "Port": 8080, "Protocol": "HTTP", "TargetType": "ip", "VpcId": network.vpc,
+                    "HealthCheckPath": "/_healthcheck"}}));
+            resources.insert("HTTPListenerRule".into(), json!({
+                "Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {
+                    "ListenerArn": listener, "Priority": 7,
+                    "Actions": [{"TargetGroupArn": {"Ref": "TargetGroup"}, "Type": "forward"}],
+                    "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}]}}));
+            resources.insert("TaskDefinition".into(), json!({
+                "Type": "AWS::ECS::TaskDefinition", "Properties": {
+                    "Family": format!("{app}-test-frontend"), "Cpu": "256", "Memory": "512",
+                    "NetworkMode": "awsvpc", "RequiresCompatibilities": ["FARGATE"],
+                    "ContainerDefinitions": [{"Name": "frontend", "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/frontend:2.0.0",
+                        "PortMappings": [{"ContainerPort": 8080}]}]}}));
+            resources.insert("Service".into(), json!({
+                "Type": "AWS::ECS::Service", "Properties": {
+                    "Cluster": cluster, "TaskDefinition": {"Ref": "TaskDefinition"},
+                    "DesiredCount": 2, "LaunchType": "FARGATE"}}));
+        }
         let stacks = [
-            (
-                format!("{app}-test"),
-                json!({"Resources": {
-                    "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": cluster}}
-                }}),
-            ),
-            (
-                format!("{app}-test-frontend"),
-                json!({"Resources": {
-                    "LogGroup": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": format!("/copilot/{app}-test-frontend")}},
-                    "AddonsStack": {"Type": "AWS::CloudFormation::Stack", "Properties": {
-                        "TemplateURL": format!("https://{bucket}.s3.amazonaws.com/manifests/frontend/addons.yml")}}
-                }}),
-            ),
+            (format!("{app}-test-frontend"), frontend_stack),
             (
                 format!("{app}-test-worker"),
                 json!({"Resources": {
@@ -152,7 +259,6 @@ fn deploy_copilot_application(endpoint: &str, app: &str, worker_on: WorkerOn) {
         // (`VPCSecurityGroups`), which moto's CloudFormation does not read
         // (it reads `VpcSecurityGroupIds`, moto/rds/models.py): RDS is
         // given it after.
-        let ec2 = aws_sdk_ec2::Client::new(&config);
         let group = ec2
             .create_security_group()
             .group_name(format!("{app}-test-frontend-frontenddbSecurityGroup"))
@@ -172,8 +278,15 @@ fn deploy_copilot_application(endpoint: &str, app: &str, worker_on: WorkerOn) {
             .await
             .unwrap();
         if let WorkerOn::Ec2 = worker_on {
-            return;
+            return network;
         }
+        // The frontend's target group, which ECS registers its tasks in.
+        let target_group = match frontend {
+            Frontend::BehindLoadBalancer => {
+                Some(physical_id(format!("{app}-test-frontend"), "TargetGroup").await)
+            }
+            Frontend::AddonsOnly => None,
+        };
         let ecs = aws_sdk_ecs::Client::new(&config);
         let services = ecs.list_services().cluster(&cluster).send().await.unwrap();
         for arn in services.service_arns() {
@@ -195,10 +308,26 @@ fn deploy_copilot_application(endpoint: &str, app: &str, worker_on: WorkerOn) {
                 ],
                 _ => Vec::new(),
             };
+            let balancers = match &target_group {
+                Some(group) if described.services()[0]
+                    .task_definition()
+                    .is_some_and(|t| t.contains("-frontend")) =>
+                {
+                    vec![
+                        aws_sdk_ecs::types::LoadBalancer::builder()
+                            .target_group_arn(group)
+                            .container_name("frontend")
+                            .container_port(8080)
+                            .build(),
+                    ]
+                }
+                _ => Vec::new(),
+            };
             ecs.create_service()
                 .cluster(&cluster)
                 .service_name(name)
                 .set_service_registries(Some(registries))
+                .set_load_balancers(Some(balancers))
                 .task_definition(task_definition)
                 .desired_count(1)
                 .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
@@ -208,7 +337,8 @@ fn deploy_copilot_application(endpoint: &str, app: &str, worker_on: WorkerOn) {
                 .await
                 .unwrap();
         }
-    });
+        network
+    })
 }
 
 #[test]
@@ -384,6 +514,165 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
     assert!(!run.stderr.contains("to import"), "{}", run.all());
 }
 
+/// A Load Balanced Web Service is taken over with what serves it: the
+/// environment's load balancer (its name and security group kept, so
+/// Copilot's tasks still admit its requests) and HTTP listener, the
+/// service's target group (its name kept) and listener rule (its priority
+/// kept), and the ECS service, in that target group. The first plan
+/// imports them all and replaces nothing.
+#[test]
+fn a_service_behind_copilot_s_load_balancer_is_adopted_with_it() {
+    let server = moto::moto();
+    let app = moto::unique("shop");
+    let network = deploy_copilot_application_with(
+        &server.endpoint(),
+        &app,
+        WorkerOn::Fargate,
+        Frontend::BehindLoadBalancer,
+    );
+    let repo = TestRepo::empty();
+    let aws = moto::aws_env(&server.endpoint());
+    let copilot = workspace_named(&app);
+    // The environment's manifest names the VPC and subnets moto has.
+    let (a, b) = (&network.subnets[0], &network.subnets[1]);
+    std::fs::write(
+        copilot.path().join("copilot/environments/test/manifest.yml"),
+        format!(
+            "name: test\ntype: Environment\nnetwork:\n  vpc:\n    id: {}\n    subnets:\n      public:\n        - id: {a}\n        - id: {b}\n      private:\n        - id: {a}\n        - id: {b}\n",
+            network.vpc
+        ),
+    )
+    .unwrap();
+    let run = import_adopting(
+        &repo,
+        copilot.path(),
+        "123456789012",
+        &["--output", "json"],
+        &aws,
+    );
+    let test = adoption_of(&run.json(), "test");
+    let adopted = |from: &str| {
+        test["adopted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["from"] == format!("{app}-{from}"))
+            .unwrap_or_else(|| panic!("{from} not adopted: {test:#}"))
+            .clone()
+    };
+    let balancer = adopted("test/PublicLoadBalancer");
+    assert_eq!(balancer["resource"], "public-alb");
+    assert_eq!(balancer["type"], "aws:lb/loadBalancer:LoadBalancer");
+    assert_eq!(adopted("test/HTTPListener")["resource"], "public-alb-http");
+    let group = adopted("test-frontend/TargetGroup");
+    assert_eq!(group["component"], "frontend/app");
+    assert_eq!(group["type"], "aws:lb/targetGroup:TargetGroup");
+    assert_eq!(
+        adopted("test-frontend/HTTPListenerRule")["resource"],
+        "frontend-app-route"
+    );
+    let service = adopted("test-frontend/Service");
+    assert_eq!(service["component"], "frontend/app");
+    // Copilot's placeholder target group stays Copilot's.
+    assert!(
+        test["left"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["from"] == format!("{app}-test/DefaultHTTPTargetGroup")),
+        "{test:#}"
+    );
+
+    // What it wrote: the load balancer's name and groups, the target
+    // group's name, the rule's priority.
+    let stack = deployer::load::yaml::to_json(&repo.read("stacks/shop/stack.yaml")).unwrap();
+    let kept = &stack["environments"]["test"]["load_balancers"]["public"];
+    let group_ids = kept["keep_security_groups"].as_array().unwrap();
+    assert_eq!(group_ids.len(), 1, "{kept}");
+    assert!(group_ids[0].as_str().unwrap().starts_with("sg-"), "{kept}");
+    assert!(
+        kept["name"].as_str().is_some_and(|n| !n.is_empty()),
+        "{kept}"
+    );
+    let frontend = deployer::load::yaml::to_json(
+        &repo.read("stacks/shop/services/frontend/components/app/microservice.yaml"),
+    )
+    .unwrap();
+    let overlay = &frontend["environments"]["test"];
+    let group_name = group["id"].as_str().unwrap().split('/').nth(1).unwrap();
+    assert_eq!(overlay["target_group_name"], group_name);
+    assert_eq!(overlay["expose"]["priority"], 7);
+    assert!(overlay["service_name"].is_string(), "{overlay:#}");
+
+    // The program keeps them: the load balancer under its name with
+    // Copilot's group beside deployer's, the target group under its name.
+    let vars = variables_of(&repo);
+    let mut show = vec!["show", "-s", "shop", "-e", "test"];
+    show.extend(vars.iter().map(String::as_str));
+    let shown = repo.run(&show);
+    assert_eq!(shown.code, 0, "{}", shown.all());
+    let program = deployer::load::yaml::to_json(&shown.stdout).unwrap();
+    let resources = &program["resources"];
+    assert_eq!(resources["public-alb"]["properties"]["name"], kept["name"]);
+    assert_eq!(
+        resources["public-alb"]["properties"]["securityGroups"],
+        json!(["${public-alb-sg.id}", group_ids[0]])
+    );
+    assert_eq!(
+        resources["frontend-app-tg"]["properties"]["name"],
+        group_name
+    );
+
+    // The first plan imports them, and replaces nothing.
+    let mut env = pulumi_env(&repo);
+    env.extend(aws);
+    let run = plan_test(&repo, &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(&run.stderr, &["0 to replace, 0 to delete"]);
+    let mut json_plan = vec!["plan", "-s", "shop", "-e", "test", "--output", "json"];
+    json_plan.extend(vars.iter().map(String::as_str));
+    let planned = repo.run_with(&json_plan, &env).json();
+    let frontend_imports = planned["imports"]["frontend/app"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for resource in [
+        "frontend-app-tg",
+        "frontend-app-route",
+        "frontend-app-service",
+    ] {
+        assert!(
+            frontend_imports.iter().any(|i| i == resource),
+            "{resource}: {frontend_imports:?}"
+        );
+    }
+    assert_eq!(
+        planned["imports"]["_stack"],
+        json!(["cluster", "public-alb", "public-alb-http"]),
+        "{planned:#}"
+    );
+
+    // Without the load balancer's name, deployer's would be another one:
+    // the plan stops and names the input.
+    let file = "stacks/shop/stack.yaml";
+    let name = kept["name"].as_str().unwrap();
+    repo.write(
+        file,
+        repo.read(file)
+            .replace(&format!("name: {name}"), "name: renamed-alb"),
+    );
+    let run = plan_test(&repo, &env);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "public-alb",
+            &format!("name: \"{name}\" → \"renamed-alb\", which would replace it"),
+            "nothing was changed",
+        ],
+    );
+}
+
 /// A repository imported with `--adopt` from the application deployed in
 /// moto (with `--env-account test=ACCOUNT` and `extra` flags), the
 /// environment its plans run with (the stand-in, moto), the application's
@@ -403,12 +692,27 @@ fn imported_with(
     let repo = TestRepo::empty();
     let aws = moto::aws_env(&server.endpoint());
     let copilot = workspace_named(&app);
+    let run = import_adopting(&repo, copilot.path(), test_account, extra, &aws);
+    let mut env = pulumi_env(&repo);
+    env.extend(aws);
+    (repo, env, app, run)
+}
+
+/// `import copilot --adopt` of the workspace at `copilot` into `repo`,
+/// which must succeed.
+fn import_adopting(
+    repo: &TestRepo,
+    copilot: &std::path::Path,
+    test_account: &str,
+    extra: &[&str],
+    aws: &[(String, String)],
+) -> Run {
     let out = repo.path().display().to_string();
     let test = format!("test={test_account}");
     let mut args = vec![
         "import",
         "copilot",
-        copilot.path().to_str().unwrap(),
+        copilot.to_str().unwrap(),
         "--stack",
         "shop",
         "--out",
@@ -420,11 +724,9 @@ fn imported_with(
         "--adopt",
     ];
     args.extend_from_slice(extra);
-    let run = import_with(&repo, &args, &aws);
+    let run = import_with(repo, &args, aws);
     assert_eq!(run.code, 0, "{}", run.all());
-    let mut env = pulumi_env(&repo);
-    env.extend(aws);
-    (repo, env, app, run)
+    run
 }
 
 /// What `import copilot --adopt --output json` says of one environment.

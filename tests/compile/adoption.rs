@@ -181,3 +181,57 @@ fn an_adopted_database_keeps_the_security_groups_it_is_reached_through() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert_contains(&run.stderr, &["rds.yaml:", "keep_security_groups"]);
 }
+
+/// An adopted load balancer keeps its name and, beside deployer's own
+/// group, the security groups its targets admit requests from; an adopted
+/// target group keeps its name. Another environment keeps deployer's
+/// autonaming. A name AWS would refuse is an error at its line.
+#[test]
+fn an_adopted_load_balancer_and_target_group_keep_their_names() {
+    let repo = TestRepo::example();
+    let stack = "stacks/notification-platform/stack.yaml";
+    repo.edit(
+        stack,
+        "  development:\n    aliases: [dev]\n",
+        "  development:\n    aliases: [dev]\n    load_balancers:\n      public:\n        name: shop-Publi-1XD8QJ0ZQ6R7M\n        keep_security_groups: [sg-0a1b2c3d4e5f60009]\n",
+    );
+    let api =
+        "stacks/notification-platform/services/email-service/components/api/microservice.yaml";
+    repo.edit(
+        api,
+        "environments:\n",
+        "environments:\n  development:\n    target_group_name: shop-Targe-1N2B4J6K8M0P\n    expose:\n      priority: 7\n",
+    );
+    let run = show(&repo, "development");
+    assert_eq!(run.code, 0, "{}", run.all());
+    let program = deployer::load::yaml::to_json(&run.stdout).unwrap();
+    let balancer = &program["resources"]["public-alb"]["properties"];
+    assert_eq!(balancer["name"], "shop-Publi-1XD8QJ0ZQ6R7M");
+    assert_eq!(
+        balancer["securityGroups"],
+        serde_json::json!(["${public-alb-sg.id}", "sg-0a1b2c3d4e5f60009"])
+    );
+    let group = &program["resources"]["email-service-api-tg"]["properties"];
+    assert_eq!(group["name"], "shop-Targe-1N2B4J6K8M0P");
+    // The overlay's `expose.priority` is merged into the preset's `expose`.
+    let route = &program["resources"]["email-service-api-route"]["properties"];
+    assert_eq!(route["priority"], 7);
+    assert_eq!(
+        route["conditions"][0]["pathPattern"]["values"][0],
+        "/email/*"
+    );
+    passes_the_provider_checker(&repo, "development");
+    let run = show(&repo, "staging");
+    let staging = deployer::load::yaml::to_json(&run.stdout).unwrap();
+    assert!(staging["resources"]["public-alb"]["properties"]["name"].is_null());
+    assert!(staging["resources"]["email-service-api-tg"]["properties"]["name"].is_null());
+
+    repo.edit(
+        stack,
+        "name: shop-Publi-1XD8QJ0ZQ6R7M",
+        "name: -not-a-name-",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(&run.stderr, &["stack.yaml:", "name"]);
+}

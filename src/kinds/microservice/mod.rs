@@ -78,6 +78,15 @@ pub struct Microservice {
     /// service: the old one is drained and deleted.
     #[schemars(length(min = 1, max = 255), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
     pub service_name: Option<String>,
+    /// The name of the target group the load balancer sends the service's
+    /// requests to. Leave it out for one pulumi-aws makes up; name one to
+    /// keep a target group that is already there (`deployer import copilot
+    /// --adopt` writes Copilot's). A new name is a new target group.
+    #[schemars(
+        length(min = 1, max = 32),
+        regex(pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")
+    )]
+    pub target_group_name: Option<String>,
     /// The task definition family the service's revisions are registered
     /// in. Leave it out for `<stack>-<environment>-<service>-<component>`;
     /// name one to go on with an adopted service's revisions (`deployer

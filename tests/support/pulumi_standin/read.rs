@@ -7,7 +7,8 @@
 //! The stand-in reads the types deployer adopts, each by the id pulumi-aws
 //! imports it with (the "Import" section of each resource's page): an RDS
 //! instance by its identifier, an SQS queue by its URL, a log group by its
-//! name, an ECS cluster by its name, an ECS service by `<cluster>/<name>`.
+//! name, an ECS cluster by its name, an ECS service by `<cluster>/<name>`,
+//! a load balancer, listener, target group or listener rule by its ARN.
 //! It returns the inputs
 //! deployer's programs set and every input that forces a replacement
 //! ([`super::REPLACING`]); any other type is refused, as a provider without an
@@ -32,8 +33,12 @@ pub fn read(kind: &str, id: &str, region: &str) -> Result<Option<Value>, String>
             "aws:cloudwatch/logGroup:LogGroup" => log_group(&config, id).await,
             "aws:ecs/cluster:Cluster" => ecs_cluster(&config, id).await,
             "aws:ecs/service:Service" => ecs_service(&config, id).await,
+            "aws:lb/loadBalancer:LoadBalancer" => load_balancer(&config, id).await,
+            "aws:lb/listener:Listener" => listener(&config, id).await,
+            "aws:lb/targetGroup:TargetGroup" => target_group(&config, id).await,
+            "aws:lb/listenerRule:ListenerRule" => listener_rule(&config, id).await,
             other => Err(format!(
-                "the stand-in cannot import {other}: it reads only aws:rds/instance:Instance, aws:sqs/queue:Queue, aws:cloudwatch/logGroup:LogGroup, aws:ecs/cluster:Cluster and aws:ecs/service:Service"
+                "the stand-in cannot import {other}: it reads only aws:rds/instance:Instance, aws:sqs/queue:Queue, aws:cloudwatch/logGroup:LogGroup, aws:ecs/cluster:Cluster, aws:ecs/service:Service and aws:lb's loadBalancer, listener, targetGroup and listenerRule"
             )),
         }
     })
@@ -290,5 +295,146 @@ async fn ecs_service(config: &aws_config::SdkConfig, id: &str) -> Result<Option<
             }),
         );
     }
+    Ok(Some(Value::Object(live)))
+}
+
+/// Whether an Elastic Load Balancing error says the thing is not there
+/// (`LoadBalancerNotFound`, `ListenerNotFound`, `TargetGroupNotFound`,
+/// `RuleNotFound`): the provider's read then finds nothing.
+fn elb_not_found<E: aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata>(e: &E) -> bool {
+    e.code().is_some_and(|c| c.ends_with("NotFound"))
+}
+
+/// What an ARN's resource part after `<kind>/` is: the provider's
+/// `arn_suffix` (`app/<name>/<id>` for a load balancer, `targetgroup/<name>/<id>`).
+fn arn_suffix(arn: &str, after: &str) -> String {
+    arn.split_once(after)
+        .map_or(String::new(), |(_, rest)| rest.to_string())
+}
+
+/// As `resourceLoadBalancerRead` sets it (terraform-provider-aws
+/// `internal/service/elbv2/load_balancer.go`): the id is the ARN; `internal`
+/// from the scheme; `arn_suffix` from the ARN.
+async fn load_balancer(config: &aws_config::SdkConfig, id: &str) -> Result<Option<Value>, String> {
+    let client = aws_sdk_elasticloadbalancingv2::Client::new(config);
+    let found = match client
+        .describe_load_balancers()
+        .load_balancer_arns(id)
+        .send()
+        .await
+    {
+        Ok(found) => found,
+        Err(e) if e.as_service_error().is_some_and(elb_not_found) => return Ok(None),
+        Err(e) => return Err(format!("reading load balancer {id}: {e:?}")),
+    };
+    let Some(lb) = found.load_balancers().first() else {
+        return Ok(None);
+    };
+    Ok(Some(json!({
+        "name": lb.load_balancer_name(),
+        "internal": lb.scheme().is_some_and(|s| s.as_str() == "internal"),
+        "loadBalancerType": lb.r#type().map(|t| t.as_str()),
+        "securityGroups": lb.security_groups(),
+        "subnets": lb.availability_zones().iter().filter_map(|z| z.subnet_id()).collect::<Vec<_>>(),
+        "arn": lb.load_balancer_arn(),
+        "arnSuffix": arn_suffix(id, ":loadbalancer/"),
+        "dnsName": lb.dns_name(),
+        "zoneId": lb.canonical_hosted_zone_id(),
+    })))
+}
+
+/// As `resourceListenerRead` sets it (`internal/service/elbv2/listener.go`):
+/// the id is the ARN.
+async fn listener(config: &aws_config::SdkConfig, id: &str) -> Result<Option<Value>, String> {
+    let client = aws_sdk_elasticloadbalancingv2::Client::new(config);
+    let found = match client.describe_listeners().listener_arns(id).send().await {
+        Ok(found) => found,
+        Err(e) if e.as_service_error().is_some_and(elb_not_found) => return Ok(None),
+        Err(e) => return Err(format!("reading listener {id}: {e:?}")),
+    };
+    let Some(listener) = found.listeners().first() else {
+        return Ok(None);
+    };
+    let mut live = serde_json::Map::new();
+    live.insert("arn".into(), json!(listener.listener_arn()));
+    live.insert(
+        "loadBalancerArn".into(),
+        json!(listener.load_balancer_arn()),
+    );
+    live.insert("port".into(), json!(listener.port()));
+    live.insert(
+        "protocol".into(),
+        json!(listener.protocol().map(|p| p.as_str())),
+    );
+    if let Some(policy) = listener.ssl_policy() {
+        live.insert("sslPolicy".into(), json!(policy));
+    }
+    if let Some(certificate) = listener
+        .certificates()
+        .first()
+        .and_then(|c| c.certificate_arn())
+    {
+        live.insert("certificateArn".into(), json!(certificate));
+    }
+    Ok(Some(Value::Object(live)))
+}
+
+/// As `resourceTargetGroupRead` sets it (`internal/service/elbv2/target_group.go`):
+/// the id is the ARN.
+async fn target_group(config: &aws_config::SdkConfig, id: &str) -> Result<Option<Value>, String> {
+    let client = aws_sdk_elasticloadbalancingv2::Client::new(config);
+    let found = match client
+        .describe_target_groups()
+        .target_group_arns(id)
+        .send()
+        .await
+    {
+        Ok(found) => found,
+        Err(e) if e.as_service_error().is_some_and(elb_not_found) => return Ok(None),
+        Err(e) => return Err(format!("reading target group {id}: {e:?}")),
+    };
+    let Some(group) = found.target_groups().first() else {
+        return Ok(None);
+    };
+    Ok(Some(json!({
+        "name": group.target_group_name(),
+        "port": group.port(),
+        "protocol": group.protocol().map(|p| p.as_str()),
+        "vpcId": group.vpc_id(),
+        "targetType": group.target_type().map(|t| t.as_str()),
+        "arn": group.target_group_arn(),
+        "arnSuffix": id.rsplit_once(':').map_or("", |(_, suffix)| suffix),
+    })))
+}
+
+/// As `resourceListenerRuleRead` sets it (`internal/service/elbv2/listener_rule.go`):
+/// the id is the ARN, and "the listener arn isn't in the response but can be
+/// derived from the rule arn" (`ListenerARNFromRuleARN`:
+/// `^(arn:.+:listener)-rule(/.+)/[^/]+$`).
+async fn listener_rule(config: &aws_config::SdkConfig, id: &str) -> Result<Option<Value>, String> {
+    let client = aws_sdk_elasticloadbalancingv2::Client::new(config);
+    let found = match client.describe_rules().rule_arns(id).send().await {
+        Ok(found) => found,
+        Err(e) if e.as_service_error().is_some_and(elb_not_found) => return Ok(None),
+        Err(e) => return Err(format!("reading listener rule {id}: {e:?}")),
+    };
+    let Some(rule) = found.rules().first() else {
+        return Ok(None);
+    };
+    let listener = regex::Regex::new(r"^(arn:.+:listener)-rule(/.+)/[^/]+$")
+        .expect("a valid pattern")
+        .captures(id)
+        .map_or(String::new(), |c| format!("{}{}", &c[1], &c[2]));
+    let mut live = serde_json::Map::new();
+    live.insert("arn".into(), json!(rule.rule_arn()));
+    live.insert("listenerArn".into(), json!(listener));
+    // "default" is the listener's own rule, 99999 to the provider.
+    let priority = match rule.priority() {
+        Some("default") | None => 99999,
+        Some(p) => p
+            .parse::<i64>()
+            .map_err(|e| format!("rule {id}'s priority: {e}"))?,
+    };
+    live.insert("priority".into(), json!(priority));
     Ok(Some(Value::Object(live)))
 }

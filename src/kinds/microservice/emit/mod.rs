@@ -199,7 +199,11 @@ fn load_balancing(e: &mut Emitter, cx: &Context, sg: &str) -> Balancing {
     let (Some(expose), Some(port)) = (&service.expose, service.port) else {
         return balancing;
     };
-    e.add(index, target_group_resource(&target_group, cx, port));
+    let mut main = target_group_resource(&target_group, cx, port);
+    if let Some(name) = &service.target_group_name {
+        main = main.set("name", s(name));
+    }
+    e.add(index, main);
     let alternate = infra.rollout.shifts_traffic().then(|| {
         let alternate = e.autonamed(index, "tg-alt", 32);
         e.add(index, target_group_resource(&alternate, cx, port));
