@@ -5,7 +5,7 @@
 //! `cloudformation:ListStackResources` gives them, and what a database found
 //! there is, live.
 
-use super::{Cloud, problem};
+use super::{Cloud, problem, unless_missing};
 use crate::error::{Error, Result};
 
 /// One resource of a stack.
@@ -118,21 +118,14 @@ pub fn database(cloud: &Cloud, identifier: &str) -> Result<Option<LiveDatabase>>
             .db_instance_identifier(identifier)
             .send(),
     );
-    let found = match answer {
-        Ok(found) => found,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_db_instance_not_found_fault()) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => {
-            return Err(Error::failed(problem(
-                "rds:DescribeDBInstances",
-                identifier,
-                &e,
-            )));
-        }
+    let Some(found) = unless_missing(
+        answer,
+        |e| e.is_db_instance_not_found_fault(),
+        "rds:DescribeDBInstances",
+        identifier,
+    )?
+    else {
+        return Ok(None);
     };
     Ok(found.db_instances().first().map(|db| LiveDatabase {
         engine: db.engine().unwrap_or_default().to_string(),
@@ -184,17 +177,14 @@ pub fn ecs_service(cloud: &Cloud, cluster: &str, service: &str) -> Result<Option
             .services(service)
             .send(),
     );
-    let found = match answer {
-        Ok(found) => found,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_cluster_not_found_exception()) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => {
-            return Err(Error::failed(problem("ecs:DescribeServices", service, &e)));
-        }
+    let Some(found) = unless_missing(
+        answer,
+        |e| e.is_cluster_not_found_exception(),
+        "ecs:DescribeServices",
+        service,
+    )?
+    else {
+        return Ok(None);
     };
     Ok(found
         .services()
@@ -244,21 +234,14 @@ pub fn load_balancer(cloud: &Cloud, arn: &str) -> Result<Option<LiveLoadBalancer
             .load_balancer_arns(arn)
             .send(),
     );
-    let found = match answer {
-        Ok(found) => found,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_load_balancer_not_found_exception()) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => {
-            return Err(Error::failed(problem(
-                "elasticloadbalancing:DescribeLoadBalancers",
-                arn,
-                &e,
-            )));
-        }
+    let Some(found) = unless_missing(
+        answer,
+        |e| e.is_load_balancer_not_found_exception(),
+        "elasticloadbalancing:DescribeLoadBalancers",
+        arn,
+    )?
+    else {
+        return Ok(None);
     };
     Ok(found.load_balancers().first().map(|b| LiveLoadBalancer {
         name: b.load_balancer_name().unwrap_or_default().to_string(),
@@ -271,21 +254,14 @@ pub fn load_balancer(cloud: &Cloud, arn: &str) -> Result<Option<LiveLoadBalancer
 pub fn rule_priority(cloud: &Cloud, arn: &str) -> Result<Option<u32>> {
     let client = cloud.client::<aws_sdk_elasticloadbalancingv2::Client>();
     let answer = cloud.block_on(client.describe_rules().rule_arns(arn).send());
-    let found = match answer {
-        Ok(found) => found,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_rule_not_found_exception()) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => {
-            return Err(Error::failed(problem(
-                "elasticloadbalancing:DescribeRules",
-                arn,
-                &e,
-            )));
-        }
+    let Some(found) = unless_missing(
+        answer,
+        |e| e.is_rule_not_found_exception(),
+        "elasticloadbalancing:DescribeRules",
+        arn,
+    )?
+    else {
+        return Ok(None);
     };
     Ok(found
         .rules()
@@ -320,15 +296,14 @@ pub fn environment(
             .name(&parameter)
             .send(),
     );
-    let found = match answer {
-        Ok(found) => found,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_parameter_not_found()) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => return Err(Error::failed(problem("ssm:GetParameter", &parameter, &e))),
+    let Some(found) = unless_missing(
+        answer,
+        |e| e.is_parameter_not_found(),
+        "ssm:GetParameter",
+        &parameter,
+    )?
+    else {
+        return Ok(None);
     };
     let value = found
         .parameter()

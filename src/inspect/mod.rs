@@ -132,6 +132,26 @@ pub fn active_cluster(env: &EnvironmentSpec, who: &str, name: &str) -> Result<Op
         .map(|c| c.cluster_arn().unwrap_or(name).to_string()))
 }
 
+/// An answer, or `None` where AWS says the thing asked for is not there
+/// (`missing`, the operation's own "not found" error); any other failure is
+/// an error saying what was asked ([`problem`]).
+pub fn unless_missing<T, E, R>(
+    answer: std::result::Result<T, SdkError<E, R>>,
+    missing: impl Fn(&E) -> bool,
+    call: &str,
+    resource: &str,
+) -> Result<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match answer {
+        Ok(found) => Ok(Some(found)),
+        Err(e) if e.as_service_error().is_some_and(&missing) => Ok(None),
+        Err(e) => Err(Error::failed(problem(call, resource, &e))),
+    }
+}
+
 /// Why an AWS call failed, in words: a missing permission names the API call
 /// and the resource; anything else says what was asked.
 pub fn problem<E, R>(call: &str, resource: &str, err: &SdkError<E, R>) -> String
