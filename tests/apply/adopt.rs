@@ -52,7 +52,18 @@ enum Frontend {
     /// the target group and listener rule in the service's
     /// (`workloads/partials/cf/alb.yml`, `http-listener.yml`), in the
     /// subnets of moto's default VPC.
-    BehindLoadBalancer,
+    BehindLoadBalancer(Listening),
+}
+
+/// What Copilot's environment listens on.
+#[derive(Clone, Copy, PartialEq)]
+enum Listening {
+    /// HTTP only: the service's rule is `HTTPListenerRule`.
+    Http,
+    /// HTTPS with an ACM certificate (`http.public.certificates`): the
+    /// service's rule is `HTTPSListenerRule`, and `HTTPListenerRuleWithDomain`
+    /// redirects HTTP to it (copilot-cli `workloads/partials/cf/https-listener.yml`).
+    Https,
 }
 
 /// The VPC and subnets moto has in us-east-1, for a load balancer (moto
@@ -60,6 +71,28 @@ enum Frontend {
 struct MotoNetwork {
     vpc: String,
     subnets: Vec<String>,
+    /// The ACM certificate of an HTTPS listener.
+    certificate: Option<String>,
+}
+
+/// A certificate moto's ACM issues for `domain` (moto's load balancer
+/// refuses one ACM does not have); asked through boto3, which moto brings.
+fn moto_certificate(endpoint: &str, domain: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, boto3\nacm = boto3.client('acm', region_name='us-east-1', endpoint_url=sys.argv[1])\nprint(acm.request_certificate(DomainName=sys.argv[2])['CertificateArn'])",
+            endpoint,
+            domain,
+        ])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// The application of tests/support/copilot, deployed by Copilot in `test`:
@@ -145,11 +178,13 @@ fn deploy_copilot_application_with(
                 .take(2)
                 .map(|s| s.subnet_id().unwrap().to_string())
                 .collect(),
+            certificate: (frontend == Frontend::BehindLoadBalancer(Listening::Https))
+                .then(|| moto_certificate(endpoint, "shop.example.com")),
         };
         let mut environment = json!({"Resources": {
             "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": cluster}}
         }});
-        if frontend == Frontend::BehindLoadBalancer {
+        if let Frontend::BehindLoadBalancer(listening) = frontend {
             let resources = environment["Resources"].as_object_mut().unwrap();
             resources.insert("PublicHTTPLoadBalancerSecurityGroup".into(), json!({
                 "Type": "AWS::EC2::SecurityGroup", "Properties": {
@@ -167,6 +202,21 @@ fn deploy_copilot_application_with(
                 "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
                     "DefaultActions": [{"TargetGroupArn": {"Ref": "DefaultHTTPTargetGroup"}, "Type": "forward"}],
                     "LoadBalancerArn": {"Ref": "PublicLoadBalancer"}, "Port": 80, "Protocol": "HTTP"}}));
+            if listening == Listening::Https {
+                resources.insert("PublicHTTPSLoadBalancerSecurityGroup".into(), json!({
+                    "Type": "AWS::EC2::SecurityGroup", "Properties": {
+                        "GroupDescription": "HTTPS access to the public facing load balancer",
+                        "VpcId": network.vpc}}));
+                resources["PublicLoadBalancer"]["Properties"]["SecurityGroups"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"Ref": "PublicHTTPSLoadBalancerSecurityGroup"}));
+                resources.insert("HTTPSListener".into(), json!({
+                    "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
+                        "Certificates": [{"CertificateArn": network.certificate}],
+                        "DefaultActions": [{"TargetGroupArn": {"Ref": "DefaultHTTPTargetGroup"}, "Type": "forward"}],
+                        "LoadBalancerArn": {"Ref": "PublicLoadBalancer"}, "Port": 443, "Protocol": "HTTPS"}}));
+            }
         }
         cloudformation
             .create_stack()
@@ -197,16 +247,33 @@ fn deploy_copilot_application_with(
             "AddonsStack": {"Type": "AWS::CloudFormation::Stack", "Properties": {
                 "TemplateURL": format!("https://{bucket}.s3.amazonaws.com/manifests/frontend/addons.yml")}}
         }});
-        if frontend == Frontend::BehindLoadBalancer {
-            // Copilot's service stack finds the listener through its
-            // environment controller; here it is named.
+        if let Frontend::BehindLoadBalancer(listening) = frontend {
+            // Copilot's service stack finds the listeners through its
+            // environment controller; here they are named.
             let listener = physical_id(format!("{app}-test"), "HTTPListener").await;
             let resources = frontend_stack["Resources"].as_object_mut().unwrap();
+            let rule = match listening {
+                Listening::Http => "HTTPListenerRule",
+                Listening::Https => {
+                    resources.insert("HTTPListenerRuleWithDomain".into(), json!({
+                        "Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {
+                            "ListenerArn": listener, "Priority": 7,
+                            "Actions": [{"Type": "redirect", "RedirectConfig": {
+                                "Protocol": "HTTPS", "Port": "443", "Host": "#{host}",
+                                "Path": "/#{path}", "Query": "#{query}", "StatusCode": "HTTP_301"}}],
+                            "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}]}}));
+                    "HTTPSListenerRule"
+                }
+            };
+            let listener = match listening {
+                Listening::Http => listener,
+                Listening::Https => physical_id(format!("{app}-test"), "HTTPSListener").await,
+            };
             resources.insert("TargetGroup".into(), json!({
                 "Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
                     "Port": 8080, "Protocol": "HTTP", "TargetType": "ip", "VpcId": network.vpc,
                     "HealthCheckPath": "/_healthcheck"}}));
-            resources.insert("HTTPListenerRule".into(), json!({
+            resources.insert(rule.into(), json!({
                 "Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {
                     "ListenerArn": listener, "Priority": 7,
                     "Actions": [{"TargetGroupArn": {"Ref": "TargetGroup"}, "Type": "forward"}],
@@ -282,7 +349,7 @@ fn deploy_copilot_application_with(
         }
         // The frontend's target group, which ECS registers its tasks in.
         let target_group = match frontend {
-            Frontend::BehindLoadBalancer => {
+            Frontend::BehindLoadBalancer(_) => {
                 Some(physical_id(format!("{app}-test-frontend"), "TargetGroup").await)
             }
             Frontend::AddonsOnly => None,
@@ -520,25 +587,34 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
 /// service's target group (its name kept) and listener rule (its priority
 /// kept), and the ECS service, in that target group. The first plan
 /// imports them all and replaces nothing.
-#[test]
-fn a_service_behind_copilot_s_load_balancer_is_adopted_with_it() {
+/// The application deployed with its frontend behind a load balancer that
+/// listens as `listening` says, imported with `--adopt` (the environment's
+/// manifest naming moto's VPC and subnets, and the certificate); the
+/// repository, the environment its plans run with, the application's name,
+/// and what the adoption says of `test`.
+fn adopted_behind_load_balancer(
+    listening: Listening,
+) -> (TestRepo, Vec<(String, String)>, String, serde_json::Value) {
     let server = moto::moto();
     let app = moto::unique("shop");
     let network = deploy_copilot_application_with(
         &server.endpoint(),
         &app,
         WorkerOn::Fargate,
-        Frontend::BehindLoadBalancer,
+        Frontend::BehindLoadBalancer(listening),
     );
     let repo = TestRepo::empty();
     let aws = moto::aws_env(&server.endpoint());
     let copilot = workspace_named(&app);
-    // The environment's manifest names the VPC and subnets moto has.
     let (a, b) = (&network.subnets[0], &network.subnets[1]);
+    let http = match &network.certificate {
+        Some(certificate) => format!("http:\n  public:\n    certificates: [{certificate}]\n"),
+        None => String::new(),
+    };
     std::fs::write(
         copilot.path().join("copilot/environments/test/manifest.yml"),
         format!(
-            "name: test\ntype: Environment\nnetwork:\n  vpc:\n    id: {}\n    subnets:\n      public:\n        - id: {a}\n        - id: {b}\n      private:\n        - id: {a}\n        - id: {b}\n",
+            "name: test\ntype: Environment\nnetwork:\n  vpc:\n    id: {}\n    subnets:\n      public:\n        - id: {a}\n        - id: {b}\n      private:\n        - id: {a}\n        - id: {b}\n{http}",
             network.vpc
         ),
     )
@@ -551,6 +627,14 @@ fn a_service_behind_copilot_s_load_balancer_is_adopted_with_it() {
         &aws,
     );
     let test = adoption_of(&run.json(), "test");
+    let mut env = pulumi_env(&repo);
+    env.extend(aws);
+    (repo, env, app, test)
+}
+
+#[test]
+fn a_service_behind_copilot_s_load_balancer_is_adopted_with_it() {
+    let (repo, env, app, test) = adopted_behind_load_balancer(Listening::Http);
     let adopted = |from: &str| {
         test["adopted"]
             .as_array()
@@ -624,8 +708,6 @@ fn a_service_behind_copilot_s_load_balancer_is_adopted_with_it() {
     );
 
     // The first plan imports them, and replaces nothing.
-    let mut env = pulumi_env(&repo);
-    env.extend(aws);
     let run = plan_test(&repo, &env);
     assert_eq!(run.code, 0, "{}", run.all());
     assert_contains(&run.stderr, &["0 to replace, 0 to delete"]);
@@ -671,6 +753,53 @@ fn a_service_behind_copilot_s_load_balancer_is_adopted_with_it() {
             "nothing was changed",
         ],
     );
+}
+
+/// Behind HTTPS, the rule deployer routes through is Copilot's
+/// `HTTPSListenerRule`, on the adopted HTTPS listener; Copilot's redirect
+/// of HTTP (`HTTPListenerRuleWithDomain`) stays Copilot's, since deployer's
+/// HTTP listener redirects every request itself. The load balancer keeps
+/// both of Copilot's groups, and the first plan replaces nothing.
+#[test]
+fn behind_https_the_https_rule_is_adopted_and_the_redirect_left() {
+    let (repo, env, app, test) = adopted_behind_load_balancer(Listening::Https);
+    let from = |item: &serde_json::Value| item["from"].as_str().unwrap().to_string();
+    let adopted: Vec<String> = test["adopted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(from)
+        .collect();
+    for expected in [
+        "test/PublicLoadBalancer",
+        "test/HTTPListener",
+        "test/HTTPSListener",
+        "test-frontend/TargetGroup",
+        "test-frontend/HTTPSListenerRule",
+        "test-frontend/Service",
+    ] {
+        assert!(
+            adopted.contains(&format!("{app}-{expected}")),
+            "{expected} not adopted: {test:#}"
+        );
+    }
+    let redirect = test["left"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["from"] == format!("{app}-test-frontend/HTTPListenerRuleWithDomain"))
+        .unwrap_or_else(|| panic!("the redirect is not listed: {test:#}"));
+    assert_contains(redirect["why"].as_str().unwrap(), &["stays Copilot's"]);
+    let stack = deployer::load::yaml::to_json(&repo.read("stacks/shop/stack.yaml")).unwrap();
+    let kept = &stack["environments"]["test"]["load_balancers"]["public"];
+    assert_eq!(
+        kept["keep_security_groups"].as_array().unwrap().len(),
+        2,
+        "{kept}"
+    );
+    let run = plan_test(&repo, &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(&run.stderr, &["0 to replace, 0 to delete"]);
 }
 
 /// A repository imported with `--adopt` from the application deployed in
