@@ -490,10 +490,20 @@ fn price(
             } else {
                 format!("{low}–{high} tasks")
             };
+            // Fargate Spot has no list price (AWS sets its discount and
+            // changes it): Spot tasks are priced as on demand, an upper bound.
+            let on_spot = p["capacityProviderStrategies"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|c| c["capacityProvider"] == "FARGATE_SPOT"));
             let what = format!(
-                "Fargate: {tasks} × {} vCPU, {} GB ({architecture})",
+                "Fargate: {tasks} × {} vCPU, {} GB ({architecture}){}",
                 trim(vcpu),
-                trim(gb)
+                trim(gb),
+                if on_spot {
+                    ", on Spot: priced as on demand, which Spot costs less than"
+                } else {
+                    ""
+                }
             );
             let Some(prices) = prices else {
                 return Some(unknown(what, no_region()));

@@ -341,6 +341,16 @@ fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accoun
         entry("frontend/manifest.yml", "environments.prod.count.range")["detail"],
         "services/frontend/components/app/infra.yaml: autoscaling.min, autoscaling.max"
     );
+    // Fargate Spot: every task (`count.spot`), or those beyond the first
+    // `spot_from` less one (`count.range.spot_from`).
+    assert_eq!(
+        entry("api/manifest.yml", "count.range.spot_from")["detail"],
+        "services/api/components/app/infra.yaml: capacity: spot, on_demand_base (spot_from less one)"
+    );
+    assert_eq!(
+        entry("api/manifest.yml", "environments.test.count.spot")["detail"],
+        "services/api/components/app/infra.yaml: replicas, capacity: spot"
+    );
     assert_eq!(
         entry("frontend/manifest.yml", "http.healthcheck.grace_period")["detail"],
         "services/frontend/components/app/microservice.yaml: health_check.grace_period_seconds"
@@ -406,6 +416,23 @@ fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accoun
         }
     }
 
+    let api = deployer::load::yaml::to_json(
+        &std::fs::read_to_string(
+            repo_dir.join("stacks/shop/services/api/components/app/infra.yaml"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(api["capacity"], "spot");
+    assert_eq!(api["on_demand_base"], 2);
+    assert_eq!(api["environments"]["test"]["replicas"], 1);
+    assert_eq!(api["environments"]["test"]["capacity"], "spot");
+    // Copilot's override replaces the whole `count`: the file's scaling and
+    // on-demand base are removed for test, and nothing else is said.
+    assert_eq!(
+        api["environments"]["test"],
+        serde_json::json!({"replicas": 1, "capacity": "spot", "autoscaling": null, "on_demand_base": null})
+    );
     let infra = std::fs::read_to_string(
         repo_dir.join("stacks/shop/services/frontend/components/app/infra.yaml"),
     )

@@ -13,6 +13,8 @@ mod at_scale;
 mod cost;
 #[path = "compile/rollouts.rs"]
 mod rollouts;
+#[path = "compile/spot.rs"]
+mod spot;
 // The benchmarks' repository generator, for tests at their scale.
 #[path = "../benches/compile/generate.rs"]
 #[allow(dead_code)]

@@ -9,6 +9,10 @@ use crate::kinds::microservice::Visibility;
 
 pub const CLUSTER: &str = "cluster";
 
+/// The cluster's capacity providers, when a service runs on Fargate Spot:
+/// a service's strategy may name only providers its cluster has.
+pub const CAPACITY_PROVIDERS: &str = "cluster-capacity-providers";
+
 /// Recommended TLS policy of Application Load Balancers (TLS 1.3 and 1.2).
 const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
@@ -90,18 +94,23 @@ pub fn base_url(e: &Emitter, visibility: Visibility) -> Vec<super::program::Part
 }
 
 pub fn emit(e: &mut Emitter) {
-    let services: Vec<&crate::kinds::microservice::Microservice> = e
+    let specs: Vec<&crate::kinds::microservice::MicroserviceSpec> = e
         .stack
         .components
         .iter()
         .filter_map(|c| match &c.spec {
-            Spec::Microservice(m) => Some(m.settings.as_ref()),
+            Spec::Microservice(m) => Some(m),
             _ => None,
         })
         .collect();
-    if services.is_empty() {
+    if specs.is_empty() {
         return;
     }
+    let services: Vec<&crate::kinds::microservice::Microservice> =
+        specs.iter().map(|m| m.settings.as_ref()).collect();
+    let on_spot = specs
+        .iter()
+        .any(|m| m.infra.capacity == crate::kinds::microservice::Capacity::Spot);
     let visibilities: Vec<Visibility> = [Visibility::Public, Visibility::Internal]
         .into_iter()
         .filter(|v| {
@@ -131,6 +140,19 @@ pub fn emit(e: &mut Emitter) {
     e.program
         .outputs
         .push(("_stack.cluster".into(), r(format!("{CLUSTER}.name"))));
+    // Both Fargate providers, as Copilot's cluster has them
+    // (`CapacityProviders: ['FARGATE', 'FARGATE_SPOT']`): the cluster's
+    // list replaces what it had, and on-demand services use `FARGATE`.
+    if on_spot {
+        e.add_shared(
+            Resource::new(
+                CAPACITY_PROVIDERS,
+                "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+            )
+            .set("clusterName", r(format!("{CLUSTER}.name")))
+            .set("capacityProviders", strings(["FARGATE", "FARGATE_SPOT"])),
+        );
+    }
     for visibility in visibilities {
         load_balancer(e, visibility);
     }

@@ -238,7 +238,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "count.queue_delay",
         "scaling on queue backlog is not supported: scale on `cpu_target`",
     ),
-    ("count.spot", "deployer runs Fargate on demand"),
 ];
 
 /// Reads the workspace and writes the repository; the report says what
@@ -675,6 +674,13 @@ fn service(
     }
     if !overlays_settings.is_empty() {
         settings.insert("environments".into(), Json::Object(overlays_settings));
+    }
+    // An overlay's `null` removes a key of the file: one the file does not
+    // have says nothing.
+    for overlay in overlays_infra.values_mut() {
+        if let Json::Object(keys) = overlay {
+            keys.retain(|key, value| !value.is_null() || infra.contains_key(key));
+        }
     }
     if !overlays_infra.is_empty() {
         infra.insert("environments".into(), Json::Object(overlays_infra));
@@ -1125,73 +1131,122 @@ fn fields(
             infra.insert(key.into(), yaml_json(value));
             notes.mapped(value, path, &to(infra_file, key));
         }
-        "count" => match &value.value {
-            Yaml::Int(n) => {
-                infra.insert("replicas".into(), json!(n));
-                notes.mapped(value, path, &to(infra_file, "replicas"));
+        // An environment's `count` replaces the service's whole `count`
+        // (Copilot's overrides replace what they name): what it does not
+        // say is removed from the overlay (`null`), not kept from the file.
+        "count" if path.starts_with("environments.") => {
+            for key in ["autoscaling", "capacity", "on_demand_base"] {
+                infra.insert(key.into(), Json::Null);
             }
-            Yaml::Map(m) => {
-                let mut scaling = Map::new();
-                for (ck, cv) in &m.entries {
-                    let p = format!("{path}.{}", ck.name);
-                    match ck.name.as_str() {
-                        "range" => {
-                            let range = match &cv.value {
-                                Yaml::Str(s) => s.split_once('-').map(|(a, b)| {
-                                    (a.trim().parse::<u64>().ok(), b.trim().parse::<u64>().ok())
-                                }),
-                                Yaml::Map(r) => Some((
-                                    r.get("min").and_then(|n| yaml_json(n).as_u64()),
-                                    r.get("max").and_then(|n| yaml_json(n).as_u64()),
-                                )),
-                                _ => None,
-                            };
-                            if let Some((Some(min), Some(max))) = range {
-                                scaling.insert("min".into(), json!(min));
-                                scaling.insert("max".into(), json!(max));
-                                notes.mapped(
-                                    cv,
-                                    &p,
-                                    &to(infra_file, "autoscaling.min, autoscaling.max"),
-                                );
-                            } else {
-                                notes.other(cv, &p);
-                            }
-                        }
-                        "cpu_percentage" => {
-                            scaling.insert("cpu_target".into(), yaml_json(cv));
-                            notes.mapped(cv, &p, &to(infra_file, "autoscaling.cpu_target"));
-                        }
-                        "memory_percentage" => {
-                            scaling.insert("memory_target".into(), yaml_json(cv));
-                            notes.mapped(cv, &p, &to(infra_file, "autoscaling.memory_target"));
-                        }
-                        "requests" => {
-                            // Copilot counts requests per task per minute too.
-                            scaling.insert("requests_per_target".into(), yaml_json(cv));
-                            notes.mapped(
-                                cv,
-                                &p,
-                                &to(infra_file, "autoscaling.requests_per_target"),
-                            );
-                        }
-                        _ => notes.other(cv, &p),
-                    }
-                }
-                if let (Some(min), true) =
-                    (scaling.get("min").cloned(), scaling.contains_key("max"))
-                {
-                    infra.insert("replicas".into(), min);
-                    infra.insert("autoscaling".into(), Json::Object(scaling));
-                }
-            }
-            _ => notes.other(value, path),
-        },
+            count(value, path, infra, notes, infra_file);
+        }
+        "count" => count(value, path, infra, notes, infra_file),
         "tags" => notes.unsupported(
             value,
             path,
             "put the tags in service.yaml's `tags:` (they apply to every resource of the service)",
         ),
+        _ => notes.other(value, path),
+    }
+}
+
+/// A service's `count` (or one environment's): a number of tasks, or a map of
+/// `range` (with `spot_from`), scaling targets and `spot`, into infra.yaml.
+fn count(
+    value: &Node,
+    path: &str,
+    infra: &mut Map<String, Json>,
+    notes: &mut Notes,
+    infra_file: &str,
+) {
+    let to = |file: &str, k: &str| format!("{file}: {k}");
+    match &value.value {
+        Yaml::Int(n) => {
+            infra.insert("replicas".into(), json!(n));
+            notes.mapped(value, path, &to(infra_file, "replicas"));
+        }
+        Yaml::Map(m) => {
+            let mut scaling = Map::new();
+            for (ck, cv) in &m.entries {
+                let p = format!("{path}.{}", ck.name);
+                match ck.name.as_str() {
+                    "range" => {
+                        let range = match &cv.value {
+                            Yaml::Str(s) => s.split_once('-').map(|(a, b)| {
+                                (a.trim().parse::<u64>().ok(), b.trim().parse::<u64>().ok())
+                            }),
+                            Yaml::Map(r) => Some((
+                                r.get("min").and_then(|n| yaml_json(n).as_u64()),
+                                r.get("max").and_then(|n| yaml_json(n).as_u64()),
+                            )),
+                            _ => None,
+                        };
+                        if let Some((Some(min), Some(max))) = range {
+                            scaling.insert("min".into(), json!(min));
+                            scaling.insert("max".into(), json!(max));
+                            notes.mapped(
+                                cv,
+                                &p,
+                                &to(infra_file, "autoscaling.min, autoscaling.max"),
+                            );
+                        } else {
+                            notes.other(cv, &p);
+                        }
+                        // The range's other keys: `spot_from`, the task
+                        // count from which tasks run on Spot.
+                        for (rk, rv) in cv
+                            .as_map()
+                            .map(|r| r.entries.as_slice())
+                            .unwrap_or_default()
+                        {
+                            let rp = format!("{p}.{}", rk.name);
+                            match rk.name.as_str() {
+                                "min" | "max" => {}
+                                "spot_from" => match yaml_json(rv).as_u64() {
+                                    Some(from) => {
+                                        infra.insert("capacity".into(), json!("spot"));
+                                        if from > 1 {
+                                            infra.insert("on_demand_base".into(), json!(from - 1));
+                                        }
+                                        notes.mapped(rv, &rp, &to(infra_file, "capacity: spot, on_demand_base (spot_from less one)"));
+                                    }
+                                    None => notes.other(rv, &rp),
+                                },
+                                _ => notes.other(rv, &rp),
+                            }
+                        }
+                    }
+                    // Every task on Spot (copilot-cli
+                    // `convertCapacityProviders`: `FARGATE_SPOT`, weight 1).
+                    "spot" => match yaml_json(cv).as_u64() {
+                        Some(count) => {
+                            infra.insert("replicas".into(), json!(count));
+                            infra.insert("capacity".into(), json!("spot"));
+                            notes.mapped(cv, &p, &to(infra_file, "replicas, capacity: spot"));
+                        }
+                        None => notes.other(cv, &p),
+                    },
+                    "cpu_percentage" => {
+                        scaling.insert("cpu_target".into(), yaml_json(cv));
+                        notes.mapped(cv, &p, &to(infra_file, "autoscaling.cpu_target"));
+                    }
+                    "memory_percentage" => {
+                        scaling.insert("memory_target".into(), yaml_json(cv));
+                        notes.mapped(cv, &p, &to(infra_file, "autoscaling.memory_target"));
+                    }
+                    "requests" => {
+                        // Copilot counts requests per task per minute too.
+                        scaling.insert("requests_per_target".into(), yaml_json(cv));
+                        notes.mapped(cv, &p, &to(infra_file, "autoscaling.requests_per_target"));
+                    }
+                    _ => notes.other(cv, &p),
+                }
+            }
+            if let (Some(min), true) = (scaling.get("min").cloned(), scaling.contains_key("max")) {
+                infra.insert("replicas".into(), min);
+                infra.insert("autoscaling".into(), Json::Object(scaling));
+            }
+        }
         _ => notes.other(value, path),
     }
 }

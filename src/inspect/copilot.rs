@@ -149,6 +149,9 @@ pub struct LiveService {
     /// Empty when the service runs on a capacity provider strategy (a
     /// Copilot service with `count.spot`).
     pub launch_type: String,
+    /// Its capacity provider strategy: each provider with its weight and
+    /// base (ECS's 0 when not given).
+    pub capacity: Vec<(String, i64, i64)>,
     /// The target groups load balancers send it traffic through (ARNs).
     pub target_groups: Vec<String>,
     /// Its registration for service discovery (Cloud Map), as Copilot
@@ -197,6 +200,17 @@ pub fn ecs_service(cloud: &Cloud, cluster: &str, service: &str) -> Result<Option
                 .launch_type()
                 .map(|l| l.as_str().to_string())
                 .unwrap_or_default(),
+            capacity: s
+                .capacity_provider_strategy()
+                .iter()
+                .map(|c| {
+                    (
+                        c.capacity_provider().to_string(),
+                        i64::from(c.weight()),
+                        i64::from(c.base()),
+                    )
+                })
+                .collect(),
             target_groups: s
                 .load_balancers()
                 .iter()

@@ -126,6 +126,16 @@ pub fn check(
             );
         }
     }
+    if infra.on_demand_base > 0 && infra.capacity != super::Capacity::Spot {
+        diagnostics.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                "`on_demand_base` says how many tasks stay off Spot, but this service does not run on Spot",
+            )
+            .at(infra_span("/on_demand_base"))
+            .help("add `capacity: spot`, or remove `on_demand_base`: every task already runs on regular Fargate"),
+        );
+    }
     check_rollout(&infra.rollout, service.expose.is_some(), &infra_span, diagnostics);
     for d in &mut diagnostics[before..] {
         d.note_origin(doc.file, sources);

@@ -303,6 +303,19 @@ pub struct Infra {
     pub replicas: u32,
     /// Scale the number of tasks with load.
     pub autoscaling: Option<Autoscaling>,
+    /// What the tasks run on: `on_demand` Fargate (the default), or `spot`:
+    /// Fargate Spot, spare capacity at about a third of the price, which AWS
+    /// may take back with two minutes' warning (the task gets SIGTERM and
+    /// ECS starts another). Switching an existing service between the two
+    /// replaces it: ECS cannot change it in place.
+    #[serde(default)]
+    pub capacity: Capacity,
+    /// With `capacity: spot`, how many tasks run on regular Fargate before
+    /// any runs on Spot, so that many survive a Spot interruption
+    /// (Copilot's `count.range.spot_from` less one).
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 1000))]
+    pub on_demand_base: u32,
     /// CPU architecture of the image.
     #[serde(default)]
     pub architecture: Architecture,
@@ -320,6 +333,8 @@ impl Default for Infra {
             memory: default_memory(),
             replicas: default_replicas(),
             autoscaling: None,
+            capacity: Capacity::default(),
+            on_demand_base: 0,
             architecture: Architecture::default(),
             rollout: Rollout::default(),
         }
@@ -334,6 +349,18 @@ fn default_memory() -> u32 {
 }
 fn default_replicas() -> u32 {
     1
+}
+
+/// What a service's tasks run on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Capacity {
+    /// Regular Fargate (`launchType: FARGATE`).
+    #[default]
+    OnDemand,
+    /// Fargate Spot (a capacity provider strategy of `FARGATE_SPOT`, after
+    /// `on_demand_base` tasks on `FARGATE`).
+    Spot,
 }
 
 /// Target-tracking autoscaling.

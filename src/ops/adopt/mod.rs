@@ -464,15 +464,8 @@ fn take_over(
                     "a load balancer sends it traffic through target group {group}, which is not adopted: deployer runs the service anew behind its own load balancer, beside Copilot's; move the DNS name (`http.alias`) once deployer's serves, then delete Copilot's (`copilot svc delete`)"
                 )));
             }
-            if live.launch_type != "FARGATE" {
-                return Ok(Err(format!(
-                    "it runs on {} and deployer's services run on Fargate (`launchType: FARGATE`): another launch type forces a new service, so deployer runs its own beside it; delete Copilot's once deployer's runs (`copilot svc delete`)",
-                    if live.launch_type.is_empty() {
-                        "a capacity provider strategy (`count.spot`)".to_string()
-                    } else {
-                        format!("launch type {}", live.launch_type)
-                    }
-                )));
+            if let Err(why) = runs_as_compiled(&live, target) {
+                return Ok(Err(why));
             }
             id = format!("{cluster}/{}", live.name);
             settings.push(Setting::new("service_name", live.name.clone()));
@@ -590,6 +583,96 @@ fn stays(kind: &str) -> &'static str {
         }
         _ => "stays Copilot's, outside deployer",
     }
+}
+
+/// Whether a live service runs on what the program's runs on: its launch
+/// type, or its capacity provider strategy (Fargate Spot), since changing
+/// either forces a new service (terraform-provider-aws
+/// `internal/service/ecs/service.go`: `launch_type` is ForceNew, and
+/// `capacityProviderStrategyCustomizeDiff` forces one for a changed
+/// strategy); or why it is left running.
+fn runs_as_compiled(
+    live: &cloudformation::LiveService,
+    target: &crate::emit::program::Resource,
+) -> std::result::Result<(), String> {
+    let compiled = compiled_strategy(target);
+    match (live.launch_type.as_str(), compiled.is_empty()) {
+        ("FARGATE", true) => Ok(()),
+        ("", false) if normalized(&live.capacity) == compiled => Ok(()),
+        ("", true) => Err(format!(
+            "it runs on {}, and its infra.yaml runs it on regular Fargate: add `capacity: spot` (and `on_demand_base`) to its environment's overlay to adopt it, or deployer runs its own beside it",
+            shown(&live.capacity)
+        )),
+        ("", false) => Err(format!(
+            "it runs on {}, and its infra.yaml on {}: a new strategy forces a new service; make `capacity` and `on_demand_base` say what runs to adopt it",
+            shown(&live.capacity),
+            shown(&compiled)
+        )),
+        ("FARGATE", false) => Err(format!(
+            "it runs on regular Fargate, and its infra.yaml on {}: a strategy where there was a launch type forces a new service; remove `capacity: spot` from its environment's overlay to adopt it",
+            shown(&compiled)
+        )),
+        (launch, _) => Err(format!(
+            "it runs on launch type {launch}, and deployer's services run on Fargate: another launch type forces a new service, so deployer runs its own beside it; delete Copilot's once deployer's runs (`copilot svc delete`)"
+        )),
+    }
+}
+
+/// A capacity provider strategy, each provider with its weight and base
+/// (0 when not given, as ECS takes it), in a stable order.
+fn normalized(strategy: &[(String, i64, i64)]) -> Vec<(String, i64, i64)> {
+    let mut sorted = strategy.to_vec();
+    sorted.sort();
+    sorted
+}
+
+/// The program's `capacityProviderStrategies` of an ECS service, normalized.
+fn compiled_strategy(target: &crate::emit::program::Resource) -> Vec<(String, i64, i64)> {
+    use crate::emit::program::Value;
+    let Some(Value::List(items)) = target
+        .properties
+        .iter()
+        .find(|(key, _)| key.as_ref() == "capacityProviderStrategies")
+        .map(|(_, value)| value)
+    else {
+        return Vec::new();
+    };
+    let field = |entries: &[(crate::emit::program::Key, Value)], name: &str| {
+        entries
+            .iter()
+            .find(|(key, _)| key.as_ref() == name)
+            .map(|(_, value)| value.clone())
+    };
+    let strategy: Vec<(String, i64, i64)> = items
+        .iter()
+        .filter_map(|item| match item {
+            Value::Map(entries) => {
+                let provider = match field(entries, "capacityProvider")? {
+                    Value::Str(provider) => provider,
+                    _ => return None,
+                };
+                let number = |name: &str| match field(entries, name) {
+                    Some(Value::Int(n)) => n,
+                    _ => 0,
+                };
+                Some((provider, number("weight"), number("base")))
+            }
+            _ => None,
+        })
+        .collect();
+    normalized(&strategy)
+}
+
+/// A strategy as a person reads it: `FARGATE_SPOT (weight 1), FARGATE (base 2)`.
+fn shown(strategy: &[(String, i64, i64)]) -> String {
+    let parts: Vec<String> = strategy
+        .iter()
+        .map(|(provider, weight, base)| match base {
+            0 => format!("{provider} (weight {weight})"),
+            _ => format!("{provider} (weight {weight}, base {base})"),
+        })
+        .collect();
+    format!("a capacity provider strategy of {}", parts.join(", "))
 }
 
 /// A target group and listener rule stay Copilot's when the service behind
@@ -715,5 +798,78 @@ fn write_settings(at: &mut Json, settings: &[Setting]) {
             place = &mut place[part];
         }
         *place = setting.value.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emit::program::{Resource, Value, list, map, s};
+
+    fn live(launch_type: &str, capacity: &[(&str, i64, i64)]) -> cloudformation::LiveService {
+        cloudformation::LiveService {
+            name: "shop-test-api-Service-1".into(),
+            cluster_arn: "arn:aws:ecs:us-east-1:123456789012:cluster/shop-test".into(),
+            launch_type: launch_type.into(),
+            capacity: capacity
+                .iter()
+                .map(|(p, w, b)| (p.to_string(), *w, *b))
+                .collect(),
+            target_groups: Vec::new(),
+            registry: None,
+            task_family: None,
+        }
+    }
+
+    /// What deployer emits for `capacity: spot` with `on_demand_base: 2`.
+    fn on_spot() -> Resource {
+        Resource::new("api-app-service", "aws:ecs/service:Service").set(
+            "capacityProviderStrategies",
+            list([
+                map([
+                    ("capacityProvider", s("FARGATE_SPOT")),
+                    ("weight", Value::Int(1)),
+                ]),
+                map([
+                    ("capacityProvider", s("FARGATE")),
+                    ("base", Value::Int(2)),
+                    ("weight", Value::Int(0)),
+                ]),
+            ]),
+        )
+    }
+
+    fn on_demand() -> Resource {
+        Resource::new("api-app-service", "aws:ecs/service:Service").set("launchType", s("FARGATE"))
+    }
+
+    /// Copilot's `spot_from: 3` (copilot-cli `convertCapacityProviders`),
+    /// in ECS's order or not, is what `capacity: spot`, `on_demand_base: 2`
+    /// compiles to; anything else is left running, saying what differs.
+    #[test]
+    fn a_service_is_adopted_only_on_what_its_program_runs_it_on() {
+        let spot_from_3 = [("FARGATE_SPOT", 1, 0), ("FARGATE", 0, 2)];
+        assert_eq!(
+            runs_as_compiled(&live("", &spot_from_3), &on_spot()),
+            Ok(())
+        );
+        let reversed = [("FARGATE", 0, 2), ("FARGATE_SPOT", 1, 0)];
+        assert_eq!(runs_as_compiled(&live("", &reversed), &on_spot()), Ok(()));
+        assert_eq!(
+            runs_as_compiled(&live("FARGATE", &[]), &on_demand()),
+            Ok(())
+        );
+
+        let all_spot = [("FARGATE_SPOT", 1, 0)];
+        let why = runs_as_compiled(&live("", &all_spot), &on_spot()).unwrap_err();
+        assert!(why.contains("FARGATE_SPOT (weight 1)"), "{why}");
+        assert!(why.contains("FARGATE (weight 0, base 2)"), "{why}");
+        let why = runs_as_compiled(&live("", &all_spot), &on_demand()).unwrap_err();
+        assert!(why.contains("add `capacity: spot`"), "{why}");
+        let why = runs_as_compiled(&live("EC2", &[]), &on_demand()).unwrap_err();
+        assert!(why.contains("launch type EC2"), "{why}");
+        // On Fargate, where the program runs it on Spot.
+        let why = runs_as_compiled(&live("FARGATE", &[]), &on_spot()).unwrap_err();
+        assert!(why.contains("remove `capacity: spot`"), "{why}");
     }
 }

@@ -198,6 +198,11 @@ const REPLACING: &[(&str, &[&str])] = &[
         ],
     ),
     ("aws:ecs/cluster:Cluster", &["name"]),
+    // internal/service/ecs/cluster_capacity_providers.go
+    (
+        "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+        &["clusterName"],
+    ),
     ("aws:cloudwatch/logGroup:LogGroup", &["name", "namePrefix"]),
     ("aws:cloudwatch/metricAlarm:MetricAlarm", &["name"]),
     ("aws:iam/role:Role", &["name", "namePrefix", "path"]),

@@ -7,7 +7,7 @@
 mod access;
 mod rollout;
 
-use super::{Architecture, Microservice, MicroserviceSpec};
+use super::{Architecture, Capacity, Microservice, MicroserviceSpec};
 use crate::emit::emitter::{EmitKind, Emitter, Grant};
 use crate::emit::network::{self, Direction};
 use crate::emit::program::{Key, Part, Resource, Value, list, map, r, s, strings, to_json};
@@ -455,8 +455,28 @@ fn ecs_service(
         )
         .set("cluster", r(format!("{}.arn", network::CLUSTER)))
         .set("taskDefinition", r(format!("{task}.arn")))
-        .set("desiredCount", Value::Int(i64::from(desired)))
-        .set("launchType", s("FARGATE"))
+        .set("desiredCount", Value::Int(i64::from(desired)));
+    ecs = match infra.capacity {
+        Capacity::OnDemand => ecs.set("launchType", s("FARGATE")),
+        // As Copilot orders it (copilot-cli `convertCapacityProviders`):
+        // Spot takes every task beyond the base kept on regular Fargate.
+        Capacity::Spot => {
+            let mut strategy = vec![map([
+                ("capacityProvider", s("FARGATE_SPOT")),
+                ("weight", Value::Int(1)),
+            ])];
+            if infra.on_demand_base > 0 {
+                strategy.push(map([
+                    ("capacityProvider", s("FARGATE")),
+                    ("base", Value::Int(i64::from(infra.on_demand_base))),
+                    ("weight", Value::Int(0)),
+                ]));
+            }
+            ecs.set("capacityProviderStrategies", Value::List(strategy))
+                .depends_on([network::CAPACITY_PROVIDERS.to_string()])
+        }
+    };
+    ecs = ecs
         .set("platformVersion", s("LATEST"))
         .set("deploymentMinimumHealthyPercent", Value::Int(100))
         .set("deploymentMaximumPercent", Value::Int(200));
