@@ -648,6 +648,14 @@ fn a_service_behind_copilot_s_load_balancer_is_adopted_with_it() {
     };
     let balancer = adopted("test/PublicLoadBalancer");
     assert_eq!(balancer["resource"], "public-alb");
+    // Said as its YAML would be written.
+    assert_contains(
+        balancer["settings"][0].as_str().unwrap(),
+        &[
+            "load_balancers.public: {name: ",
+            ", keep_security_groups: [sg-",
+        ],
+    );
     assert_eq!(balancer["type"], "aws:lb/loadBalancer:LoadBalancer");
     assert_eq!(adopted("test/HTTPListener")["resource"], "public-alb-http");
     let group = adopted("test-frontend/TargetGroup");

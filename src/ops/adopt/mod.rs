@@ -101,17 +101,27 @@ impl Setting {
 
 impl std::fmt::Display for Setting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.value {
-            Json::String(text) => write!(f, "{}: {text}", self.key),
-            Json::Array(items) => {
-                let items: Vec<String> = items
-                    .iter()
-                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-                    .collect();
-                write!(f, "{}: [{}]", self.key, items.join(", "))
-            }
-            other => write!(f, "{}: {other}", self.key),
+        write!(f, "{}: {}", self.key, as_written(&self.value))
+    }
+}
+
+/// A value as YAML's flow style writes it, strings unquoted:
+/// `{name: shop-alb, keep_security_groups: [sg-1, sg-2]}`.
+fn as_written(value: &Json) -> String {
+    match value {
+        Json::String(text) => text.clone(),
+        Json::Array(items) => {
+            let items: Vec<String> = items.iter().map(as_written).collect();
+            format!("[{}]", items.join(", "))
         }
+        Json::Object(entries) => {
+            let entries: Vec<String> = entries
+                .iter()
+                .map(|(key, value)| format!("{key}: {}", as_written(value)))
+                .collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+        other => other.to_string(),
     }
 }
 

@@ -1172,9 +1172,10 @@ impl Workspace {
             }
         };
         let empty = Map::new();
-        let resolved = resolve_imported(&properties, reads);
+        let resolved = as_sets(kind, &resolve_imported(&properties, reads));
+        let live_sets = as_sets(kind, &live);
         let program = resolved.as_object().unwrap_or(&empty);
-        let read = live.as_object().unwrap_or(&empty);
+        let read = live_sets.as_object().unwrap_or(&empty);
         let differing: Vec<&String> = program
             .keys()
             .filter(|k| read.contains_key(*k) && read.get(*k) != program.get(*k))
@@ -1926,6 +1927,30 @@ fn unseal(sealed: &str) -> String {
         .map(|b| b ^ 0x5a)
         .collect();
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The inputs the provider keeps as sets, in an order of their own, each
+/// element with the provider's zero for what it leaves out: an ECS
+/// service's `capacity_provider_strategy` is a `schema.TypeSet` whose
+/// `base` and `weight` are optional integers (terraform-provider-aws
+/// `internal/service/ecs/service.go`), so a strategy given in another order,
+/// or without `base: 0`, is the same strategy.
+fn as_sets(kind: &str, inputs: &Value) -> Value {
+    let mut inputs = inputs.clone();
+    if kind != "aws:ecs/service:Service" {
+        return inputs;
+    }
+    if let Some(Value::Array(strategy)) = inputs.get_mut("capacityProviderStrategies") {
+        for entry in strategy.iter_mut() {
+            if let Value::Object(fields) = entry {
+                for zero in ["base", "weight"] {
+                    fields.entry(zero).or_insert(json!(0));
+                }
+            }
+        }
+        strategy.sort_by_key(|entry| entry.to_string());
+    }
+    inputs
 }
 
 /// Program outputs with every `${res.prop}` replaced: by the input itself
