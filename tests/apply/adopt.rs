@@ -477,6 +477,19 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
         &left_of(&format!("{app}-test-api")),
         &["not deployed by Copilot in test"],
     );
+    // What must outlive Copilot's stacks, by stack: every adopted resource.
+    assert_eq!(retained(&test, &format!("{app}-test")), ["Cluster"]);
+    let worker_stack = retained(&test, &format!("{app}-test-worker"));
+    for id in ["Service", "LogGroup", "EventsQueue", "DeadLetterQueue"] {
+        assert!(
+            worker_stack.iter().any(|r| r == id),
+            "{id}: {worker_stack:?}"
+        );
+    }
+    assert_eq!(
+        retained(&test, &format!("{app}-test-frontend")),
+        ["LogGroup"]
+    );
 
     // Where each environment runs comes from Copilot's own record.
     assert_contains(
@@ -593,10 +606,17 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
 /// listens as `listening` says, imported with `--adopt` (the environment's
 /// manifest naming moto's VPC and subnets, and the certificate); the
 /// repository, the environment its plans run with, the application's name,
-/// and what the adoption says of `test`.
+/// what the adoption says of `test`, and what it says in the terminal (of an
+/// import as it is, into a repository of its own).
 fn adopted_behind_load_balancer(
     listening: Listening,
-) -> (TestRepo, Vec<(String, String)>, String, serde_json::Value) {
+) -> (
+    TestRepo,
+    Vec<(String, String)>,
+    String,
+    serde_json::Value,
+    String,
+) {
     let server = moto::moto();
     let app = moto::unique("shop");
     let network = deploy_copilot_application_with(
@@ -629,14 +649,21 @@ fn adopted_behind_load_balancer(
         &aws,
     );
     let test = adoption_of(&run.json(), "test");
+    let said = import_adopting(
+        &TestRepo::empty(),
+        copilot.path(),
+        "123456789012",
+        &[],
+        &aws,
+    );
     let mut env = pulumi_env(&repo);
     env.extend(aws);
-    (repo, env, app, test)
+    (repo, env, app, test, said.stderr)
 }
 
 #[test]
 fn a_service_behind_copilot_s_load_balancer_is_adopted_with_it() {
-    let (repo, env, app, test) = adopted_behind_load_balancer(Listening::Http);
+    let (repo, env, app, test, _) = adopted_behind_load_balancer(Listening::Http);
     let adopted = |from: &str| {
         test["adopted"]
             .as_array()
@@ -667,6 +694,19 @@ fn a_service_behind_copilot_s_load_balancer_is_adopted_with_it() {
     );
     let service = adopted("test-frontend/Service");
     assert_eq!(service["component"], "frontend/app");
+    let mut environment_stack = retained(&test, &format!("{app}-test"));
+    environment_stack.sort();
+    assert_eq!(
+        environment_stack,
+        ["Cluster", "HTTPListener", "PublicLoadBalancer"]
+    );
+    let frontend_stack = retained(&test, &format!("{app}-test-frontend"));
+    for id in ["TargetGroup", "HTTPListenerRule", "Service", "LogGroup"] {
+        assert!(
+            frontend_stack.iter().any(|r| r == id),
+            "{id}: {frontend_stack:?}"
+        );
+    }
     // Copilot's placeholder target group stays Copilot's.
     assert!(
         test["left"]
@@ -772,7 +812,20 @@ fn a_service_behind_copilot_s_load_balancer_is_adopted_with_it() {
 /// both of Copilot's groups, and the first plan replaces nothing.
 #[test]
 fn behind_https_the_https_rule_is_adopted_and_the_redirect_left() {
-    let (repo, env, app, test) = adopted_behind_load_balancer(Listening::Https);
+    let (repo, env, app, test, said) = adopted_behind_load_balancer(Listening::Https);
+    // The terminal says what to retain before Copilot's stacks go.
+    assert_contains(
+        &said,
+        &[
+            "test: before deleting Copilot's stacks, give these `DeletionPolicy: Retain`, or deleting a stack deletes them:",
+            &format!("{app}-test (PublicLoadBalancer, "),
+            "HTTPSListener",
+            &format!("{app}-test-frontend (TargetGroup, "),
+            &format!(
+                "test: adopts {app}-test/HTTPSListener as public-alb-https of the environment\n"
+            ),
+        ],
+    );
     let from = |item: &serde_json::Value| item["from"].as_str().unwrap().to_string();
     let adopted: Vec<String> = test["adopted"]
         .as_array()
@@ -866,6 +919,24 @@ fn import_adopting(
     let run = import_with(repo, &args, aws);
     assert_eq!(run.code, 0, "{}", run.all());
     run
+}
+
+/// The logical ids an environment's adoption says to retain in `stack`.
+fn retained(adoption: &serde_json::Value, stack: &str) -> Vec<String> {
+    adoption["retain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["stack"] == stack)
+        .map(|r| {
+            r["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| id.as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// What `import copilot --adopt --output json` says of one environment.

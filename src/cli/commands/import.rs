@@ -71,8 +71,10 @@ pub fn copilot(args: ImportCopilotArgs, printer: &Printer) -> Result<ExitStatus>
                 printer.status(format!("{}: runs in {located}", env.environment));
             }
             for adopted in &env.adopted {
+                let settings: Vec<String> =
+                    adopted.settings.iter().map(ToString::to_string).collect();
                 printer.status(format!(
-                    "{}: adopts {} as {} of {} ({})",
+                    "{}: adopts {} as {} of {}{}",
                     env.environment,
                     adopted.from,
                     adopted.resource,
@@ -81,18 +83,28 @@ pub fn copilot(args: ImportCopilotArgs, printer: &Printer) -> Result<ExitStatus>
                     } else {
                         &adopted.component
                     },
-                    adopted
-                        .settings
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    match settings.is_empty() {
+                        true => String::new(),
+                        false => format!(" ({})", settings.join(", ")),
+                    }
                 ));
             }
             for left in &env.left {
                 printer.status(format!(
                     "{}: leaves {} ({}): {}",
                     env.environment, left.from, left.kind, left.why
+                ));
+            }
+            if !env.retain.is_empty() {
+                let stacks: Vec<String> = env
+                    .retain
+                    .iter()
+                    .map(|r| format!("{} ({})", r.stack, r.resources.join(", ")))
+                    .collect();
+                printer.warning(format!(
+                    "{}: before deleting Copilot's stacks, give these `DeletionPolicy: Retain`, or deleting a stack deletes them: {}",
+                    env.environment,
+                    stacks.join("; ")
                 ));
             }
         }

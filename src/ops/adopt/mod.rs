@@ -57,7 +57,28 @@ pub struct EnvironmentAdoption {
     pub adopted: Vec<Adopted>,
     /// Copilot's resources deployer does not take over, and why.
     pub left: Vec<Left>,
+    /// What to give `DeletionPolicy: Retain` in Copilot's stacks before
+    /// deleting them, by stack: deleting a stack deletes what it declares,
+    /// adopted or not.
+    pub retain: Vec<Retain>,
 }
+
+/// A Copilot stack's resources that must outlive it.
+#[derive(Debug, Serialize)]
+pub struct Retain {
+    pub stack: String,
+    /// Logical ids in the stack's template.
+    pub resources: Vec<String>,
+}
+
+/// Copilot's resources that stay in use by an adopted service though
+/// deployer does not import them: its Cloud Map service, which
+/// `keep_service_registry` names, and its one scaling registration, which
+/// deployer's program registers as its own.
+const OUTLIVING_AN_ADOPTED_SERVICE: &[&str] = &[
+    "AWS::ServiceDiscovery::Service",
+    "AWS::ApplicationAutoScaling::ScalableTarget",
+];
 
 /// A live resource the environment's first apply imports.
 #[derive(Debug, Serialize)]
@@ -181,6 +202,7 @@ pub fn adopt(request: &Request) -> Result<Adoption> {
         // its cluster is.
         let env_stack = format!("{application}-{environment}");
         let mut taken = Taken::default();
+        let mut outliving: Vec<(String, String)> = Vec::new();
         let env_resources = cloudformation::resources(&cloud, &env_stack)?.unwrap_or_default();
         // Load balancers first: a listener is adopted only with its own.
         let balancers_first = env_resources
@@ -257,7 +279,20 @@ pub fn adopt(request: &Request) -> Result<Adoption> {
                 }
             }
             keep_routing_with_its_service(&mut found, service);
+            let service_adopted = found
+                .adopted
+                .iter()
+                .any(|a| a.role == Role::Service && a.from == format!("{name}/Service"));
+            if service_adopted {
+                outliving.extend(
+                    resources
+                        .iter()
+                        .filter(|r| OUTLIVING_AN_ADOPTED_SERVICE.contains(&r.kind.as_str()))
+                        .map(|r| (r.stack.clone(), r.logical_id.clone())),
+                );
+            }
         }
+        found.retain = to_retain(&found.adopted, outliving);
         adoption.environments.push(found);
     }
     record(request, &adoption)?;
@@ -683,6 +718,28 @@ fn shown(strategy: &[(String, i64, i64)]) -> String {
         })
         .collect();
     format!("a capacity provider strategy of {}", parts.join(", "))
+}
+
+/// Each stack's resources to retain, in the order they were found: every
+/// adopted one (`from` is `<stack>/<logical id>`) and `outliving`.
+fn to_retain(adopted: &[Adopted], outliving: Vec<(String, String)>) -> Vec<Retain> {
+    let mut retain: Vec<Retain> = Vec::new();
+    let found = adopted
+        .iter()
+        .filter_map(|a| a.from.rsplit_once('/'))
+        .map(|(stack, id)| (stack.to_string(), id.to_string()))
+        .chain(outliving);
+    for (stack, id) in found {
+        match retain.iter_mut().find(|r| r.stack == stack) {
+            Some(entry) if entry.resources.contains(&id) => {}
+            Some(entry) => entry.resources.push(id),
+            None => retain.push(Retain {
+                stack,
+                resources: vec![id],
+            }),
+        }
+    }
+    retain
 }
 
 /// A target group and listener rule stay Copilot's when the service behind
