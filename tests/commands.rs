@@ -348,7 +348,7 @@ fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accoun
         "services/api/components/app/infra.yaml: capacity: spot, on_demand_base (spot_from less one)"
     );
     assert_eq!(
-        entry("api/manifest.yml", "environments.test.count.spot")["detail"],
+        entry("api/manifest.yml", "environments.prod.count.spot")["detail"],
         "services/api/components/app/infra.yaml: replicas, capacity: spot"
     );
     assert_eq!(
@@ -425,13 +425,15 @@ fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accoun
     .unwrap();
     assert_eq!(api["capacity"], "spot");
     assert_eq!(api["on_demand_base"], 2);
-    assert_eq!(api["environments"]["test"]["replicas"], 1);
-    assert_eq!(api["environments"]["test"]["capacity"], "spot");
-    // Copilot's override replaces the whole `count`: the file's scaling and
-    // on-demand base are removed for test, and nothing else is said.
+    // Copilot's override replaces the whole `count`: what it leaves out of
+    // the file's (scaling, Spot) is removed for the environment.
+    assert_eq!(
+        api["environments"]["prod"],
+        serde_json::json!({"replicas": 2, "capacity": "spot", "autoscaling": null, "on_demand_base": null})
+    );
     assert_eq!(
         api["environments"]["test"],
-        serde_json::json!({"replicas": 1, "capacity": "spot", "autoscaling": null, "on_demand_base": null})
+        serde_json::json!({"replicas": 1, "autoscaling": null, "capacity": null, "on_demand_base": null})
     );
     let infra = std::fs::read_to_string(
         repo_dir.join("stacks/shop/services/frontend/components/app/infra.yaml"),

@@ -556,9 +556,7 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
         &run.stderr,
         &[
             "7 to import",
-            // With the cluster's capacity providers: the api runs on Spot
-            // in test (`count.spot`).
-            "stack resources (cluster, load balancers) update (10 resources, 1 adopted first)",
+            "stack resources (cluster, load balancers) update (9 resources, 1 adopted first)",
             "worker/app                               update (11 resources, 2 adopted first)",
             "frontend/db                              update (3 resources, 1 adopted first)",
             "worker/queue                             update (3 resources, 2 adopted first)",
