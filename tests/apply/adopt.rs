@@ -55,6 +55,18 @@ enum Frontend {
     BehindLoadBalancer(Listening),
 }
 
+/// Whether Copilot runs the api (a Backend Service with `http`).
+#[derive(Clone, Copy, PartialEq)]
+enum Api {
+    NotDeployed,
+    /// Behind the environment's internal load balancer: its security
+    /// group, `InternalLoadBalancer` and `InternalHTTPListener` in the
+    /// environment's stack, the api's target group and `HTTPListenerRule`
+    /// in its own (copilot-cli `templates/environment/cf.yml`,
+    /// `workloads/partials/cf/http-listener.yml`).
+    BehindInternalLoadBalancer,
+}
+
 /// What Copilot's environment listens on.
 #[derive(Clone, Copy, PartialEq)]
 enum Listening {
@@ -99,7 +111,13 @@ fn moto_certificate(endpoint: &str, domain: &str) -> String {
 /// the environment's stack and cluster, the frontend with its database
 /// addon, the worker with its queues and service. The api is not deployed.
 fn deploy_copilot_application(endpoint: &str, app: &str, worker_on: WorkerOn) {
-    deploy_copilot_application_with(endpoint, app, worker_on, Frontend::AddonsOnly);
+    deploy_copilot_application_with(
+        endpoint,
+        app,
+        worker_on,
+        Frontend::AddonsOnly,
+        Api::NotDeployed,
+    );
 }
 
 /// [`deploy_copilot_application`], with as much of the frontend as
@@ -109,6 +127,7 @@ fn deploy_copilot_application_with(
     app: &str,
     worker_on: WorkerOn,
     frontend: Frontend,
+    api: Api,
 ) -> MotoNetwork {
     moto::point_this_process_at(endpoint);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -218,6 +237,25 @@ fn deploy_copilot_application_with(
                         "LoadBalancerArn": {"Ref": "PublicLoadBalancer"}, "Port": 443, "Protocol": "HTTPS"}}));
             }
         }
+        if api == Api::BehindInternalLoadBalancer {
+            let resources = environment["Resources"].as_object_mut().unwrap();
+            resources.insert("InternalLoadBalancerSecurityGroup".into(), json!({
+                "Type": "AWS::EC2::SecurityGroup", "Properties": {
+                    "GroupDescription": "Access to the internal load balancer",
+                    "VpcId": network.vpc}}));
+            resources.insert("InternalLoadBalancer".into(), json!({
+                "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
+                    "Scheme": "internal", "Type": "application",
+                    "SecurityGroups": [{"Ref": "InternalLoadBalancerSecurityGroup"}],
+                    "Subnets": network.subnets}}));
+            resources.insert("DefaultInternalHTTPTargetGroup".into(), json!({
+                "Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
+                    "Port": 80, "Protocol": "HTTP", "TargetType": "ip", "VpcId": network.vpc}}));
+            resources.insert("InternalHTTPListener".into(), json!({
+                "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
+                    "DefaultActions": [{"TargetGroupArn": {"Ref": "DefaultInternalHTTPTargetGroup"}, "Type": "forward"}],
+                    "LoadBalancerArn": {"Ref": "InternalLoadBalancer"}, "Port": 80, "Protocol": "HTTP"}}));
+        }
         cloudformation
             .create_stack()
             .stack_name(format!("{app}-test"))
@@ -289,8 +327,32 @@ fn deploy_copilot_application_with(
                     "Cluster": cluster, "TaskDefinition": {"Ref": "TaskDefinition"},
                     "DesiredCount": 2, "LaunchType": "FARGATE"}}));
         }
-        let stacks = [
-            (format!("{app}-test-frontend"), frontend_stack),
+        let mut stacks = vec![(format!("{app}-test-frontend"), frontend_stack)];
+        if api == Api::BehindInternalLoadBalancer {
+            let listener = physical_id(format!("{app}-test"), "InternalHTTPListener").await;
+            stacks.push((
+                format!("{app}-test-api"),
+                json!({"Resources": {
+                    "LogGroup": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": format!("/copilot/{app}-test-api")}},
+                    "TargetGroup": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
+                        "Port": 9000, "Protocol": "HTTP", "TargetType": "ip", "VpcId": network.vpc,
+                        "HealthCheckPath": "/api/health"}},
+                    "HTTPListenerRule": {"Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {
+                        "ListenerArn": listener, "Priority": 5,
+                        "Actions": [{"TargetGroupArn": {"Ref": "TargetGroup"}, "Type": "forward"}],
+                        "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api", "/api/*"]}}]}},
+                    "TaskDefinition": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+                        "Family": format!("{app}-test-api"), "Cpu": "512", "Memory": "1024",
+                        "NetworkMode": "awsvpc", "RequiresCompatibilities": ["FARGATE"],
+                        "ContainerDefinitions": [{"Name": "api", "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/api:1.4.2",
+                            "PortMappings": [{"ContainerPort": 9000}]}]}},
+                    "Service": {"Type": "AWS::ECS::Service", "Properties": {
+                        "Cluster": cluster, "TaskDefinition": {"Ref": "TaskDefinition"},
+                        "DesiredCount": 1, "LaunchType": "FARGATE"}}
+                }}),
+            ));
+        }
+        stacks.extend([
             (
                 format!("{app}-test-worker"),
                 json!({"Resources": {
@@ -307,7 +369,7 @@ fn deploy_copilot_application_with(
                         "PropagateTags": "SERVICE"}}
                 }}),
             ),
-        ];
+        ]);
         for (name, template) in stacks {
             cloudformation
                 .create_stack()
@@ -347,13 +409,17 @@ fn deploy_copilot_application_with(
         if let WorkerOn::Ec2 = worker_on {
             return network;
         }
-        // The frontend's target group, which ECS registers its tasks in.
-        let target_group = match frontend {
-            Frontend::BehindLoadBalancer(_) => {
-                Some(physical_id(format!("{app}-test-frontend"), "TargetGroup").await)
-            }
-            Frontend::AddonsOnly => None,
-        };
+        // Each balanced service's target group, which ECS registers its
+        // tasks in: by the service, its container and port.
+        let mut balanced: Vec<(&str, &str, i32, String)> = Vec::new();
+        if let Frontend::BehindLoadBalancer(_) = frontend {
+            let group = physical_id(format!("{app}-test-frontend"), "TargetGroup").await;
+            balanced.push(("-frontend", "frontend", 8080, group));
+        }
+        if api == Api::BehindInternalLoadBalancer {
+            let group = physical_id(format!("{app}-test-api"), "TargetGroup").await;
+            balanced.push(("-api", "api", 9000, group));
+        }
         let ecs = aws_sdk_ecs::Client::new(&config);
         let services = ecs.list_services().cluster(&cluster).send().await.unwrap();
         for arn in services.service_arns() {
@@ -375,21 +441,17 @@ fn deploy_copilot_application_with(
                 ],
                 _ => Vec::new(),
             };
-            let balancers = match &target_group {
-                Some(group) if described.services()[0]
-                    .task_definition()
-                    .is_some_and(|t| t.contains("-frontend")) =>
-                {
-                    vec![
-                        aws_sdk_ecs::types::LoadBalancer::builder()
-                            .target_group_arn(group)
-                            .container_name("frontend")
-                            .container_port(8080)
-                            .build(),
-                    ]
-                }
-                _ => Vec::new(),
-            };
+            let balancers: Vec<aws_sdk_ecs::types::LoadBalancer> = balanced
+                .iter()
+                .filter(|(service, ..)| task_definition.contains(service))
+                .map(|(_, container, port, group)| {
+                    aws_sdk_ecs::types::LoadBalancer::builder()
+                        .target_group_arn(group)
+                        .container_name(*container)
+                        .container_port(*port)
+                        .build()
+                })
+                .collect();
             ecs.create_service()
                 .cluster(&cluster)
                 .service_name(name)
@@ -608,6 +670,7 @@ fn adopting_a_copilot_application_imports_its_data_stores_on_the_first_apply_and
 /// import as it is, into a repository of its own).
 fn adopted_behind_load_balancer(
     listening: Listening,
+    api: Api,
 ) -> (
     TestRepo,
     Vec<(String, String)>,
@@ -622,6 +685,7 @@ fn adopted_behind_load_balancer(
         &app,
         WorkerOn::Fargate,
         Frontend::BehindLoadBalancer(listening),
+        api,
     );
     let repo = TestRepo::empty();
     let aws = moto::aws_env(&server.endpoint());
@@ -661,7 +725,7 @@ fn adopted_behind_load_balancer(
 
 #[test]
 fn a_service_behind_copilot_s_load_balancer_is_adopted_with_it() {
-    let (repo, env, app, test, _) = adopted_behind_load_balancer(Listening::Http);
+    let (repo, env, app, test, _) = adopted_behind_load_balancer(Listening::Http, Api::NotDeployed);
     let adopted = |from: &str| {
         test["adopted"]
             .as_array()
@@ -810,7 +874,8 @@ fn a_service_behind_copilot_s_load_balancer_is_adopted_with_it() {
 /// both of Copilot's groups, and the first plan replaces nothing.
 #[test]
 fn behind_https_the_https_rule_is_adopted_and_the_redirect_left() {
-    let (repo, env, app, test, said) = adopted_behind_load_balancer(Listening::Https);
+    let (repo, env, app, test, said) =
+        adopted_behind_load_balancer(Listening::Https, Api::NotDeployed);
     // The terminal says what to retain before Copilot's stacks go.
     assert_contains(
         &said,
@@ -858,6 +923,39 @@ fn behind_https_the_https_rule_is_adopted_and_the_redirect_left() {
         2,
         "{kept}"
     );
+    let run = plan_test(&repo, &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_contains(&run.stderr, &["0 to replace, 0 to delete"]);
+}
+
+/// A Backend Service with `http` is adopted behind the environment's
+/// internal load balancer: `InternalLoadBalancer` and its HTTP listener as
+/// deployer's `internal-alb` and `internal-alb-http`, and the api's target
+/// group, rule and service; the first plan replaces nothing.
+#[test]
+fn a_backend_service_behind_the_internal_load_balancer_is_adopted_with_it() {
+    let (repo, env, app, test, _) =
+        adopted_behind_load_balancer(Listening::Http, Api::BehindInternalLoadBalancer);
+    let adopted_as = |from: &str| {
+        test["adopted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["from"] == format!("{app}-{from}"))
+            .unwrap_or_else(|| panic!("{from} not adopted: {test:#}"))["resource"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(adopted_as("test/InternalLoadBalancer"), "internal-alb");
+    assert_eq!(adopted_as("test/InternalHTTPListener"), "internal-alb-http");
+    assert_eq!(adopted_as("test-api/TargetGroup"), "api-app-tg");
+    assert_eq!(adopted_as("test-api/HTTPListenerRule"), "api-app-route");
+    assert_eq!(adopted_as("test-api/Service"), "api-app-service");
+    let stack = deployer::load::yaml::to_json(&repo.read("stacks/shop/stack.yaml")).unwrap();
+    let kept = &stack["environments"]["test"]["load_balancers"]["internal"];
+    assert!(kept["name"].is_string(), "{stack:#}");
+    assert_eq!(kept["keep_security_groups"].as_array().unwrap().len(), 1);
     let run = plan_test(&repo, &env);
     assert_eq!(run.code, 0, "{}", run.all());
     assert_contains(&run.stderr, &["0 to replace, 0 to delete"]);
