@@ -230,6 +230,10 @@ fn deploy_copilot_application_with(
                     .as_array_mut()
                     .unwrap()
                     .push(json!({"Ref": "PublicHTTPSLoadBalancerSecurityGroup"}));
+                // The environment's hosted zone, which names its services.
+                resources.insert("EnvironmentHostedZone".into(), json!({
+                    "Type": "AWS::Route53::HostedZone", "Properties": {
+                        "Name": format!("test.{app}.example.com.")}}));
                 resources.insert("HTTPSListener".into(), json!({
                     "Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {
                         "Certificates": [{"CertificateArn": network.certificate}],
@@ -293,6 +297,12 @@ fn deploy_copilot_application_with(
             let rule = match listening {
                 Listening::Http => "HTTPListenerRule",
                 Listening::Https => {
+                    // The service's name, pointed at the load balancer.
+                    resources.insert("LoadBalancerDNSAlias".into(), json!({
+                        "Type": "AWS::Route53::RecordSetGroup", "Properties": {
+                            "HostedZoneName": format!("test.{app}.example.com."),
+                            "RecordSets": [{"Name": format!("frontend.test.{app}.example.com."),
+                                "Type": "A", "TTL": "60", "ResourceRecords": ["10.0.0.1"]}]}}));
                     resources.insert("HTTPListenerRuleWithDomain".into(), json!({
                         "Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {
                             "ListenerArn": listener, "Priority": 7,
@@ -922,6 +932,17 @@ fn behind_https_the_https_rule_is_adopted_and_the_redirect_left() {
         kept["keep_security_groups"].as_array().unwrap().len(),
         2,
         "{kept}"
+    );
+    // The names keep resolving once Copilot's stacks are gone: its hosted
+    // zone and the service's alias record are retained too.
+    assert!(
+        retained(&test, &format!("{app}-test")).contains(&"EnvironmentHostedZone".to_string()),
+        "{test:#}"
+    );
+    assert!(
+        retained(&test, &format!("{app}-test-frontend"))
+            .contains(&"LoadBalancerDNSAlias".to_string()),
+        "{test:#}"
     );
     let run = plan_test(&repo, &env);
     assert_eq!(run.code, 0, "{}", run.all());

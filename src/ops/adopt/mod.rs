@@ -73,12 +73,21 @@ pub struct Retain {
 
 /// Copilot's resources that stay in use by an adopted service though
 /// deployer does not import them: its Cloud Map service, which
-/// `keep_service_registry` names, and its one scaling registration, which
-/// deployer's program registers as its own.
+/// `keep_service_registry` names; its one scaling registration, which
+/// deployer's program registers as its own; and the DNS records that point
+/// its names at the load balancer (`LoadBalancerDNSAlias…`, copilot-cli
+/// `workloads/partials/cf/https-listener.yml`, `http-listener.yml`), which
+/// deployer does not manage: deleted, the names would stop resolving.
 const OUTLIVING_AN_ADOPTED_SERVICE: &[&str] = &[
     "AWS::ServiceDiscovery::Service",
     "AWS::ApplicationAutoScaling::ScalableTarget",
+    "AWS::Route53::RecordSetGroup",
+    "AWS::Route53::RecordSet",
 ];
+
+/// What of an environment's stack outlives it once a load balancer is
+/// adopted: the hosted zones its services' names are in.
+const OUTLIVING_AN_ADOPTED_LOAD_BALANCER: &[&str] = &["AWS::Route53::HostedZone"];
 
 /// A live resource the environment's first apply imports.
 #[derive(Debug, Serialize)]
@@ -239,6 +248,14 @@ pub fn adopt(request: &Request) -> Result<Adoption> {
                 }
                 Err(why) => found.left.push(left(resource, why)),
             }
+        }
+        if found.adopted.iter().any(|a| a.role == Role::LoadBalancer) {
+            outliving.extend(
+                env_resources
+                    .iter()
+                    .filter(|r| OUTLIVING_AN_ADOPTED_LOAD_BALANCER.contains(&r.kind.as_str()))
+                    .map(|r| (r.stack.clone(), r.logical_id.clone())),
+            );
         }
         for service in &services {
             let name = format!("{application}-{environment}-{service}");
@@ -618,6 +635,9 @@ fn stays(kind: &str) -> &'static str {
             "the network stays as it is: stack.yaml's `network:` names the VPC and subnets"
         }
         k if k.starts_with("AWS::IAM::") => "deployer makes the roles it needs",
+        k if k.starts_with("AWS::Route53::") => {
+            "DNS stays as it is, outside deployer: an adopted load balancer keeps its address, so the names go on resolving while this record or zone is there"
+        }
         // One registration per service (namespace, resource id, dimension):
         // deployer's scalable target of an adopted service is this one.
         "AWS::ApplicationAutoScaling::ScalableTarget" => {
