@@ -341,6 +341,10 @@ fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accoun
         entry("frontend/manifest.yml", "environments.prod.count.range")["detail"],
         "services/frontend/components/app/infra.yaml: autoscaling.min, autoscaling.max"
     );
+    assert_eq!(
+        entry("frontend/manifest.yml", "exec")["detail"],
+        "services/frontend/components/app/microservice.yaml: exec"
+    );
     // Fargate Spot: every task (`count.spot`), or those beyond the first
     // `spot_from` less one (`count.range.spot_from`).
     assert_eq!(

@@ -1252,3 +1252,47 @@ fn concurrent_compiles_never_leave_a_torn_folder() {
         );
     }
 }
+
+/// `exec: true` turns ECS Exec on for the service and lets its task role
+/// open the SSM channels the agent in the task uses; with a read-only root
+/// file system (where the agent cannot write) it is an error at its line.
+#[test]
+fn exec_turns_ecs_exec_on_with_the_channels_it_needs() {
+    let repo = TestRepo::example();
+    let worker = "stacks/notification-platform/services/delivery-service/components/worker/microservice.yaml";
+    repo.write(worker, format!("{}exec: true\n", repo.read(worker)));
+    let run = show(&repo, "development");
+    assert_eq!(run.code, 0, "{}", run.all());
+    let program = deployer::load::yaml::to_json(&run.stdout).unwrap();
+    let service = &program["resources"]["delivery-service-worker-service"]["properties"];
+    assert_eq!(service["enableExecuteCommand"], true);
+    let policy =
+        program["resources"]["delivery-service-worker-task-policy"]["properties"]["policy"]
+            .to_string();
+    assert_contains(
+        &policy,
+        &[
+            "ssmmessages:CreateControlChannel",
+            "ssmmessages:OpenDataChannel",
+        ],
+    );
+    assert!(
+        program["resources"]["email-service-api-service"]["properties"]["enableExecuteCommand"]
+            .is_null()
+    );
+    passes_the_provider_checker(&repo, "development");
+
+    repo.write(
+        worker,
+        format!("{}read_only_root_filesystem: true\n", repo.read(worker)),
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "microservice.yaml:",
+            "`exec` needs a writable root file system",
+        ],
+    );
+}

@@ -201,7 +201,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "nlb",
         "a Network Load Balancer is not supported: deployer exposes HTTP through the environment's application load balancer",
     ),
-    ("exec", "ECS Exec is not enabled by deployer"),
     (
         "image.healthcheck",
         "a container health check is not supported: the load balancer's `health_check` decides",
@@ -1100,6 +1099,16 @@ fn fields(
                 }
             }
             settings.insert("secrets".into(), Json::Object(secrets));
+        }
+        // `exec: true`, or a map (`command`, …); either turns ECS Exec on.
+        "exec" => {
+            let on = match &value.value {
+                Yaml::Bool(on) => *on,
+                Yaml::Map(_) => true,
+                _ => false,
+            };
+            settings.insert("exec".into(), json!(on));
+            notes.mapped(value, path, &to(micro, "exec"));
         }
         "command" | "entrypoint" => {
             let list = match &value.value {

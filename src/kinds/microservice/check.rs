@@ -37,6 +37,18 @@ pub fn check(
     }
     let infra_span =
         |pointer: &str| infra_doc.map_or(Span::file_start(doc.file), |d| d.span_of(pointer));
+    // ECS Exec's agent writes under /var/lib/amazon/ssm and crashes on a
+    // read-only root (aws-containers/amazon-ecs-exec-checker#21).
+    if service.exec && service.read_only_root_filesystem {
+        diagnostics.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                "`exec` needs a writable root file system, and `read_only_root_filesystem` is true",
+            )
+            .at(doc.span_of("/exec"))
+            .help("ECS Exec's agent writes into the container: turn one of the two off"),
+        );
+    }
     if service.expose.is_some() && service.port.is_none() {
         diagnostics.push(
             Diagnostic::error(Code::MissingField, "an exposed service needs a `port`")

@@ -60,6 +60,12 @@ pub struct Microservice {
     /// Run the container with a read-only root file system.
     #[serde(default)]
     pub read_only_root_filesystem: bool,
+    /// Allow a shell or command in its running tasks (`aws ecs
+    /// execute-command`, ECS Exec): turned on for the service, with the
+    /// task role allowed the SSM channels it uses. Its agent writes to the
+    /// container's file system, so not with `read_only_root_filesystem`.
+    #[serde(default)]
+    pub exec: bool,
     /// Names of `env` variables (or config keys) that look like secrets
     /// (`*password*`, `*token*`, ...) but are not, so `validate` does not warn.
     #[serde(default)]

@@ -10,7 +10,9 @@ mod rollout;
 use super::{Architecture, Capacity, Microservice, MicroserviceSpec};
 use crate::emit::emitter::{EmitKind, Emitter, Grant};
 use crate::emit::network::{self, Direction};
-use crate::emit::program::{Key, Part, Resource, Value, list, map, r, s, strings, to_json};
+use crate::emit::program::{
+    Key, Part, Resource, Value, iam_statement, list, map, r, s, strings, to_json,
+};
 use crate::resolve::Wire;
 use access::Context;
 use std::collections::BTreeMap;
@@ -86,10 +88,24 @@ fn emit(e: &mut Emitter, index: usize, spec: &MicroserviceSpec) {
     let (logs, sg) = logs_and_security_group(e, &cx);
     let balancing = load_balancing(e, &cx, &sg);
     let wiring = access::wiring(e, &cx, &sg);
+    let mut task_statements = wiring.task_statements;
+    if cx.service.exec {
+        // What ECS Exec's agent in the task opens (AWS's "Using Amazon ECS
+        // Exec", IAM permissions required): these actions take no resource.
+        task_statements.push(iam_statement(
+            &[
+                "ssmmessages:CreateControlChannel",
+                "ssmmessages:CreateDataChannel",
+                "ssmmessages:OpenControlChannel",
+                "ssmmessages:OpenDataChannel",
+            ],
+            vec![s("*")],
+        ));
+    }
     let (execution_role, task_role) = access::roles(
         e,
         &cx,
-        wiring.task_statements,
+        task_statements,
         wiring.execution_secrets,
         wiring.execution_parameters,
     );
@@ -554,6 +570,10 @@ fn ecs_service(
             );
     }
     ecs = ecs
+        .set_opt(
+            "enableExecuteCommand",
+            service.exec.then_some(Value::Bool(true)),
+        )
         .set("propagateTags", s("SERVICE"))
         .set("enableEcsManagedTags", Value::Bool(true))
         .set("waitForSteadyState", Value::Bool(true))
