@@ -333,9 +333,16 @@ fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accoun
         entry("frontend/manifest.yml", "sidecars")["outcome"],
         "unsupported"
     );
+    // A plain name is an SSM parameter's (Copilot's manifest reference).
     assert_eq!(
-        entry("frontend/manifest.yml", "secrets.GITHUB_TOKEN")["outcome"],
-        "unsupported"
+        entry("frontend/manifest.yml", "secrets.GITHUB_TOKEN")["detail"],
+        "services/frontend/components/app/microservice.yaml: secrets.GITHUB_TOKEN.parameter"
+    );
+    assert_contains(
+        entry("api/manifest.yml", "secrets.WEBHOOK_KEY")["detail"]
+            .as_str()
+            .unwrap(),
+        &["a CloudFormation export", "list-exports"],
     );
     assert_eq!(
         entry("frontend/manifest.yml", "environments.prod.count.range")["detail"],

@@ -1296,3 +1296,39 @@ fn exec_turns_ecs_exec_on_with_the_channels_it_needs() {
         ],
     );
 }
+
+/// A secret from an SSM parameter: ECS reads it by ARN (a name is made one
+/// in the environment's account and region), and the execution role may
+/// get exactly it; a name SSM would refuse is an error at its line.
+#[test]
+fn a_secret_from_an_ssm_parameter_is_read_by_its_arn() {
+    let repo = TestRepo::example();
+    let worker = "stacks/notification-platform/services/delivery-service/components/worker/microservice.yaml";
+    repo.edit(
+        worker,
+        "secrets:\n",
+        "secrets:\n  GITHUB_TOKEN:\n    parameter: /shop/github-token\n",
+    );
+    let run = show(&repo, "development");
+    assert_eq!(run.code, 0, "{}", run.all());
+    let program = deployer::load::yaml::to_json(&run.stdout).unwrap();
+    let arn = "arn:aws:ssm:us-east-1:111111111111:parameter/shop/github-token";
+    let definitions =
+        program["resources"]["delivery-service-worker-task"]["properties"]["containerDefinitions"]
+            .to_string();
+    assert_contains(&definitions, &["GITHUB_TOKEN", arn]);
+    let policy =
+        program["resources"]["delivery-service-worker-execution-policy"]["properties"]["policy"]
+            .to_string();
+    assert_contains(&policy, &["ssm:GetParameters", arn]);
+    passes_the_provider_checker(&repo, "development");
+
+    repo.edit(
+        worker,
+        "parameter: /shop/github-token",
+        "parameter: 'not a name!'",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(&run.stderr, &["microservice.yaml:", "GITHUB_TOKEN"]);
+}

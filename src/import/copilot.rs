@@ -1095,7 +1095,14 @@ fn fields(
                         secrets.insert(var.name.clone(), value);
                         notes.mapped(v, &p, &to(micro, &format!("secrets.{}", var.name)));
                     }
-                    _ => notes.unsupported(v, &p, "an SSM parameter secret: deployer injects secrets from Secrets Manager; move it there and name it under `secrets:`"),
+                    // A name or ARN of an SSM parameter (Copilot's plain
+                    // `secrets: NAME: parameter`).
+                    (Some(parameter), _) => {
+                        secrets.insert(var.name.clone(), json!({"parameter": parameter}));
+                        notes.mapped(v, &p, &to(micro, &format!("secrets.{}.parameter", var.name)));
+                    }
+                    _ if v.as_map().is_some_and(|m| m.get("from_cfn").is_some()) => notes.unsupported(v, &p, "a CloudFormation export: give the secret's ARN the export holds (`aws cloudformation list-exports`) under `secrets:`"),
+                    _ => notes.other(v, &p),
                 }
             }
             settings.insert("secrets".into(), Json::Object(secrets));

@@ -80,7 +80,9 @@ pub fn check(
                 .also(doc.span_of(&format!("/env/{name}")), "also set here"),
             );
         }
-        let id = secret.secret();
+        let Some(id) = secret.secret() else {
+            continue;
+        };
         if id.starts_with("arn:") && !is_secret_arn(id) {
             diagnostics.push(
                 Diagnostic::error(Code::PatternMismatch, format!("secret `{name}` is not a Secrets Manager ARN: `{id}`"))

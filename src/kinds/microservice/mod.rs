@@ -125,7 +125,7 @@ pub struct ServiceRegistry {
     pub container_port: Option<u16>,
 }
 
-/// A secret from AWS Secrets Manager.
+/// A secret from AWS Secrets Manager, or an SSM parameter.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum SecretRef {
@@ -133,6 +133,21 @@ pub enum SecretRef {
     Name(#[schemars(length(min = 1, max = 2048))] String),
     /// One key of a JSON secret.
     Key(SecretKey),
+    /// An SSM parameter (a `SecureString`, usually), which ECS reads as it
+    /// starts the task.
+    Parameter(ParameterSecret),
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterSecret {
+    /// The parameter's name (in the environment's account and region, e.g.
+    /// `/shop/github-token`) or full ARN.
+    #[schemars(
+        length(min = 1, max = 2048),
+        regex(pattern = r"^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+|[A-Za-z0-9_.\-/]+)$")
+    )]
+    pub parameter: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -147,16 +162,18 @@ pub struct SecretKey {
 }
 
 impl SecretRef {
-    pub fn secret(&self) -> &str {
+    /// The Secrets Manager secret's name or ARN; `None` for an SSM parameter.
+    pub fn secret(&self) -> Option<&str> {
         match self {
-            SecretRef::Name(s) => s,
-            SecretRef::Key(k) => &k.secret,
+            SecretRef::Name(s) => Some(s),
+            SecretRef::Key(k) => Some(&k.secret),
+            SecretRef::Parameter(_) => None,
         }
     }
 
     pub fn key(&self) -> Option<&str> {
         match self {
-            SecretRef::Name(_) => None,
+            SecretRef::Name(_) | SecretRef::Parameter(_) => None,
             SecretRef::Key(k) => Some(&k.key),
         }
     }

@@ -112,6 +112,23 @@ pub(super) fn wiring(e: &mut Emitter, cx: &Context, sg: &str) -> Wiring {
         }
     }
     for (name, secret) in &service.secrets {
+        if let SecretRef::Parameter(parameter) = secret {
+            // ECS takes the name or the ARN; the execution role's policy
+            // needs the ARN.
+            let arn = match parameter.parameter.starts_with("arn:") {
+                true => parameter.parameter.clone(),
+                false => format!(
+                    "arn:{}:ssm:{}:{}:parameter/{}",
+                    e.partition(),
+                    e.stack.env.region,
+                    e.stack.env.account,
+                    parameter.parameter.trim_start_matches('/')
+                ),
+            };
+            secrets.insert(name.clone(), s(&arn));
+            execution_parameters.push(s(arn));
+            continue;
+        }
         let arn = secret_arn(e, index, name, secret);
         let value_from = match secret.key() {
             Some(key) => append(&arn, &format!(":{key}::")),
@@ -252,7 +269,7 @@ pub(super) fn roles(
 /// The ARN of a secret: as given, or looked up by name when the program runs
 /// (the lookup reads metadata only, never the value).
 fn secret_arn(e: &mut Emitter, index: usize, env_name: &str, secret: &SecretRef) -> Value {
-    let id = secret.secret();
+    let id = secret.secret().unwrap_or_default();
     if id.starts_with("arn:") {
         return s(id);
     }
