@@ -349,6 +349,29 @@ fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accoun
         "services/frontend/components/app/infra.yaml: autoscaling.min, autoscaling.max"
     );
     assert_eq!(
+        entry("frontend/manifest.yml", "http.stickiness")["detail"],
+        "services/frontend/components/app/microservice.yaml: expose.stickiness"
+    );
+    // Routed as Copilot's rule routes (the path and what is below it), and
+    // drained as Copilot's target group is (60 s unless the manifest says).
+    let micro = |service: &str| {
+        deployer::load::yaml::to_json(
+            &std::fs::read_to_string(repo_dir.join(format!(
+                "stacks/shop/services/{service}/components/app/microservice.yaml"
+            )))
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    let frontend = micro("frontend");
+    assert_eq!(frontend["expose"]["paths"], serde_json::json!(["/*"]));
+    assert_eq!(frontend["expose"]["stickiness"], true);
+    assert_eq!(frontend["expose"]["deregistration_delay_seconds"], 60);
+    assert_eq!(
+        micro("api")["expose"]["paths"],
+        serde_json::json!(["/api", "/api/*"])
+    );
+    assert_eq!(
         entry("frontend/manifest.yml", "exec")["detail"],
         "services/frontend/components/app/microservice.yaml: exec"
     );

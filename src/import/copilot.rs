@@ -214,11 +214,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "http.allowed_source_ips",
         "deployer's load balancer takes traffic from its visibility (public or internal), not per source",
     ),
-    ("http.stickiness", "sticky sessions are not supported"),
-    (
-        "http.deregistration_delay",
-        "deployer's target groups wait 30 s",
-    ),
     (
         "http.target_container",
         "deployer routes to the service's one container",
@@ -964,18 +959,34 @@ fn fields(
             {
                 let p = format!("{path}.{}", sub.name);
                 match sub.name.as_str() {
+                    // As Copilot's rule matches it (copilot-cli
+                    // `workloads/partials/cf/http-listener.yml`): the path
+                    // and what is below it, or everything for `/`.
                     "path" => {
                         let route = v.as_str().unwrap_or("/").trim_end_matches('/').to_string();
                         expose.insert(
                             "paths".into(),
-                            json!([if route.is_empty() {
-                                "/*".to_string()
-                            } else {
-                                format!("{route}/*")
-                            }]),
+                            match route.is_empty() {
+                                true => json!(["/*"]),
+                                false => json!([route, format!("{route}/*")]),
+                            },
                         );
                         notes.mapped(v, &p, &to(micro, "expose.paths"));
                     }
+                    "stickiness" => {
+                        expose.insert(
+                            "stickiness".into(),
+                            json!(matches!(v.value, Yaml::Bool(true))),
+                        );
+                        notes.mapped(v, &p, &to(micro, "expose.stickiness"));
+                    }
+                    "deregistration_delay" => match seconds(v) {
+                        Some(delay) => {
+                            expose.insert("deregistration_delay_seconds".into(), json!(delay));
+                            notes.mapped(v, &p, &to(micro, "expose.deregistration_delay_seconds"));
+                        }
+                        None => notes.other(v, &p),
+                    },
                     "alias" => {
                         let hosts: Vec<Json> = match &v.value {
                             Yaml::Str(s) => vec![json!(s)],
@@ -1049,6 +1060,11 @@ fn fields(
                     _ => notes.other(v, &p),
                 }
             }
+            // Copilot's target groups wait 60 s when the manifest does not
+            // say (copilot-cli `manifest.DefaultDeregistrationDelay`).
+            expose
+                .entry("deregistration_delay_seconds")
+                .or_insert(json!(60));
             settings.insert("expose".into(), Json::Object(expose));
         }
         "variables" => {

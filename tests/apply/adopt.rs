@@ -824,9 +824,14 @@ fn a_service_behind_copilot_s_load_balancer_is_adopted_with_it() {
         resources["public-alb"]["properties"]["securityGroups"],
         json!(["${public-alb-sg.id}", group_ids[0]])
     );
+    let target_group = &resources["frontend-app-tg"]["properties"];
+    assert_eq!(target_group["name"], group_name);
+    // Copilot's settings (`stickiness: true`, its 60 s default), which the
+    // first apply keeps.
+    assert_eq!(target_group["deregistrationDelay"], 60);
     assert_eq!(
-        resources["frontend-app-tg"]["properties"]["name"],
-        group_name
+        target_group["stickiness"],
+        json!({"enabled": true, "type": "lb_cookie", "cookieDuration": 86400})
     );
 
     // The first plan imports them, and replaces nothing.

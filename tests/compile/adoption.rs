@@ -200,7 +200,7 @@ fn an_adopted_load_balancer_and_target_group_keep_their_names() {
     repo.edit(
         api,
         "environments:\n",
-        "environments:\n  development:\n    target_group_name: shop-Targe-1N2B4J6K8M0P\n    expose:\n      priority: 7\n",
+        "environments:\n  development:\n    target_group_name: shop-Targe-1N2B4J6K8M0P\n    expose:\n      priority: 7\n      stickiness: true\n      deregistration_delay_seconds: 60\n",
     );
     let run = show(&repo, "development");
     assert_eq!(run.code, 0, "{}", run.all());
@@ -213,6 +213,8 @@ fn an_adopted_load_balancer_and_target_group_keep_their_names() {
     );
     let group = &program["resources"]["email-service-api-tg"]["properties"];
     assert_eq!(group["name"], "shop-Targe-1N2B4J6K8M0P");
+    assert_eq!(group["deregistrationDelay"], 60);
+    assert_eq!(group["stickiness"]["type"], "lb_cookie");
     // The overlay's `expose.priority` is merged into the preset's `expose`.
     let route = &program["resources"]["email-service-api-route"]["properties"];
     assert_eq!(route["priority"], 7);

@@ -241,6 +241,19 @@ pub struct Exposure {
     /// more specific routes come first.
     #[schemars(range(min = 1, max = 50000))]
     pub priority: Option<u32>,
+    /// Send a client's requests to the task that answered its first, for a
+    /// day (the load balancer's own cookie, `lb_cookie`).
+    #[serde(default)]
+    pub stickiness: bool,
+    /// Seconds the load balancer lets a task that is stopping finish the
+    /// requests it has before it is gone.
+    #[serde(default = "default_deregistration_delay")]
+    #[schemars(range(min = 0, max = 3600))]
+    pub deregistration_delay_seconds: u32,
+}
+
+fn default_deregistration_delay() -> u32 {
+    30
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -290,12 +290,26 @@ fn load_balancing(e: &mut Emitter, cx: &Context, sg: &str) -> Balancing {
 /// A target group for the service's tasks, with its health check.
 fn target_group_resource(name: &str, cx: &Context, port: u16) -> Resource {
     let hc = &cx.service.health_check;
+    let expose = cx.service.expose.as_ref();
     Resource::new(name, "aws:lb/targetGroup:TargetGroup")
         .set("port", Value::Int(i64::from(port)))
         .set("protocol", s("HTTP"))
         .set("targetType", s("ip"))
         .set("vpcId", s(&cx.net.vpc))
-        .set("deregistrationDelay", Value::Int(30))
+        .set(
+            "deregistrationDelay",
+            Value::Int(i64::from(expose.map_or(30, |x| x.deregistration_delay_seconds))),
+        )
+        .set_opt(
+            "stickiness",
+            expose.filter(|x| x.stickiness).map(|_| {
+                map([
+                    ("enabled", Value::Bool(true)),
+                    ("type", s("lb_cookie")),
+                    ("cookieDuration", Value::Int(86400)),
+                ])
+            }),
+        )
         .set(
             "healthCheck",
             map([
