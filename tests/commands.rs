@@ -328,7 +328,7 @@ fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accoun
     };
     let typo = entry("frontend/manifest.yml", "healthchek");
     assert_eq!(typo["outcome"], "unknown");
-    assert_eq!(typo["line"], 40);
+    assert_eq!(typo["line"], 41);
     assert_eq!(
         entry("frontend/manifest.yml", "sidecars")["outcome"],
         "unsupported"
@@ -366,6 +366,10 @@ fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accoun
     let frontend = micro("frontend");
     assert_eq!(frontend["expose"]["paths"], serde_json::json!(["/*"]));
     assert_eq!(frontend["expose"]["stickiness"], true);
+    assert_eq!(
+        frontend["expose"]["allowed_source_ips"],
+        serde_json::json!(["10.24.34.0/23"])
+    );
     assert_eq!(frontend["expose"]["deregistration_delay_seconds"], 60);
     assert_eq!(
         micro("api")["expose"]["paths"],

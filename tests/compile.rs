@@ -1332,3 +1332,48 @@ fn a_secret_from_an_ssm_parameter_is_read_by_its_arn() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert_contains(&run.stderr, &["microservice.yaml:", "GITHUB_TOKEN"]);
 }
+
+/// `expose.allowed_source_ips` routes only requests from those addresses
+/// (a `sourceIp` condition of the listener rule); a rule with more than the
+/// 5 condition values a load balancer takes is an error at `expose`.
+#[test]
+fn only_allowed_source_addresses_are_routed_and_a_rule_stays_within_five_values() {
+    let repo = TestRepo::example();
+    let api =
+        "stacks/notification-platform/services/email-service/components/api/microservice.yaml";
+    repo.edit(
+        api,
+        "environments:\n",
+        "environments:\n  development:\n    expose:\n      allowed_source_ips: [10.24.34.0/23, \"2001:db8::/32\"]\n",
+    );
+    let run = show(&repo, "development");
+    assert_eq!(run.code, 0, "{}", run.all());
+    let program = deployer::load::yaml::to_json(&run.stdout).unwrap();
+    let conditions = &program["resources"]["email-service-api-route"]["properties"]["conditions"];
+    assert!(
+        conditions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["sourceIp"]["values"]
+                == serde_json::json!(["10.24.34.0/23", "2001:db8::/32"])),
+        "{conditions:#}"
+    );
+    passes_the_provider_checker(&repo, "development");
+
+    repo.edit(
+        api,
+        "allowed_source_ips: [10.24.34.0/23, \"2001:db8::/32\"]",
+        "allowed_source_ips: [10.0.0.0/16, 10.1.0.0/16, 10.2.0.0/16, 10.3.0.0/16, 10.4.0.0/16]",
+    );
+    let run = validate(&repo);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &[
+            "6 condition values (1 paths, 0 hosts, 5 source addresses)",
+            "at most 5",
+            "merged into stacks/notification-platform/services/email-service/components/api/microservice.yaml",
+        ],
+    );
+}

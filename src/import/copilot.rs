@@ -211,10 +211,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ),
     ("image.labels", "Docker labels are not supported"),
     (
-        "http.allowed_source_ips",
-        "deployer's load balancer takes traffic from its visibility (public or internal), not per source",
-    ),
-    (
         "http.target_container",
         "deployer routes to the service's one container",
     ),
@@ -972,6 +968,14 @@ fn fields(
                             },
                         );
                         notes.mapped(v, &p, &to(micro, "expose.paths"));
+                    }
+                    "allowed_source_ips" => {
+                        let ips: Vec<Json> = match &v.value {
+                            Yaml::Seq(items) => items.iter().map(yaml_json).collect(),
+                            _ => Vec::new(),
+                        };
+                        expose.insert("allowed_source_ips".into(), Json::Array(ips));
+                        notes.mapped(v, &p, &to(micro, "expose.allowed_source_ips"));
                     }
                     "stickiness" => {
                         expose.insert(

@@ -49,6 +49,31 @@ pub fn check(
             .help("ECS Exec's agent writes into the container: turn one of the two off"),
         );
     }
+    // "Condition values per rule: 5" (Application Load Balancer quotas);
+    // a rollout's test route adds its header's.
+    if let Some(expose) = &service.expose {
+        let paths = super::route_paths(expose).len();
+        let values = paths + expose.hosts.len() + expose.allowed_source_ips.len();
+        let room = match infra.rollout.shifts_traffic() {
+            true => 4,
+            false => 5,
+        };
+        if values > room {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::OutOfRange,
+                    format!(
+                        "the service's listener rule would have {values} condition values ({paths} paths, {} hosts, {} source addresses), and a load balancer takes at most {room}{}",
+                        expose.hosts.len(),
+                        expose.allowed_source_ips.len(),
+                        if room == 4 { " with a rollout's test route" } else { "" }
+                    ),
+                )
+                .at(doc.span_of("/expose"))
+                .help("route fewer paths or hosts (a path pattern with `*` covers many), or split the service's routes between components"),
+            );
+        }
+    }
     if service.expose.is_some() && service.port.is_none() {
         diagnostics.push(
             Diagnostic::error(Code::MissingField, "an exposed service needs a `port`")

@@ -8,7 +8,6 @@ pub mod status;
 use super::{Access, Component};
 use crate::model::Text;
 
-pub use emit::route_paths;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -241,6 +240,11 @@ pub struct Exposure {
     /// more specific routes come first.
     #[schemars(range(min = 1, max = 50000))]
     pub priority: Option<u32>,
+    /// Only requests from these addresses (CIDR blocks, IPv4 or IPv6) are
+    /// routed to the service; others get the listener's 404.
+    #[serde(default)]
+    #[schemars(inner(regex(pattern = r"^[0-9A-Fa-f:.]+/[0-9]{1,3}$")))]
+    pub allowed_source_ips: Vec<String>,
     /// Send a client's requests to the task that answered its first, for a
     /// day (the load balancer's own cookie, `lb_cookie`).
     #[serde(default)]
@@ -254,6 +258,16 @@ pub struct Exposure {
 
 fn default_deregistration_delay() -> u32 {
     30
+}
+
+/// Paths a service is routed on: its own, or everything when it gives neither
+/// paths nor hosts.
+pub fn route_paths(expose: &Exposure) -> Vec<String> {
+    if expose.paths.is_empty() && expose.hosts.is_empty() {
+        vec!["/*".into()]
+    } else {
+        expose.paths.clone()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -7,7 +7,7 @@
 mod access;
 mod rollout;
 
-use super::{Architecture, Capacity, Microservice, MicroserviceSpec};
+use super::{Architecture, Capacity, Microservice, MicroserviceSpec, route_paths};
 use crate::emit::emitter::{EmitKind, Emitter, Grant};
 use crate::emit::network::{self, Direction};
 use crate::emit::program::{
@@ -17,15 +17,6 @@ use crate::resolve::Wire;
 use access::Context;
 use std::collections::BTreeMap;
 
-/// Paths a service is routed on: its own, or everything when it gives neither
-/// paths nor hosts.
-pub fn route_paths(expose: &super::Exposure) -> Vec<String> {
-    if expose.paths.is_empty() && expose.hosts.is_empty() {
-        vec!["/*".into()]
-    } else {
-        expose.paths.clone()
-    }
-}
 
 /// The URL path a service answers under: `/email/*` gives `/email`.
 fn path_prefix(expose: &super::Exposure) -> String {
@@ -255,6 +246,12 @@ fn load_balancing(e: &mut Emitter, cx: &Context, sg: &str) -> Balancing {
         conditions.push(map([(
             "hostHeader",
             map([("values", strings(&expose.hosts))]),
+        )]));
+    }
+    if !expose.allowed_source_ips.is_empty() {
+        conditions.push(map([(
+            "sourceIp",
+            map([("values", strings(&expose.allowed_source_ips))]),
         )]));
     }
     let name = e.name(index, "route");
