@@ -371,9 +371,18 @@ fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accoun
         serde_json::json!(["10.24.34.0/23"])
     );
     assert_eq!(frontend["expose"]["deregistration_delay_seconds"], 60);
+    let api_service = micro("api");
     assert_eq!(
-        micro("api")["expose"]["paths"],
+        api_service["expose"]["paths"],
         serde_json::json!(["/api", "/api/*"])
+    );
+    // Copilot's container health check, its defaults where it says nothing.
+    assert_eq!(
+        api_service["container_health_check"],
+        serde_json::json!({
+            "command": ["CMD-SHELL", "curl -f http://localhost:9000/api/health || exit 1"],
+            "interval_seconds": 15, "timeout_seconds": 5, "retries": 3
+        })
     );
     assert_eq!(
         entry("frontend/manifest.yml", "exec")["detail"],

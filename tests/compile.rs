@@ -1377,3 +1377,43 @@ fn only_allowed_source_addresses_are_routed_and_a_rule_stays_within_five_values(
         ],
     );
 }
+
+/// `container_health_check` becomes the container's ECS health check; a
+/// command that does not start with `CMD` or `CMD-SHELL` is an error at
+/// its line.
+#[test]
+fn a_container_health_check_is_the_container_s() {
+    let repo = TestRepo::example();
+    let worker = "stacks/notification-platform/services/delivery-service/components/worker/microservice.yaml";
+    repo.write(
+        worker,
+        format!(
+            "{}container_health_check:\n  command: [CMD-SHELL, \"test -f /tmp/alive\"]\n  start_period_seconds: 20\n",
+            repo.read(worker)
+        ),
+    );
+    let run = show(&repo, "development");
+    assert_eq!(run.code, 0, "{}", run.all());
+    let program = deployer::load::yaml::to_json(&run.stdout).unwrap();
+    let definitions =
+        program["resources"]["delivery-service-worker-task"]["properties"]["containerDefinitions"]
+            .to_string();
+    assert_contains(
+        &definitions,
+        &[
+            "healthCheck",
+            "test -f /tmp/alive",
+            "\"startPeriod\":20",
+            "\"retries\":3",
+        ],
+    );
+    passes_the_provider_checker(&repo, "development");
+
+    repo.edit(worker, "command: [CMD-SHELL, ", "command: [sh, ");
+    let run = validate(&repo);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &["microservice.yaml:", "starts with `CMD` or `CMD-SHELL`"],
+    );
+}

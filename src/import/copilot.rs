@@ -202,10 +202,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "a Network Load Balancer is not supported: deployer exposes HTTP through the environment's application load balancer",
     ),
     (
-        "image.healthcheck",
-        "a container health check is not supported: the load balancer's `health_check` decides",
-    ),
-    (
         "image.depends_on",
         "deployer runs one container per service",
     ),
@@ -928,6 +924,49 @@ fn fields(
                             json!(format!("<account>.dkr.ecr.<region>.amazonaws.com/{application}/{name}:{{{{ var.VERSION }}}}")),
                         );
                         notes.mapped(v, &p, &format!("{}; deployer deploys images and does not build them: build and push in CI, and replace <account> and <region>", to(micro, "image")));
+                    }
+                    // Copilot's container health check (its defaults:
+                    // every 10 s, 5 s, 2 retries, no start period).
+                    "healthcheck" => {
+                        let mut check = Map::new();
+                        check.insert("interval_seconds".into(), json!(10));
+                        check.insert("timeout_seconds".into(), json!(5));
+                        check.insert("retries".into(), json!(2));
+                        for (hk, hv) in v.as_map().map(|m| m.entries.as_slice()).unwrap_or_default()
+                        {
+                            let hp = format!("{p}.{}", hk.name);
+                            let field = match hk.name.as_str() {
+                                "command" => Some((
+                                    "command",
+                                    match &hv.value {
+                                        Yaml::Seq(items) => {
+                                            Json::Array(items.iter().map(yaml_json).collect())
+                                        }
+                                        Yaml::Str(text) => json!(["CMD-SHELL", text]),
+                                        _ => Json::Null,
+                                    },
+                                )),
+                                "interval" => seconds(hv).map(|s| ("interval_seconds", json!(s))),
+                                "timeout" => seconds(hv).map(|s| ("timeout_seconds", json!(s))),
+                                "start_period" => {
+                                    seconds(hv).map(|s| ("start_period_seconds", json!(s)))
+                                }
+                                "retries" => Some(("retries", yaml_json(hv))),
+                                _ => None,
+                            };
+                            match field {
+                                Some((key, value)) if !value.is_null() => {
+                                    check.insert(key.into(), value);
+                                    notes.mapped(
+                                        hv,
+                                        &hp,
+                                        &to(micro, &format!("container_health_check.{key}")),
+                                    );
+                                }
+                                _ => notes.other(hv, &hp),
+                            }
+                        }
+                        settings.insert("container_health_check".into(), Json::Object(check));
                     }
                     "port" => {
                         settings.insert("port".into(), yaml_json(v));

@@ -74,6 +74,18 @@ pub fn check(
             );
         }
     }
+    if let Some(check) = &service.container_health_check
+        && !matches!(check.command.first().map(String::as_str), Some("CMD" | "CMD-SHELL"))
+    {
+        diagnostics.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                "a container health check's `command` starts with `CMD` or `CMD-SHELL`",
+            )
+            .at(doc.span_of("/container_health_check/command"))
+            .help("write `[CMD-SHELL, \"curl -f http://localhost/ || exit 1\"]`, or `[CMD, program, args…]`"),
+        );
+    }
     if service.expose.is_some() && service.port.is_none() {
         diagnostics.push(
             Diagnostic::error(Code::MissingField, "an exposed service needs a `port`")

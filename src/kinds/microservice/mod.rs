@@ -59,6 +59,10 @@ pub struct Microservice {
     /// Run the container with a read-only root file system.
     #[serde(default)]
     pub read_only_root_filesystem: bool,
+    /// A command the container runs to say it is healthy (ECS's container
+    /// health check): a task whose check fails `retries` times in a row is
+    /// replaced, whether or not a load balancer routes to it.
+    pub container_health_check: Option<ContainerHealthCheck>,
     /// Allow a shell or command in its running tasks (`aws ecs
     /// execute-command`, ECS Exec): turned on for the service, with the
     /// task role allowed the SSM channels it uses. Its agent writes to the
@@ -104,6 +108,44 @@ pub struct Microservice {
     /// a port as `<service>.<env>.<app>.local`). Remove it once its callers
     /// reach the service another way (`ref()`).
     pub keep_service_registry: Option<ServiceRegistry>,
+}
+
+/// ECS's container health check (`HealthCheck` of a container definition),
+/// within the ranges ECS takes.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerHealthCheck {
+    /// `[CMD-SHELL, "curl -f http://localhost/ || exit 1"]`, or `[CMD,
+    /// program, args…]` to run it without a shell; exit code 0 is healthy.
+    #[schemars(length(min = 2))]
+    pub command: Vec<String>,
+    /// Seconds between checks.
+    #[serde(default = "default_check_interval")]
+    #[schemars(range(min = 5, max = 300))]
+    pub interval_seconds: u32,
+    /// Seconds a check may take.
+    #[serde(default = "default_check_timeout")]
+    #[schemars(range(min = 2, max = 60))]
+    pub timeout_seconds: u32,
+    /// Failed checks in a row that make the container unhealthy.
+    #[serde(default = "default_check_retries")]
+    #[schemars(range(min = 1, max = 10))]
+    pub retries: u32,
+    /// Seconds after the container starts during which failures do not
+    /// count.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 300))]
+    pub start_period_seconds: u32,
+}
+
+fn default_check_interval() -> u32 {
+    30
+}
+fn default_check_timeout() -> u32 {
+    5
+}
+fn default_check_retries() -> u32 {
+    3
 }
 
 /// An ECS service's registration in AWS Cloud Map, as ECS takes it.

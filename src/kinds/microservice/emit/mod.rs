@@ -408,6 +408,19 @@ fn task_definition(
     if let Some(timeout) = service.stop_timeout_seconds {
         container.push(("stopTimeout".into(), Value::Int(i64::from(timeout))));
     }
+    if let Some(check) = &service.container_health_check {
+        let seconds = |n: u32| Value::Int(i64::from(n));
+        container.push((
+            "healthCheck".into(),
+            map([
+                ("command", strings(&check.command)),
+                ("interval", seconds(check.interval_seconds)),
+                ("timeout", seconds(check.timeout_seconds)),
+                ("retries", seconds(check.retries)),
+                ("startPeriod", seconds(check.start_period_seconds)),
+            ]),
+        ));
+    }
     container.push((
         "readonlyRootFilesystem".into(),
         Value::Bool(service.read_only_root_filesystem),
