@@ -349,6 +349,13 @@ fn a_copilot_workspace_becomes_a_repository_that_validates_with_every_key_accoun
         "services/frontend/components/app/infra.yaml: autoscaling.min, autoscaling.max"
     );
     assert_eq!(
+        entry(
+            "frontend/manifest.yml",
+            "environments.prod.count.response_time"
+        )["detail"],
+        "services/frontend/components/app/infra.yaml: autoscaling.response_time_ms"
+    );
+    assert_eq!(
         entry("frontend/manifest.yml", "http.stickiness")["detail"],
         "services/frontend/components/app/microservice.yaml: expose.stickiness"
     );

@@ -1417,3 +1417,40 @@ fn a_container_health_check_is_the_container_s() {
         &["microservice.yaml:", "starts with `CMD` or `CMD-SHELL`"],
     );
 }
+
+/// `autoscaling.response_time_ms` holds the load balancer's average
+/// response time for the service's target group, in seconds, by
+/// CloudWatch's `TargetResponseTime`; a service no load balancer routes to
+/// cannot scale on it.
+#[test]
+fn a_service_scales_on_its_response_time() {
+    let repo = TestRepo::example();
+    let infra = "stacks/notification-platform/services/email-service/components/api/infra.yaml";
+    repo.write(
+        infra,
+        "cpu: 256\nmemory: 512\nreplicas: 2\nautoscaling:\n  min: 2\n  max: 6\n  response_time_ms: 250\n",
+    );
+    let run = show(&repo, "development");
+    assert_eq!(run.code, 0, "{}", run.all());
+    let program = deployer::load::yaml::to_json(&run.stdout).unwrap();
+    let configuration = &program["resources"]["email-service-api-scale-response-time"]["properties"]
+        ["targetTrackingScalingPolicyConfiguration"];
+    assert_eq!(configuration["targetValue"], 0.25);
+    let metric = &configuration["customizedMetricSpecification"];
+    assert_eq!(metric["metricName"], "TargetResponseTime");
+    assert_eq!(metric["namespace"], "AWS/ApplicationELB");
+    assert_eq!(metric["dimensions"][0]["value"], "${public-alb.arnSuffix}");
+    // It alone: no CPU policy is added for want of a target.
+    assert!(program["resources"]["email-service-api-scale-cpu"].is_null());
+    passes_the_provider_checker(&repo, "development");
+
+    let worker =
+        "stacks/notification-platform/services/delivery-service/components/worker/infra.yaml";
+    repo.edit(worker, "cpu_target: 70", "response_time_ms: 250");
+    let run = validate(&repo);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_contains(
+        &run.stderr,
+        &["infra.yaml:", "`response_time_ms`", "not exposed"],
+    );
+}

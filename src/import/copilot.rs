@@ -217,10 +217,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ),
     ("http.version", "deployer's target groups speak HTTP/1.1"),
     (
-        "count.response_time",
-        "scale on `cpu_target`, `memory_target` or `requests_per_target`",
-    ),
-    (
         "count.queue_delay",
         "scaling on queue backlog is not supported: scale on `cpu_target`",
     ),
@@ -1314,6 +1310,14 @@ fn count(
                         scaling.insert("requests_per_target".into(), yaml_json(cv));
                         notes.mapped(cv, &p, &to(infra_file, "autoscaling.requests_per_target"));
                     }
+                    // A duration (`2s`, `500ms`): the response time to hold.
+                    "response_time" => match duration_ms(cv) {
+                        Some(ms) => {
+                            scaling.insert("response_time_ms".into(), json!(ms));
+                            notes.mapped(cv, &p, &to(infra_file, "autoscaling.response_time_ms"));
+                        }
+                        None => notes.other(cv, &p),
+                    },
                     _ => notes.other(cv, &p),
                 }
             }
@@ -1436,6 +1440,14 @@ fn seconds(node: &Node) -> Option<u64> {
             .and_then(|d| u64::try_from(d.as_secs()).ok()),
         _ => None,
     }
+}
+
+/// A Go duration (`2s`, `500ms`) in milliseconds.
+fn duration_ms(node: &Node) -> Option<u64> {
+    let duration = node.as_str()?.parse::<jiff::SignedDuration>().ok()?;
+    u64::try_from(duration.as_millis())
+        .ok()
+        .filter(|ms| *ms > 0)
 }
 
 fn text(node: &Node, key: &str) -> Option<String> {

@@ -169,6 +169,13 @@ pub fn check(
                 .at(infra_span("/autoscaling/min")),
             );
         }
+        if scaling.response_time_ms.is_some() && service.expose.is_none() {
+            diagnostics.push(
+                Diagnostic::error(Code::InvalidValue, "`response_time_ms` scales on the load balancer's response time, but this service is not exposed")
+                    .at(infra_span("/autoscaling/response_time_ms"))
+                    .help("scale on `cpu_target` or `memory_target`, or expose the service"),
+            );
+        }
         if scaling.requests_per_target.is_some() && service.expose.is_none() {
             diagnostics.push(
                 Diagnostic::error(Code::InvalidValue, "`requests_per_target` scales on load balancer requests, but this service is not exposed")

@@ -474,6 +474,11 @@ pub struct Autoscaling {
     /// Load balancer requests per task per minute to hold (exposed services only).
     #[schemars(range(min = 1, max = 1000000))]
     pub requests_per_target: Option<u32>,
+    /// Average response time, in milliseconds, to hold: the load
+    /// balancer's `TargetResponseTime` for the service's target group
+    /// (exposed services only).
+    #[schemars(range(min = 1, max = 60000))]
+    pub response_time_ms: Option<u32>,
 }
 
 /// How ECS replaces the running revision with a new one. The ranges are ECS's

@@ -658,7 +658,8 @@ fn autoscaling(e: &mut Emitter, cx: &Context, service_name: &str, target_group: 
         let mut policies: Vec<(&str, u32, &str, Option<Value>)> = Vec::new();
         let no_target = scaling.cpu_target.is_none()
             && scaling.memory_target.is_none()
-            && scaling.requests_per_target.is_none();
+            && scaling.requests_per_target.is_none()
+            && scaling.response_time_ms.is_none();
         if let Some(cpu) = scaling.cpu_target.or(no_target.then_some(70)) {
             policies.push(("cpu", cpu, "ECSServiceAverageCPUUtilization", None));
         }
@@ -678,11 +679,50 @@ fn autoscaling(e: &mut Emitter, cx: &Context, service_name: &str, target_group: 
                 Some(label),
             ));
         }
+        let mut specifications: Vec<(&str, Value, Value)> = Vec::new();
         for (metric, value, kind, label) in policies {
             let mut spec = vec![(Key::from("predefinedMetricType"), s(kind))];
             if let Some(label) = label {
                 spec.push(("resourceLabel".into(), label));
             }
+            specifications.push((
+                metric,
+                Value::Int(i64::from(value)),
+                map([("predefinedMetricSpecification", Value::Map(spec))]),
+            ));
+        }
+        // The load balancer's average response time for the service's target
+        // group, in seconds (CloudWatch's `AWS/ApplicationELB`
+        // `TargetResponseTime`, by `LoadBalancer` and `TargetGroup`), as
+        // Copilot's `count.response_time` scales.
+        if let (Some(milliseconds), Some(expose)) = (scaling.response_time_ms, &service.expose) {
+            let dimension = |name: &str, reference: String| {
+                map([("name", s(name)), ("value", r(reference))])
+            };
+            specifications.push((
+                "response-time",
+                Value::Float(f64::from(milliseconds) / 1000.0),
+                map([(
+                    "customizedMetricSpecification",
+                    map([
+                        ("metricName", s("TargetResponseTime")),
+                        ("namespace", s("AWS/ApplicationELB")),
+                        ("statistic", s("Average")),
+                        (
+                            "dimensions",
+                            list([
+                                dimension(
+                                    "LoadBalancer",
+                                    format!("{}.arnSuffix", network::alb(expose.visibility)),
+                                ),
+                                dimension("TargetGroup", format!("{target_group}.arnSuffix")),
+                            ]),
+                        ),
+                    ]),
+                )]),
+            ));
+        }
+        for (metric, value, specification) in specifications {
             e.add(
                 index,
                 Resource::new(
@@ -703,15 +743,15 @@ fn autoscaling(e: &mut Emitter, cx: &Context, service_name: &str, target_group: 
                     r(format!("{target}.scalableDimension")),
                 )
                 .set("serviceNamespace", r(format!("{target}.serviceNamespace")))
-                .set(
-                    "targetTrackingScalingPolicyConfiguration",
-                    map([
-                        ("targetValue", Value::Int(i64::from(value))),
-                        ("predefinedMetricSpecification", Value::Map(spec)),
-                        ("scaleInCooldown", Value::Int(300)),
-                        ("scaleOutCooldown", Value::Int(60)),
-                    ]),
-                ),
+                .set("targetTrackingScalingPolicyConfiguration", {
+                    let Value::Map(mut configuration) = specification else {
+                        unreachable!("a specification is a map")
+                    };
+                    configuration.insert(0, ("targetValue".into(), value));
+                    configuration.push(("scaleInCooldown".into(), Value::Int(300)));
+                    configuration.push(("scaleOutCooldown".into(), Value::Int(60)));
+                    Value::Map(configuration)
+                }),
             );
         }
     }
