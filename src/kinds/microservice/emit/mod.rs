@@ -679,7 +679,9 @@ fn autoscaling(e: &mut Emitter, cx: &Context, service_name: &str, target_group: 
                 Some(label),
             ));
         }
-        let mut specifications: Vec<(&str, Value, Value)> = Vec::new();
+        // Each policy: its metric's name, the value to hold, and how the
+        // metric is specified (predefined, or CloudWatch's own).
+        let mut specifications: Vec<(&str, Value, &str, Value)> = Vec::new();
         for (metric, value, kind, label) in policies {
             let mut spec = vec![(Key::from("predefinedMetricType"), s(kind))];
             if let Some(label) = label {
@@ -688,7 +690,8 @@ fn autoscaling(e: &mut Emitter, cx: &Context, service_name: &str, target_group: 
             specifications.push((
                 metric,
                 Value::Int(i64::from(value)),
-                map([("predefinedMetricSpecification", Value::Map(spec))]),
+                "predefinedMetricSpecification",
+                Value::Map(spec),
             ));
         }
         // The load balancer's average response time for the service's target
@@ -702,27 +705,25 @@ fn autoscaling(e: &mut Emitter, cx: &Context, service_name: &str, target_group: 
             specifications.push((
                 "response-time",
                 Value::Float(f64::from(milliseconds) / 1000.0),
-                map([(
-                    "customizedMetricSpecification",
-                    map([
-                        ("metricName", s("TargetResponseTime")),
-                        ("namespace", s("AWS/ApplicationELB")),
-                        ("statistic", s("Average")),
-                        (
-                            "dimensions",
-                            list([
-                                dimension(
-                                    "LoadBalancer",
-                                    format!("{}.arnSuffix", network::alb(expose.visibility)),
-                                ),
-                                dimension("TargetGroup", format!("{target_group}.arnSuffix")),
-                            ]),
-                        ),
-                    ]),
-                )]),
+                "customizedMetricSpecification",
+                map([
+                    ("metricName", s("TargetResponseTime")),
+                    ("namespace", s("AWS/ApplicationELB")),
+                    ("statistic", s("Average")),
+                    (
+                        "dimensions",
+                        list([
+                            dimension(
+                                "LoadBalancer",
+                                format!("{}.arnSuffix", network::alb(expose.visibility)),
+                            ),
+                            dimension("TargetGroup", format!("{target_group}.arnSuffix")),
+                        ]),
+                    ),
+                ]),
             ));
         }
-        for (metric, value, specification) in specifications {
+        for (metric, value, specified_as, specification) in specifications {
             e.add(
                 index,
                 Resource::new(
@@ -743,15 +744,15 @@ fn autoscaling(e: &mut Emitter, cx: &Context, service_name: &str, target_group: 
                     r(format!("{target}.scalableDimension")),
                 )
                 .set("serviceNamespace", r(format!("{target}.serviceNamespace")))
-                .set("targetTrackingScalingPolicyConfiguration", {
-                    let Value::Map(mut configuration) = specification else {
-                        unreachable!("a specification is a map")
-                    };
-                    configuration.insert(0, ("targetValue".into(), value));
-                    configuration.push(("scaleInCooldown".into(), Value::Int(300)));
-                    configuration.push(("scaleOutCooldown".into(), Value::Int(60)));
-                    Value::Map(configuration)
-                }),
+                .set(
+                    "targetTrackingScalingPolicyConfiguration",
+                    map([
+                        ("targetValue", value),
+                        (specified_as, specification),
+                        ("scaleInCooldown", Value::Int(300)),
+                        ("scaleOutCooldown", Value::Int(60)),
+                    ]),
+                ),
             );
         }
     }
