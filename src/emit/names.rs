@@ -164,11 +164,7 @@ pub fn check(program: &Program) -> Vec<TooLong> {
         let Some(naming) = NAMINGS.iter().find(|n| n.token == resource.token) else {
             continue;
         };
-        let explicit = resource
-            .properties
-            .iter()
-            .find(|(k, _)| k == naming.property)
-            .map(|(_, v)| v);
+        let explicit = resource.property(naming.property);
         match explicit {
             Some(Value::Str(name)) if name.len() > naming.max => problems.push(TooLong {
                 resource: resource.name.clone(),

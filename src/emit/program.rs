@@ -86,6 +86,14 @@ pub fn strings<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Value {
 }
 
 /// A map from `(key, value)` pairs, in the order given.
+/// The value of `key` among `entries` (a map's, a resource's inputs).
+fn entry<'a>(entries: &'a [(Key, Value)], key: &str) -> Option<&'a Value> {
+    entries
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, value)| value.get())
+}
+
 pub fn map<K: Into<Key>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
     Value::Map(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
 }
@@ -155,6 +163,15 @@ impl Value {
                 Json::Object(obj)
             }
             Value::Shared(inner) => inner.to_json(),
+        }
+    }
+
+    /// A map's entry `key`, seen through sharing; `None` for anything but a
+    /// map.
+    pub fn field(&self, key: &str) -> Option<&Value> {
+        match self.get() {
+            Value::Map(entries) => entry(entries, key),
+            _ => None,
         }
     }
 
@@ -253,6 +270,11 @@ impl Resource {
             import: None,
             component: None,
         }
+    }
+
+    /// The value the program gives input `key`, seen through sharing.
+    pub fn property(&self, key: &str) -> Option<&Value> {
+        entry(&self.properties, key)
     }
 
     /// Adds a property (builder style).

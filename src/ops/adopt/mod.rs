@@ -694,35 +694,20 @@ fn normalized(strategy: &[(String, i64, i64)]) -> Vec<(String, i64, i64)> {
 /// The program's `capacityProviderStrategies` of an ECS service, normalized.
 fn compiled_strategy(target: &crate::emit::program::Resource) -> Vec<(String, i64, i64)> {
     use crate::emit::program::Value;
-    let Some(Value::List(items)) = target
-        .properties
-        .iter()
-        .find(|(key, _)| key.as_ref() == "capacityProviderStrategies")
-        .map(|(_, value)| value)
-    else {
+    let Some(Value::List(items)) = target.property("capacityProviderStrategies") else {
         return Vec::new();
-    };
-    let field = |entries: &[(crate::emit::program::Key, Value)], name: &str| {
-        entries
-            .iter()
-            .find(|(key, _)| key.as_ref() == name)
-            .map(|(_, value)| value.clone())
     };
     let strategy: Vec<(String, i64, i64)> = items
         .iter()
-        .filter_map(|item| match item {
-            Value::Map(entries) => {
-                let provider = match field(entries, "capacityProvider")? {
-                    Value::Str(provider) => provider,
-                    _ => return None,
-                };
-                let number = |name: &str| match field(entries, name) {
-                    Some(Value::Int(n)) => n,
-                    _ => 0,
-                };
-                Some((provider, number("weight"), number("base")))
-            }
-            _ => None,
+        .filter_map(|item| {
+            let Some(Value::Str(provider)) = item.field("capacityProvider") else {
+                return None;
+            };
+            let number = |name: &str| match item.field(name) {
+                Some(Value::Int(n)) => *n,
+                _ => 0,
+            };
+            Some((provider.clone(), number("weight"), number("base")))
         })
         .collect();
     normalized(&strategy)
@@ -815,13 +800,9 @@ fn target_visibility(
 fn rule_listener(program: &[crate::emit::program::Resource], rule: &str) -> Option<String> {
     use crate::emit::program::{Part, Value};
     let rule = program.iter().find(|r| r.name == rule)?;
-    let parts = rule
-        .properties
-        .iter()
-        .find_map(|(key, value)| match value {
-            Value::Interp(parts) if key.as_ref() == "listenerArn" => Some(parts),
-            _ => None,
-        })?;
+    let Some(Value::Interp(parts)) = rule.property("listenerArn") else {
+        return None;
+    };
     parts.iter().find_map(|p| match p {
         Part::Ref(reference) => reference.strip_suffix(".arn").map(str::to_string),
         _ => None,

@@ -77,7 +77,7 @@ pub(super) fn test_route(
     let expose = cx.service.expose.as_ref().expect("a shifting rollout is exposed");
     let mut conditions = conditions;
     if let Some(path) = &cx.infra.rollout.test_path {
-        conditions.retain(|c| !matches!(c, Value::Map(m) if m.iter().any(|(k, _)| k == "pathPattern")));
+        conditions.retain(|c| c.field("pathPattern").is_none());
         conditions.push(map([("pathPattern", map([("values", strings([path]))]))]));
     }
     conditions.push(map([(
