@@ -54,7 +54,18 @@ pub(super) struct Taken {
     pub(super) resources: std::collections::BTreeSet<String>,
 }
 
+/// The program's name of deployer's load balancer of a visibility
+/// (`public-alb`, `internal-alb`; `emit::network::alb`).
+pub(super) fn load_balancer(visibility: &str) -> String {
+    format!("{visibility}{}", Role::LoadBalancer.name_suffix())
+}
+
 impl Taken {
+    /// Whether the load balancer of `visibility` is adopted.
+    pub(super) fn has_load_balancer(&self, visibility: &str) -> bool {
+        self.resources.contains(&load_balancer(visibility))
+    }
+
     pub(super) fn note(&mut self, adopted: &Adopted, resource: &StackResource) {
         if adopted.role == Role::Cluster {
             self.cluster = Some(adopted.id.clone());
@@ -83,7 +94,7 @@ pub(super) fn take_load_balancer(
         _ => "internal",
     };
     let role = Role::LoadBalancer;
-    let name = format!("{visibility}{}", role.name_suffix());
+    let name = load_balancer(visibility);
     if !program
         .iter()
         .any(|r| r.token == role.token() && r.name == name)
@@ -146,15 +157,12 @@ pub(super) fn take_listener(
         _ => ("internal", "https"),
     };
     let role = Role::Listener;
-    if !taken
-        .resources
-        .contains(&format!("{visibility}{}", Role::LoadBalancer.name_suffix()))
-    {
+    if !taken.has_load_balancer(visibility) {
         return Err(format!(
             "its load balancer is not adopted, and a listener cannot move to another: deployer's {visibility} load balancer has its own"
         ));
     }
-    let name = format!("{visibility}-alb-{protocol}");
+    let name = format!("{}-{protocol}", load_balancer(visibility));
     if !program
         .iter()
         .any(|r| r.token == role.token() && r.name == name)

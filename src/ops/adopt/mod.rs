@@ -430,12 +430,7 @@ fn take_over(
         return Ok(Err(why));
     }
     let token = adoptable.role.token();
-    let Some(target) = program.iter().find(|r| {
-        r.component.as_deref() == Some(adoptable.component.as_str())
-            && r.token == token
-            && r.name.ends_with(adoptable.role.name_suffix())
-            && !r.name.ends_with("-test-route")
-    }) else {
+    let Some(target) = component_resource(program, &adoptable.component, adoptable.role) else {
         return Ok(Err(format!(
             "{} declares no such resource (a dead-letter queue turned off?)",
             adoptable.component
@@ -462,10 +457,7 @@ fn take_over(
                     adoptable.component
                 )));
             };
-            if !taken
-                .resources
-                .contains(&format!("{visibility}{}", Role::LoadBalancer.name_suffix()))
-            {
+            if !taken.has_load_balancer(visibility) {
                 return Ok(Err(format!(
                     "the environment's {visibility} load balancer is not adopted, and a target group serves one load balancer: deployer's has its own; move the DNS name (`http.alias`) once deployer's serves"
                 )));
@@ -482,7 +474,7 @@ fn take_over(
         // adopted listener; it keeps its priority (`expose.priority`), which
         // no other rule of that listener has.
         Role::ListenerRule => {
-            let Some(listener) = rule_listener(program, &target.name) else {
+            let Some(listener) = rule_listener(target) else {
                 return Ok(Err(format!("{} routes no requests", adoptable.component)));
             };
             let https = listener.ends_with("-https");
@@ -783,12 +775,8 @@ fn target_visibility(
     program: &[crate::emit::program::Resource],
     adoptable: &Adoptable,
 ) -> Option<&'static str> {
-    let route = program.iter().find(|r| {
-        r.component.as_deref() == Some(adoptable.component.as_str())
-            && r.token == Role::ListenerRule.token()
-            && !r.name.ends_with("-test-route")
-    })?;
-    let listener = rule_listener(program, &route.name)?;
+    let route = component_resource(program, &adoptable.component, Role::ListenerRule)?;
+    let listener = rule_listener(route)?;
     Some(if listener.starts_with("public-") {
         "public"
     } else {
@@ -796,10 +784,25 @@ fn target_visibility(
     })
 }
 
+/// The program's resource that is `role` to `component` (`<service>/<name>`):
+/// of its type, its name ending as the role's do. A rollout's test route
+/// (`…-test-route`) is a listener rule too, but not the one traffic takes.
+fn component_resource<'a>(
+    program: &'a [crate::emit::program::Resource],
+    component: &str,
+    role: Role,
+) -> Option<&'a crate::emit::program::Resource> {
+    program.iter().find(|r| {
+        r.component.as_deref() == Some(component)
+            && r.token == role.token()
+            && r.name.ends_with(role.name_suffix())
+            && !r.name.ends_with("-test-route")
+    })
+}
+
 /// The listener a rule of the program is on (`public-alb-https`).
-fn rule_listener(program: &[crate::emit::program::Resource], rule: &str) -> Option<String> {
+fn rule_listener(rule: &crate::emit::program::Resource) -> Option<String> {
     use crate::emit::program::{Part, Value};
-    let rule = program.iter().find(|r| r.name == rule)?;
     let Some(Value::Interp(parts)) = rule.property("listenerArn") else {
         return None;
     };
