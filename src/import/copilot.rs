@@ -899,7 +899,6 @@ fn fields(
     infra: &mut Map<String, Json>,
     variables: &mut Map<String, Json>,
 ) {
-    let to = |file: &str, k: &str| format!("{file}: {k}");
     match key {
         "image" => {
             for (sub, v) in value
@@ -1230,7 +1229,6 @@ fn count(
     notes: &mut Notes,
     infra_file: &str,
 ) {
-    let to = |file: &str, k: &str| format!("{file}: {k}");
     match &value.value {
         Yaml::Int(n) => {
             infra.insert("replicas".into(), json!(n));
@@ -1440,6 +1438,11 @@ fn seconds(node: &Node) -> Option<u64> {
             .and_then(|d| u64::try_from(d.as_secs()).ok()),
         _ => None,
     }
+}
+
+/// Where a manifest key went, as the report says it: `<file>: <key>`.
+fn to(file: &str, key: &str) -> String {
+    format!("{file}: {key}")
 }
 
 /// A Go duration (`2s`, `500ms`) in milliseconds.
