@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 
 /// One folder's entries at a revision, when git can give all of them as
 /// they would be checked out: regular files and folders only.
+#[derive(Default)]
 pub struct Folder {
     /// Each entry below the folder, relative to the repository, with what it
     /// is; a file with its bytes, as a checkout would have them.
@@ -54,11 +55,8 @@ pub fn read_folders(
         };
         // The folder itself (`-t` lists it, and its parents) is there.
         if asked.contains(path) {
-            read.entry(path.to_string()).or_insert_with(|| {
-                Some(Folder {
-                    entries: Vec::new(),
-                })
-            });
+            read.entry(path.to_string())
+                .or_insert_with(|| Some(Folder::default()));
             continue;
         }
         let Some(folder) = path
@@ -68,11 +66,9 @@ pub fn read_folders(
         else {
             continue;
         };
-        let slot = read.entry(folder.to_string()).or_insert_with(|| {
-            Some(Folder {
-                entries: Vec::new(),
-            })
-        });
+        let slot = read
+            .entry(folder.to_string())
+            .or_insert_with(|| Some(Folder::default()));
         let Some(listed) = slot else {
             continue;
         };
