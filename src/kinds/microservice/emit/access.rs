@@ -112,24 +112,17 @@ pub(super) fn wiring(e: &mut Emitter, cx: &Context, sg: &str) -> Wiring {
         }
     }
     for (name, secret) in &service.secrets {
-        if let SecretRef::Parameter(parameter) = secret {
-            // ECS takes the name or the ARN; the execution role's policy
-            // needs the ARN.
-            let arn = match parameter.parameter.starts_with("arn:") {
-                true => parameter.parameter.clone(),
-                false => format!(
-                    "arn:{}:ssm:{}:{}:parameter/{}",
-                    e.partition(),
-                    e.stack.env.region,
-                    e.stack.env.account,
-                    parameter.parameter.trim_start_matches('/')
-                ),
-            };
-            secrets.insert(name.clone(), s(&arn));
-            execution_parameters.push(s(arn));
-            continue;
-        }
-        let arn = secret_arn(e, index, name, secret);
+        let id = match secret {
+            SecretRef::Name(id) => id,
+            SecretRef::Key(key) => &key.secret,
+            SecretRef::Parameter(parameter) => {
+                let arn = parameter_arn(e, &parameter.parameter);
+                secrets.insert(name.clone(), s(&arn));
+                execution_parameters.push(s(arn));
+                continue;
+            }
+        };
+        let arn = secret_arn(e, index, name, id);
         let value_from = match secret.key() {
             Some(key) => append(&arn, &format!(":{key}::")),
             None => arn.clone(),
@@ -266,10 +259,25 @@ pub(super) fn roles(
     (execution_role, task_role)
 }
 
+/// The ARN of an SSM parameter: as given, or made from its name in the
+/// environment's partition, region and account. ECS takes the name too;
+/// the execution role's policy needs the ARN.
+fn parameter_arn(e: &Emitter, parameter: &str) -> String {
+    match parameter.starts_with("arn:") {
+        true => parameter.to_string(),
+        false => format!(
+            "arn:{}:ssm:{}:{}:parameter/{}",
+            e.partition(),
+            e.stack.env.region,
+            e.stack.env.account,
+            parameter.trim_start_matches('/')
+        ),
+    }
+}
+
 /// The ARN of a secret: as given, or looked up by name when the program runs
 /// (the lookup reads metadata only, never the value).
-fn secret_arn(e: &mut Emitter, index: usize, env_name: &str, secret: &SecretRef) -> Value {
-    let id = secret.secret().unwrap_or_default();
+fn secret_arn(e: &mut Emitter, index: usize, env_name: &str, id: &str) -> Value {
     if id.starts_with("arn:") {
         return s(id);
     }
