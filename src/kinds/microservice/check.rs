@@ -169,19 +169,30 @@ pub fn check(
                 .at(infra_span("/autoscaling/min")),
             );
         }
-        if scaling.response_time_ms.is_some() && service.expose.is_none() {
-            diagnostics.push(
-                Diagnostic::error(Code::InvalidValue, "`response_time_ms` scales on the load balancer's response time, but this service is not exposed")
-                    .at(infra_span("/autoscaling/response_time_ms"))
+        // What only a load balancer measures.
+        let measured = [
+            (
+                scaling.response_time_ms.is_some(),
+                "response_time_ms",
+                "the load balancer's response time",
+            ),
+            (
+                scaling.requests_per_target.is_some(),
+                "requests_per_target",
+                "load balancer requests",
+            ),
+        ];
+        for (_, key, what) in measured.iter().filter(|(set, ..)| *set) {
+            if service.expose.is_none() {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("`{key}` scales on {what}, but this service is not exposed"),
+                    )
+                    .at(infra_span(&format!("/autoscaling/{key}")))
                     .help("scale on `cpu_target` or `memory_target`, or expose the service"),
-            );
-        }
-        if scaling.requests_per_target.is_some() && service.expose.is_none() {
-            diagnostics.push(
-                Diagnostic::error(Code::InvalidValue, "`requests_per_target` scales on load balancer requests, but this service is not exposed")
-                    .at(infra_span("/autoscaling/requests_per_target"))
-                    .help("scale on `cpu_target` or `memory_target`, or expose the service"),
-            );
+                );
+            }
         }
     }
     if infra.on_demand_base > 0 && infra.capacity != super::Capacity::Spot {
