@@ -655,34 +655,10 @@ fn autoscaling(e: &mut Emitter, cx: &Context, service_name: &str, target_group: 
                 .set("serviceNamespace", s("ecs"))
                 .set("tags", tags.clone()),
         );
-        let mut policies: Vec<(&str, u32, &str, Option<Value>)> = Vec::new();
-        let no_target = scaling.cpu_target.is_none()
-            && scaling.memory_target.is_none()
-            && scaling.requests_per_target.is_none()
-            && scaling.response_time_ms.is_none();
-        if let Some(cpu) = scaling.cpu_target.or(no_target.then_some(70)) {
-            policies.push(("cpu", cpu, "ECSServiceAverageCPUUtilization", None));
-        }
-        if let Some(memory) = scaling.memory_target {
-            policies.push(("memory", memory, "ECSServiceAverageMemoryUtilization", None));
-        }
-        if let (Some(requests), Some(expose)) = (scaling.requests_per_target, &service.expose) {
-            let label = Value::interp(vec![
-                Part::Ref(format!("{}.arnSuffix", network::alb(expose.visibility))),
-                Part::Text("/".into()),
-                Part::Ref(format!("{target_group}.arnSuffix")),
-            ]);
-            policies.push((
-                "requests",
-                requests,
-                "ALBRequestCountPerTarget",
-                Some(label),
-            ));
-        }
         // Each policy: its metric's name, the value to hold, and how the
         // metric is specified (predefined, or CloudWatch's own).
         let mut specifications: Vec<(&str, Value, &str, Value)> = Vec::new();
-        for (metric, value, kind, label) in policies {
+        let mut predefined = |metric, value: u32, kind, label: Option<Value>| {
             let mut spec = vec![(Key::from("predefinedMetricType"), s(kind))];
             if let Some(label) = label {
                 spec.push(("resourceLabel".into(), label));
@@ -693,6 +669,29 @@ fn autoscaling(e: &mut Emitter, cx: &Context, service_name: &str, target_group: 
                 "predefinedMetricSpecification",
                 Value::Map(spec),
             ));
+        };
+        let no_target = scaling.cpu_target.is_none()
+            && scaling.memory_target.is_none()
+            && scaling.requests_per_target.is_none()
+            && scaling.response_time_ms.is_none();
+        if let Some(cpu) = scaling.cpu_target.or(no_target.then_some(70)) {
+            predefined("cpu", cpu, "ECSServiceAverageCPUUtilization", None);
+        }
+        if let Some(memory) = scaling.memory_target {
+            predefined("memory", memory, "ECSServiceAverageMemoryUtilization", None);
+        }
+        if let (Some(requests), Some(expose)) = (scaling.requests_per_target, &service.expose) {
+            let label = Value::interp(vec![
+                Part::Ref(format!("{}.arnSuffix", network::alb(expose.visibility))),
+                Part::Text("/".into()),
+                Part::Ref(format!("{target_group}.arnSuffix")),
+            ]);
+            predefined(
+                "requests",
+                requests,
+                "ALBRequestCountPerTarget",
+                Some(label),
+            );
         }
         // The load balancer's average response time for the service's target
         // group, in seconds (CloudWatch's `AWS/ApplicationELB`
